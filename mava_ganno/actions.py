@@ -1,0 +1,100 @@
+"""The action table: what each of a layer agent's discrete actions does to its learning rate.
+
+Each action is an operation on the current learning rate, written as a string
+``"<op><value>"`` with op one of ``+ - * /`` (paper, appendix A)::
+
+    +0, *1.01, *1.1, /1.01, /1.1, +0.0005, -0.0005, +0.001, -0.001
+
+Every action is stored as an affine map ``lr -> lr * multiplier + offset`` and the result is
+clipped to ``[0, lr_max]``. Additive actions make the learning rate 0 both reachable and
+escapable. The no-op (``+0``, ``*1``, ...) is the counterfactual action of the difference reward.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Sequence, Tuple
+
+import jax.numpy as jnp
+import numpy as np
+
+DEFAULT_ACTION_TABLE: Tuple[str, ...] = (
+    "+0",
+    "*1.01",
+    "*1.1",
+    "/1.01",
+    "/1.1",
+    "+0.0005",
+    "-0.0005",
+    "+0.001",
+    "-0.001",
+)
+
+_ACTION_RE = re.compile(r"^\s*([+\-*/x])\s*([0-9]*\.?[0-9]+(?:[eE][+\-]?[0-9]+)?)\s*$")
+
+
+def parse_action(entry: str, index: int = 0) -> Tuple[float, float]:
+    """Parses ``"*1.1"`` into ``(multiplier, offset) = (1.1, 0.0)``."""
+    if not isinstance(entry, str):
+        raise ValueError(
+            f"action table entry {index} ({entry!r}) must be a string like '*1.1' or '+0.0005'."
+        )
+    m = _ACTION_RE.match(entry)
+    if m is None:
+        raise ValueError(
+            f"action table entry {index} ({entry!r}) is malformed: expected an operator among "
+            "'+', '-', '*', '/' followed by a non-negative number, e.g. '*1.1' or '-0.001'."
+        )
+    op, value = m.group(1), float(m.group(2))
+    if op == "+":
+        return 1.0, value
+    if op == "-":
+        return 1.0, -value
+    if value == 0.0:
+        raise ValueError(
+            f"action table entry {index} ({entry!r}) would {'divide' if op == '/' else 'multiply'} "
+            "the learning rate by 0; use '-<value>' to lower it or '+0' for a no-op."
+        )
+    return (value, 0.0) if op in "*x" else (1.0 / value, 0.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionTable:
+    """A parsed action table. ``apply`` is jittable and works on any batch shape."""
+
+    entries: Tuple[str, ...]
+    multipliers: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def from_strings(cls, entries: Sequence[str] = DEFAULT_ACTION_TABLE) -> "ActionTable":
+        if isinstance(entries, str) or len(entries) == 0:
+            raise ValueError(
+                f"the action table must be a non-empty list of strings, got {entries!r}."
+            )
+        parsed = [parse_action(e, i) for i, e in enumerate(entries)]
+        mult = np.asarray([p[0] for p in parsed], np.float32)
+        off = np.asarray([p[1] for p in parsed], np.float32)
+        return cls(tuple(entries), mult, off)
+
+    @property
+    def num_actions(self) -> int:
+        return len(self.entries)
+
+    @property
+    def noop_index(self) -> int:
+        """Index of the first action that leaves the learning rate unchanged."""
+        idx = np.flatnonzero((self.multipliers == 1.0) & (self.offsets == 0.0))
+        if idx.size == 0:
+            raise ValueError(
+                f"the action table {list(self.entries)} has no no-op ('+0'); the difference "
+                "reward needs one as its counterfactual action."
+            )
+        return int(idx[0])
+
+    def apply(self, lr: jnp.ndarray, action: jnp.ndarray, lr_max: float) -> jnp.ndarray:
+        """New learning rates ``clip(lr * m[a] + o[a], 0, lr_max)``."""
+        mult = jnp.asarray(self.multipliers)[action]
+        off = jnp.asarray(self.offsets)[action]
+        return jnp.clip(lr * mult + off, 0.0, lr_max)

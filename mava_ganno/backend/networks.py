@@ -1,0 +1,151 @@
+"""Networks whose layers become layer agents (flax linen).
+
+Names (``make_network``):
+- ``mlp<n>``: an MLP with n hidden Dense layers (``hidden`` units, ReLU) and a Dense output:
+  n + 1 agents, all ``linear``.
+- ``cnn<n>``: n 3x3 Conv layers (ReLU; stride 2 while the feature map is larger than 4x4) then
+  flatten and a Dense output: n + 1 agents (n ``convolutional``, 1 ``linear``). ``cnn2`` and
+  ``cnn5`` are the paper's two- and five-layer CNNs.
+- ``resnet9``: the Myrtle-style ResNet-9, 8 Conv+BatchNorm layers and a Dense head: 9 agents.
+- ``resnet18``: a CIFAR-style ResNet-18 (BasicBlocks [2, 2, 2, 2]): 17 convs, 3 1x1 projection
+  convs on the shortcut (each its own agent) and a Dense head: 21 agents.
+
+Every layer is a submodule named ``layer_<ii>`` (zero-padded, so name order is depth order);
+a Conv followed by BatchNorm is one submodule ``{"conv", "norm"}`` whose BatchNorm
+scale/bias follow that conv's agent (see ``mava_ganno.layers``). BatchNorm running
+statistics live in the ``batch_stats`` collection: training steps update them, evaluation
+uses them (``train=False``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+
+class MLP(nn.Module):
+    hidden: Sequence[int]
+    num_classes: int
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        x = x.reshape(x.shape[0], -1)
+        for i, h in enumerate(self.hidden):
+            x = nn.relu(nn.Dense(h, name=f"layer_{i:02d}")(x))
+        return nn.Dense(self.num_classes, name=f"layer_{len(self.hidden):02d}")(x)
+
+
+class CNN(nn.Module):
+    channels: Sequence[int]
+    num_classes: int
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        for i, c in enumerate(self.channels):
+            stride = 2 if x.shape[-2] > 4 else 1
+            x = nn.Conv(c, (3, 3), strides=(stride, stride), name=f"layer_{i:02d}")(x)
+            x = nn.relu(x)
+        x = x.reshape(x.shape[0], -1)
+        return nn.Dense(self.num_classes, name=f"layer_{len(self.channels):02d}")(x)
+
+
+class ConvBN(nn.Module):
+    features: int
+    kernel: int = 3
+    stride: int = 1
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, train: bool) -> jnp.ndarray:
+        k, s = self.kernel, self.stride
+        x = nn.Conv(self.features, (k, k), strides=(s, s), use_bias=False, name="conv")(x)
+        return nn.BatchNorm(use_running_average=not train, momentum=0.9, name="norm")(x)
+
+
+class _Namer:
+    def __init__(self) -> None:
+        self.i = 0
+
+    def __call__(self) -> str:
+        name = f"layer_{self.i:02d}"
+        self.i += 1
+        return name
+
+
+class ResNet9(nn.Module):
+    num_classes: int
+    width: int = 16
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        name, w = _Namer(), self.width
+
+        def block(x, c, pool):
+            x = nn.relu(ConvBN(c, name=name())(x, train))
+            return nn.max_pool(x, (2, 2), (2, 2)) if pool and x.shape[-2] >= 2 else x
+
+        def residual(x, c):
+            y = block(x, c, False)
+            return x + block(y, c, False)
+
+        x = block(x, w, False)
+        x = residual(block(x, 2 * w, True), 2 * w)
+        x = block(x, 4 * w, True)
+        x = residual(block(x, 8 * w, True), 8 * w)
+        x = jnp.max(x, axis=(1, 2))
+        return nn.Dense(self.num_classes, name=name())(x)
+
+
+class ResNet18(nn.Module):
+    num_classes: int
+    width: int = 16
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        name = _Namer()
+        x = nn.relu(ConvBN(self.width, name=name())(x, train))
+        for stage, mult in enumerate((1, 2, 4, 8)):
+            c = self.width * mult
+            for b in range(2):
+                stride = 2 if stage > 0 and b == 0 and x.shape[-2] > 1 else 1
+                y = nn.relu(ConvBN(c, stride=stride, name=name())(x, train))
+                y = ConvBN(c, name=name())(y, train)
+                if stride != 1 or x.shape[-1] != c:
+                    x = ConvBN(c, kernel=1, stride=stride, name=name())(x, train)
+                x = nn.relu(x + y)
+        x = jnp.mean(x, axis=(1, 2))
+        return nn.Dense(self.num_classes, name=name())(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class NetworkSpec:
+    name: str
+    module: nn.Module
+    has_batch_stats: bool
+
+
+_NETWORK_RE = re.compile(r"^(mlp|cnn)(\d+)$")
+
+
+def make_network(name: str, num_classes: int, hidden: int = 64, width: int = 16) -> NetworkSpec:
+    """Builds a network by name (see the module docstring)."""
+    m = _NETWORK_RE.match(name)
+    if m is not None:
+        n = int(m.group(2))
+        if n < 1:
+            raise ValueError(f"network {name!r} needs at least one hidden layer, e.g. 'mlp2'.")
+        if m.group(1) == "mlp":
+            return NetworkSpec(name, MLP((hidden,) * n, num_classes), False)
+        channels = tuple(width * min(2 ** (i // 2), 4) for i in range(n))
+        return NetworkSpec(name, CNN(channels, num_classes), False)
+    if name == "resnet9":
+        return NetworkSpec(name, ResNet9(num_classes, width), True)
+    if name == "resnet18":
+        return NetworkSpec(name, ResNet18(num_classes, width), True)
+    raise ValueError(
+        f"unknown network {name!r}; choose 'mlp<n>', 'cnn<n>' (n hidden layers, e.g. 'mlp2', "
+        "'cnn5'), 'resnet9' or 'resnet18'."
+    )

@@ -1,0 +1,271 @@
+"""The supervised-learning backend: tau steps of layerwise-LR AdamW inside ``lax.scan``.
+
+The optimiser is optax all the way down::
+
+    optax.chain(optax.scale_by_adam(b1, b2, eps),      # u = m_hat / (sqrt(v_hat) + eps)
+                optax.add_decayed_weights(wd),          # u += wd * theta   (decoupled, AdamW)
+                scale_by_layerwise_lr(agent_index))     # update_l = -lr_l * u_l
+
+so each layer agent's learning rate scales only its own parameters, and ``lr = 0`` freezes a
+layer exactly. ``u`` is the Adam update term that the LAMB trust ratio ||theta_l|| / ||u_l||
+uses.
+
+The dataset is held by the trainer (closed over, never part of the environment state), so
+``jax.vmap`` over environments does not copy it. Images are stored as uint8 and normalised per
+minibatch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Optional, Sequence, Tuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import optax
+from flax.core import unfreeze
+
+from mava_ganno.backend.datasets import Dataset
+from mava_ganno.backend.networks import NetworkSpec
+from mava_ganno.layers import LayerAgents, LayerType, find_layer_agents
+from mava_ganno.stats import LayerStats, layer_statistics
+
+
+class ScaleByLayerwiseLrState(NamedTuple):
+    """No state: the learning rates arrive as the ``layer_lrs`` extra argument."""
+
+
+def scale_by_layerwise_lr(agent_index: Any) -> optax.GradientTransformationExtraArgs:
+    """Multiplies every leaf's update by ``-layer_lrs[agent_of_leaf]``.
+
+    Args:
+        agent_index: pytree with the params' structure whose leaves are agent indices.
+
+    ``update(updates, state, params=None, *, layer_lrs)`` takes ``layer_lrs`` of shape
+    (num_agents,) as an optax extra argument.
+    """
+
+    def init_fn(params: Any) -> ScaleByLayerwiseLrState:
+        del params
+        return ScaleByLayerwiseLrState()
+
+    def update_fn(updates, state, params=None, *, layer_lrs=None, **extra_args):
+        del params, extra_args
+        if layer_lrs is None:
+            raise ValueError("scale_by_layerwise_lr needs the extra argument layer_lrs=(N,) array.")
+        updates = jax.tree_util.tree_map(
+            lambda u, i: (-layer_lrs[i]).astype(u.dtype) * u, updates, agent_index
+        )
+        return updates, state
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def adam_direction(
+    weight_decay: chex.Numeric, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+) -> optax.GradientTransformation:
+    """The Adam update term with decoupled weight decay, before any learning rate."""
+    return optax.chain(optax.scale_by_adam(b1=b1, b2=b2, eps=eps), optax.add_decayed_weights(weight_decay))
+
+
+def layerwise_adamw(
+    agent_index: Any,
+    weight_decay: chex.Numeric,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+) -> optax.GradientTransformationExtraArgs:
+    """AdamW with one learning rate per layer agent (passed as ``layer_lrs``)."""
+    return optax.chain(adam_direction(weight_decay, b1, b2, eps), scale_by_layerwise_lr(agent_index))
+
+
+class TrainState(NamedTuple):
+    params: Any
+    batch_stats: Any  # {} for networks without BatchNorm
+    opt_state: Any
+
+
+class SLTrainer:
+    """Trains one network on one dataset, tau steps at a time (everything jittable)."""
+
+    def __init__(
+        self,
+        network: NetworkSpec,
+        dataset: Dataset,
+        batch_size: int,
+        tau: int,
+        b1: float = 0.9,
+        b2: float = 0.999,
+        eps: float = 1e-8,
+        eval_batch_size: int = 1024,
+        layer_types: Optional[Sequence[LayerType]] = None,
+    ):
+        if int(batch_size) <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
+        if int(tau) <= 0:
+            raise ValueError(f"tau must be a positive integer, got {tau}.")
+        self.network = network
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.tau = int(tau)
+        self.adam_kwargs = dict(b1=b1, b2=b2, eps=eps)
+        self.eval_batch_size = int(eval_batch_size)
+        self._x = {
+            "train": jnp.asarray(dataset.x_train),
+            "val": jnp.asarray(dataset.x_val),
+            "test": jnp.asarray(dataset.x_test),
+        }
+        self._y = {
+            "train": jnp.asarray(dataset.y_train),
+            "val": jnp.asarray(dataset.y_val),
+            "test": jnp.asarray(dataset.y_test),
+        }
+        shapes = jax.eval_shape(self._init_variables, jax.random.PRNGKey(0))
+        self.agents: LayerAgents = find_layer_agents(unfreeze(shapes["params"]), layer_types)
+        self._leaf_agent = self.agents.leaf_agent_ids()
+
+    # ------------------------------------------------------------------ init
+    def _init_variables(self, key: chex.PRNGKey):
+        dummy = jnp.zeros((1,) + self.dataset.input_shape, jnp.float32)
+        return unfreeze(self.network.module.init(key, dummy, train=False))
+
+    @property
+    def num_agents(self) -> int:
+        return self.agents.num_agents
+
+    def optimizer(self, weight_decay: chex.Numeric) -> optax.GradientTransformationExtraArgs:
+        return layerwise_adamw(self.agents.agent_index, weight_decay, **self.adam_kwargs)
+
+    def init(self, key: chex.PRNGKey) -> TrainState:
+        variables = self._init_variables(key)
+        params = variables["params"]
+        opt_state = self.optimizer(0.0).init(params)
+        return TrainState(params, variables.get("batch_stats", {}), opt_state)
+
+    # ------------------------------------------------------------------ core
+    def _forward(self, params, batch_stats, x, train: bool):
+        variables = {"params": params}
+        if self.network.has_batch_stats:
+            variables["batch_stats"] = batch_stats
+            if train:
+                logits, new = self.network.module.apply(
+                    variables, x, train=True, mutable=["batch_stats"]
+                )
+                return logits, new["batch_stats"]
+        return self.network.module.apply(variables, x, train=train), batch_stats
+
+    def _loss(self, params, batch_stats, x, y):
+        logits, new_bs = self._forward(params, batch_stats, x, train=True)
+        loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+        acc = jnp.mean(jnp.argmax(logits, -1) == y)
+        return loss, (acc, new_bs)
+
+    def minibatch(self, idx: chex.Array) -> Tuple[chex.Array, chex.Array]:
+        return self.dataset.normalise(self._x["train"][idx]), self._y["train"][idx]
+
+    def batch_indices(self, key: chex.PRNGKey, num_steps: int) -> chex.Array:
+        n = self.dataset.x_train.shape[0]
+        return jax.random.randint(key, (num_steps, self.batch_size), 0, n)
+
+    def sgd_step(self, ts: TrainState, idx: chex.Array, lrs: chex.Array, weight_decay):
+        """One AdamW step with layerwise learning rates; returns (state, loss, accuracy)."""
+        x, y = self.minibatch(idx)
+        (loss, (acc, bs)), grads = jax.value_and_grad(self._loss, has_aux=True)(
+            ts.params, ts.batch_stats, x, y
+        )
+        updates, opt_state = self.optimizer(weight_decay).update(
+            grads, ts.opt_state, ts.params, layer_lrs=lrs
+        )
+        params = optax.apply_updates(ts.params, updates)
+        return TrainState(params, bs, opt_state), loss, acc
+
+    def train(
+        self, ts: TrainState, lrs: chex.Array, weight_decay: chex.Numeric, key: chex.PRNGKey
+    ) -> Tuple[TrainState, chex.Array, chex.Array]:
+        """tau SGD steps in ``lax.scan``; returns (state, mean train loss, mean train acc)."""
+        indices = self.batch_indices(key, self.tau)
+
+        def body(carry, idx):
+            carry, loss, acc = self.sgd_step(carry, idx, lrs, weight_decay)
+            return carry, (loss, acc)
+
+        ts, (losses, accs) = jax.lax.scan(body, ts, indices)
+        return ts, jnp.mean(losses), jnp.mean(accs)
+
+    def measure(
+        self, ts: TrainState, weight_decay: chex.Numeric, key: chex.PRNGKey
+    ) -> Tuple[LayerStats, chex.Array, chex.Array]:
+        """Per-layer statistics at the current parameters, on one fresh minibatch.
+
+        g is the minibatch gradient; u is the Adam update term (with weight decay) that the
+        optimiser would take next from its current moments; nothing is updated. Also returns
+        the minibatch's loss and accuracy.
+        """
+        x, y = self.minibatch(self.batch_indices(key, 1)[0])
+        (loss, (acc, _)), grads = jax.value_and_grad(self._loss, has_aux=True)(
+            ts.params, ts.batch_stats, x, y
+        )
+        direction, _ = adam_direction(weight_decay, **self.adam_kwargs).update(
+            grads, ts.opt_state[0], ts.params
+        )
+        stats = layer_statistics(ts.params, grads, direction, self._leaf_agent, self.num_agents)
+        return stats, loss, acc
+
+    def evaluate(self, ts: TrainState, split: str) -> Tuple[chex.Array, chex.Array]:
+        """Mean loss and accuracy on a whole split ("train", "val" or "test")."""
+        x_all, y_all = self._x[split], self._y[split]
+        n = x_all.shape[0]
+        bs = min(self.eval_batch_size, n)
+        chunks = -(-n // bs)
+        pad = chunks * bs - n
+        idx = jnp.concatenate([jnp.arange(n), jnp.zeros(pad, jnp.int32)]).reshape(chunks, bs)
+        mask = (jnp.arange(chunks * bs) < n).reshape(chunks, bs)
+
+        def chunk(args):
+            i, m = args
+            x = self.dataset.normalise(x_all[i])
+            logits, _ = self._forward(ts.params, ts.batch_stats, x, train=False)
+            loss = optax.softmax_cross_entropy_with_integer_labels(logits, y_all[i])
+            correct = jnp.argmax(logits, -1) == y_all[i]
+            return jnp.sum(jnp.where(m, loss, 0.0)), jnp.sum(jnp.where(m, correct, False))
+
+        losses, correct = jax.lax.map(chunk, (idx, mask))
+        return jnp.sum(losses) / n, jnp.sum(correct).astype(jnp.float32) / n
+
+
+def plain_adamw_loop(trainer: SLTrainer, lr: float, weight_decay: float, num_steps: int):
+    """A plain jitted optax.adamw loop on the trainer's network, data and batch size.
+
+    The physical limit that ``benchmarks/env_throughput.py`` compares ``env.step`` against.
+    Returns a jitted ``fn(params, batch_stats, key) -> (params, mean loss)``.
+    """
+    tx = optax.adamw(lr, weight_decay=weight_decay)
+
+    @jax.jit
+    def run(params, batch_stats, key):
+        indices = trainer.batch_indices(key, num_steps)
+
+        def body(carry, idx):
+            params, bs, opt_state = carry
+            x, y = trainer.minibatch(idx)
+            (loss, (_, bs)), grads = jax.value_and_grad(trainer._loss, has_aux=True)(
+                params, bs, x, y
+            )
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), bs, opt_state), loss
+
+        (params, _, _), losses = jax.lax.scan(body, (params, batch_stats, tx.init(params)), indices)
+        return params, jnp.mean(losses)
+
+    return run
+
+
+__all__ = [
+    "SLTrainer",
+    "TrainState",
+    "LayerStats",
+    "layerwise_adamw",
+    "adam_direction",
+    "scale_by_layerwise_lr",
+    "plain_adamw_loop",
+]

@@ -1,0 +1,344 @@
+"""The GANNO environment: training a neural network as a cooperative layer-per-agent task."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jumanji import specs
+from jumanji.env import Environment
+from jumanji.types import TimeStep, restart, termination, transition
+
+from mava_ganno.actions import DEFAULT_ACTION_TABLE, ActionTable
+from mava_ganno.backend.datasets import load_dataset
+from mava_ganno.backend.networks import make_network
+from mava_ganno.backend.trainer import SLTrainer, TrainState
+from mava_ganno.generator import InitialConditionsGenerator
+from mava_ganno.observations import ObsContext, extract, feature_dim, resolve_features
+from mava_ganno.rewards import shared_reward
+from mava_ganno.types import GlobalStats, Observation, State
+
+# Jumanji 1.x declares specs as cached properties, Mava's pinned Jumanji 0.3.1 fork as methods.
+SPECS_ARE_PROPERTIES = isinstance(
+    inspect.getattr_static(Environment, "observation_spec"), (property, functools.cached_property)
+)
+
+
+def _spec(fn):
+    return functools.cached_property(fn) if SPECS_ARE_PROPERTIES else fn
+
+
+def get_spec(env: Any, name: str) -> Any:
+    """``env.<name>_spec`` whether the installed Jumanji makes specs properties or methods."""
+    spec = getattr(env, f"{name}_spec")
+    return spec() if callable(spec) and not isinstance(spec, specs.Spec) else spec
+
+
+LOSS_CAP = 1e4  # a non-finite loss is stored as this (with the nonfinite flag set)
+
+
+class Ganno(Environment):
+    """Training a neural network, where every trainable layer is an agent.
+
+    Each env step, every layer agent picks an action from the action table that changes its
+    own learning rate; the network then trains ``tau`` AdamW steps (layerwise learning rates,
+    decoupled weight decay) and the agents observe the new state.
+
+    - observation: ``Observation``
+        - agents_view: (N, F) float32, global features (train/hold-out accuracy and loss,
+          non-finite flag, training progress, loss ratio, initial LR and weight decay) and
+          the agent's layer features (LR, previous action, layer type, depth, LAMB trust
+          ratio, grad/update/weight norms, weight mean/variance); see
+          ``mava_ganno.observations`` for every feature and its scaling.
+        - action_mask: (N, A) bool, all True.
+        - step_count: (N,) int32.
+    - action: (N,) int32, an index into the action table for each agent (``+0, *1.01, *1.1,
+      /1.01, /1.1, +5e-4, -5e-4, +1e-3, -1e-3`` by default); the new LR is clipped to
+      ``[0, lr_max]``.
+    - reward: (N,) float32, shared: hold-out accuracy, or with ``difference_reward`` the
+      accuracy minus that of a counterfactual copy trained with every LR unchanged (exactly 0
+      when all agents pick the no-op); ``divergence_reward`` when the loss becomes NaN/inf.
+      See ``mava_ganno.rewards``.
+    - episode: ``time_limit = sl_steps // tau`` env steps, then the episode terminates (the
+      training run is over). A diverged run terminates at once; its parameters are rolled
+      back to the last finite ones so nothing non-finite leaves the environment.
+
+    Args:
+        generator: samples the initial conditions (initial LR, weight decay) at each reset.
+            Default: log-uniform LR in [1e-5, 1e-2] and weight decay in [1e-5, 1e-1].
+        network: ``mlp<n>``, ``cnn<n>``, ``resnet9``, ``resnet18`` (backend.networks).
+        dataset: ``digits``, ``mnist_5k``, ``tfds:<name>``, ``synthetic:<H>x<W>x<C>``.
+        tau: SGD steps per env step (the paper's tau, 100).
+        sl_steps: SGD steps per episode; a multiple of tau.
+        batch_size: SGD minibatch size.
+        difference_reward: shape the reward against the no-op counterfactual (training).
+        features: observation features, a preset name or a list (observations.FEATURE_SETS).
+        action_table: list of action strings (actions.DEFAULT_ACTION_TABLE).
+        lr_max: upper clip of every learning rate.
+        single_agent: one agent sets one global LR from global features (the ablation).
+        track_test: also evaluate the test split every step (``extras``), for evaluation.
+        divergence_reward: reward of the step in which the loss became non-finite.
+        data_seed: seed of the deterministic train/validation/test split.
+        data_dir: where tensorflow-datasets finds prepared data (``tfds:`` datasets).
+        hidden, width: hidden units of MLPs and base channels of CNNs/ResNets.
+
+    Example:
+        >>> import jax, jumanji, mava_ganno
+        >>> env = jumanji.make("GANNO-v0", network="mlp2", dataset="digits", tau=10, sl_steps=50)
+        >>> state, timestep = jax.jit(env.reset)(jax.random.PRNGKey(0))
+        >>> actions = jnp.zeros(env.num_agents, jnp.int32)  # everyone: no-op
+        >>> state, timestep = jax.jit(env.step)(state, actions)
+    """
+
+    def __init__(
+        self,
+        generator: Optional[InitialConditionsGenerator] = None,
+        network: str = "mlp2",
+        dataset: str = "digits",
+        tau: int = 100,
+        sl_steps: int = 2000,
+        batch_size: int = 32,
+        difference_reward: bool = True,
+        features: Union[str, Sequence[str]] = "full",
+        action_table: Sequence[str] = DEFAULT_ACTION_TABLE,
+        lr_max: float = 0.1,
+        single_agent: bool = False,
+        track_test: bool = False,
+        divergence_reward: float = -1.0,
+        data_seed: int = 0,
+        data_dir: Optional[str] = None,
+        hidden: int = 64,
+        width: int = 16,
+        eval_batch_size: int = 1024,
+    ):
+        # Validate everything cheap before any data is loaded or anything is compiled.
+        if not isinstance(tau, (int, np.integer)) or isinstance(tau, bool) or tau <= 0:
+            raise ValueError(f"tau must be a positive integer (the paper uses 100), got {tau!r}.")
+        if not isinstance(sl_steps, (int, np.integer)) or sl_steps <= 0 or sl_steps % tau:
+            raise ValueError(
+                f"sl_steps must be a positive multiple of tau={tau}, got {sl_steps!r}; "
+                f"e.g. sl_steps={max(1, int(sl_steps) // tau if isinstance(sl_steps, int) else 1) * tau}."
+            )
+        if not lr_max > 0:
+            raise ValueError(f"lr_max must be > 0, got {lr_max}.")
+        self.generator = generator if generator is not None else InitialConditionsGenerator()
+        self.action_table = ActionTable.from_strings(action_table)
+        self.noop_action = self.action_table.noop_index if difference_reward else _noop_or_zero(self.action_table)
+        self.features = resolve_features(features, single_agent)
+        self.tau, self.sl_steps = int(tau), int(sl_steps)
+        self.time_limit = self.sl_steps // self.tau
+        self.lr_max = float(lr_max)
+        self.difference_reward = bool(difference_reward)
+        self.single_agent = bool(single_agent)
+        self.track_test = bool(track_test)
+        self.divergence_reward = float(divergence_reward)
+        self.network_name, self.dataset_name = network, dataset
+
+        net_probe = make_network(network, num_classes=10, hidden=hidden, width=width)  # name check
+        del net_probe
+        self.dataset = load_dataset(dataset, seed=int(data_seed), data_dir=data_dir)
+        self.network = make_network(network, self.dataset.num_classes, hidden=hidden, width=width)
+        self.trainer = SLTrainer(
+            self.network, self.dataset, batch_size, self.tau, eval_batch_size=eval_batch_size
+        )
+        self.layer_agents = self.trainer.agents
+        self.num_layers = self.trainer.num_agents
+        self.num_agents = 1 if self.single_agent else self.num_layers
+        self.action_dim = self.action_table.num_actions
+        # agent -> layer map for the learning rates: every layer follows agent 0 if single.
+        self._layer_of_lr = np.zeros(self.num_layers, np.int32) if self.single_agent else np.arange(self.num_layers, dtype=np.int32)
+        self._type_slots = np.zeros(1, np.int32) if self.single_agent else self.layer_agents.type_slots
+        self._depth_ids = np.zeros(1, np.int32) if self.single_agent else self.layer_agents.depth_ids
+        self.obs_dim = feature_dim(self.features, self.action_dim)
+        super().__init__()
+
+    def __repr__(self) -> str:
+        return (
+            f"Ganno(network={self.network_name!r}, dataset={self.dataset_name!r}, tau={self.tau}, "
+            f"time_limit={self.time_limit}, num_agents={self.num_agents}, "
+            f"difference_reward={self.difference_reward})"
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def layer_lrs(self, lrs: chex.Array) -> chex.Array:
+        """(N,) agent learning rates -> (L,) per-layer learning rates."""
+        return lrs[jnp.asarray(self._layer_of_lr)]
+
+    def _observation(self, state: State) -> Observation:
+        ctx = ObsContext(
+            state.global_stats,
+            state.layer_stats,
+            state.lrs,
+            state.prev_actions,
+            jnp.asarray(self._type_slots),
+            jnp.asarray(self._depth_ids),
+            self.action_dim,
+            self.lr_max,
+        )
+        n = self.num_agents
+        return Observation(
+            agents_view=extract(self.features, ctx),
+            action_mask=jnp.ones((n, self.action_dim), bool),
+            step_count=jnp.full((n,), state.step_count, jnp.int32),
+        )
+
+    def _extras(self, state: State, ts: TrainState, diverged, cf_val_acc) -> Dict[str, chex.Array]:
+        g = state.global_stats
+        extras = {
+            "train_loss": g.train_loss,
+            "train_accuracy": g.train_accuracy,
+            "val_loss": g.val_loss,
+            "val_accuracy": g.val_accuracy,
+            "layer_lrs": self.layer_lrs(state.lrs),
+            "diverged": jnp.asarray(diverged, bool),
+        }
+        if self.difference_reward:
+            extras["counterfactual_val_accuracy"] = jnp.asarray(cf_val_acc, jnp.float32)
+        if self.track_test:
+            test_loss, test_acc = self.trainer.evaluate(ts, "test")
+            extras["test_loss"] = jnp.nan_to_num(test_loss, nan=LOSS_CAP, posinf=LOSS_CAP)
+            extras["test_accuracy"] = test_acc
+        return extras
+
+    # ------------------------------------------------------------------ API
+    def reset(self, key: chex.PRNGKey) -> Tuple[State, TimeStep]:
+        key, k_ic, k_init, k_measure = jax.random.split(key, 4)
+        ic = self.generator(k_ic)
+        ts = self.trainer.init(k_init)
+        layer_stats, mb_loss, mb_acc = self.trainer.measure(ts, ic.weight_decay, k_measure)
+        val_loss, val_acc = self.trainer.evaluate(ts, "val")
+        lrs = jnp.full((self.num_agents,), ic.initial_lr, jnp.float32)
+        state = State(
+            key=key,
+            train_state=ts,
+            lrs=lrs,
+            prev_actions=jnp.full((self.num_agents,), self.noop_action, jnp.int32),
+            step_count=jnp.asarray(0, jnp.int32),
+            global_stats=GlobalStats(
+                train_loss=mb_loss,
+                train_accuracy=mb_acc,
+                val_loss=val_loss,
+                val_accuracy=val_acc,
+                nonfinite=jnp.asarray(False),
+                progress=jnp.asarray(0.0, jnp.float32),
+                initial_lr=ic.initial_lr,
+                weight_decay=ic.weight_decay,
+            ),
+            layer_stats=layer_stats,
+        )
+        extras = self._extras(state, ts, False, val_acc)
+        return state, restart(self._observation(state), extras, shape=(self.num_agents,))
+
+    def step(self, state: State, action: chex.Array) -> Tuple[State, TimeStep]:
+        action = jnp.asarray(action, jnp.int32).reshape((self.num_agents,))
+        new_lrs = self.action_table.apply(state.lrs, action, self.lr_max)
+        key, k_train, k_measure = jax.random.split(state.key, 3)
+        wd = state.global_stats.weight_decay
+        train = self.trainer.train
+        evaluate = functools.partial(self.trainer.evaluate, split="val")
+        if self.difference_reward:
+            branch_lrs = jnp.stack([self.layer_lrs(new_lrs), self.layer_lrs(state.lrs)])
+            ts_b, loss_b, acc_b = jax.vmap(train, in_axes=(None, 0, None, None))(
+                state.train_state, branch_lrs, wd, k_train
+            )
+            vloss_b, vacc_b = jax.vmap(evaluate)(ts_b)
+            ts = jax.tree_util.tree_map(lambda x: x[0], ts_b)
+            loss, acc, val_loss, val_acc = loss_b[0], acc_b[0], vloss_b[0], vacc_b[0]
+            cf_val_acc = vacc_b[1]
+            cf_diverged = ~(jnp.isfinite(loss_b[1]) & jnp.isfinite(vloss_b[1]))
+        else:
+            ts, loss, acc = train(state.train_state, self.layer_lrs(new_lrs), wd, k_train)
+            val_loss, val_acc = evaluate(ts)
+            cf_val_acc, cf_diverged = val_acc, jnp.asarray(False)
+        diverged = ~(jnp.isfinite(loss) & jnp.isfinite(val_loss))
+        # Nothing non-finite leaves the env: a diverged run keeps its last finite parameters.
+        ts = jax.tree_util.tree_map(lambda new, old: jnp.where(diverged, old, new), ts, state.train_state)
+        layer_stats, _, _ = self.trainer.measure(ts, wd, k_measure)
+        cap = lambda x: jnp.nan_to_num(x, nan=LOSS_CAP, posinf=LOSS_CAP)  # noqa: E731
+        step_count = state.step_count + 1
+        reward = shared_reward(
+            val_acc,
+            diverged,
+            self.divergence_reward,
+            cf_val_acc if self.difference_reward else None,
+            cf_diverged if self.difference_reward else None,
+            jnp.all(new_lrs == state.lrs) if self.difference_reward else None,
+        )
+        next_state = State(
+            key=key,
+            train_state=ts,
+            lrs=new_lrs,
+            prev_actions=action,
+            step_count=step_count,
+            global_stats=GlobalStats(
+                train_loss=cap(loss),
+                train_accuracy=acc,
+                val_loss=cap(val_loss),
+                val_accuracy=jnp.where(diverged, 0.0, val_acc),
+                nonfinite=diverged,
+                progress=step_count.astype(jnp.float32) / self.time_limit,
+                initial_lr=state.global_stats.initial_lr,
+                weight_decay=wd,
+            ),
+            layer_stats=layer_stats,
+        )
+        obs = self._observation(next_state)
+        extras = self._extras(next_state, ts, diverged, jnp.where(cf_diverged, 0.0, cf_val_acc))
+        rewards = jnp.full((self.num_agents,), reward, jnp.float32)
+        done = diverged | (step_count >= self.time_limit)
+        timestep = jax.lax.cond(
+            done,
+            lambda: termination(rewards, obs, extras, shape=(self.num_agents,)),
+            lambda: transition(rewards, obs, extras=extras, shape=(self.num_agents,)),
+        )
+        return next_state, timestep
+
+    # ------------------------------------------------------------------ specs
+    @_spec
+    def observation_spec(self) -> specs.Spec:
+        n, a = self.num_agents, self.action_dim
+        return specs.Spec(
+            Observation,
+            "ObservationSpec",
+            agents_view=specs.Array((n, self.obs_dim), jnp.float32, "agents_view"),
+            action_mask=specs.BoundedArray((n, a), bool, False, True, "action_mask"),
+            step_count=specs.BoundedArray((n,), jnp.int32, 0, self.time_limit, "step_count"),
+        )
+
+    @_spec
+    def action_spec(self) -> specs.MultiDiscreteArray:
+        return specs.MultiDiscreteArray(
+            num_values=jnp.full((self.num_agents,), self.action_dim, jnp.int32),
+            name="action",
+        )
+
+    @_spec
+    def reward_spec(self) -> specs.Array:
+        return specs.Array((self.num_agents,), jnp.float32, "reward")
+
+    @_spec
+    def discount_spec(self) -> specs.BoundedArray:
+        return specs.BoundedArray((self.num_agents,), jnp.float32, 0.0, 1.0, "discount")
+
+    def render(self, state: State) -> Any:
+        from mava_ganno.viewer import GannoViewer
+
+        return GannoViewer(self).render(state)
+
+    def animate(self, states: Sequence[State], save_path: Optional[str] = None) -> Any:
+        from mava_ganno.viewer import GannoViewer
+
+        return GannoViewer(self).animate(states, save_path=save_path)
+
+
+def _noop_or_zero(table: ActionTable) -> int:
+    """Previous action at reset: the no-op if the table has one, else action 0."""
+    try:
+        return table.noop_index
+    except ValueError:
+        return 0

@@ -1,0 +1,66 @@
+"""Initial conditions: the generator samples each episode's initial LR and weight decay."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence, Tuple, Union
+
+import chex
+import jax
+import jax.numpy as jnp
+
+Range = Union[float, Sequence[float]]
+
+
+class InitialConditions(NamedTuple):
+    initial_lr: chex.Array  # ()
+    weight_decay: chex.Array  # ()
+
+
+def _parse(name: str, value: Range, allow_zero: bool) -> Tuple[float, float]:
+    if isinstance(value, (int, float)):
+        lo = hi = float(value)
+    else:
+        vals = [float(v) for v in value]
+        if len(vals) != 2:
+            raise ValueError(f"{name} must be a number or a [min, max] pair, got {list(value)}.")
+        lo, hi = vals
+    if lo > hi:
+        raise ValueError(f"{name} range [{lo}, {hi}] has min > max; swap them.")
+    if lo < 0 or (lo == 0 and not (allow_zero and hi == 0)):
+        raise ValueError(
+            f"{name} = {value} is not valid: a log-uniform range needs 0 < min <= max"
+            + (" (a fixed 0 is allowed)." if allow_zero else ".")
+        )
+    return lo, hi
+
+
+class InitialConditionsGenerator:
+    """Samples initial conditions log-uniformly (paper, appendix A).
+
+    Args:
+        lr: initial learning rate; a ``[min, max]`` pair samples log-uniformly, a number is
+            fixed (evaluation). 0 is allowed as a fixed value (the warm-up study).
+        weight_decay: the same for the weight decay.
+
+    Training default: lr in [1e-5, 1e-2], weight decay in [1e-5, 1e-1].
+    """
+
+    def __init__(self, lr: Range = (1e-5, 1e-2), weight_decay: Range = (1e-5, 1e-1)):
+        self.lr_range = _parse("lr", lr, allow_zero=True)
+        self.wd_range = _parse("weight_decay", weight_decay, allow_zero=True)
+
+    @staticmethod
+    def _sample(key: chex.PRNGKey, lo: float, hi: float) -> chex.Array:
+        if lo == hi:
+            return jnp.asarray(lo, jnp.float32)
+        u = jax.random.uniform(key, (), minval=jnp.log(lo), maxval=jnp.log(hi))
+        return jnp.exp(u).astype(jnp.float32)
+
+    def __call__(self, key: chex.PRNGKey) -> InitialConditions:
+        k_lr, k_wd = jax.random.split(key)
+        return InitialConditions(
+            self._sample(k_lr, *self.lr_range), self._sample(k_wd, *self.wd_range)
+        )
+
+    def __repr__(self) -> str:
+        return f"InitialConditionsGenerator(lr={self.lr_range}, weight_decay={self.wd_range})"

@@ -1,0 +1,187 @@
+"""Observation extractors: every feature a layer agent sees is computed here.
+
+Each feature is a small named extractor from ``ObsContext`` (raw statistics) to a block of
+columns of ``agents_view``. Global features (the same for every agent) are broadcast to all
+agents. Features are scaled for a policy network (log10 of norms and learning rates, clipped)
+and are always finite (NaN/inf are mapped into the clip range, and the ``nonfinite`` flag
+says it happened).
+
+Feature sets (``features=`` in the env config) are lists of names or a preset:
+- ``full``: the paper's appendix A (all global and layer features below);
+- ``lr_only`` and ``timestep_only``: the paper's ablations;
+- ``single_agent``: global features plus the (single, global) learning rate and previous
+  action, for the single-agent ablation where one agent sets one LR for the whole network.
+
+The paper's "test" loss and accuracy are computed on the hold-out *validation* split (the
+one the reward uses), so agents never see the split that results are reported on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Dict, NamedTuple, Sequence, Tuple, Union
+
+import chex
+import jax
+import jax.numpy as jnp
+
+from mava_ganno.stats import LayerStats
+from mava_ganno.layers import NUM_LAYER_TYPE_SLOTS
+from mava_ganno.types import GlobalStats
+
+NUM_DEPTH_IDS = 3  # first, intermediate, final
+
+
+class ObsContext(NamedTuple):
+    """Raw inputs of the extractors (N = num agents)."""
+
+    global_stats: GlobalStats
+    layer_stats: LayerStats  # each (N,)
+    lrs: chex.Array  # (N,)
+    prev_actions: chex.Array  # (N,) int
+    type_slots: chex.Array  # (N,) int
+    depth_ids: chex.Array  # (N,) int
+    num_actions: int
+    lr_max: float
+
+
+def _log10(x: chex.Array, lo: float, hi: float) -> chex.Array:
+    x = jnp.nan_to_num(jnp.abs(x), nan=10.0**hi, posinf=10.0**hi)
+    return jnp.clip(jnp.log10(jnp.maximum(x, 10.0**lo)), lo, hi)
+
+
+def _symlog(x: chex.Array, linthresh: float = 1e-4, bound: float = 8.0) -> chex.Array:
+    x = jnp.nan_to_num(x, nan=0.0, posinf=1e8, neginf=-1e8)
+    return jnp.clip(jnp.sign(x) * jnp.log10(1.0 + jnp.abs(x) / linthresh), -bound, bound)
+
+
+def _unit(x: chex.Array) -> chex.Array:
+    return jnp.clip(jnp.nan_to_num(x, nan=0.0), 0.0, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Feature:
+    name: str
+    scope: str  # "global" -> fn returns (w,); "layer" -> fn returns (N, w)
+    width: Callable[[int], int]  # num_actions -> number of columns
+    fn: Callable[[ObsContext], chex.Array]
+    doc: str
+
+
+def _g(name: str, doc: str, fn: Callable[[ObsContext], chex.Array]) -> Feature:
+    return Feature(name, "global", lambda a: 1, lambda c: jnp.reshape(fn(c), (1,)), doc)
+
+
+def _l(name: str, doc: str, fn: Callable[[ObsContext], chex.Array], width=lambda a: 1) -> Feature:
+    def wrapped(c: ObsContext) -> chex.Array:
+        out = fn(c)
+        return out[:, None] if out.ndim == 1 else out
+
+    return Feature(name, "layer", width, wrapped, doc)
+
+
+_FEATURES: Tuple[Feature, ...] = (
+    _g("train_accuracy", "mean train accuracy over the last tau steps", lambda c: _unit(c.global_stats.train_accuracy)),
+    _g("test_accuracy", "hold-out (validation) accuracy", lambda c: _unit(c.global_stats.val_accuracy)),
+    _g("train_loss", "log10 train loss, clipped to [-4, 2]", lambda c: _log10(c.global_stats.train_loss, -4.0, 2.0)),
+    _g("test_loss", "log10 hold-out loss, clipped to [-4, 2]", lambda c: _log10(c.global_stats.val_loss, -4.0, 2.0)),
+    _g("nonfinite", "1 if a loss was NaN or infinite", lambda c: c.global_stats.nonfinite.astype(jnp.float32)),
+    _g("training_progress", "env steps done / time limit", lambda c: _unit(c.global_stats.progress)),
+    _g(
+        "loss_ratio",
+        "log10(train loss / hold-out loss), clipped to [-2, 2]",
+        lambda c: jnp.clip(
+            _log10(c.global_stats.train_loss, -8.0, 8.0) - _log10(c.global_stats.val_loss, -8.0, 8.0), -2.0, 2.0
+        ),
+    ),
+    _g("initial_lr", "log10 initial learning rate, clipped to [-8, 0]", lambda c: _log10(c.global_stats.initial_lr, -8.0, 0.0)),
+    _g("initial_wd", "log10 weight decay, clipped to [-8, 0]", lambda c: _log10(c.global_stats.weight_decay, -8.0, 0.0)),
+    _l(
+        "current_lr",
+        "log10 lr clipped to [-8, 0], and lr / lr_max",
+        lambda c: jnp.stack([_log10(c.lrs, -8.0, 0.0), _unit(c.lrs / c.lr_max)], axis=-1),
+        width=lambda a: 2,
+    ),
+    _l(
+        "previous_action",
+        "one-hot of the previous action",
+        lambda c: jax.nn.one_hot(c.prev_actions, c.num_actions),
+        width=lambda a: a,
+    ),
+    _l(
+        "layer_type",
+        f"one-hot over {NUM_LAYER_TYPE_SLOTS} layer-type slots",
+        lambda c: jax.nn.one_hot(c.type_slots, NUM_LAYER_TYPE_SLOTS),
+        width=lambda a: NUM_LAYER_TYPE_SLOTS,
+    ),
+    _l(
+        "layer_depth",
+        "one-hot first / intermediate / final layer",
+        lambda c: jax.nn.one_hot(c.depth_ids, NUM_DEPTH_IDS),
+        width=lambda a: NUM_DEPTH_IDS,
+    ),
+    _l("trust_ratio", "log10 LAMB trust ratio ||theta|| / ||u||, clipped to [-8, 8]", lambda c: _log10(c.layer_stats.trust_ratio, -8.0, 8.0)),
+    _l("grad_norm", "log10 ||g||, clipped to [-8, 8]", lambda c: _log10(c.layer_stats.grad_norm, -8.0, 8.0)),
+    _l("update_norm", "log10 ||u|| (Adam update term), clipped to [-8, 8]", lambda c: _log10(c.layer_stats.update_norm, -8.0, 8.0)),
+    _l("weight_mean", "symlog mean of theta (linthresh 1e-4), clipped to [-8, 8]", lambda c: _symlog(c.layer_stats.weight_mean)),
+    _l("weight_var", "log10 variance of theta, clipped to [-10, 4]", lambda c: _log10(c.layer_stats.weight_var, -10.0, 4.0)),
+    _l("weight_norm", "log10 ||theta||, clipped to [-8, 8]", lambda c: _log10(c.layer_stats.weight_norm, -8.0, 8.0)),
+)
+
+FEATURES: Dict[str, Feature] = {f.name: f for f in _FEATURES}
+GLOBAL_FEATURES = tuple(f.name for f in _FEATURES if f.scope == "global")
+LAYER_FEATURES = tuple(f.name for f in _FEATURES if f.scope == "layer")
+# Layer features that remain meaningful when one agent controls one global LR.
+SINGLE_AGENT_FEATURES = ("current_lr", "previous_action")
+
+FEATURE_SETS: Dict[str, Tuple[str, ...]] = {
+    "full": GLOBAL_FEATURES + LAYER_FEATURES,
+    "lr_only": ("current_lr",),
+    "timestep_only": ("training_progress",),
+    "single_agent": GLOBAL_FEATURES + SINGLE_AGENT_FEATURES,
+}
+
+
+def resolve_features(features: Union[str, Sequence[str]], single_agent: bool = False) -> Tuple[str, ...]:
+    """A preset name or a list of feature names -> validated tuple of names."""
+    if isinstance(features, str):
+        if features not in FEATURE_SETS:
+            raise ValueError(
+                f"unknown feature set {features!r}; presets: {sorted(FEATURE_SETS)}, or give a "
+                f"list of feature names from {sorted(FEATURES)}."
+            )
+        names = FEATURE_SETS[features]
+    else:
+        names = tuple(features)
+    if not names:
+        raise ValueError("the feature list is empty; give at least one feature.")
+    unknown = [n for n in names if n not in FEATURES]
+    if unknown:
+        raise ValueError(f"unknown observation features {unknown}; known: {sorted(FEATURES)}.")
+    if len(set(names)) != len(names):
+        raise ValueError(f"observation features repeat: {list(names)}.")
+    if single_agent:
+        bad = [n for n in names if FEATURES[n].scope == "layer" and n not in SINGLE_AGENT_FEATURES]
+        if bad:
+            raise ValueError(
+                f"single_agent mode has no per-layer agent, so layer features {bad} are not "
+                f"available; use features='single_agent' or global features plus {list(SINGLE_AGENT_FEATURES)}."
+            )
+    return names
+
+
+def feature_dim(names: Sequence[str], num_actions: int) -> int:
+    return sum(FEATURES[n].width(num_actions) for n in names)
+
+
+def extract(names: Sequence[str], ctx: ObsContext) -> chex.Array:
+    """(N, F) float32 agents_view for the given feature names."""
+    n = ctx.lrs.shape[0]
+    cols = []
+    for name in names:
+        f = FEATURES[name]
+        block = f.fn(ctx).astype(jnp.float32)
+        if f.scope == "global":
+            block = jnp.broadcast_to(block[None, :], (n, block.shape[0]))
+        cols.append(block)
+    return jnp.nan_to_num(jnp.concatenate(cols, axis=-1), nan=0.0, posinf=0.0, neginf=0.0)

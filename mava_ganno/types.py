@@ -1,0 +1,63 @@
+"""State and Observation of the GANNO environment (shapes in comments; N = num_agents)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import chex
+
+from mava_ganno.backend.trainer import TrainState
+from mava_ganno.stats import LayerStats
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dataclasses import dataclass
+else:
+    from chex import dataclass
+
+
+class GlobalStats(NamedTuple):
+    """Statistics shared by every layer agent (all scalars)."""
+
+    train_loss: chex.Array  # () mean over the last tau minibatches
+    train_accuracy: chex.Array  # ()
+    val_loss: chex.Array  # () on the hold-out validation split (the paper's "test" obs)
+    val_accuracy: chex.Array  # ()
+    nonfinite: chex.Array  # () bool: a loss was NaN/inf during the last tau steps
+    progress: chex.Array  # () env steps done / time_limit, in [0, 1]
+    initial_lr: chex.Array  # ()
+    weight_decay: chex.Array  # ()
+
+
+@dataclass
+class State:
+    """Everything needed to step the environment (a pytree; the dataset is not in it).
+
+    key: (2,) PRNG key.
+    train_state: params, BatchNorm statistics and optimiser state of the controlled network.
+    lrs: (N,) current learning rate of each agent.
+    prev_actions: (N,) int32 previous action of each agent (the no-op at reset).
+    step_count: () int32 env steps since reset.
+    global_stats: GlobalStats after the last tau steps.
+    layer_stats: LayerStats (each (L,), L = number of layers) after the last tau steps.
+    """
+
+    key: chex.PRNGKey
+    train_state: TrainState
+    lrs: chex.Array
+    prev_actions: chex.Array
+    step_count: chex.Array
+    global_stats: GlobalStats
+    layer_stats: LayerStats
+
+
+class Observation(NamedTuple):
+    """What every layer agent sees.
+
+    agents_view: (N, F) float32 global + layer features (mava_ganno.observations).
+    action_mask: (N, A) bool, all actions always legal.
+    step_count: (N,) int32 env steps since reset.
+    """
+
+    agents_view: chex.Array
+    action_mask: chex.Array
+    step_count: chex.Array

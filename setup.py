@@ -1,0 +1,43 @@
+"""mava_ganno: GANNO as a plug-in for the Mava MARL framework."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="mava_ganno",
+    version="0.1.0",
+    description="GANNO: Generalisable Agents for Neural Network Optimisation, for Mava (JAX).",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["mava_ganno", "mava_ganno.*"]),
+    # Version floors are Mava's pinned stack (jax 0.4.30, flax 0.10.0, optax 0.2.3,
+    # chex 0.1.87, numpy 1.26, its jumanji 0.3.1 fork); no ceilings, so the latest releases
+    # install too.
+    install_requires=[
+        "jax>=0.4.30",
+        "flax>=0.10.0",
+        "optax>=0.2.3",
+        "chex>=0.1.87",
+        "numpy>=1.26",
+        "jumanji>=0.3.1",
+        "hydra-core>=1.3.2",
+        "omegaconf>=2.3",
+        "scikit-learn>=1.3",
+        "mlxtend>=0.23",
+        "matplotlib>=3.7",
+    ],
+    extras_require={
+        "tfds": ["tensorflow-datasets>=4.9", "tensorflow-cpu>=2.15"],
+        "neptune": ["neptune>=1.10"],
+        "dev": ["pytest>=7", "pytest-xdist>=3"],
+    },
+    entry_points={
+        "mava_ganno.layer_types": [
+            "linear = mava_ganno.layers:LINEAR",
+            "convolutional = mava_ganno.layers:CONVOLUTIONAL",
+            "attention = mava_ganno.layers:ATTENTION",
+        ],
+    },
+    include_package_data=True,
+)
