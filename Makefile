@@ -1,0 +1,22 @@
+# Two entry points for a fresh machine (see README Quickstart):
+#   make run   - set up .venv and run the main job on the embedded default
+#   make test  - set up .venv and run the test suite
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+$(VENV)/.installed: setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+.PHONY: run test bench
+run: $(VENV)/.installed
+	$(PY) -m mava_ganno.demo
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q -n 2 tests
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/env_throughput.py
