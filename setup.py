@@ -10,7 +10,11 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["mava_ganno", "mava_ganno.*"]),
+    # configs/ (top level, as Mava keeps it) is installed as the package mava_ganno.configs so
+    # Hydra finds it as pkg://mava_ganno.configs from editable and wheel installs alike.
+    packages=find_packages(include=["mava_ganno", "mava_ganno.*"]) + ["mava_ganno.configs"],
+    package_dir={"mava_ganno.configs": "configs"},
+    package_data={"mava_ganno.configs": ["*.yaml", "**/*.yaml"]},
     # Version floors are Mava's pinned stack (jax 0.4.30, flax 0.10.0, optax 0.2.3,
     # chex 0.1.87, numpy 1.26, its jumanji 0.3.1 fork); no ceilings, so the latest releases
     # install too.
