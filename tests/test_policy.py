@@ -1,0 +1,127 @@
+"""The trained-policy interface: act for any number of layers, save/load round trip."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mava_ganno.actions import DEFAULT_ACTION_TABLE
+from mava_ganno.observations import FEATURE_SETS
+from mava_ganno.policy import (
+    GannoPolicy,
+    NetworkConfig,
+    init_policy,
+    init_policy_for_env,
+    load_policy,
+    save_policy,
+)
+
+SMALL = NetworkConfig(pre_torso=(16, 16), post_torso=(16,), hidden_state_dim=8)
+
+
+@pytest.fixture(scope="module")
+def policy() -> GannoPolicy:
+    p = init_policy(
+        jax.random.PRNGKey(0), FEATURE_SETS["full"], DEFAULT_ACTION_TABLE, 0.1, SMALL,
+        metadata={"scenario": "unit-test"},
+    )
+    # non-trivial normalisation statistics, so the round trip checks they are restored
+    obs = jax.random.normal(jax.random.PRNGKey(1), (64, p.obs_dim)) * 3.0 + 1.0
+    return p.replace(obs_norm=p.obs_norm.update(obs))
+
+
+@pytest.fixture(scope="module")
+def jit_act():
+    return jax.jit(lambda p, h, x, m, r, k, g: p.act(h, x, m, r, k, g), static_argnums=6)
+
+
+def _inputs(policy: GannoPolicy, n: int, seed: int = 0):
+    x = jax.random.normal(jax.random.PRNGKey(seed), (n, policy.obs_dim))
+    mask = jnp.ones((n, policy.action_dim), bool)
+    return x, mask
+
+
+@pytest.mark.parametrize("n", [3, 6])
+def test_act_shapes_any_number_of_agents(policy, jit_act, n):
+    h = policy.init_hidden(n)
+    assert h.shape == (n, SMALL.hidden_state_dim)
+    x, mask = _inputs(policy, n)
+    reset = jnp.ones((n,), bool)
+    h2, a, probs = jit_act(policy, h, x, mask, reset, jax.random.PRNGKey(2), False)
+    assert h2.shape == h.shape and a.shape == (n,) and a.dtype == jnp.int32
+    assert probs.shape == (n, len(DEFAULT_ACTION_TABLE))
+    np.testing.assert_allclose(np.asarray(probs.sum(-1)), 1.0, rtol=1e-5)
+    assert np.all((np.asarray(a) >= 0) & (np.asarray(a) < policy.action_dim))
+    # greedy picks the argmax
+    _, ag, pg = jit_act(policy, h, x, mask, reset, jax.random.PRNGKey(2), True)
+    np.testing.assert_array_equal(np.asarray(ag), np.asarray(pg).argmax(-1))
+    # the hidden state moves, and resetting zeroes it before the step
+    assert not np.allclose(np.asarray(h2), 0.0)
+    h3, _, p3 = jit_act(policy, h2 * 0 + 5.0, x, mask, reset, jax.random.PRNGKey(2), True)
+    np.testing.assert_allclose(np.asarray(h3), np.asarray(h2), rtol=1e-6)
+
+
+def test_shared_weights_no_agent_id(policy, jit_act):
+    """Same observation in every row -> same action probabilities for every agent."""
+    x = jnp.tile(_inputs(policy, 1)[0], (5, 1))
+    mask = jnp.ones((5, policy.action_dim), bool)
+    _, _, probs = jit_act(policy, policy.init_hidden(5), x, mask, jnp.ones(5, bool), jax.random.PRNGKey(0), True)
+    np.testing.assert_allclose(np.asarray(probs), np.asarray(probs[:1]).repeat(5, 0), rtol=1e-6)
+
+
+def test_action_mask(policy, jit_act):
+    x, mask = _inputs(policy, 4)
+    mask = mask.at[:, 1:].set(False)
+    _, a, probs = jit_act(policy, policy.init_hidden(4), x, mask, jnp.ones(4, bool), jax.random.PRNGKey(3), False)
+    assert np.all(np.asarray(a) == 0)
+    np.testing.assert_allclose(np.asarray(probs[:, 0]), 1.0)
+
+
+def test_save_load_round_trip(policy, jit_act, tmp_path):
+    d = str(tmp_path / "policy")
+    save_policy(d, policy)
+    assert sorted(os.listdir(d)) == ["params.msgpack", "policy.json"]
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".")]  # no temp leftovers
+    cfg = json.load(open(os.path.join(d, "policy.json")))
+    assert cfg["metadata"]["scenario"] == "unit-test"
+    loaded = load_policy(d)
+    assert loaded.network == policy.network and loaded.feature_names == policy.feature_names
+    assert loaded.action_table == policy.action_table and loaded.lr_max == policy.lr_max
+    assert loaded.metadata == {"scenario": "unit-test"}
+    chex_equal = jax.tree_util.tree_map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)), loaded.params, policy.params)
+    del chex_equal
+    np.testing.assert_allclose(np.asarray(loaded.obs_norm.mean), np.asarray(policy.obs_norm.mean))
+    # same pytree structure -> the jitted act is reused and gives identical outputs
+    x, mask = _inputs(policy, 6)
+    args = (x, mask, jnp.ones(6, bool), jax.random.PRNGKey(4), False)
+    out_a = jit_act(policy, policy.init_hidden(6), *args)
+    out_b = jit_act(loaded, loaded.init_hidden(6), *args)
+    for a, b in zip(out_a, out_b):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # overwriting is atomic and leaves no temp directories behind
+    save_policy(d, loaded)
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".")]
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="save_policy"):
+        load_policy(str(tmp_path))
+
+
+def test_policy_for_env_matches_env(tiny_eval_env):
+    env = tiny_eval_env.env
+    p = init_policy_for_env(env, jax.random.PRNGKey(0), network=SMALL)
+    p.check_env(env)
+    _, ts = tiny_eval_env.reset(jax.random.PRNGKey(0))
+    obs = ts.observation
+    h, a, probs = p.act(p.init_hidden(env.num_agents), obs.agents_view, obs.action_mask,
+                        jnp.ones(env.num_agents, bool), jax.random.PRNGKey(1))
+    assert a.shape == (env.num_agents,) and obs.agents_view.shape[-1] == p.obs_dim
+    bad = p.replace(action_table=p.action_table[:-1])
+    with pytest.raises(ValueError, match="action table"):
+        bad.check_env(env)
