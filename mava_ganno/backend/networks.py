@@ -9,19 +9,31 @@ Names (``make_network``):
 - ``resnet9``: the Myrtle-style ResNet-9, 8 Conv+BatchNorm layers and a Dense head: 9 agents.
 - ``resnet18``: a CIFAR-style ResNet-18 (BasicBlocks [2, 2, 2, 2]): 17 convs, 3 1x1 projection
   convs on the shortcut (each its own agent) and a Dense head: 21 agents.
+- ``vit`` / ``vit<n>``: a small pre-norm vision transformer with n blocks (default 2): a linear
+  patch embedding (4x4 grid of patches, e.g. 2x2-pixel patches on 8x8 digits and 7x7 on 28x28
+  MNIST; embedding dim ``2 * width``), per block a ``nn.MultiHeadDotProductAttention`` (2 heads)
+  and a two-Dense MLP (``hidden`` units), then a LayerNorm on the class token and a Dense head:
+  ``3n + 2`` agents (``n`` ``attention``, the rest ``linear``).
 
 Every layer is a submodule named ``layer_<ii>`` (zero-padded, so name order is depth order);
 a Conv followed by BatchNorm is one submodule ``{"conv", "norm"}`` whose BatchNorm
 scale/bias follow that conv's agent (see ``mava_ganno.layers``). BatchNorm running
 statistics live in the ``batch_stats`` collection: training steps update them, evaluation
 uses them (``train=False``).
+
+In the ViT, every LayerNorm sits in the submodule of the layer it feeds (``{"norm", "attention"}``
+or ``{"norm", "dense"}``), so its scale/bias follow that layer's agent. The class token and the
+position embeddings are the per-token bias of the patch embedding (``layer_00``: ``kernel``
+(P*P*C, dim), ``bias`` (1 + num_patches, dim); see ``PatchEmbed``), so they are scheduled by,
+and counted in the statistics of, the patch-embedding agent, a plain ``linear`` layer; no extra
+parameter kind is needed.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Sequence
+from typing import Optional, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -120,6 +132,82 @@ class ResNet18(nn.Module):
         return nn.Dense(self.num_classes, name=name())(x)
 
 
+class PatchEmbed(nn.Module):
+    """Linear patch embedding with a class token and learned position embeddings, as one Dense.
+
+    A ViT's ``tokens = [cls, patches @ W + b] + pos`` is the Dense layer ``[0, patches] @ W +
+    B`` with a per-token bias ``B`` (1 + num_patches, dim): row 0 (the all-zero "patch") is the
+    class token (``cls + pos_0``) and row i the patch bias plus position embedding i. Params are
+    thus exactly ``{"kernel": (P*P*C, dim), "bias": (1 + num_patches, dim)}``, a ``linear``
+    layer agent, with no parameter kind the layer-type registry does not know.
+    Returns (B, 1 + num_patches, dim).
+    """
+
+    dim: int
+    patch_size: int
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+        b, h, w, c = x.shape
+        p = self.patch_size
+        if h % p or w % p:
+            raise ValueError(f"ViT patch_size={p} does not divide the {h}x{w} input; pick a divisor.")
+        x = x.reshape(b, h // p, p, w // p, p, c).transpose(0, 1, 3, 2, 4, 5)
+        x = x.reshape(b, (h // p) * (w // p), p * p * c)
+        x = jnp.concatenate([jnp.zeros((b, 1, x.shape[-1]), x.dtype), x], axis=1)
+        kernel = self.param("kernel", nn.initializers.lecun_normal(), (p * p * c, self.dim))
+        bias = self.param("bias", nn.initializers.normal(0.02), (x.shape[1], self.dim))
+        return x @ kernel + bias
+
+
+class PreNormAttention(nn.Module):
+    num_heads: int
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+        y = nn.LayerNorm(name="norm")(x)
+        return nn.MultiHeadDotProductAttention(num_heads=self.num_heads, name="attention")(y)
+
+
+class PreNormDense(nn.Module):
+    features: int
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+        return nn.Dense(self.features, name="dense")(nn.LayerNorm(name="norm")(x))
+
+
+class ViT(nn.Module):
+    """A small pre-norm vision transformer (see the module docstring for the agents).
+
+    Attributes:
+        num_classes: outputs of the head.
+        depth: transformer blocks (each: attention agent, two MLP Dense agents).
+        dim: embedding dimension (divisible by ``num_heads``).
+        mlp_dim: hidden units of each block's MLP.
+        num_heads: attention heads.
+        patch_size: pixels per patch side; None: ``height // 4`` (a 4x4 grid of patches).
+    """
+
+    num_classes: int
+    depth: int = 2
+    dim: int = 32
+    mlp_dim: int = 64
+    num_heads: int = 2
+    patch_size: Optional[int] = None
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        name = _Namer()
+        p = self.patch_size or max(1, x.shape[1] // 4)
+        x = PatchEmbed(self.dim, p, name=name())(x)
+        for _ in range(self.depth):
+            x = x + PreNormAttention(self.num_heads, name=name())(x)
+            y = nn.gelu(PreNormDense(self.mlp_dim, name=name())(x))
+            x = x + nn.Dense(self.dim, name=name())(y)
+        return PreNormDense(self.num_classes, name=name())(x[:, 0])
+
+
 @dataclasses.dataclass(frozen=True)
 class NetworkSpec:
     name: str
@@ -128,6 +216,7 @@ class NetworkSpec:
 
 
 _NETWORK_RE = re.compile(r"^(mlp|cnn)(\d+)$")
+_VIT_RE = re.compile(r"^vit(\d*)$")
 
 
 def make_network(name: str, num_classes: int, hidden: int = 64, width: int = 16) -> NetworkSpec:
@@ -141,11 +230,17 @@ def make_network(name: str, num_classes: int, hidden: int = 64, width: int = 16)
             return NetworkSpec(name, MLP((hidden,) * n, num_classes), False)
         channels = tuple(width * min(2 ** (i // 2), 4) for i in range(n))
         return NetworkSpec(name, CNN(channels, num_classes), False)
+    m = _VIT_RE.match(name)
+    if m is not None:
+        depth = int(m.group(1) or 2)
+        if depth < 1:
+            raise ValueError(f"network {name!r} needs at least one transformer block, e.g. 'vit2'.")
+        return NetworkSpec(name, ViT(num_classes, depth, dim=2 * width, mlp_dim=hidden), False)
     if name == "resnet9":
         return NetworkSpec(name, ResNet9(num_classes, width), True)
     if name == "resnet18":
         return NetworkSpec(name, ResNet18(num_classes, width), True)
     raise ValueError(
         f"unknown network {name!r}; choose 'mlp<n>', 'cnn<n>' (n hidden layers, e.g. 'mlp2', "
-        "'cnn5'), 'resnet9' or 'resnet18'."
+        "'cnn5'), 'vit' / 'vit<n>' (n transformer blocks), 'resnet9' or 'resnet18'."
     )
