@@ -126,6 +126,8 @@ class Ganno(Environment):
             )
         if not lr_max > 0:
             raise ValueError(f"lr_max must be > 0, got {lr_max}.")
+        if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         self.generator = generator if generator is not None else InitialConditionsGenerator()
         self.action_table = ActionTable.from_strings(action_table)
         self.noop_action = self.action_table.noop_index if difference_reward else _noop_or_zero(self.action_table)

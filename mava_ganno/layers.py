@@ -12,7 +12,10 @@ where ``LORA = LayerType(name="lora", slot=3, matches=...)``. The one-hot width 
 ``NUM_LAYER_TYPE_SLOTS`` so that a policy trained before a type was added still loads.
 
 How parameters map to agents (``find_layer_agents``):
-- the params pytree is walked depth first, keys in natural order (``layer_2`` < ``layer_10``);
+- the params pytree is walked depth first, keys in natural order (``layer_2`` < ``layer_10``),
+  and that order is the agents' depth order. It does not depend on dict insertion order (jax
+  tree operations sort keys), so flax's auto-names follow call order only within one module
+  class (``Dense_0``, ``Dense_1``, ...); name layers explicitly (``layer_00``, ...) otherwise;
 - a dict node matched by exactly one registered type is one agent, and *all* leaves below it
   (kernel and bias, or an attention block's query/key/value/out) are scheduled by that agent;
 - a node whose leaves are only ``scale``/``bias``/``mean``/``var`` (BatchNorm, LayerNorm) is a
@@ -62,12 +65,16 @@ def _leaf_ndim(node: Mapping[str, Any], key: str) -> int:
     return -1 if value is None or isinstance(value, Mapping) else int(np.ndim(value))
 
 
+def _only_kernel_and_bias(node: Mapping[str, Any]) -> bool:
+    return "kernel" in node and set(node) <= {"kernel", "bias"}
+
+
 def _is_linear(node: Mapping[str, Any]) -> bool:
-    return _leaf_ndim(node, "kernel") == 2
+    return _only_kernel_and_bias(node) and _leaf_ndim(node, "kernel") == 2
 
 
 def _is_convolutional(node: Mapping[str, Any]) -> bool:
-    return _leaf_ndim(node, "kernel") >= 3 and not any(isinstance(v, Mapping) for v in node.values())
+    return _only_kernel_and_bias(node) and _leaf_ndim(node, "kernel") >= 3
 
 
 def _is_attention(node: Mapping[str, Any]) -> bool:

@@ -1,0 +1,88 @@
+"""Datasets, networks and the layerwise-LR AdamW trainer."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from mava_ganno.backend.datasets import load_dataset
+from mava_ganno.backend.networks import make_network
+from mava_ganno.backend.trainer import SLTrainer, layerwise_adamw
+
+
+@pytest.mark.parametrize("name,shape,n", [("digits", (8, 8, 1), 1797), ("mnist_5k", (28, 28, 1), 5000)])
+def test_embedded_datasets_split_deterministically(name, shape, n):
+    a = load_dataset(name, seed=0)
+    load_dataset.cache_clear()
+    b = load_dataset(name, seed=0)
+    c = load_dataset(name, seed=1)
+    assert a.input_shape == shape and a.num_classes == 10
+    assert a.x_train.dtype == np.uint8 and a.y_train.dtype == np.int32
+    assert len(a.x_train) + len(a.x_val) + len(a.x_test) == n
+    np.testing.assert_array_equal(a.x_val, b.x_val)
+    assert not np.array_equal(a.y_val, c.y_val)
+    x = np.asarray(a.normalise(jnp.asarray(a.x_train)))
+    np.testing.assert_allclose(x.mean(), 0.0, atol=1e-3)
+    np.testing.assert_allclose(x.std(), 1.0, atol=1e-2)
+
+
+def test_synthetic_dataset():
+    ds = load_dataset("synthetic:4x4x3:100")
+    assert ds.input_shape == (4, 4, 3) and len(ds.x_train) + len(ds.x_val) + len(ds.x_test) == 100
+
+
+def test_tfds_missing_data_dir_is_a_clear_error(tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    with pytest.raises(FileNotFoundError, match="not prepared in data_dir"):
+        load_dataset("tfds:mnist", data_dir=str(tmp_path))
+
+
+def test_layerwise_adamw_equals_optax_adamw_when_lrs_are_equal():
+    """One LR for every layer reproduces optax.adamw exactly (the same optax pieces)."""
+    ds = load_dataset("digits")
+    trainer = SLTrainer(make_network("mlp2", 10, hidden=16), ds, batch_size=8, tau=1)
+    ts = trainer.init(jax.random.PRNGKey(0))
+    lr, wd = 3e-3, 0.1
+    ref = optax.adamw(lr, weight_decay=wd)
+    p_ref, s_ref = ts.params, ref.init(ts.params)
+
+    @jax.jit
+    def ref_step(p, s, idx):
+        x, y = trainer.minibatch(idx)
+        g = jax.grad(lambda p: trainer._loss(p, {}, x, y)[0])(p)
+        u, s = ref.update(g, s, p)
+        return optax.apply_updates(p, u), s
+
+    step = jax.jit(trainer.sgd_step)
+    for i in range(3):
+        idx = trainer.batch_indices(jax.random.PRNGKey(i), 1)[0]
+        ts, _, _ = step(ts, idx, jnp.full((3,), lr), wd)
+        p_ref, s_ref = ref_step(p_ref, s_ref, idx)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), ts.params, p_ref)
+
+
+def test_layerwise_adamw_needs_layer_lrs():
+    tx = layerwise_adamw({"w": 0}, 0.1)
+    params = {"w": jnp.ones(2)}
+    with pytest.raises(ValueError, match="layer_lrs"):
+        tx.update(params, tx.init(params), params)
+
+
+def test_resnet_batch_stats_update_in_training_only():
+    ds = load_dataset("digits")
+    trainer = SLTrainer(make_network("resnet9", 10, width=4), ds, batch_size=8, tau=2)
+    ts = trainer.init(jax.random.PRNGKey(0))
+    assert "layer_00" in ts.batch_stats
+    idx = trainer.batch_indices(jax.random.PRNGKey(1), 1)[0]
+    new, loss, _ = jax.jit(trainer.sgd_step)(ts, idx, jnp.full((9,), 1e-3), 0.0)
+    assert np.isfinite(float(loss))
+    before = np.asarray(ts.batch_stats["layer_00"]["norm"]["mean"])
+    after = np.asarray(new.batch_stats["layer_00"]["norm"]["mean"])
+    assert not np.allclose(before, after)
+    # evaluation mode uses the running statistics and returns them unchanged
+    x, _ = trainer.minibatch(idx)
+    _, bs = trainer._forward(new.params, new.batch_stats, x, train=False)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, bs, new.batch_stats)

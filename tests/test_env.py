@@ -1,0 +1,281 @@
+"""The GANNO environment: API, semantics from the paper, determinism, vmap, divergence."""
+
+from __future__ import annotations
+
+import chex
+import jax
+import jax.numpy as jnp
+import jumanji
+import numpy as np
+import pytest
+from jumanji.testing.env_not_smoke import check_env_does_not_smoke, check_env_specs_does_not_smoke
+from jumanji.types import StepType
+
+from mava_ganno.env import Ganno, get_spec
+from mava_ganno.generator import InitialConditionsGenerator
+from mava_ganno.observations import FEATURE_SETS, feature_dim
+
+from conftest import TINY
+
+
+def _rollout(c, key, actions):
+    state, ts = c.reset(key)
+    out = [(state, ts)]
+    for a in actions:
+        state, ts = c.step(state, a)
+        out.append((state, ts))
+    return out
+
+
+def test_registered_and_attributes(tiny_train_env):
+    env = jumanji.make("GANNO-v0", **TINY)
+    assert isinstance(env, Ganno)
+    assert env.num_agents == 3 and env.action_dim == 9
+    assert env.time_limit == TINY["sl_steps"] // TINY["tau"] == 4
+    obs_spec = get_spec(env, "observation")
+    assert obs_spec.agents_view.shape == (3, feature_dim(FEATURE_SETS["full"], 9))
+    assert get_spec(env, "action").shape == (3,)
+    assert get_spec(env, "reward").shape == (3,)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(network="mlp2", dataset="digits"),
+        dict(network="cnn2", dataset="digits", width=4),
+        dict(network="mlp1", dataset="synthetic:8x8x3:256"),
+    ],
+    ids=lambda k: f"{k['network']}-{k['dataset']}",
+)
+def test_jumanji_smoke(kwargs):
+    env = Ganno(tau=2, sl_steps=4, hidden=8, batch_size=8, **kwargs)
+    check_env_specs_does_not_smoke(env)
+    check_env_does_not_smoke(env)
+
+
+def test_reset_shapes_and_initial_conditions(tiny_train_env):
+    env = tiny_train_env.env
+    state, ts = tiny_train_env.reset(jax.random.PRNGKey(3))
+    assert ts.step_type == StepType.FIRST
+    view = ts.observation.agents_view
+    assert view.shape == (env.num_agents, env.obs_dim) and view.dtype == jnp.float32
+    assert bool(jnp.all(jnp.isfinite(view)))
+    assert ts.observation.action_mask.shape == (env.num_agents, env.action_dim)
+    lr = float(state.global_stats.initial_lr)
+    wd = float(state.global_stats.weight_decay)
+    assert 1e-5 <= lr <= 1e-2 and 1e-5 <= wd <= 1e-1
+    np.testing.assert_allclose(np.asarray(state.lrs), lr)
+
+
+def test_all_noop_reward_is_exactly_zero(tiny_train_env):
+    env = tiny_train_env.env
+    noop = jnp.full((env.num_agents,), env.action_table.noop_index, jnp.int32)
+    traj = _rollout(tiny_train_env, jax.random.PRNGKey(0), [noop] * env.time_limit)
+    for _, ts in traj[1:]:
+        assert np.all(np.asarray(ts.reward) == 0.0)
+        # the counterfactual is the actual run: same accuracy to the bit
+        assert float(ts.extras["val_accuracy"]) == float(ts.extras["counterfactual_val_accuracy"])
+    assert traj[-1][1].step_type == StepType.LAST
+
+
+def test_difference_reward_is_accuracy_difference(tiny_train_env):
+    env = tiny_train_env.env
+    raise_lr = jnp.full((env.num_agents,), 7, jnp.int32)  # +0.001
+    state, ts = tiny_train_env.reset(jax.random.PRNGKey(1))
+    state, ts = tiny_train_env.step(state, raise_lr)
+    r = np.asarray(ts.reward)
+    assert np.all(r == r[0])  # shared
+    np.testing.assert_allclose(
+        r[0], float(ts.extras["val_accuracy"]) - float(ts.extras["counterfactual_val_accuracy"]), atol=1e-6
+    )
+    assert r[0] != 0.0  # LR changed by +1e-3 for 5 Adam steps: accuracies differ
+
+
+def test_eval_mode_reward_is_val_accuracy(tiny_eval_env):
+    env = tiny_eval_env.env
+    state, ts = tiny_eval_env.reset(jax.random.PRNGKey(0))
+    state, ts = tiny_eval_env.step(state, jnp.zeros(env.num_agents, jnp.int32))
+    np.testing.assert_allclose(np.asarray(ts.reward), float(ts.extras["val_accuracy"]))
+    assert "counterfactual_val_accuracy" not in ts.extras
+    assert 0.0 <= float(ts.extras["test_accuracy"]) <= 1.0
+
+
+def test_action_updates_learning_rates(tiny_eval_env):
+    env = tiny_eval_env.env
+    state, _ = tiny_eval_env.reset(jax.random.PRNGKey(0))  # lr fixed at 1e-3
+    actions = jnp.asarray([2, 4, 7], jnp.int32)  # *1.1, /1.1, +0.001
+    state, ts = tiny_eval_env.step(state, actions)
+    np.testing.assert_allclose(np.asarray(state.lrs), [1.1e-3, 1e-3 / 1.1, 2e-3], rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(ts.extras["layer_lrs"]), np.asarray(state.lrs))
+    np.testing.assert_array_equal(np.asarray(state.prev_actions), [2, 4, 7])
+
+
+def test_zero_lr_freezes_layer_and_is_escapable():
+    gen = InitialConditionsGenerator(lr=0.0, weight_decay=0.1)
+    env = Ganno(gen, **TINY, difference_reward=False)
+    state, _ = env.reset(jax.random.PRNGKey(0))
+    p0 = state.train_state.params
+    step = jax.jit(env.step)
+    # layer 0: stays at 0 (no-op), layer 1: -0.001 clipped at 0, layer 2: +0.001 escapes 0
+    state, _ = step(state, jnp.asarray([0, 8, 7], jnp.int32))
+    np.testing.assert_allclose(np.asarray(state.lrs), [0.0, 0.0, 1e-3], rtol=1e-6)
+    p1 = state.train_state.params
+    for name in ("layer_00", "layer_01"):
+        chex.assert_trees_all_equal(p0[name], p1[name])
+    assert not np.allclose(np.asarray(p0["layer_02"]["kernel"]), np.asarray(p1["layer_02"]["kernel"]))
+
+
+def test_forced_divergence_stays_finite_and_terminates():
+    gen = InitialConditionsGenerator(lr=1e12, weight_decay=1e-5)  # activations overflow float32
+    env = Ganno(gen, **TINY, difference_reward=True, lr_max=1e13)
+    state, ts = env.reset(jax.random.PRNGKey(0))
+    p0 = state.train_state
+    state, ts = jax.jit(env.step)(state, jnp.full((env.num_agents,), 2, jnp.int32))  # *1.1
+    assert bool(ts.extras["diverged"])
+    assert ts.step_type == StepType.LAST and np.all(np.asarray(ts.discount) == 0.0)
+    np.testing.assert_array_equal(np.asarray(ts.reward), env.divergence_reward)
+    assert float(ts.observation.agents_view[0, env.features.index("nonfinite")]) == 1.0
+    chex.assert_tree_all_finite((state, ts))
+    chex.assert_trees_all_equal(state.train_state, p0)  # rolled back to the last finite params
+
+
+def test_same_key_same_trajectory(tiny_train_env):
+    env = tiny_train_env.env
+    acts = [jnp.asarray([i % 9, (i + 3) % 9, (i + 5) % 9], jnp.int32) for i in range(env.time_limit)]
+    a = _rollout(tiny_train_env, jax.random.PRNGKey(7), acts)
+    b = _rollout(tiny_train_env, jax.random.PRNGKey(7), acts)
+    c = _rollout(tiny_train_env, jax.random.PRNGKey(8), acts)
+    chex.assert_trees_all_equal(a, b)
+    assert not np.array_equal(np.asarray(a[-1][1].observation.agents_view), np.asarray(c[-1][1].observation.agents_view))
+
+
+def test_vmap_equals_separate_runs(tiny_train_env):
+    env = tiny_train_env.env
+    keys = jax.random.split(jax.random.PRNGKey(11), 4)
+    acts = jax.random.randint(jax.random.PRNGKey(5), (2, 4, env.num_agents), 0, env.action_dim)
+    vstate, vts = tiny_train_env.vreset(keys)
+    for t in range(2):
+        vstate, vts = tiny_train_env.vstep(vstate, acts[t])
+    for i in range(4):
+        state, ts = tiny_train_env.reset(keys[i])
+        for t in range(2):
+            state, ts = tiny_train_env.step(state, acts[t, i])
+        take = lambda x: x[i]  # noqa: E731
+        chex.assert_trees_all_close(jax.tree_util.tree_map(take, vts), ts, atol=1e-5, rtol=1e-5)
+        chex.assert_trees_all_close(
+            jax.tree_util.tree_map(take, vstate.train_state.params), state.train_state.params, atol=1e-5, rtol=1e-5
+        )
+
+
+def test_vmapped_envs_share_the_dataset(tiny_train_env):
+    """The dataset is a constant of the environment, not part of the (batched) state."""
+    env = tiny_train_env.env
+    vstate, _ = tiny_train_env.vreset(jax.random.split(jax.random.PRNGKey(0), 4))
+    n_state = sum(x.size for x in jax.tree_util.tree_leaves(vstate))
+    assert n_state < env.dataset.x_train.size  # the 1,257 x 64 images are not in it
+
+
+@pytest.mark.parametrize(
+    "network,expected,types",
+    [
+        ("mlp2", 3, ["linear"] * 3),
+        ("mlp5", 6, ["linear"] * 6),
+        ("cnn2", 3, ["convolutional"] * 2 + ["linear"]),
+        ("cnn5", 6, ["convolutional"] * 5 + ["linear"]),
+        ("resnet9", 9, ["convolutional"] * 8 + ["linear"]),
+        ("resnet18", 21, ["convolutional"] * 20 + ["linear"]),
+    ],
+)
+def test_agent_counts_per_network(network, expected, types):
+    from mava_ganno.backend.datasets import load_dataset
+    from mava_ganno.backend.networks import make_network
+    from mava_ganno.backend.trainer import SLTrainer
+
+    ds = load_dataset("digits")
+    trainer = SLTrainer(make_network(network, 10, hidden=8, width=4), ds, batch_size=4, tau=1)
+    assert trainer.num_agents == expected
+    assert [a.layer_type for a in trainer.agents.agents] == types
+    # every parameter leaf is scheduled by exactly one agent, agents in depth order
+    ids = trainer.agents.leaf_agent_ids()
+    assert set(ids.tolist()) == set(range(expected))
+    paths = ["/".join(a.path) for a in trainer.agents.agents]
+    assert paths == sorted(paths)
+
+
+def test_single_agent_and_ablation_feature_sets():
+    env = Ganno(**TINY, single_agent=True, features="single_agent", difference_reward=False)
+    assert env.num_agents == 1 and env.num_layers == 3
+    state, ts = env.reset(jax.random.PRNGKey(0))
+    state, ts = jax.jit(env.step)(state, jnp.asarray([7], jnp.int32))
+    np.testing.assert_allclose(np.asarray(ts.extras["layer_lrs"]), float(state.lrs[0]))
+    assert ts.observation.agents_view.shape == (1, env.obs_dim)
+    lr_only = Ganno(**TINY, features="lr_only", difference_reward=False)
+    assert lr_only.obs_dim == 2
+    assert Ganno(**TINY, features="timestep_only", difference_reward=False).obs_dim == 1
+    with pytest.raises(ValueError, match="single_agent mode has no per-layer agent"):
+        Ganno(**TINY, single_agent=True, features="full")
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(dataset="imagenet"), "unknown dataset 'imagenet'"),
+        (dict(dataset="synthetic:8x8"), "malformed synthetic dataset"),
+        (dict(network="transformer9"), "unknown network 'transformer9'"),
+        (dict(tau=0), "tau must be a positive integer"),
+        (dict(tau=-3), "tau must be a positive integer"),
+        (dict(sl_steps=21), "sl_steps must be a positive multiple of tau=5"),
+        (dict(action_table=["*1.1", "^2"]), r"action table entry 1 \('\^2'\) is malformed"),
+        (dict(action_table=["*1.1", "/1.1"]), "has no no-op"),
+        (dict(features=["train_loss", "lr"]), r"unknown observation features \['lr'\]"),
+        (dict(features="lr-only"), "unknown feature set 'lr-only'"),
+        (dict(batch_size=0), "batch_size must be a positive integer"),
+        (dict(lr_max=0.0), "lr_max must be > 0"),
+    ],
+)
+def test_bad_config_raises_before_compute(kwargs, match, monkeypatch):
+    import mava_ganno.env as env_mod
+
+    def no_compute(*a, **k):  # construction must fail before any network is built
+        raise AssertionError("compute started before the config was validated")
+
+    monkeypatch.setattr(env_mod, "SLTrainer", no_compute)
+    with pytest.raises(ValueError, match=match):
+        Ganno(**{**TINY, **kwargs})
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(lr=(1e-2, 1e-5)), "min > max"),
+        (dict(lr=(0.0, 1e-2)), "log-uniform range needs 0 < min"),
+        (dict(weight_decay=(1e-3,)), "a number or a \\[min, max\\] pair"),
+    ],
+)
+def test_bad_initial_conditions(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        InitialConditionsGenerator(**kwargs)
+
+
+def test_initial_conditions_are_log_uniform():
+    gen = InitialConditionsGenerator()
+    ics = jax.vmap(gen)(jax.random.split(jax.random.PRNGKey(0), 4000))
+    lr = np.log10(np.asarray(ics.initial_lr))
+    wd = np.log10(np.asarray(ics.weight_decay))
+    assert lr.min() >= -5 - 1e-4 and lr.max() <= -2 + 1e-4
+    assert wd.min() >= -5 - 1e-4 and wd.max() <= -1 + 1e-4
+    # uniform in log space: each decade gets about a third / a quarter of the samples
+    np.testing.assert_allclose(np.histogram(lr, bins=3, range=(-5, -2))[0] / 4000, 1 / 3, atol=0.04)
+    np.testing.assert_allclose(np.histogram(wd, bins=4, range=(-5, -1))[0] / 4000, 1 / 4, atol=0.04)
+    fixed = InitialConditionsGenerator(lr=3e-4, weight_decay=0.1)(jax.random.PRNGKey(1))
+    assert float(fixed.initial_lr) == pytest.approx(3e-4) and float(fixed.weight_decay) == pytest.approx(0.1)
+
+
+def test_viewer_writes_pngs(tiny_eval_env, tmp_path):
+    env = tiny_eval_env.env
+    traj = _rollout(tiny_eval_env, jax.random.PRNGKey(0), [jnp.full((3,), 7, jnp.int32)] * 2)
+    states = [s for s, _ in traj]
+    env.render(states[-1]).savefig(tmp_path / "frame.png")
+    env.animate(states, save_path=str(tmp_path / "episode.png"))
+    for name in ("frame.png", "episode.png"):
+        assert (tmp_path / name).stat().st_size > 1000

@@ -1,0 +1,117 @@
+"""Layer types from entry points, and how parameters map to layer agents."""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mava_ganno.layers import (
+    NUM_LAYER_TYPE_SLOTS,
+    UnknownLayerError,
+    find_layer_agents,
+    get_layer_type,
+    load_layer_types,
+)
+from mava_ganno.observations import FEATURE_SETS, ObsContext, extract, feature_dim
+
+from thirdparty_dist import TYPE_NAME, TYPE_SLOT, throwaway_layer_type_distribution
+
+
+class LoRADense(nn.Module):
+    features: int
+    rank: int = 2
+
+    @nn.compact
+    def __call__(self, x):
+        k = self.param("kernel", nn.initializers.lecun_normal(), (x.shape[-1], self.features))
+        a = self.param("lora_a", nn.initializers.normal(0.01), (x.shape[-1], self.rank))
+        b = self.param("lora_b", nn.initializers.zeros, (self.rank, self.features))
+        return x @ k + x @ a @ b
+
+
+class UserModel(nn.Module):
+    """Depth order is the natural order of module names (see mava_ganno.layers)."""
+
+    @nn.compact
+    def __call__(self, x):
+        x = nn.relu(nn.Conv(4, (3, 3), name="b0_conv")(x)).reshape(x.shape[0], -1)
+        x = nn.LayerNorm(name="b1_norm")(x)
+        x = nn.relu(LoRADense(8, name="b2_adapter")(x))
+        return nn.Dense(10, name="b3_dense")(x)
+
+
+def _user_params():
+    return UserModel().init(jax.random.PRNGKey(0), jnp.zeros((1, 8, 8, 1)))["params"]
+
+
+def test_builtin_types_come_from_entry_points():
+    types = {t.name: t.slot for t in load_layer_types()}
+    assert types == {"linear": 0, "convolutional": 1, "attention": 2}
+    assert get_layer_type("attention").slot == 2
+    with pytest.raises(ValueError, match="unknown layer type 'lstm'"):
+        get_layer_type("lstm")
+
+
+def test_unknown_parameter_kind_is_reported_not_guessed():
+    with pytest.raises(UnknownLayerError, match=r"unknown parameter kind at b2_adapter .*lora_a"):
+        find_layer_agents(_user_params())
+
+
+def test_third_party_distribution_adds_a_layer_type(tmp_path):
+    params = _user_params()
+    dim_before = feature_dim(FEATURE_SETS["full"], 9)
+    with throwaway_layer_type_distribution(tmp_path / "site"):
+        assert TYPE_NAME in {t.name for t in load_layer_types()}
+        agents = find_layer_agents(params)
+        assert [a.layer_type for a in agents.agents] == ["convolutional", TYPE_NAME, "linear"]
+        assert agents.type_slots.tolist() == [1, TYPE_SLOT, 0]
+        # LayerNorm params follow the conv agent visited before them
+        assert agents.agent_index["b1_norm"] == {"scale": 0, "bias": 0}
+        assert agents.agent_index["b2_adapter"] == {"kernel": 1, "lora_a": 1, "lora_b": 1}
+        # the one-hot width is fixed: a policy trained before the type existed still fits
+        assert feature_dim(FEATURE_SETS["full"], 9) == dim_before
+    # gone again once the distribution leaves sys.path
+    assert TYPE_NAME not in {t.name for t in load_layer_types()}
+
+
+def test_layer_type_one_hot_uses_the_slot():
+    from mava_ganno.stats import LayerStats
+    from mava_ganno.types import GlobalStats
+
+    n = 2
+    z = jnp.zeros(n)
+    ctx = ObsContext(
+        GlobalStats(*([jnp.asarray(0.0)] * 4), jnp.asarray(False), *([jnp.asarray(0.0)] * 3)),
+        LayerStats(*([z] * 6)),
+        jnp.asarray([1e-3, 0.0]),
+        jnp.asarray([0, 3]),
+        jnp.asarray([TYPE_SLOT, 0]),
+        jnp.asarray([0, 2]),
+        9,
+        0.1,
+    )
+    view = np.asarray(extract(("layer_type", "layer_depth", "current_lr"), ctx))
+    assert view.shape == (2, NUM_LAYER_TYPE_SLOTS + 3 + 2)
+    assert view[0, TYPE_SLOT] == 1 and view[0, :NUM_LAYER_TYPE_SLOTS].sum() == 1
+    assert view[1, 0] == 1
+    np.testing.assert_array_equal(view[:, NUM_LAYER_TYPE_SLOTS : NUM_LAYER_TYPE_SLOTS + 3], [[1, 0, 0], [0, 0, 1]])
+    np.testing.assert_allclose(view[:, -2:], [[-3.0, 0.01], [-8.0, 0.0]], rtol=1e-5)  # log10 lr (0 -> -8), lr/lr_max
+
+
+def test_natural_depth_order_and_attention():
+    params = {
+        f"Dense_{i}": {"kernel": jnp.zeros((2, 2)), "bias": jnp.zeros(2)} for i in (0, 1, 2, 10)
+    }
+    params["MultiHeadDotProductAttention_0"] = {
+        k: {"kernel": jnp.zeros((2, 1, 2)), "bias": jnp.zeros((1, 2))} for k in ("query", "key", "value")
+    }
+    params["MultiHeadDotProductAttention_0"]["out"] = {"kernel": jnp.zeros((1, 2, 2)), "bias": jnp.zeros(2)}
+    agents = find_layer_agents(params)
+    assert [a.path[0] for a in agents.agents] == [
+        "Dense_0", "Dense_1", "Dense_2", "Dense_10", "MultiHeadDotProductAttention_0",
+    ]
+    assert agents.agents[-1].layer_type == "attention"
+    assert agents.depth_ids.tolist() == [0, 1, 1, 1, 2]
