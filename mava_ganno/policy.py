@@ -197,6 +197,16 @@ def make_critic(config: NetworkConfig) -> RecurrentValueNet:
 
 
 # ----------------------------------------------------------------------------- normalisation
+def welford(mean, var, count, b_mean, b_var, b_count):
+    """Parallel Welford: combine running (mean, var, count) with a batch's moments."""
+    b_count = jnp.asarray(b_count, jnp.float32)
+    delta = b_mean - mean
+    tot = count + b_count
+    new_mean = mean + delta * b_count / tot
+    m2 = var * count + b_var * b_count + jnp.square(delta) * count * b_count / tot
+    return new_mean, m2 / tot, tot
+
+
 class ObsNormStats(struct.PyTreeNode):
     """Running mean/variance of ``agents_view`` columns (parallel Welford), per feature column.
 
@@ -228,13 +238,12 @@ class ObsNormStats(struct.PyTreeNode):
     def update(self, batch: chex.Array) -> "ObsNormStats":
         """Fold a batch (..., F) into the statistics (jittable)."""
         x = batch.reshape(-1, batch.shape[-1]).astype(jnp.float32)
-        b_count = jnp.asarray(x.shape[0], jnp.float32)
-        b_mean, b_var = x.mean(0), x.var(0)
-        delta = b_mean - self.mean
-        tot = self.count + b_count
-        mean = self.mean + delta * b_count / tot
-        m2 = self.var * self.count + b_var * b_count + jnp.square(delta) * self.count * b_count / tot
-        return self.replace(mean=mean, var=m2 / tot, count=tot)
+        return self.update_moments(x.mean(0), x.var(0), x.shape[0])
+
+    def update_moments(self, b_mean: chex.Array, b_var: chex.Array, b_count: chex.Numeric) -> "ObsNormStats":
+        """Fold a batch given by its moments (e.g. averaged over devices) into the statistics."""
+        mean, var, count = welford(self.mean, self.var, self.count, b_mean, b_var, b_count)
+        return self.replace(mean=mean, var=var, count=count)
 
     def normalise(self, x: chex.Array) -> chex.Array:
         std = jnp.maximum(jnp.sqrt(self.var), self.min_std)

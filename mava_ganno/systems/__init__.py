@@ -1,0 +1,1 @@
+"""MARL systems that train GANNO policies (Mava's ``mava/systems`` counterparts)."""

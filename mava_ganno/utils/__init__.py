@@ -1,0 +1,2 @@
+"""Training utilities (Mava's ``mava/utils`` counterparts): env construction, config checks,
+logging, checkpointing."""

@@ -1,0 +1,140 @@
+"""Fail-fast checks of the training config, and Mava's derived values.
+
+Every error names the config key (``system.rollout_length`` ...) and what would be valid, and
+is raised before any data is loaded or anything is compiled.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax
+from omegaconf import DictConfig, OmegaConf
+
+
+class ConfigError(ValueError):
+    """An invalid training config; the message names the key."""
+
+
+def _get(config: DictConfig, key: str) -> Any:
+    value = OmegaConf.select(config, key, throw_on_missing=False, default="__missing__")
+    if isinstance(value, str) and value == "__missing__":
+        raise ConfigError(f"{key} is missing from the config.")
+    return value
+
+
+def _int(config: DictConfig, key: str, minimum: int = 1, allow_none: bool = False) -> Any:
+    value = _get(config, key)
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{key} must be an integer >= {minimum}, got {value!r}.")
+    return value
+
+
+def _float(config: DictConfig, key: str, lo: float, hi: float = math.inf, lo_open: bool = False) -> float:
+    value = _get(config, key)
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and (value > lo if lo_open else value >= lo) and value <= hi
+    if not ok:
+        bound = f"{'>' if lo_open else '>='} {lo}" + (f" and <= {hi}" if hi != math.inf else "")
+        raise ConfigError(f"{key} must be a number {bound}, got {value!r}.")
+    return float(value)
+
+
+def _sizes(config: DictConfig, key: str) -> None:
+    value = _get(config, key)
+    if not OmegaConf.is_list(value) and not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{key} must be a list of layer sizes, got {value!r}.")
+    for s in value:
+        if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
+            raise ConfigError(f"{key} must be a list of positive integers, got {list(value)}.")
+
+
+def check_config(config: DictConfig, n_devices: int | None = None) -> DictConfig:
+    """Validate ``config`` and fill Mava's derived values (in place; also returned):
+    ``system.num_updates``/``total_timesteps`` (one from the other, as Mava's
+    ``check_total_timesteps``), ``system.recurrent_chunk_size`` (rollout_length if ~),
+    ``arch.num_evaluation`` (capped at num_updates) and ``system.num_updates_per_eval``.
+    """
+    n_devices = n_devices or len(jax.devices())
+    OmegaConf.set_struct(config, False)
+    name = _get(config, "env.scenario.name")
+    if name != "GANNO-v0":
+        raise ConfigError(f"env.scenario.name must be 'GANNO-v0' for this system, got {name!r}.")
+    for key in ("env.scenario.task_name", "env.env_name"):
+        _get(config, key)
+    if _get(config, "system.add_agent_id") and not _get(config, "env.implicit_agent_id"):
+        raise ConfigError(
+            "system.add_agent_id=True with env.implicit_agent_id=False: GANNO's shared policy never "
+            "sees agent ids (it must run on networks of any depth); set system.add_agent_id=False."
+        )
+    num_envs = _int(config, "arch.num_envs")
+    rollout = _int(config, "system.rollout_length")
+    ubs = _int(config, "system.update_batch_size")
+    _int(config, "system.ppo_epochs")
+    nmb = _int(config, "system.num_minibatches")
+    _int(config, "system.seed", minimum=0)
+    _float(config, "system.gamma", 0.0, 1.0)
+    _float(config, "system.gae_lambda", 0.0, 1.0)
+    _float(config, "system.clip_eps", 0.0, lo_open=True)
+    _float(config, "system.actor_lr", 0.0, lo_open=True)
+    _float(config, "system.critic_lr", 0.0, lo_open=True)
+    _float(config, "system.ent_coef", 0.0)
+    _float(config, "system.vf_coef", 0.0)
+    _float(config, "system.max_grad_norm", 0.0, lo_open=True)
+    _float(config, "system.obs_norm_min_std", 0.0, lo_open=True)
+    _float(config, "system.obs_norm_clip", 0.0, lo_open=True)
+    chunk = _int(config, "system.recurrent_chunk_size", allow_none=True)
+    if chunk is None:
+        chunk = rollout
+    if rollout % chunk:
+        raise ConfigError(
+            f"system.rollout_length={rollout} must be divisible by system.recurrent_chunk_size={chunk}."
+        )
+    sequences = num_envs * (rollout // chunk)
+    if sequences % nmb:
+        raise ConfigError(
+            f"the rollout cannot be split into system.num_minibatches={nmb}: it holds arch.num_envs "
+            f"({num_envs}) x system.rollout_length / system.recurrent_chunk_size ({rollout // chunk}) "
+            f"= {sequences} sequences; choose num_minibatches dividing {sequences}."
+        )
+    config.system.recurrent_chunk_size = chunk
+
+    # Mava's check_total_timesteps.
+    steps_per_update = n_devices * rollout * ubs * num_envs
+    total = _get(config, "system.total_timesteps")
+    if total is None:
+        num_updates = _int(config, "system.num_updates")
+        config.system.total_timesteps = num_updates * steps_per_update
+    else:
+        total = _int(config, "system.total_timesteps")
+        num_updates = total // steps_per_update
+        if num_updates < 1:
+            raise ConfigError(
+                f"system.total_timesteps={total} is less than one update: each update takes "
+                f"devices ({n_devices}) x system.rollout_length ({rollout}) x system.update_batch_size "
+                f"({ubs}) x arch.num_envs ({num_envs}) = {steps_per_update} timesteps."
+            )
+        config.system.num_updates = num_updates
+    num_eval = min(_int(config, "arch.num_evaluation"), config.system.num_updates)
+    config.arch.num_evaluation = num_eval
+    config.system.num_updates_per_eval = config.system.num_updates // num_eval
+    _int(config, "arch.num_eval_episodes", minimum=0)
+    _int(config, "arch.num_absolute_metric_eval_episodes", minimum=0)
+
+    # network
+    _int(config, "network.hidden_state_dim")
+    for net in ("actor_network", "critic_network"):
+        for part in ("pre_torso", "post_torso"):
+            _sizes(config, f"network.{net}.{part}.layer_sizes")
+            act = _get(config, f"network.{net}.{part}").get("activation", "relu")
+            if act not in ("relu", "tanh"):
+                raise ConfigError(f"network.{net}.{part}.activation must be relu or tanh, got {act!r}.")
+
+    # logger / checkpointing
+    _int(config, "logger.checkpointing.save_args.save_interval_steps")
+    _int(config, "logger.checkpointing.save_args.max_to_keep", allow_none=True)
+    _int(config, "logger.checkpointing.save_args.keep_period", allow_none=True)
+    return config
