@@ -71,7 +71,7 @@ class Ganno(Environment):
     Args:
         generator: samples the initial conditions (initial LR, weight decay) at each reset.
             Default: log-uniform LR in [1e-5, 1e-2] and weight decay in [1e-5, 1e-1].
-        network: ``mlp<n>``, ``cnn<n>``, ``resnet9``, ``resnet18`` (backend.networks).
+        network: ``mlp<n>``, ``cnn<n>``, ``vit<n>``, ``resnet9``, ``resnet18`` (backend.networks).
         dataset: ``digits``, ``mnist_5k``, ``tfds:<name>``, ``synthetic:<H>x<W>x<C>``.
         tau: SGD steps per env step (the paper's tau, 100).
         sl_steps: SGD steps per episode; a multiple of tau.
@@ -86,6 +86,10 @@ class Ganno(Environment):
         data_seed: seed of the deterministic train/validation/test split.
         data_dir: where tensorflow-datasets finds prepared data (``tfds:`` datasets).
         hidden, width: hidden units of MLPs and base channels of CNNs/ResNets.
+        measure_batch: minibatch the layer statistics (g, u) and the reset's train loss are
+            measured on: ``fresh`` (default) a minibatch of its own; ``next`` the first
+            minibatch of the next tau training steps, i.e. what ``mava_ganno.optax`` observes
+            (the gradient passed to its update), so the two reproduce each other exactly.
 
     Example:
         >>> import jax, jumanji, mava_ganno
@@ -115,6 +119,7 @@ class Ganno(Environment):
         hidden: int = 64,
         width: int = 16,
         eval_batch_size: int = 1024,
+        measure_batch: str = "fresh",
     ):
         # Validate everything cheap before any data is loaded or anything is compiled.
         if not isinstance(tau, (int, np.integer)) or isinstance(tau, bool) or tau <= 0:
@@ -124,6 +129,9 @@ class Ganno(Environment):
                 f"sl_steps must be a positive multiple of tau={tau}, got {sl_steps!r}; "
                 f"e.g. sl_steps={max(1, int(sl_steps) // tau if isinstance(sl_steps, int) else 1) * tau}."
             )
+        if measure_batch not in ("fresh", "next"):
+            raise ValueError(f"measure_batch must be 'fresh' or 'next', got {measure_batch!r}.")
+        self.measure_batch = measure_batch
         if not lr_max > 0:
             raise ValueError(f"lr_max must be > 0, got {lr_max}.")
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
@@ -171,6 +179,14 @@ class Ganno(Environment):
         """(N,) agent learning rates -> (L,) per-layer learning rates."""
         return lrs[jnp.asarray(self._layer_of_lr)]
 
+    def _measure_indices(self, next_key: chex.PRNGKey) -> Optional[chex.Array]:
+        """None (a fresh minibatch) or, with ``measure_batch="next"``, the first minibatch the
+        next ``step`` trains on (``step`` splits ``state.key`` into key, k_train, k_measure)."""
+        if self.measure_batch == "fresh":
+            return None
+        _, k_train, _ = jax.random.split(next_key, 3)
+        return self.trainer.batch_indices(k_train, self.tau)[0]
+
     def _observation(self, state: State) -> Observation:
         ctx = ObsContext(
             state.global_stats,
@@ -212,7 +228,9 @@ class Ganno(Environment):
         key, k_ic, k_init, k_measure = jax.random.split(key, 4)
         ic = self.generator(k_ic)
         ts = self.trainer.init(k_init)
-        layer_stats, mb_loss, mb_acc = self.trainer.measure(ts, ic.weight_decay, k_measure)
+        layer_stats, mb_loss, mb_acc = self.trainer.measure(
+            ts, ic.weight_decay, k_measure, self._measure_indices(key)
+        )
         val_loss, val_acc = self.trainer.evaluate(ts, "val")
         lrs = jnp.full((self.num_agents,), ic.initial_lr, jnp.float32)
         state = State(
@@ -260,7 +278,7 @@ class Ganno(Environment):
         diverged = ~(jnp.isfinite(loss) & jnp.isfinite(val_loss))
         # Nothing non-finite leaves the env: a diverged run keeps its last finite parameters.
         ts = jax.tree_util.tree_map(lambda new, old: jnp.where(diverged, old, new), ts, state.train_state)
-        layer_stats, _, _ = self.trainer.measure(ts, wd, k_measure)
+        layer_stats, _, _ = self.trainer.measure(ts, wd, k_measure, self._measure_indices(key))
         cap = lambda x: jnp.nan_to_num(x, nan=LOSS_CAP, posinf=LOSS_CAP)  # noqa: E731
         step_count = state.step_count + 1
         reward = shared_reward(

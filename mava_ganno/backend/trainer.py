@@ -193,15 +193,22 @@ class SLTrainer:
         return ts, jnp.mean(losses), jnp.mean(accs)
 
     def measure(
-        self, ts: TrainState, weight_decay: chex.Numeric, key: chex.PRNGKey
+        self,
+        ts: TrainState,
+        weight_decay: chex.Numeric,
+        key: chex.PRNGKey,
+        idx: Optional[chex.Array] = None,
     ) -> Tuple[LayerStats, chex.Array, chex.Array]:
         """Per-layer statistics at the current parameters, on one fresh minibatch.
 
         g is the minibatch gradient; u is the Adam update term (with weight decay) that the
         optimiser would take next from its current moments; nothing is updated. Also returns
-        the minibatch's loss and accuracy.
+        the minibatch's loss and accuracy. ``idx`` (batch_size,) measures on these training
+        examples instead of a minibatch drawn from ``key``.
         """
-        x, y = self.minibatch(self.batch_indices(key, 1)[0])
+        if idx is None:
+            idx = self.batch_indices(key, 1)[0]
+        x, y = self.minibatch(idx)
         (loss, (acc, _)), grads = jax.value_and_grad(self._loss, has_aux=True)(
             ts.params, ts.batch_stats, x, y
         )
