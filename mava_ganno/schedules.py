@@ -1,0 +1,256 @@
+"""Handcrafted learning-rate schedules and the optimisers a practitioner would pick instead.
+
+Every schedule is built by optax; nothing here does schedule maths by hand. Each is a pure
+``count -> value`` function of the SGD step count, built for a run of ``total_steps`` steps:
+
+====================  ==========================================================================
+name                  optax construction (``T = total_steps``, ``lr`` = the grid LR)
+====================  ==========================================================================
+``constant``          ``constant_schedule(lr)``
+``linear``            ``linear_schedule(lr, 0, T)``
+``quadratic``         ``polynomial_schedule(lr, 0, power=2, transition_steps=T)``
+``cosine``            ``cosine_decay_schedule(lr, T)``
+``exponential``       ``exponential_decay(lr, transition_steps=T, decay_rate=0.01)`` (to lr/100)
+``piecewise``         ``piecewise_constant_schedule(lr, {T/2: 0.1, 3T/4: 0.1})``
+``sgdr``              ``sgdr_schedule`` with three cosine cycles of T/7, 2T/7, 4T/7 (T_mult = 2)
+``warmup_cosine``     ``warmup_cosine_decay_schedule(0, lr, warmup_steps=T/10, decay_steps=T)``
+``onecycle``          ``cosine_onecycle_schedule(T, lr)`` (pct_start 0.3, div 25, final div 1e4)
+====================  ==========================================================================
+
+For the last two the grid LR is the *peak*. Every one of these schedules is linear in its
+peak value, so the grid LR can be a traced (vmapped) value: optax builds the schedule at peak
+1 and the result is multiplied by ``lr`` (optax 0.2.3, Mava's pinned version, refuses traced
+peak values in ``sgdr``/``warmup_cosine``/``onecycle``). ``tests/test_schedules.py`` checks
+this equals optax's schedule built with ``lr`` directly, at sample steps.
+
+Optimisers (``make_optimizer``), all with the same decoupled weight decay ``wd``:
+
+- every schedule above drives ``optax.adamw`` (b1 0.9, b2 0.999, eps 1e-8: the same AdamW
+  the GANNO environment trains with, so "constant" is exactly GANNO's no-op agent);
+- ``lamb_cosine``: ``optax.lamb`` with the cosine decay schedule (takes the grid LR);
+- ``lion``: ``optax.lion`` at a constant grid LR;
+- ``schedule_free_adamw``: ``optax.contrib.schedule_free_adamw`` at the grid LR with a linear
+  warm-up over the first 5% of steps (evaluated at its averaged parameters,
+  ``schedule_free_eval_params``);
+- ``prodigy``: ``optax.contrib.prodigy`` (learning-rate free: ``learning_rate=1`` is its
+  multiplier of the estimated step size; it does **not** take the grid LR);
+- ``velo``: listed, not runnable here: VeLO's learned weights are downloaded at run time
+  (``learned_optimization``), and this machine is offline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Dict, Optional, Tuple
+
+import chex
+import jax.numpy as jnp
+import optax
+
+Schedule = Callable[[chex.Numeric], chex.Numeric]
+
+# Names used from optax; all exist in optax 0.2.3 (Mava's pin) and 0.2.8 (checked here at
+# import of an optimiser, so an older optax fails with a message, not an AttributeError).
+REQUIRED_OPTAX = (
+    "adamw",
+    "lamb",
+    "lion",
+    "constant_schedule",
+    "linear_schedule",
+    "polynomial_schedule",
+    "cosine_decay_schedule",
+    "exponential_decay",
+    "piecewise_constant_schedule",
+    "sgdr_schedule",
+    "warmup_cosine_decay_schedule",
+    "cosine_onecycle_schedule",
+    "contrib.prodigy",
+    "contrib.schedule_free_adamw",
+    "contrib.schedule_free_eval_params",
+)
+
+
+def optax_name(name: str) -> Any:
+    """``optax.<name>`` (``contrib.x`` for ``optax.contrib.x``), or a clear error."""
+    obj: Any = optax
+    try:
+        if name.startswith("contrib."):
+            import optax.contrib as contrib
+
+            obj, name_ = contrib, name[len("contrib.") :]
+        else:
+            name_ = name
+        return getattr(obj, name_)
+    except (ImportError, AttributeError):
+        raise RuntimeError(
+            f"optax {optax.__version__} has no optax.{name}, which the evaluation baselines "
+            "need; install optax>=0.2.3 (Mava's pinned version has it): pip install -U 'optax>=0.2.3'."
+        ) from None
+
+
+def check_optax() -> None:
+    """Raises a clear error if the installed optax lacks a name the baselines use."""
+    for name in REQUIRED_OPTAX:
+        optax_name(name)
+
+
+# ----------------------------------------------------------------------------- schedules
+def _sgdr_unit(total_steps: int) -> Schedule:
+    # T_0 = T/7 with T_mult = 2: three restarts that exactly fill the budget.
+    first = max(1, total_steps // 7)
+    lengths = [first, 2 * first, max(1, total_steps - 3 * first)]
+    return optax_name("sgdr_schedule")(
+        [
+            dict(init_value=1.0, peak_value=1.0, warmup_steps=0, decay_steps=n, end_value=0.0)
+            for n in lengths
+        ]
+    )
+
+
+UNIT_SCHEDULES: Dict[str, Callable[[int], Schedule]] = {
+    "constant": lambda T: optax_name("constant_schedule")(1.0),
+    "linear": lambda T: optax_name("linear_schedule")(1.0, 0.0, T),
+    "quadratic": lambda T: optax_name("polynomial_schedule")(1.0, 0.0, 2, T),
+    "cosine": lambda T: optax_name("cosine_decay_schedule")(1.0, T),
+    "exponential": lambda T: optax_name("exponential_decay")(1.0, T, 0.01),
+    "piecewise": lambda T: optax_name("piecewise_constant_schedule")(
+        1.0, {T // 2: 0.1, (3 * T) // 4: 0.1}
+    ),
+    "sgdr": _sgdr_unit,
+    "warmup_cosine": lambda T: optax_name("warmup_cosine_decay_schedule")(
+        0.0, 1.0, max(1, T // 10), T, 0.0
+    ),
+    "onecycle": lambda T: optax_name("cosine_onecycle_schedule")(T, 1.0),
+}
+SCHEDULE_NAMES: Tuple[str, ...] = tuple(UNIT_SCHEDULES)
+
+
+def make_schedule(name: str, lr: chex.Numeric, total_steps: int) -> Schedule:
+    """The schedule ``name`` for a run of ``total_steps`` SGD steps with grid LR ``lr``.
+
+    ``lr`` may be traced (vmapped over); ``total_steps`` must be a Python int.
+    """
+    if name not in UNIT_SCHEDULES:
+        raise ValueError(f"unknown schedule {name!r}; choose one of {list(SCHEDULE_NAMES)}.")
+    if not isinstance(total_steps, int) or total_steps <= 0:
+        raise ValueError(f"total_steps must be a positive int, got {total_steps!r}.")
+    unit = UNIT_SCHEDULES[name](total_steps)
+
+    def schedule(count: chex.Numeric) -> chex.Numeric:
+        return lr * unit(count)
+
+    return schedule
+
+
+# ----------------------------------------------------------------------------- optimisers
+@dataclasses.dataclass(frozen=True)
+class Optimizer:
+    """An optax optimiser plus how to read the parameters to evaluate.
+
+    ``eval_params(opt_state, params)`` is the identity except for schedule-free AdamW, whose
+    evaluation point is its averaged iterate. ``lr_at(count)`` is the scalar LR at a step
+    (for figures; NaN where the method has no single LR, e.g. Prodigy).
+    """
+
+    tx: optax.GradientTransformation
+    eval_params: Callable[[Any, Any], Any]
+    lr_at: Schedule
+
+
+OPTIMIZER_NAMES: Tuple[str, ...] = ("lamb_cosine", "lion", "schedule_free_adamw", "prodigy")
+LR_FREE: Tuple[str, ...] = ("prodigy",)
+UNAVAILABLE: Dict[str, str] = {
+    "velo": "VeLO's learned weights are downloaded at run time (learned_optimization); "
+    "this machine is offline, so VeLO is not run."
+}
+
+
+def _identity_eval(opt_state: Any, params: Any) -> Any:
+    del opt_state
+    return params
+
+
+def make_optimizer(
+    name: str, lr: chex.Numeric, weight_decay: chex.Numeric, total_steps: int
+) -> Optimizer:
+    """The baseline optimiser ``name`` (a schedule name or one of ``OPTIMIZER_NAMES``).
+
+    ``lr`` and ``weight_decay`` may be traced. ``lr`` is ignored by the LR-free ``prodigy``.
+    """
+    if name in UNAVAILABLE:
+        raise ValueError(f"{name!r} cannot be run: {UNAVAILABLE[name]}")
+    if name in UNIT_SCHEDULES:
+        sched = make_schedule(name, lr, total_steps)
+        return Optimizer(
+            optax_name("adamw")(sched, b1=0.9, b2=0.999, eps=1e-8, weight_decay=weight_decay),
+            _identity_eval,
+            sched,
+        )
+    if name == "lamb_cosine":
+        sched = make_schedule("cosine", lr, total_steps)
+        return Optimizer(
+            optax_name("lamb")(sched, weight_decay=weight_decay), _identity_eval, sched
+        )
+    if name == "lion":
+        sched = make_schedule("constant", lr, total_steps)
+        return Optimizer(
+            optax_name("lion")(sched, weight_decay=weight_decay), _identity_eval, sched
+        )
+    if name == "schedule_free_adamw":
+        # A callable LR (not a float) keeps optax 0.2.3's `learning_rate == 0` check away from
+        # traced values; the 5% linear warm-up is optax's, scaled by the grid LR.
+        warm = optax_name("linear_schedule")(0.0, 1.0, max(1, total_steps // 20))
+        sched = lambda count: lr * warm(count)  # noqa: E731
+        tx = optax_name("contrib.schedule_free_adamw")(sched, weight_decay=weight_decay)
+        return Optimizer(tx, optax_name("contrib.schedule_free_eval_params"), sched)
+    if name == "prodigy":
+        tx = optax_name("contrib.prodigy")(learning_rate=1.0, weight_decay=weight_decay)
+        return Optimizer(tx, _identity_eval, lambda count: jnp.full((), jnp.nan, jnp.float32))
+    raise ValueError(
+        f"unknown baseline {name!r}; choose a schedule {list(SCHEDULE_NAMES)} or an optimiser "
+        f"{list(OPTIMIZER_NAMES)}."
+    )
+
+
+def make_adamw_schedule_bank(
+    names: Tuple[str, ...],
+    index: chex.Numeric,
+    lr: chex.Numeric,
+    weight_decay: chex.Numeric,
+    total_steps: int,
+) -> Optimizer:
+    """AdamW driven by ``names[index]``, with ``index`` possibly traced.
+
+    Lets every AdamW schedule share one compiled, vmapped training function (the runs only
+    differ in a scalar LR per step): the schedule value is ``stack([s(count) for s in
+    schedules])[index]``, i.e. exactly ``make_optimizer(names[index], ...)``.
+    """
+    bad = [n for n in names if n not in UNIT_SCHEDULES]
+    if bad or not names:
+        raise ValueError(f"schedule bank needs names from {list(SCHEDULE_NAMES)}, got {list(names)}.")
+    schedules = [make_schedule(n, lr, total_steps) for n in names]
+
+    def sched(count: chex.Numeric) -> chex.Numeric:
+        return jnp.stack([jnp.asarray(s(count), jnp.float32) for s in schedules])[index]
+
+    tx = optax_name("adamw")(sched, b1=0.9, b2=0.999, eps=1e-8, weight_decay=weight_decay)
+    return Optimizer(tx, _identity_eval, sched)
+
+
+def takes_lr(name: str) -> bool:
+    """Whether baseline ``name`` is run at every grid LR (False: once per weight decay)."""
+    return name not in LR_FREE and name not in UNAVAILABLE
+
+
+__all__ = [
+    "SCHEDULE_NAMES",
+    "OPTIMIZER_NAMES",
+    "LR_FREE",
+    "UNAVAILABLE",
+    "Optimizer",
+    "check_optax",
+    "make_schedule",
+    "make_optimizer",
+    "make_adamw_schedule_bank",
+    "takes_lr",
+]
