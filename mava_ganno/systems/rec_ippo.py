@@ -386,6 +386,32 @@ def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: T
     return learner_fn
 
 
+# Compiled learners/evaluators of this process, keyed by everything they depend on, so that
+# repeated runs with the same config (tests, benchmarks, a resumed run) compile once.
+_LEARNER_CACHE: Dict[str, Callable] = {}
+_EVALUATOR_CACHE: Dict[str, Callable] = {}
+_CACHE_SIZE = 8
+
+
+def _cache_put(cache: Dict[str, Callable], key: str, fn: Callable) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = fn
+
+
+def compile_key(config: DictConfig, n_devices: int) -> str:
+    """What the compiled learner depends on: system (but the seed and the budget), the
+    number of envs, the network and the env config."""
+    c = OmegaConf.to_container(config, resolve=True)
+    sys_c = {k: v for k, v in c["system"].items() if k not in ("seed", "total_timesteps", "num_updates")}
+    if c["system"].get("decay_learning_rates"):
+        sys_c["num_updates"] = c["system"]["num_updates"]
+    return json.dumps(
+        {"system": sys_c, "num_envs": c["arch"]["num_envs"], "network": c["network"], "env": c["env"], "devices": n_devices},
+        sort_keys=True, default=str,
+    )
+
+
 _identity_pmap = jax.pmap(lambda x: x, axis_name="device")
 
 
@@ -444,13 +470,20 @@ def learner_setup(env: Any, keys: chex.Array, config: DictConfig) -> Learner:
     f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731  (strong types: no recompilation)
     norms = NormStates(obs_norm, ValueNorm(f32(0.0), f32(1.0), f32(1e-4)))
 
-    learn = get_learner_fn(env, (actor.apply, critic.apply), (actor_optim.update, critic_optim.update), config)
-    learn = jax.pmap(learn, axis_name="device")
+    key_str = compile_key(config, n_devices)
+    learn = _LEARNER_CACHE.get(key_str)
+    if learn is None:
+        learn = get_learner_fn(env, (actor.apply, critic.apply), (actor_optim.update, critic_optim.update), config)
+        learn = jax.pmap(learn, axis_name="device")
+        _cache_put(_LEARNER_CACHE, key_str, learn)
 
     # Environments: (devices, update batch, envs, ...).
     ubs = int(config.system.update_batch_size)
     key, *env_keys = jax.random.split(key, n_devices * ubs * num_envs + 1)
-    env_states, timesteps = jax.jit(jax.vmap(env.reset))(jnp.stack(env_keys))
+    reset_key = key_str + "|reset"
+    if reset_key not in _LEARNER_CACHE:
+        _cache_put(_LEARNER_CACHE, reset_key, jax.jit(jax.vmap(env.reset)))
+    env_states, timesteps = _LEARNER_CACHE[reset_key](jnp.stack(env_keys))
     reshape = lambda x: x.reshape((n_devices, ubs, num_envs) + x.shape[1:])  # noqa: E731
     env_states = tree.map(reshape, env_states)
     obs = tree.map(reshape, timesteps.observation)
@@ -520,7 +553,8 @@ class TrainResult:
     train_seconds: float  # wall time of the training loop (incl. compilation)
     history: List[Dict[str, Any]] = field(default_factory=list)  # per-update metrics
     eval_history: List[Dict[str, Any]] = field(default_factory=list)
-    final_state: Any = None  # the unreplicated... (devices, ubs, ...) learner state
+    final_state: Any = None  # the final learner state, (devices, update_batch_size, ...)
+    initial_actor_params: Any = None  # the actor's parameters before training
 
 
 def _unreplicate(x: Any) -> Any:
@@ -554,7 +588,7 @@ def _config_diff(a: Dict[str, Any], b: Dict[str, Any], prefix: str = "") -> List
 
 
 RESUME_SECTIONS = ("system", "arch", "network", "env")
-RESUME_IGNORED = {"arch.num_eval_episodes", "arch.evaluation_greedy", "arch.absolute_metric", "arch.num_absolute_metric_eval_episodes"}
+RESUME_IGNORED = {"system.num_agents", "arch.num_eval_episodes", "arch.evaluation_greedy", "arch.absolute_metric", "arch.num_absolute_metric_eval_episodes"}
 
 
 def _metrics_row(m: Dict[str, np.ndarray], i: int, action_table: Tuple[str, ...]) -> Dict[str, Any]:
@@ -583,20 +617,11 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     n_devices = len(jax.devices())
     config = check_config(config, n_devices)
 
-    env = environments.make_single(config)
-    eval_episodes = int(config.arch.num_eval_episodes)
-    eval_env = environments.make_single(config, difference_reward=False) if eval_episodes or config.arch.absolute_metric else None
-
-    key, key_e, actor_key, critic_key = jax.random.split(jax.random.PRNGKey(int(config.system.seed)), 4)
-    learner = learner_setup(env, (key, actor_key, critic_key), config)
-    learner_state = learner.init_state
-
-    # --- run directory, resume
+    # --- resume: find the checkpoint and check the config before building anything
     ckpt_cfg = config.logger.checkpointing
     base, system = config.logger.base_exp_path, config.logger.system_name
-    start_eval = 0
     uid = ckpt_cfg.save_args.checkpoint_uid
-    resumed_from = None
+    resume_path = None
     if ckpt_cfg.load_model:
         uid = ckpt_cfg.load_args.checkpoint_uid or checkpointing.latest_run(base, system)
         if not uid:
@@ -607,8 +632,8 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
         ckpts = checkpointing.list_checkpoints(os.path.join(checkpointing.checkpoint_root(base, system), str(uid)))
         if not ckpts:
             raise ConfigError(f"logger.checkpointing.load_args.checkpoint_uid={uid!r}: no complete checkpoint in it.")
-        step, path = ckpts[-1]
-        with open(os.path.join(path, checkpointing.META_FILE)) as fh:
+        resume_path = ckpts[-1][1]
+        with open(os.path.join(resume_path, checkpointing.META_FILE)) as fh:
             saved_cfg = json.load(fh)["metadata"]["config"]
         now_cfg = OmegaConf.to_container(config, resolve=True)
         diff = [
@@ -618,11 +643,21 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
         ]
         if diff:
             raise ConfigError("cannot resume: the config differs from the checkpoint's: " + "; ".join(diff))
-        learner_state, meta = checkpointing.restore(path, jax.device_get(learner_state))
+
+    env = environments.make_single(config)
+    eval_episodes = int(config.arch.num_eval_episodes)
+    eval_env = environments.make_single(config, difference_reward=False) if eval_episodes or config.arch.absolute_metric else None
+
+    key, key_e, actor_key, critic_key = jax.random.split(jax.random.PRNGKey(int(config.system.seed)), 4)
+    learner = learner_setup(env, (key, actor_key, critic_key), config)
+    learner_state = learner.init_state
+    initial_actor_params = jax.device_get(_unreplicate(learner_state.params.actor_params))
+    start_eval = 0
+    if resume_path is not None:
+        learner_state, meta = checkpointing.restore(resume_path, jax.device_get(learner_state))
         learner_state = shard_like_learner(learner_state)
         key_e = jnp.asarray(meta["eval_key"], jnp.uint32)
-        start_eval = step
-        resumed_from = path
+        start_eval = int(meta["step"])
     uid = str(uid or datetime.now().strftime("%Y%m%d%H%M%S"))
     run_dir = os.path.join(checkpointing.checkpoint_root(base, system), uid)
 
@@ -638,7 +673,7 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
         print(
             f"rec_ippo on {config.env.scenario.task_name}: {env}, {config.system.num_updates_per_eval * num_evals} "
             f"updates x {steps_per_eval // int(config.system.num_updates_per_eval)} timesteps, "
-            f"{n_devices} device(s); run {uid}" + (f", resumed from {resumed_from}" if resumed_from else "")
+            f"{n_devices} device(s); run {uid}" + (f", resumed from {resume_path}" if resume_path else "")
         )
     checkpointer = None
     if ckpt_cfg.save_model:
@@ -646,7 +681,13 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
         checkpointer = checkpointing.Checkpointer(
             run_dir, {"config": cfg_dict}, sa.save_interval_steps, sa.max_to_keep, sa.keep_period
         )
-    evaluator = make_evaluator(eval_env, learner.actor, eval_episodes, bool(config.arch.evaluation_greedy)) if eval_episodes else None
+    evaluator = None
+    if eval_episodes:
+        ekey = compile_key(config, n_devices) + f"|eval:{eval_episodes}:{bool(config.arch.evaluation_greedy)}"
+        evaluator = _EVALUATOR_CACHE.get(ekey)
+        if evaluator is None:
+            evaluator = make_evaluator(eval_env, learner.actor, eval_episodes, bool(config.arch.evaluation_greedy))
+            _cache_put(_EVALUATOR_CACHE, ekey, evaluator)
     metadata = {
         "system": system,
         "scenario": str(config.env.scenario.task_name),
@@ -726,4 +767,5 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
         history=history,
         eval_history=eval_history,
         final_state=learner_state,
+        initial_actor_params=initial_actor_params,
     )

@@ -1,0 +1,205 @@
+"""Recurrent IPPO on a tiny GANNO scenario: a few updates, checkpoints, resume, learning.
+
+One compiled learner serves every test (same config but the budget/seed; rec_ippo caches
+compiled learners per config).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hydra.errors import MissingConfigException
+from omegaconf import OmegaConf
+
+from mava_ganno.actions import ActionTable
+from mava_ganno.policy import load_policy
+from mava_ganno.systems import rec_ippo
+from mava_ganno.train import _preprocess_argv, compose_config
+from mava_ganno.utils import checkpointing
+from mava_ganno.utils.config import ConfigError, check_config
+
+# Tiny: mlp2 (hidden 16) on digits, tau 5, 4 env steps per episode, initial LR fixed far too
+# low (1e-5), so raising it clearly pays under the difference reward.
+TINY = [
+    "env/scenario=mlp2-digits",
+    "env.scenario.env_kwargs.tau=5",
+    "env.scenario.env_kwargs.sl_steps=20",
+    "env.scenario.env_kwargs.hidden=16",
+    "env.scenario.task_config.lr=1e-5",
+    "env.scenario.task_config.weight_decay=1e-4",
+    "network.hidden_state_dim=16",
+    "network.actor_network.pre_torso.layer_sizes=[32]",
+    "network.actor_network.post_torso.layer_sizes=[16]",
+    "network.critic_network.pre_torso.layer_sizes=[16]",
+    "network.critic_network.post_torso.layer_sizes=[16]",
+    "arch.num_envs=4",
+    "system.rollout_length=8",
+    "system.recurrent_chunk_size=4",
+    "system.num_minibatches=2",
+    "system.actor_lr=3e-3",
+    "system.critic_lr=3e-3",
+    "system.total_timesteps=null",
+    "logger.use_console=False",
+    "logger.progress_bar=False",
+]
+UPDATES_PER_EVAL = 2
+
+
+def tiny_config(tmp, *extra):
+    return compose_config(TINY + [f"logger.base_exp_path={tmp}", *extra])
+
+
+@pytest.fixture(scope="module")
+def run_a(tmp_path_factory):
+    """6 updates in 3 evaluation steps, a checkpoint after each, evaluation + JSON logging."""
+    tmp = tmp_path_factory.mktemp("run_a")
+    cfg = tiny_config(
+        tmp,
+        f"system.num_updates={3 * UPDATES_PER_EVAL}",
+        "arch.num_evaluation=3",
+        "arch.num_eval_episodes=2",
+        "logger.use_json=True",
+        "logger.checkpointing.save_args.save_interval_steps=1",
+        "logger.checkpointing.save_args.max_to_keep=null",
+        "logger.checkpointing.save_args.checkpoint_uid=run_a",
+    )
+    return cfg, rec_ippo.run_experiment(cfg, verbose=False), tmp
+
+
+def _actor_params(state):
+    return jax.device_get(rec_ippo._unreplicate(state.params.actor_params))
+
+
+def test_config_errors_name_the_key(tmp_path):
+    cases = {
+        "system.num_minibatches=3": "system.num_minibatches",
+        "arch.num_envs=-1": "arch.num_envs",
+        "system.rollout_length=0": "system.rollout_length",
+        "system.recurrent_chunk_size=3": "system.recurrent_chunk_size",
+        "network.actor_network.pre_torso.layer_sizes=[-4]": "network.actor_network.pre_torso.layer_sizes",
+        "system.total_timesteps=10": "system.total_timesteps",
+        "system.gamma=1.5": "system.gamma",
+    }
+    for override, key in cases.items():
+        cfg = tiny_config(tmp_path, "system.num_updates=2", override)
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            check_config(cfg)
+    with pytest.raises(ConfigError, match="env_kwargs"):
+        rec_ippo.run_experiment(tiny_config(tmp_path, "system.num_updates=2", "env.scenario.env_kwargs.tau=-5"), verbose=False)
+    with pytest.raises(MissingConfigException, match="env/scenario"):
+        compose_config(["env/scenario=no-such-scenario"])
+
+
+def test_defaults_are_the_papers():
+    cfg = compose_config([])
+    assert cfg.env.scenario.task_name == "mlp2-digits" and cfg.env.scenario.name == "GANNO-v0"
+    assert cfg.env.implicit_agent_id is True and cfg.system.add_agent_id is False
+    assert cfg.arch.num_envs == 4 and cfg.system.total_timesteps == 50_000
+    assert list(cfg.network.actor_network.pre_torso.layer_sizes) == [128, 128]
+    assert cfg.network.hidden_state_dim == 64 and list(cfg.network.actor_network.post_torso.layer_sizes) == [64]
+    assert list(cfg.network.critic_network.pre_torso.layer_sizes) == [64]
+    s = cfg.system
+    assert (s.ppo_epochs, s.num_minibatches, s.recurrent_chunk_size) == (2, 4, 8)
+    assert s.normalise_advantages and s.normalise_value_targets and s.clip_value and s.normalise_observations
+    for scenario in ("cnn2-digits", "cnn2-fashion_mnist", "resnet9-fashion_mnist", "mlp5-mnist_5k",
+                     "cnn5-mnist_5k", "cnn5-cifar10", "resnet18-cifar10"):
+        c = compose_config([f"env/scenario={scenario}"])
+        assert c.env.scenario.task_name == scenario and set(c.env.scenario) >= {"name", "task_config", "env_kwargs"}
+
+
+def test_few_updates_finite_losses_params_change(run_a):
+    cfg, res, tmp = run_a
+    assert res.num_updates == 6 and len(res.history) == 6
+    for row in res.history:
+        for k in ("total_loss", "actor_loss", "value_loss", "entropy"):
+            assert np.isfinite(row[k]), (k, row)
+        assert row["episodes"] == 8  # 4 envs x 8 steps / 4 steps per episode
+        assert abs(sum(row["action_probs"]) - 1) < 1e-4
+    assert [r["timestep"] for r in res.history] == [32 * (i + 1) for i in range(6)]
+    # parameters changed from their initialisation
+    before, after = res.initial_actor_params, _actor_params(res.final_state)
+    diffs = jax.tree_util.tree_leaves(jax.tree_util.tree_map(lambda a, b: float(np.abs(a - b).max()), before, after))
+    assert min(diffs) > 0  # every actor tensor moved
+    # evaluation ran and the JSON is marl-eval's layout
+    assert len(res.eval_history) == 3 and np.isfinite(res.eval_performance)
+    metrics = json.load(open(os.path.join(tmp, "json", "rec_ippo", "run_a", "metrics.json")))
+    seed = metrics["GANNO"]["mlp2-digits"]["rec_ippo"][f"seed_{cfg.system.seed}"]
+    assert set(seed) >= {"absolute_metrics", "step_0", "step_2"}
+    assert seed["step_2"]["step_count"] == 6 * 32 and "mean_episode_return" in seed["step_2"]
+
+
+def test_checkpoint_and_policy_round_trip(run_a):
+    cfg, res, tmp = run_a
+    ckpts = checkpointing.list_checkpoints(res.run_dir)
+    assert [s for s, _ in ckpts] == [1, 2, 3]
+    assert not [f for f in os.listdir(res.run_dir) if f.startswith(".")]  # no temp leftovers
+    # the last checkpoint holds exactly the final learner state
+    restored, meta = checkpointing.restore(ckpts[-1][1], jax.device_get(res.final_state))
+    assert meta["timestep"] == 6 * 32
+    for a, b in zip(jax.tree_util.tree_leaves(restored), jax.tree_util.tree_leaves(jax.device_get(res.final_state))):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # the saved policy loads without the training config and runs on a deeper network
+    policy = load_policy(os.path.join(res.run_dir, "policy"))
+    assert policy.metadata["scenario"] == "mlp2-digits" and policy.metadata["num_layers_trained_on"] == 3
+    for a, b in zip(jax.tree_util.tree_leaves(policy.params), jax.tree_util.tree_leaves(res.policy.params)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    n = 6
+    x = jnp.zeros((n, policy.obs_dim))
+    h, actions, probs = policy.act(policy.init_hidden(n), x, jnp.ones((n, policy.action_dim), bool),
+                                   jnp.ones(n, bool), jax.random.PRNGKey(0), True)
+    assert actions.shape == (n,) and probs.shape == (n, policy.action_dim)
+
+
+def test_resume_equals_uninterrupted(run_a, tmp_path):
+    """Resuming from the checkpoint a killed run left after evaluation step 1 ends with the
+    same parameters (and learner state) as the uninterrupted run."""
+    cfg, res, tmp = run_a
+    root = checkpointing.checkpoint_root(str(tmp_path), "rec_ippo")
+    shutil.copytree(os.path.join(res.run_dir, "ckpt_000001"), os.path.join(root, "killed", "ckpt_000001"))
+    os.makedirs(os.path.join(root, "killed", ".ckpt_000002.tmp-x"))  # a half-written one: ignored
+    cfg_b = cfg.copy()
+    OmegaConf.update(cfg_b, "logger.base_exp_path", str(tmp_path))
+    OmegaConf.update(cfg_b, "logger.use_json", False)
+    OmegaConf.update(cfg_b, "logger.checkpointing.load_model", True)  # what --resume sets
+    res_b = rec_ippo.run_experiment(cfg_b, verbose=False)
+    assert res_b.uid == "killed" and [r["update"] for r in res_b.history] == [3, 4, 5, 6]
+    for a, b in zip(jax.tree_util.tree_leaves(jax.device_get(res_b.final_state)),
+                    jax.tree_util.tree_leaves(jax.device_get(res.final_state))):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert res_b.history == res.history[2:]
+    # a config that differs from the checkpoint's is refused, naming the key
+    OmegaConf.update(cfg_b, "system.clip_eps", 0.3)
+    with pytest.raises(ConfigError, match="system.clip_eps"):
+        rec_ippo.run_experiment(cfg_b, verbose=False)
+
+
+def test_resume_flag():
+    assert _preprocess_argv(["system.seed=1", "--resume"]) == ["system.seed=1", "logger.checkpointing.load_model=True"]
+    assert _preprocess_argv(["a=1"]) == ["a=1"]
+
+
+def test_learning_raises_too_low_lr(tmp_path):
+    """Initial LR 1e-5 (far too low): the trained policy's probability of LR-raising actions
+    rises clearly above its initial value within a short run."""
+    cfg = tiny_config(
+        tmp_path,
+        f"system.num_updates={20 * UPDATES_PER_EVAL}",
+        "arch.num_evaluation=20",
+        "arch.num_eval_episodes=0",
+        "logger.checkpointing.save_model=False",
+        "system.seed=3",
+    )
+    res = rec_ippo.run_experiment(cfg, verbose=False)
+    table = ActionTable.from_strings(list(cfg.env.kwargs.action_table))
+    raise_idx = np.flatnonzero((table.multipliers > 1) | (table.offsets > 0))
+    p_raise = np.array([sum(r["action_probs"][i] for i in raise_idx) for r in res.history])
+    first, last = p_raise[0], p_raise[-4:].mean()
+    assert last > first + 0.1, (first, last, p_raise.round(3))
+    # and the learning rates it picks end up far above the initial 1e-5
+    assert res.history[-1]["log10_lr"] > res.history[0]["log10_lr"] + 0.5
