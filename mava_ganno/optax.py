@@ -71,7 +71,7 @@ import optax
 from mava_ganno.actions import ActionTable
 from mava_ganno.backend.trainer import adam_direction, layerwise_adamw
 from mava_ganno.layers import LayerAgents, LayerType, UnknownLayerError, find_layer_agents
-from mava_ganno.observations import ObsContext, extract, feature_dim, resolve_features
+from mava_ganno.observations import FEATURE_SETS, ObsContext, extract, feature_dim, resolve_features
 from mava_ganno.stats import layer_statistics
 from mava_ganno.types import GlobalStats
 
@@ -206,6 +206,21 @@ def _policy_table(policy: Any) -> ActionTable:
     return table if isinstance(table, ActionTable) else ActionTable.from_strings(tuple(table))
 
 
+def _policy_metadata(policy: Any) -> Dict[str, Any]:
+    meta = getattr(policy, "metadata", None)
+    return dict(meta) if isinstance(meta, dict) else {}
+
+
+def _find_key(meta: Dict[str, Any], key: str) -> Any:
+    """``meta[key]``, or one level down (``meta["env"][key]``)."""
+    if key in meta:
+        return meta[key]
+    for v in meta.values():
+        if isinstance(v, dict) and key in v:
+            return v[key]
+    return None
+
+
 def _noop_or_zero(table: ActionTable) -> int:
     try:
         return table.noop_index
@@ -216,7 +231,7 @@ def _noop_or_zero(table: ActionTable) -> int:
 def ganno_adamw(
     policy: Any,
     total_steps: int,
-    tau: int = 100,
+    tau: Optional[int] = None,
     weight_decay: float = 0.1,
     initial_lr: float = 1e-3,
     *,
@@ -237,7 +252,8 @@ def ganno_adamw(
             ``act(hidden, agents_view, action_mask, reset, key, greedy)``.
         total_steps: the planned number of ``update`` calls; the policy observes the training
             progress ``(step // tau) / (total_steps / tau)`` (the environment's episode length).
-        tau: update calls between two decisions (the paper: 100).
+        tau: update calls between two decisions; default the ``tau`` the policy was trained
+            with (its ``metadata``), else 100 (the paper's).
         weight_decay: decoupled weight decay (AdamW); also an observation.
         initial_lr: every layer's learning rate before the first decision; also an observation.
         lr_max: upper clip of the learning rates; default the policy's.
@@ -246,7 +262,8 @@ def ganno_adamw(
         seed: an int or a PRNG key for sampling actions (only used when ``greedy=False``); at
             each decision ``key, k_act = jax.random.split(key)``, as in ``mava_ganno.evaluate``.
         single_agent: one agent sets one LR for the whole network (the paper's single-agent
-            ablation); default: the policy's ``metadata["single_agent"]``, else False.
+            ablation); default: the policy's ``metadata["single_agent"]``, else whether its
+            features are the ``single_agent`` preset (as ``mava_ganno.evaluate`` decides).
         layer_types: restrict/override the registered layer types (default: entry points).
 
     Returns:
@@ -255,6 +272,9 @@ def ganno_adamw(
     """
     features = resolve_features(_policy_features(policy))
     table = _policy_table(policy)
+    metadata = _policy_metadata(policy)
+    if tau is None:
+        tau = int(_find_key(metadata, "tau") or 100)
     num_actions = table.num_actions
     lr_max = float(policy.lr_max if lr_max is None else lr_max)
     if not isinstance(tau, (int, np.integer)) or isinstance(tau, bool) or tau <= 0:
@@ -271,8 +291,8 @@ def ganno_adamw(
     if float(weight_decay) < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
     if single_agent is None:
-        metadata = getattr(policy, "metadata", None) or {}
-        single_agent = bool(metadata.get("single_agent", False)) if isinstance(metadata, dict) else False
+        flag = _find_key(metadata, "single_agent")
+        single_agent = bool(flag) if flag is not None else features == FEATURE_SETS["single_agent"]
     if single_agent:
         resolve_features(features, single_agent=True)  # clear error if the features need layers
     tau, total_steps = int(tau), int(total_steps)

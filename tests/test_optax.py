@@ -167,41 +167,45 @@ def test_reproduces_env_evaluation_trajectory(eval_env, policy, greedy):
 
 
 # ----------------------------------------------------------------------------- jit, scan, checkpoint
+CHUNK = TAU + 2  # steps per scanned chunk: two decisions, and steps in between
+
+
 @pytest.fixture(scope="module")
 def tiny_setup(policy):
+    """A user model, the optimiser, and a jitted lax.scan over CHUNK training steps (compiled
+    once, shared by the tests below)."""
     model = TinyNet()
     params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8, 8, 1)))["params"]
     tx = ganno_adamw(policy, total_steps=3 * TAU, tau=TAU, weight_decay=1e-3, initial_lr=3e-3, greedy=False, seed=1)
-    return model, params, tx
+    step = _train_step(model, tx)
+
+    @jax.jit
+    def run_chunk(params, opt_state, xs, ys):
+        def body(carry, batch):
+            return step(*carry, batch), None
+
+        return jax.lax.scan(body, (params, opt_state), (xs, ys))[0]
+
+    return model, params, tx, run_chunk
 
 
 def test_jitted_scan_and_eager_loop_agree(tiny_setup):
-    model, params, tx = tiny_setup
-    steps = TAU + 2  # two decisions, and steps in between
-    xs, ys = _batches(steps)
+    model, params, tx, run_chunk = tiny_setup
+    xs, ys = _batches(CHUNK)
     grad_fn = jax.jit(jax.value_and_grad(_loss_fn(model), has_aux=True))
 
     p_eager, s_eager = params, tx.init(params)
-    for i in range(steps):
+    for i in range(CHUNK):
         (loss, acc), grads = grad_fn(p_eager, xs[i], ys[i])
         with jax.disable_jit():  # the optimiser uncompiled: lax.cond, the policy, Adam op by op
             updates, s_eager = tx.update(grads, s_eager, p_eager, loss=loss, accuracy=acc)
             p_eager = optax.apply_updates(p_eager, updates)
 
-    step = _train_step(model, tx)
-
-    @jax.jit
-    def run(params):
-        def body(carry, batch):
-            return step(*carry, batch), None
-
-        return jax.lax.scan(body, (params, tx.init(params)), (xs, ys))[0]
-
-    p_scan, s_scan = run(params)
+    p_scan, s_scan = run_chunk(params, tx.init(params), xs, ys)
     close = lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # noqa: E731
     jax.tree_util.tree_map(close, p_eager, p_scan)
     jax.tree_util.tree_map(close, s_eager, s_scan)
-    assert int(s_scan.count) == steps
+    assert int(s_scan.count) == CHUNK
     traj = lr_trajectory(s_scan)
     assert traj["lrs"].shape == (2, 2) and np.all(np.isfinite(traj["lrs"]))
     assert np.all(traj["actions"] >= 0)
@@ -211,23 +215,20 @@ def test_jitted_scan_and_eager_loop_agree(tiny_setup):
 
 
 def test_state_round_trips_through_a_checkpoint(tiny_setup, tmp_path):
-    model, params, tx = tiny_setup
-    xs, ys = _batches(2 * TAU + 3)
-    step = jax.jit(_train_step(model, tx))
-    p, s = params, tx.init(params)
-    for i in range(TAU + 2):
-        p, s = step(p, s, (xs[i], ys[i]))
+    model, params, tx, run_chunk = tiny_setup
+    xs, ys = _batches(2 * CHUNK)
+    first, second = (xs[:CHUNK], ys[:CHUNK]), (xs[CHUNK:], ys[CHUNK:])
+    p, s = run_chunk(params, tx.init(params), *first)
     path = tmp_path / "ckpt.msgpack"
     path.write_bytes(serialization.to_bytes({"params": p, "opt_state": s}))
     restored = serialization.from_bytes({"params": params, "opt_state": tx.init(params)}, path.read_bytes())
     assert isinstance(restored["opt_state"], GannoState)
     jax.tree_util.tree_map(np.testing.assert_array_equal, restored["opt_state"], s)
-    p2, s2 = restored["params"], restored["opt_state"]
-    for i in range(TAU + 2, len(xs)):  # resuming gives exactly the uninterrupted run
-        p, s = step(p, s, (xs[i], ys[i]))
-        p2, s2 = step(p2, s2, (xs[i], ys[i]))
+    # resuming from the checkpoint gives exactly the uninterrupted run
+    p, s = run_chunk(p, s, *second)
+    p2, s2 = run_chunk(restored["params"], restored["opt_state"], *second)
     jax.tree_util.tree_map(np.testing.assert_array_equal, (p, s), (p2, s2))
-    assert int(s2.count) == len(xs) and lr_trajectory(s2)["lrs"].shape == (3, 2)
+    assert int(s2.count) == 2 * CHUNK and lr_trajectory(s2)["lrs"].shape == (3, 2)
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -280,6 +281,9 @@ def test_clear_errors(policy):
     with pytest.raises(ValueError, match="measure_batch must be 'fresh' or 'next', got 'last'"):
         Ganno(network="mlp2", tau=TAU, sl_steps=10, measure_batch="last")
 
+    # tau defaults to the policy's training tau
+    assert ganno_adamw(policy.replace(metadata_json='{"env": {"tau": 7}}'), 14).init(params).loss_window.shape == (7,)
+
     class Loose(nn.Module):
         @nn.compact
         def __call__(self, x):
@@ -288,6 +292,28 @@ def test_clear_errors(policy):
     loose = Loose().init(jax.random.PRNGKey(0), jnp.zeros((1, 2)))
     with pytest.raises(UnknownLayerError, match=r"unknown parameter kind at <root> \(leaves: temperature\(\)\)"):
         tx.init(loose)
+
+
+def test_single_agent_policy_sets_one_lr_for_all_layers():
+    pol = init_policy(
+        jax.random.PRNGKey(0), FEATURE_SETS["single_agent"], DEFAULT_ACTION_TABLE, 0.1, NetworkConfig((8,), (8,), 8)
+    )
+    model = nn.Sequential([lambda x: x.reshape(x.shape[0], -1), nn.Dense(8), nn.relu, nn.Dense(10)])
+    params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8, 8, 1)))["params"]
+    tx = ganno_adamw(pol, total_steps=2 * TAU, tau=TAU, weight_decay=0.0, initial_lr=1e-2)
+    step = jax.jit(_train_step(model, tx))
+    xs, ys = _batches(TAU + 1)
+    p, s = params, tx.init(params)
+    for i in range(TAU + 1):
+        p, s = step(p, s, (xs[i], ys[i]))
+    assert s.lrs.shape == (1,) and s.last_obs.shape == (1, 9 + 2 + 9)
+    assert lr_trajectory(s)["lrs"].shape == (2, 1)
+    # one LR drives both layers: a step's update is -lr * Adam direction in every layer
+    grads = jax.tree_util.tree_map(jnp.ones_like, p)
+    updates, s2 = jax.jit(lambda g, s, p: tx.update(g, s, p, loss=1.0))(grads, s, p)
+    lr = float(s2.lrs[0])
+    direction, _ = jax.jit(optax.scale_by_adam().update)(grads, s.inner[0][0], p)
+    jax.tree_util.tree_map(lambda u, d: np.testing.assert_allclose(u, -lr * d, rtol=1e-5, atol=1e-9), updates, direction)
 
 
 # ----------------------------------------------------------------------------- third-party layers
