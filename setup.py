@@ -1,6 +1,6 @@
 """mava_ganno: GANNO as a plug-in for the Mava MARL framework."""
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, find_packages, setup
 
 setup(
     name="mava_ganno",
@@ -12,9 +12,17 @@ setup(
     python_requires=">=3.10",
     # configs/ (top level, as Mava keeps it) is installed as the package mava_ganno.configs so
     # Hydra finds it as pkg://mava_ganno.configs from editable and wheel installs alike.
-    packages=find_packages(include=["mava_ganno", "mava_ganno.*"]) + ["mava_ganno.configs"],
+    # hydra_plugins/ (a namespace package: no __init__.py) holds the SearchPathPlugin that
+    # makes `env=ganno` work in Mava's systems; listing the namespace itself makes editable
+    # installs put hydra_plugins/ on hydra_plugins.__path__, where Hydra's scan looks.
+    packages=find_packages(include=["mava_ganno", "mava_ganno.*"])
+    + ["mava_ganno.configs"]
+    + find_namespace_packages(include=["hydra_plugins", "hydra_plugins.*"], exclude=["*.__pycache__"]),
     package_dir={"mava_ganno.configs": "configs"},
-    package_data={"mava_ganno.configs": ["*.yaml", "**/*.yaml"]},
+    package_data={
+        "mava_ganno.configs": ["*.yaml", "**/*.yaml"],
+        "mava_ganno.mava_configs": ["*.yaml", "**/*.yaml"],
+    },
     # Version floors are Mava's pinned stack (jax 0.4.30, flax 0.10.0, optax 0.2.3,
     # chex 0.1.87, numpy 1.26, its jumanji 0.3.1 fork); no ceilings, so the latest releases
     # install too.
