@@ -45,6 +45,7 @@ setup(
         "dev": ["pytest>=7", "pytest-xdist>=3"],
     },
     entry_points={
+        "console_scripts": ["ganno = mava_ganno.cli:main"],
         "mava_ganno.layer_types": [
             "linear = mava_ganno.layers:LINEAR",
             "convolutional = mava_ganno.layers:CONVOLUTIONAL",
