@@ -231,16 +231,22 @@ def test_every_scenario_composes_into_valid_env_arguments(composed):
         kwargs = {**env["kwargs"], **env["scenario"]["env_kwargs"]}
         signature.bind(generator=None, **kwargs)  # what Mava's make_jumanji_env passes
         assert cfg["arch"]["num_envs"] == 4  # the Mava-only defaults apply to every scenario
+    by_name = {c["env"]["scenario"]["task_name"]: c for c in cfgs}
+    # ... and a costlier scenario gets a smaller CPU budget (mava_host/scenario/<name>.yaml).
+    assert by_name["cnn2-digits"]["system"]["num_updates"] == 40
+    assert by_name["cnn2-digits"]["arch"]["num_evaluation"] == 10
+    assert by_name["mlp2-digits"]["system"]["num_updates"] == 390
 
 
 def test_mava_ganno_own_config_is_not_touched_by_mava_defaults():
     from mava_ganno.train import compose_config
 
-    cfg = compose_config([])
-    # mava_ganno's own arch/system, not mava_host/ganno.yaml (which only Mava's apps see).
+    # mava_ganno's own arch/system, not mava_host/ (which only Mava's apps see).
     own = OmegaConf.load(os.path.join(REPO, "configs", "system", "ppo", "rec_ippo.yaml"))
-    assert cfg.system.rollout_length == own.rollout_length
-    assert cfg.system.get("num_updates") == own.get("num_updates")
+    for scenario in ("mlp2-digits", "cnn2-digits"):
+        cfg = compose_config([f"env/scenario={scenario}"])
+        assert cfg.system.rollout_length == own.rollout_length
+        assert cfg.system.get("num_updates") == own.get("num_updates")
 
 
 # ----------------------------------------------------------------------------- global state
