@@ -61,13 +61,17 @@ def _reset(env: Any, key: Any, lr: Any, weight_decay: Any) -> Any:
     return env_.reset(key)
 
 
-def make_runner(env: Any, method: str, policy: Any = None, greedy: bool = False) -> Callable:
-    """Jitted ``run(key, lrs (R,), weight_decay) -> records (R, T+1, ...)`` of whole episodes.
+METHODS = ("ganno", "constant", "cosine")
 
-    ``method``: ``ganno`` (the policy acts), ``constant`` (LR never changes) or ``cosine``
-    (every layer's LR set to lr0 * (1 + cos(pi t / T)) / 2 before env step t, i.e. for the
-    next tau SGD steps). The same key gives every method the same initialisation and
-    minibatch order. A run whose loss diverges stops there (recorded as diverged).
+
+def make_runner(env: Any, greedy: bool = False) -> Callable:
+    """Jitted ``run(policy, key, lrs (M,), methods (M,), weight_decay) -> records (M, T+1, ...)``.
+
+    ``methods[i]`` indexes ``METHODS``: 0 ``ganno`` (the policy acts), 1 ``constant`` (every
+    LR stays at lr0) or 2 ``cosine`` (every layer's LR set to lr0 * (1 + cos(pi t / T)) / 2
+    before env step t, i.e. for the next tau SGD steps). One compiled function runs all three
+    (vmapped together). The same key gives every run the same initialisation and minibatch
+    order. A run whose loss diverges stops there; its accuracy counts as chance level after.
     """
     n, T, noop = env.num_agents, env.time_limit, env.action_table.noop_index
     track_test = env.track_test
@@ -79,20 +83,17 @@ def make_runner(env: Any, method: str, policy: Any = None, greedy: bool = False)
             rec["test_accuracy"] = extras["test_accuracy"]
         return rec
 
-    def run(key, lr, wd):
+    def run(policy, key, lr, method, wd):
         state, ts = _reset(env, key, lr, wd)
-        h = policy.init_hidden(n) if policy is not None else jnp.zeros((n, 1))
+        is_policy = method == 0
 
         def body(carry, t):
             state, obs, h, dead, last, k = carry
             k, k_act = jax.random.split(k)
-            if method == "ganno":
-                h, actions, _ = policy.act(h, obs.agents_view, obs.action_mask, jnp.full((n,), t == 0), k_act, greedy)
-                s_in = state
-            else:
-                lr_t = lr if method == "constant" else lr * 0.5 * (1.0 + jnp.cos(jnp.pi * t / T))
-                s_in = state.replace(lrs=jnp.full((n,), lr_t, jnp.float32))
-                actions = jnp.full((n,), noop, jnp.int32)
+            h, policy_actions, _ = policy.act(h, obs.agents_view, obs.action_mask, jnp.full((n,), t == 0), k_act, greedy)
+            lr_t = jnp.where(method == 2, lr * 0.5 * (1.0 + jnp.cos(jnp.pi * t / T)), lr)
+            s_in = state.replace(lrs=jnp.where(is_policy, state.lrs, jnp.full((n,), lr_t, jnp.float32)))
+            actions = jnp.where(is_policy, policy_actions, noop).astype(jnp.int32)
             state2, ts2 = env.step(s_in, actions)
             now_dead = dead | ts2.extras["diverged"]
             rec2 = {**record(ts2.extras), "diverged": now_dead}
@@ -107,22 +108,25 @@ def make_runner(env: Any, method: str, policy: Any = None, greedy: bool = False)
             return (pick(state, state2), pick(obs, ts2.observation), h, now_dead, rec_out, k), rec_out
 
         rec0 = {**record(ts.extras), "diverged": jnp.asarray(False)}
-        carry = (state, ts.observation, h, jnp.asarray(False), rec0, jax.random.fold_in(key, 7))
+        carry = (state, ts.observation, policy.init_hidden(n), jnp.asarray(False), rec0, jax.random.fold_in(key, 7))
         _, recs = jax.lax.scan(body, carry, jnp.arange(T))
         return jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), rec0, recs)
 
-    return jax.jit(jax.vmap(run, in_axes=(None, 0, None)))
+    return jax.jit(jax.vmap(run, in_axes=(None, None, 0, 0, None)))
 
 
-def zero_shot(policy: Any, env: Any, lrs: Sequence[float], seeds: Sequence[int], weight_decay: float) -> Dict[str, Dict[str, np.ndarray]]:
+def zero_shot(policy: Any, env: Any, lrs: Sequence[float], seeds: Sequence[int], weight_decay: float,
+              greedy: bool = False) -> Dict[str, Dict[str, np.ndarray]]:
     """{method: {metric: (seeds, lrs, T+1, ...)}} for ganno / constant / cosine."""
     policy.check_env(env)
+    runner = make_runner(env, greedy)
+    R = len(lrs)
+    grid_lrs = jnp.asarray(np.tile(np.asarray(lrs, np.float32), len(METHODS)))
+    grid_methods = jnp.asarray(np.repeat(np.arange(len(METHODS)), R), jnp.int32)
+    per_seed = [jax.device_get(runner(policy, jax.random.PRNGKey(s), grid_lrs, grid_methods, weight_decay)) for s in seeds]
     out: Dict[str, Dict[str, np.ndarray]] = {}
-    lrs_arr = jnp.asarray(lrs, jnp.float32)
-    for method in ("ganno", "constant", "cosine"):
-        runner = make_runner(env, method, policy if method == "ganno" else None)
-        per_seed = [jax.device_get(runner(jax.random.PRNGKey(s), lrs_arr, weight_decay)) for s in seeds]
-        out[method] = {k: np.stack([np.asarray(p[k]) for p in per_seed]) for k in per_seed[0]}
+    for i, method in enumerate(METHODS):
+        out[method] = {k: np.stack([np.asarray(p[k])[i * R:(i + 1) * R] for p in per_seed]) for k in per_seed[0]}
     return out
 
 
@@ -304,8 +308,11 @@ def run_main(
     train_env = make_env.make_single(cfg, difference_reward=False, track_test=True)
     lr_fig = 1e-3
     untrained = policy.replace(params=res.initial_actor_params)
-    before = jax.device_get(make_runner(train_env, "ganno", untrained)(jax.random.PRNGKey(0), jnp.asarray([lr_fig]), EVAL_WEIGHT_DECAY))
-    after = jax.device_get(make_runner(train_env, "ganno", policy)(jax.random.PRNGKey(0), jnp.asarray([lr_fig]), EVAL_WEIGHT_DECAY))
+    fig_runner = make_runner(train_env)  # compiled once, for both policies
+    before, after = (
+        jax.device_get(fig_runner(p, jax.random.PRNGKey(0), jnp.asarray([lr_fig]), jnp.asarray([0]), EVAL_WEIGHT_DECAY))
+        for p in (untrained, policy)
+    )
     pick0 = lambda r: {k: np.asarray(v)[0] for k, v in r.items()}  # noqa: E731
     figs = {
         "fig2_lr_schedules_train_env.png": figure_schedules_before_after(

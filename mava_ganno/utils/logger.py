@@ -54,7 +54,7 @@ def flatten(data: Dict[str, Any], sep: str = "/", prefix: str = "") -> Dict[str,
 def describe(x: Any) -> Any:
     """Summary statistics of an array of metrics (mean, std, min, max), as Mava."""
     a = np.asarray(x)
-    if a.size <= 1:
+    if a.ndim == 0:
         return _scalar(a)
     return {"mean": float(a.mean()), "std": float(a.std()), "min": float(a.min()), "max": float(a.max())}
 

@@ -1,0 +1,116 @@
+"""Training front-ends: the ganno dispatcher, logging backends (neptune offline), the main
+job's zero-shot runner and figures."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mava_ganno import cli
+from mava_ganno.policy import NetworkConfig, init_policy_for_env
+from mava_ganno.train import compose_config
+from mava_ganno.utils.logger import GannoLogger, JsonLogger, LogEvent, ProgressBar
+
+
+def test_dispatcher(capsys):
+    cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert "train" in out and "main" in out
+    with pytest.raises(SystemExit) as e:
+        cli.main(["no-such-command"])
+    assert e.value.code == 2
+    called = {}
+    import types, sys
+
+    mod = types.ModuleType("_ganno_test_cmd")
+    mod.run = lambda argv: called.setdefault("argv", argv)
+    sys.modules["_ganno_test_cmd"] = mod
+    cli.register("hello", "_ganno_test_cmd:run", "test command")
+    try:
+        cli.main(["hello", "a=1", "--flag"])
+    finally:
+        cli.COMMANDS.pop("hello")
+        cli.HELP.pop("hello")
+    assert called["argv"] == ["a=1", "--flag"]
+
+
+def test_console_and_json_logging(tmp_path, capsys):
+    cfg = compose_config([f"logger.base_exp_path={tmp_path}", "logger.use_json=True"])
+    logger = GannoLogger(cfg, "uid1")
+    logger.log({"update": 1, "timestep": 128, "episode_return": 0.25, "entropy": 2.19}, 128, 0, LogEvent.TRAIN, summarise=False)
+    logger.log({"episode_return": np.array([1.0, 2.0]), "steps_per_second": 100.0}, 128, 0, LogEvent.EVAL)
+    logger.log({"episode_return": np.array([3.0])}, 256, 1, LogEvent.ABSOLUTE)
+    logger.stop()
+    out = capsys.readouterr().out
+    assert "TRAINER - Update: 1 | Timestep: 128 | Episode return: 0.250 | Entropy: 2.190" in out
+    assert "EVALUATOR - Episode return mean: 1.500" in out
+    data = json.load(open(os.path.join(tmp_path, "json", "rec_ippo", "uid1", "metrics.json")))
+    run = data["GANNO"]["mlp2-digits"]["rec_ippo"]["seed_42"]
+    assert run["step_0"]["step_count"] == 128 and run["step_0"]["mean_episode_return"] == [1.5]
+    assert run["step_0"]["steps_per_second"] == [100.0]
+    assert run["absolute_metrics"]["mean_episode_return"] == [3.0]
+    # a second logger on the same file (a resumed run) keeps the earlier steps
+    JsonLogger(os.path.join(tmp_path, "json", "rec_ippo", "uid1"), "GANNO", "mlp2-digits", "rec_ippo", 42)
+    data = json.load(open(os.path.join(tmp_path, "json", "rec_ippo", "uid1", "metrics.json")))
+    assert "step_0" in data["GANNO"]["mlp2-digits"]["rec_ippo"]["seed_42"]
+    bar = ProgressBar(100, enabled=True)
+    bar.update(50, 10.0)
+    bar.stop()
+
+
+def test_neptune_offline_token_never_printed(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("neptune")
+    monkeypatch.chdir(tmp_path)
+    secret = "not-a-real-token-7f3a9c"
+    monkeypatch.setenv("NEPTUNE_API_TOKEN", secret)
+    monkeypatch.setenv("NEPTUNE_MODE", "offline")
+    cfg = compose_config([f"logger.base_exp_path={tmp_path}", "logger.use_neptune=True", "logger.use_console=False"])
+    logger = GannoLogger(cfg, "uid2")
+    logger.log({"episode_return": np.array([1.0, 2.0])}, 128, 0, LogEvent.EVAL)
+    logger.log({"entropy": 2.0, "total_loss": 0.5}, 128, 0, LogEvent.TRAIN)
+    logger.stop()
+    captured = capsys.readouterr()
+    assert secret not in captured.out + captured.err
+    offline = os.path.join(tmp_path, ".neptune")
+    assert os.path.isdir(offline)
+    blob = b""
+    for root, _, files in os.walk(offline):
+        for name in files:
+            blob += open(os.path.join(root, name), "rb").read()
+    assert b"episode_return" in blob and secret.encode() not in blob
+    # online mode without a token: a clear error, nothing printed
+    monkeypatch.delenv("NEPTUNE_MODE")
+    monkeypatch.delenv("NEPTUNE_API_TOKEN")
+    with pytest.raises(ValueError, match="NEPTUNE_API_TOKEN"):
+        GannoLogger(cfg, "uid3")
+
+
+def test_zero_shot_runner_and_figures(tiny_eval_env, tmp_path):
+    from mava_ganno import main as main_job
+
+    env = tiny_eval_env.env
+    policy = init_policy_for_env(env, jax.random.PRNGKey(0), network=NetworkConfig((16,), (16,), 8))
+    lrs = [1e-3, 1e-2]
+    res = main_job.zero_shot(policy, env, lrs, seeds=[0], weight_decay=0.1)
+    T, L = env.time_limit, env.num_layers
+    for method in ("ganno", "constant", "cosine"):
+        r = res[method]
+        assert r["test_accuracy"].shape == (1, 2, T + 1) and r["layer_lrs"].shape == (1, 2, T + 1, L)
+        # the same initialisation for every method
+        np.testing.assert_allclose(r["test_accuracy"][:, :, 0], res["constant"]["test_accuracy"][:, :, 0])
+    np.testing.assert_allclose(res["constant"]["layer_lrs"][0, :, 1:], np.broadcast_to(np.asarray(lrs)[:, None, None], (2, T, L)), rtol=1e-6)
+    cos = res["cosine"]["layer_lrs"][0, 0, 1:, 0]  # LR used for each env step
+    assert cos[0] == pytest.approx(1e-3) and np.all(np.diff(cos) < 0)
+    # the figures and the summary table
+    main_job.figure_accuracy_curves(str(tmp_path / "acc.png"), res, lrs, env.tau)
+    main_job.figure_layer_lrs_and_accuracy(str(tmp_path / "fig3.png"), {k: v[0, 0] for k, v in res["ganno"].items()}, env.tau, 1e-3, "t")
+    main_job.figure_schedules_before_after(str(tmp_path / "fig2.png"), {k: v[0, 0] for k, v in res["ganno"].items()},
+                                          {k: v[0, 1] for k, v in res["ganno"].items()}, env.tau, 1e-3)
+    assert all(os.path.getsize(tmp_path / f) > 1000 for f in ("acc.png", "fig3.png", "fig2.png"))
+    table = main_job.summary_table(res, lrs)
+    assert table.count("\n") == 4 and "| ganno |" in table
