@@ -44,6 +44,7 @@ import dataclasses
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import chex
+import jax
 import jax.numpy as jnp
 import optax
 
@@ -137,6 +138,9 @@ def make_schedule(name: str, lr: chex.Numeric, total_steps: int) -> Schedule:
     unit = UNIT_SCHEDULES[name](total_steps)
 
     def schedule(count: chex.Numeric) -> chex.Numeric:
+        count = jnp.asarray(count)
+        if count.ndim:  # optax 0.2.3 (Mava's pin): piecewise/one-cycle take scalar counts only
+            return lr * jax.vmap(unit)(count.reshape(-1)).reshape(count.shape)
         return lr * unit(count)
 
     return schedule
