@@ -152,7 +152,7 @@ def figure_schedules_before_after(path: str, before: Dict[str, np.ndarray], afte
             axes[0].step(steps, lrs[:, layer], where="post", color=colour, alpha=0.35 + 0.65 * (layer + 1) / L,
                          label=f"{label}, layer {layer + 1}")
         axes[1].plot(steps, rec["train_loss"], color=colour, label=label)
-    axes[0].set(yscale="log", xlabel="SGD steps", ylabel="learning rate", title="GANNO's layerwise learning rates")
+XX
     axes[1].set(yscale="log", xlabel="SGD steps", ylabel="training loss", title="training loss")
     axes[0].legend(fontsize=6)
     axes[1].legend(fontsize=8)
@@ -280,8 +280,7 @@ def run_main(
         f"system.total_timesteps={int(timesteps)}",
         f"logger.base_exp_path={os.path.join(run_dir, 'train')}",
         f"logger.checkpointing.save_args.checkpoint_uid={run}",
-        "logger.use_json=True",
-        "arch.num_eval_episodes=0",
+        "arch.num_eval_episodes=0",  # the zero-shot runs below are the evaluation
         *overrides,
     ])
     say(f"[1/3] training GANNO on {cfg.env.scenario.task_name} for {timesteps:,} timesteps -> {run_dir}")
@@ -369,7 +368,9 @@ Final action probabilities ({', '.join(policy.action_table)}):
 ## Files
 
 - `policy/`: the trained policy (`mava_ganno.policy.load_policy`; no dataset needed).
-- `train/`: checkpoints (`train/checkpoints/rec_ippo/{run}/`) and marl-eval JSON (`train/json/`).
+- `train/checkpoints/rec_ippo/{run}/`: the last learner-state checkpoint; a killed run resumes with
+  `ganno train system.total_timesteps={int(timesteps)} arch.num_eval_episodes=0
+  logger.base_exp_path={os.path.join(run_dir, 'train')} {' '.join(overrides)} --resume`.
 - `zero_shot.json`, `training_history.json`: the raw numbers.
 
 ## Timings (this machine)

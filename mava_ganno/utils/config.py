@@ -56,7 +56,8 @@ def check_config(config: DictConfig, n_devices: int | None = None) -> DictConfig
     """Validate ``config`` and fill Mava's derived values (in place; also returned):
     ``system.num_updates``/``total_timesteps`` (one from the other, as Mava's
     ``check_total_timesteps``), ``system.recurrent_chunk_size`` (rollout_length if ~),
-    ``arch.num_evaluation`` (capped at num_updates) and ``system.num_updates_per_eval``.
+    ``arch.num_evaluation`` (capped at num_updates) and ``system.num_updates_per_eval``; the
+    number of updates is then rounded up to a multiple of ``num_updates_per_eval``.
     """
     n_devices = n_devices or len(jax.devices())
     OmegaConf.set_struct(config, False)
@@ -118,9 +119,15 @@ def check_config(config: DictConfig, n_devices: int | None = None) -> DictConfig
                 f"({ubs}) x arch.num_envs ({num_envs}) = {steps_per_update} timesteps."
             )
         config.system.num_updates = num_updates
+    # Evaluation steps of equal length (one compiled learner) covering at least num_updates:
+    # unlike Mava (which drops the remainder) the budget is rounded up, by < one step.
     num_eval = min(_int(config, "arch.num_evaluation"), config.system.num_updates)
+    per_eval = -(-config.system.num_updates // num_eval)
+    num_eval = -(-config.system.num_updates // per_eval)
     config.arch.num_evaluation = num_eval
-    config.system.num_updates_per_eval = config.system.num_updates // num_eval
+    config.system.num_updates_per_eval = per_eval
+    config.system.num_updates = per_eval * num_eval
+    config.system.total_timesteps = config.system.num_updates * steps_per_update
     _int(config, "arch.num_eval_episodes", minimum=0)
     _int(config, "arch.num_absolute_metric_eval_episodes", minimum=0)
 
