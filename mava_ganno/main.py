@@ -152,7 +152,8 @@ def figure_schedules_before_after(path: str, before: Dict[str, np.ndarray], afte
             axes[0].step(steps, lrs[:, layer], where="post", color=colour, alpha=0.35 + 0.65 * (layer + 1) / L,
                          label=f"{label}, layer {layer + 1}")
         axes[1].plot(steps, rec["train_loss"], color=colour, label=label)
-XX
+    axes[0].set_yscale("symlog", linthresh=1e-5)  # log scale that still shows LR = 0
+    axes[0].set(xlabel="SGD steps", ylabel="learning rate", title="GANNO's layerwise learning rates")
     axes[1].set(yscale="log", xlabel="SGD steps", ylabel="training loss", title="training loss")
     axes[0].legend(fontsize=6)
     axes[1].legend(fontsize=8)
@@ -172,7 +173,8 @@ def figure_layer_lrs_and_accuracy(path: str, rec: Dict[str, np.ndarray], tau: in
     cmap = plt.get_cmap("viridis")
     for layer in range(L):
         ax.step(steps, lrs[:, layer], where="post", color=cmap(layer / max(L - 1, 1)), label=f"layer {layer + 1}")
-    ax.set(yscale="log", xlabel="SGD steps", ylabel="learning rate", title=title)
+    ax.set_yscale("symlog", linthresh=1e-5)  # log scale that still shows LR = 0
+    ax.set(xlabel="SGD steps", ylabel="learning rate", title=title)
     ax2 = ax.twinx()
     acc = rec.get("test_accuracy", rec["val_accuracy"])
     ax2.plot(steps, 100 * acc, color="black", lw=2, label="test accuracy")
