@@ -33,7 +33,6 @@ import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 
 def env_only_fn(env, num_envs: int, steps: int):

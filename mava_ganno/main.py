@@ -25,7 +25,6 @@ import copy
 import json
 import math
 import os
-import shutil
 import sys
 import time
 from datetime import datetime

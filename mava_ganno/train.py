@@ -13,7 +13,6 @@ picks a run other than the latest).
 
 from __future__ import annotations
 
-import os
 import sys
 from importlib import resources
 from typing import List, Optional, Sequence

@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -678,6 +679,11 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     checkpointer = None
     if ckpt_cfg.save_model:
         sa = ckpt_cfg.save_args
+        stale = checkpointing.list_checkpoints(run_dir) if resume_path is None else []
+        if stale:  # a fresh run reusing a uid: its old checkpoints must not be resumed later
+            print(f"note: removing {len(stale)} checkpoint(s) of an earlier run in {run_dir}")
+            for _, path in stale:
+                shutil.rmtree(path, ignore_errors=True)
         checkpointer = checkpointing.Checkpointer(
             run_dir, {"config": cfg_dict}, sa.save_interval_steps, sa.max_to_keep, sa.keep_period
         )
