@@ -13,10 +13,12 @@ from typing import Dict, Optional, Sequence
 COMMANDS: Dict[str, str] = {
     "train": "mava_ganno.train:main",
     "main": "mava_ganno.main:main",
+    "evaluate": "mava_ganno.evaluate:main",
 }
 HELP: Dict[str, str] = {
     "train": "train GANNO with recurrent IPPO (Hydra overrides, --resume)",
     "main": "the main job: train on mlp2-digits, zero-shot on mlp5-mnist_5k, write results/<run>/",
+    "evaluate": "zero-shot evaluation of trained policies vs schedules/optimisers; results/<name>/",
 }
 
 

@@ -1,0 +1,226 @@
+"""The evaluation harness (mava_ganno.evaluate) and its outputs (mava_ganno.results)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mava_ganno import evaluate as E
+from mava_ganno import results as R
+from mava_ganno.env import Ganno
+from mava_ganno.generator import InitialConditionsGenerator
+from mava_ganno.policy import init_policy, init_policy_for_env, save_policy
+
+TINY_SCENARIO = dict(tau=5, sl_steps=20, hidden=16)  # = conftest.TINY: mlp2 on digits
+LRS = (0.0, 1e-3, 1e30)  # 1e30 makes every baseline that takes an LR diverge
+METHODS = ("constant", "onecycle", "warmup_cosine", "prodigy", "velo")
+
+
+# ----------------------------------------------------------------------------- tables
+def _row(label, lr, seed, acc, group="handcrafted", diverged=False, wd=0.1):
+    return dict(
+        method=label.lower(), label=label, group=group, mode="", initial_lr=lr, weight_decay=wd,
+        seed=seed, final_test_accuracy=acc, best_test_accuracy=acc, final_train_loss=0.1,
+        diverged=diverged, final_val_accuracy=acc, policy="",
+    )
+
+
+def test_table_mean_std_average_and_bold():
+    rows = [
+        _row("A", 1e-3, 0, 0.50), _row("A", 1e-3, 1, 0.70),
+        _row("A", 1e-2, 0, 0.90), _row("A", 1e-2, 1, 0.90),
+        _row("B", 1e-3, 0, 0.65), _row("B", 1e-3, 1, 0.65),
+        _row("B", 1e-2, 0, 0.10, diverged=True), _row("B", 1e-2, 1, 0.30),
+        _row("P", None, 0, 0.80, group="optimizer"), _row("P", None, 1, 0.60, group="optimizer"),
+    ]
+    md = R.table_markdown(rows, ["A", "B", "P", "V"], [1e-3, 1e-2], notes={"V": "offline"})
+    lines = md.splitlines()
+    assert lines[2] == "| Method | 0.001 | 0.01 | Average |"
+    # A: 1e-3 -> 60 +- 14.14 (sample std of 50, 70); 1e-2 -> 90 +- 0, the column's best;
+    # Average per seed (70, 80) -> 75 +- 7.07, the best Average (P's is 70).
+    assert lines[4] == "| A | 60.00 ± 14.14 | **90.00 ± 0.00** | **75.00 ± 7.07** |"
+    # B: 65 +- 0 is the best at 1e-3; a diverged seed puts a dagger on the cell and Average.
+    assert lines[5] == "| B | **65.00 ± 0.00** | 20.00 ± 14.14 † | 42.50 ± 7.07 † |"
+    # LR-free: only an Average; an unavailable method is listed with its reason.
+    assert lines[6] == "| P | / | / | 70.00 ± 14.14 |"
+    assert lines[7] == "| V | / | / | not run: offline |"
+
+
+def test_table_bolds_ties_and_single_seed_has_zero_std():
+    rows = [_row("A", 1e-3, 0, 0.5), _row("B", 1e-3, 0, 0.5), _row("C", 1e-3, 0, 0.4)]
+    lines = R.table_markdown(rows, ["A", "B", "C"], [1e-3]).splitlines()
+    assert lines[4].startswith("| A | **50.00 ± 0.00** |")
+    assert lines[5].startswith("| B | **50.00 ± 0.00** |")
+    assert lines[6] == "| C | 40.00 ± 0.00 | 40.00 ± 0.00 |"
+
+
+# ----------------------------------------------------------------------------- a tiny evaluation
+@pytest.fixture(scope="module")
+def tiny_eval(tmp_path_factory):
+    sc = E.make_scenario("mlp2-digits", **TINY_SCENARIO)
+    env = Ganno(**sc.env_kwargs(), difference_reward=False, track_test=True)
+    policy = E.describe_policy(init_policy_for_env(env, jax.random.PRNGKey(0)), path="untrained")
+    noop = E.PolicySource("No-op agent", "random", E.NoopPolicy(env.action_table.entries))
+    ev = E.evaluate(
+        sc, [policy, noop], lrs=LRS, weight_decays=(0.1,), seeds=2, methods=METHODS, log=lambda s: None
+    )
+    out = str(tmp_path_factory.mktemp("results") / "tiny")
+    files = R.write_all(ev, out, command=["pytest"])
+    return ev, out, files
+
+
+def _read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_evaluation_writes_every_file_with_the_right_columns(tiny_eval):
+    ev, out, files = tiny_eval
+    expected = {
+        "table.csv", "table.md", "curves.csv", "layer_lrs.csv", "config.json",
+        "fig_layer_schedules.png", "fig_ganno_vs_onecycle.png", "fig_test_accuracy.png",
+    }
+    assert {os.path.basename(f) for f in files} == expected
+    for name in expected:
+        assert os.path.getsize(os.path.join(out, name)) > 0, name
+    rows = _read_csv(os.path.join(out, "table.csv"))
+    assert tuple(rows[0].keys()) == R.CSV_COLUMNS
+    count = {}
+    for r in rows:
+        count[r["label"]] = count.get(r["label"], 0) + 1
+    # LR methods: 2 positive LRs x 2 seeds (a schedule from LR 0 is not run); Prodigy: 2 seeds;
+    # policies: 3 LRs (0 included) x 2 seeds, GANNO in both modes; VeLO: no rows.
+    assert count == {
+        "Constant": 4, "Linear warm-up, cosine decay": 4, "Cosine one-cycle": 4, "Prodigy": 2,
+        "GANNO (sampled)": 6, "GANNO (greedy)": 6, "Random layerwise agent": 6, "No-op agent": 6,
+    }
+    assert {r["initial_lr"] for r in rows if r["label"] == "Prodigy"} == {""}
+    curves = _read_csv(os.path.join(out, "curves.csv"))
+    assert len(curves) == len(rows) * (ev.scenario.num_chunks + 1)
+    lrs_rows = _read_csv(os.path.join(out, "layer_lrs.csv"))
+    assert len(lrs_rows) == 4 * 6 * ev.scenario.num_chunks * 3  # 4 policy sets x 6 runs x chunks x 3 layers
+    meta = json.load(open(os.path.join(out, "config.json")))
+    assert meta["unavailable"] == {"velo": E.BASELINES["velo"].note}
+
+
+def test_markdown_has_the_paper_tables(tiny_eval):
+    _, out, _ = tiny_eval
+    md = open(os.path.join(out, "table.md")).read()
+    assert "Table 1 analogue" in md and "Table 2 analogue" in md and "Table 3 analogue" in md
+    assert "| VeLO | / | / | not run:" in md
+    assert "| GANNO from LR = 0 (greedy) | / | / |" in md
+    # table.md is rebuilt identically from table.csv + config.json alone.
+    R.main([out])
+    assert open(os.path.join(out, "table.md")).read() == md
+
+
+def test_divergence_is_recorded_not_raised(tiny_eval):
+    ev, out, _ = tiny_eval
+    rows = _read_csv(os.path.join(out, "table.csv"))
+    for label in ("Constant", "Cosine one-cycle"):
+        huge = [r for r in rows if r["label"] == label and float(r["initial_lr"]) > 1]
+        assert huge and all(r["diverged"] == "true" for r in huge)
+        assert all(float(r["final_test_accuracy"]) == pytest.approx(0.1) for r in huge)
+        assert all(r["final_train_loss"] == "inf" for r in huge)
+        sane = [r for r in rows if r["label"] == label and float(r["initial_lr"]) == pytest.approx(1e-3)]
+        assert all(r["diverged"] == "false" and math.isfinite(float(r["final_train_loss"])) for r in sane)
+    rs = ev.get("Constant")
+    i = int(np.nonzero(rs.lr > 1)[0][0])
+    assert np.isnan(rs.lrs[i, -1]).all()  # no LR is reported after the run diverged
+
+
+def test_constant_schedule_equals_the_noop_agent(tiny_eval):
+    """Baselines see the same init and minibatches as policy runs with the same seed."""
+    ev, _, _ = tiny_eval
+    const, noop = ev.get("Constant"), ev.get("No-op agent")
+    for lr in (1e-3,):  # (above lr_max the env clips the LR at the first action; a schedule can't)
+        i = np.nonzero(np.isclose(const.lr, lr))[0]
+        j = np.nonzero(np.isclose(noop.lr, lr))[0]
+        assert const.seed[i].tolist() == noop.seed[j].tolist() == [0, 1]
+        np.testing.assert_allclose(const.test_accuracy[i], noop.test_accuracy[j], atol=1e-6)
+        np.testing.assert_allclose(const.val_accuracy[i], noop.val_accuracy[j], atol=1e-6)
+        np.testing.assert_allclose(const.train_loss[i], noop.train_loss[j], rtol=1e-4)
+        assert const.diverged[i].tolist() == noop.diverged[j].tolist()
+    i = np.nonzero(np.isclose(const.lr, 1e-3))[0]
+    j = np.nonzero(np.isclose(noop.lr, 1e-3))[0]
+    np.testing.assert_allclose(const.lrs[i, :, 0], noop.lrs[j, :, 0], rtol=1e-6)
+
+
+def test_a_diverging_policy_run_is_recorded():
+    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
+    env = Ganno(gen, network="mlp2", dataset="digits", tau=5, sl_steps=20, hidden=16,
+                difference_reward=False, track_test=True, lr_max=1e30)
+    policy = E.RandomPolicy(env.action_table.entries, lr_max=1e30)
+    args = [
+        E._keys(np.array([0, 1])),
+        np.array([1e30, 1e-3], np.float32),
+        np.array([0.1, 0.1], np.float32),
+        np.array([False, False]),
+    ]
+    run = E.make_policy_run(env, 0.1)
+    out = E.vmapped_runs(run, args, 8, shared=(policy,))
+    assert out["diverged"].tolist() == [True, False]
+    assert out["test_accuracy"][0, -1] == pytest.approx(0.1) and np.isinf(out["train_loss"][0, -1])
+    assert np.isfinite(out["train_loss"][1]).all()
+    assert np.isnan(out["lrs"][0, -1]).all() and np.isfinite(out["lrs"][1]).all()
+
+
+def test_sequential_runs_equal_the_vmapped_ones(tiny_eval, tiny_eval_env):
+    """The benchmark's reference loop (one jitted run at a time) gives the same numbers."""
+    ev, _, _ = tiny_eval
+    const = ev.get("Constant")
+    i = np.nonzero(np.isclose(const.lr, 1e-3))[0]
+    env = tiny_eval_env.env  # the same network, data and budget as the evaluation
+    run = E.make_baseline_run(env.trainer, "constant", ev.scenario.num_chunks, 0.1)
+    args = [E._keys(const.seed[i]), const.lr[i], const.weight_decay[i], np.zeros(len(i), np.int32)]
+    seq = E.sequential_runs(run, args)
+    np.testing.assert_allclose(seq["test_accuracy"], const.test_accuracy[i], atol=1e-6)
+    np.testing.assert_allclose(seq["train_loss"], const.train_loss[i], rtol=1e-5)
+
+
+# ----------------------------------------------------------------------------- inputs
+def test_bad_inputs_raise_clear_errors(tmp_path):
+    sc = E.make_scenario("mlp2-digits", **TINY_SCENARIO)
+    with pytest.raises(ValueError, match=r"unknown methods \['cosin'\]"):
+        E.evaluate(sc, methods=("cosin",))
+    with pytest.raises(ValueError, match="initial LR -0.001"):
+        E.evaluate(sc, lrs=(-1e-3,))
+    with pytest.raises(ValueError, match="policy modes"):
+        E.evaluate(sc, policy_modes=("argmax",))
+    with pytest.raises(ValueError, match="sl_steps=22 must be a positive multiple of tau=5"):
+        E.make_scenario("mlp2-digits", tau=5, sl_steps=22)
+    with pytest.raises(ValueError, match="scenario 'transformer' is neither"):
+        E.make_scenario("transformer")
+    with pytest.raises(SystemExit, match="--lrs must be comma-separated numbers"):
+        E.main(["--lrs", "1e-3,fast"])
+    with pytest.raises(FileNotFoundError, match="policy.json"):
+        E.load_policy_any(str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="is not a directory"):
+        E.load_policy_any(str(tmp_path / "missing"))
+
+
+def test_policies_load_and_are_labelled(tmp_path):
+    table = ("+0", "*1.1", "/1.1")
+    full = init_policy(jax.random.PRNGKey(0), E.FEATURE_SETS["full"], table, 0.1)
+    save_policy(str(tmp_path / "full"), full)
+    loaded = E.load_policy_any(str(tmp_path / "full"))
+    src = E.describe_policy(loaded)
+    assert (src.label, src.group, src.single_agent) == ("GANNO", "ganno", False)
+    # Labels come from the feature set (and metadata for the single-agent ablation).
+    lr_only = loaded.replace(feature_names=E.FEATURE_SETS["lr_only"])
+    assert (E.describe_policy(lr_only).label, E.describe_policy(lr_only).group) == ("GANNO-LR-only", "ablation")
+    step_only = loaded.replace(feature_names=E.FEATURE_SETS["timestep_only"])
+    assert E.describe_policy(step_only).label == "GANNO-timestep-only"
+    single = loaded.replace(feature_names=E.FEATURE_SETS["single_agent"], metadata_json='{"env": {"single_agent": true}}')
+    src = E.describe_policy(single)
+    assert (src.label, src.single_agent) == ("GANNO-single-agent", True)
+    assert E.describe_policy(loaded, label="Mine").label == "Mine"
+    assert E.parse_policy_arg(f"Mine={tmp_path / 'full'}") == ("Mine", str(tmp_path / "full"))
+    assert E.parse_policy_arg(str(tmp_path / "full")) == (None, str(tmp_path / "full"))
