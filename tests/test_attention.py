@@ -71,23 +71,28 @@ def test_top_level_position_embedding_is_reported_not_guessed():
 @pytest.fixture(scope="module")
 def vit_env():
     env = Ganno(InitialConditionsGenerator(1e-3, 0.01), **SMALL_VIT, tau=5, sl_steps=10, difference_reward=False)
-    return env, jax.jit(env.reset), jax.jit(env.step)
+
+    @jax.jit
+    def reset_and_step(key, actions):  # one compilation for both
+        state, ts = env.reset(key)
+        return (state, ts), env.step(state, actions)
+
+    return env, reset_and_step
 
 
 def test_vit_env_observes_attention_type_and_schedules_it(vit_env):
-    env, reset, step = vit_env
+    env, reset_and_step = vit_env
     assert env.num_agents == 5
-    state, ts = reset(jax.random.PRNGKey(0))
+    # Push the attention agent's LR to 0 (``-0.001`` from 1e-3), leave the others: the attention
+    # block (and its LayerNorm) is frozen exactly, everything else trains.
+    minus = list(env.action_table.entries).index("-0.001")
+    actions = jnp.asarray([0, minus, 0, 0, 0], jnp.int32)
+    (state, ts), (new_state, ts2) = reset_and_step(jax.random.PRNGKey(0), actions)
     names = resolve_features("full")
     start = sum(FEATURES[n].width(env.action_dim) for n in names[: names.index("layer_type")])
     type_onehot = np.asarray(ts.observation.agents_view[:, start : start + 8])
     assert type_onehot.argmax(1).tolist() == [0, 2, 0, 0, 0]
     assert np.all(np.isfinite(ts.observation.agents_view))
-    # Push the attention agent's LR to 0 (``-0.001`` from 1e-3), leave the others: the attention
-    # block (and its LayerNorm) is frozen exactly, everything else trains.
-    minus = list(env.action_table.entries).index("-0.001")
-    actions = jnp.asarray([0, minus, 0, 0, 0], jnp.int32)
-    new_state, ts2 = step(state, actions)
     np.testing.assert_array_equal(np.asarray(ts2.extras["layer_lrs"]), np.float32([1e-3, 0.0, 1e-3, 1e-3, 1e-3]))
     before, after = state.train_state.params, new_state.train_state.params
     for leaf_b, leaf_a in zip(jax.tree_util.tree_leaves(before["layer_01"]), jax.tree_util.tree_leaves(after["layer_01"])):
