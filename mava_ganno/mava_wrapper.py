@@ -38,7 +38,7 @@ hold-out accuracies (area under the validation-accuracy curve).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict
 
 import chex
 import jax.numpy as jnp
