@@ -51,6 +51,11 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _fmt7(v: float) -> str:
+    """7 significant digits (float32 precision) for the long per-chunk files."""
+    return f"{v:.7g}" if math.isfinite(v) else _fmt(v)
+
+
 def write_table_csv(rows: Iterable[Dict[str, Any]], path: str) -> str:
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
@@ -278,27 +283,91 @@ def write_curves_csv(ev: Any, path: str) -> str:
             for i in range(rs.num_runs):
                 lr0 = _fmt(float(rs.lr[i])) if rs.takes_lr else ""
                 for c, step in enumerate(rs.steps):
-                    lr_c = float(np.nanmean(rs.lrs[i, c])) if c < rs.lrs.shape[1] and np.isfinite(rs.lrs[i, c]).any() else float("nan")
+                    finite = c < rs.lrs.shape[1] and np.isfinite(rs.lrs[i, c]).any()
+                    lr_c = float(np.nanmean(rs.lrs[i, c])) if finite else float("nan")
                     w.writerow([rs.method, rs.label, lr0, _fmt(float(rs.weight_decay[i])), int(rs.seed[i]), int(step),
-                                _fmt(float(rs.train_loss[i, c])), _fmt(float(rs.val_accuracy[i, c])),
-                                _fmt(float(rs.test_accuracy[i, c])), _fmt(lr_c)])
+                                _fmt7(float(rs.train_loss[i, c])), _fmt7(float(rs.val_accuracy[i, c])),
+                                _fmt7(float(rs.test_accuracy[i, c])), _fmt7(lr_c)])
     return path
 
 
 def write_layer_lrs_csv(ev: Any, path: str) -> str:
-    """Per-layer LRs of the policy methods: one line per run x chunk x layer."""
+    """Per-layer LRs of the policy methods: one line per run x chunk, one column per layer
+    (``layer_1`` = the first layer), the LR used during the tau steps starting at ``step``."""
+    policy_sets = [rs for rs in ev.runsets if rs.group in ("ganno", "ablation", "random")]
+    num_layers = max((rs.lrs.shape[2] for rs in policy_sets), default=0)
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["method", "label", "initial_lr", "weight_decay", "seed", "step", "layer", "lr"])
-        for rs in ev.runsets:
-            if rs.group not in ("ganno", "ablation", "random"):
-                continue
+        w.writerow(["method", "label", "initial_lr", "weight_decay", "seed", "step"]
+                   + [f"layer_{j + 1}" for j in range(num_layers)])
+        for rs in policy_sets:
             for i in range(rs.num_runs):
                 for c in range(rs.lrs.shape[1]):
-                    for layer in range(rs.lrs.shape[2]):
-                        w.writerow([rs.method, rs.label, _fmt(float(rs.lr[i])), _fmt(float(rs.weight_decay[i])), int(rs.seed[i]),
-                                    int(rs.steps[c]), layer, _fmt(float(rs.lrs[i, c, layer]))])
+                    vals = [_fmt7(float(v)) for v in rs.lrs[i, c]] + [""] * (num_layers - rs.lrs.shape[2])
+                    w.writerow([rs.method, rs.label, _fmt(float(rs.lr[i])), _fmt(float(rs.weight_decay[i])),
+                                int(rs.seed[i]), int(rs.steps[c])] + vals)
     return path
+
+
+# ============================================================================ reload
+def load_evaluation(folder: str) -> Any:
+    """Rebuild an ``Evaluation`` from a results folder (table.csv, curves.csv, layer_lrs.csv,
+    config.json), so tables and figures can be regenerated without rerunning anything."""
+    from mava_ganno.evaluate import Evaluation, RunSet, Scenario
+
+    with open(os.path.join(folder, "config.json")) as f:
+        meta = json.load(f)
+    rows = read_table_csv(os.path.join(folder, "table.csv"))
+    curves: Dict[Tuple[str, str, str, int], List[List[str]]] = {}
+    with open(os.path.join(folder, "curves.csv"), newline="") as f:
+        for r in csv.DictReader(f):
+            key = (r["label"], r["initial_lr"], r["weight_decay"], int(r["seed"]))
+            curves.setdefault(key, []).append([r["step"], r["train_loss"], r["val_accuracy"], r["test_accuracy"], r["lr"]])
+    layers: Dict[Tuple[str, str, str, int], Dict[int, List[float]]] = {}
+    path = os.path.join(folder, "layer_lrs.csv")
+    if os.path.isfile(path):
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                key = (r["label"], r["initial_lr"], r["weight_decay"], int(r["seed"]))
+                cols = [k for k in r if k.startswith("layer_") and r[k] != ""]
+                layers.setdefault(key, {})[int(r["step"])] = [float(r[k]) for k in cols]
+    by_label: Dict[str, List[Dict[str, Any]]] = {}
+    for r in rows:
+        by_label.setdefault(r["label"], []).append(r)
+    runsets = []
+    steps = None
+    for label, runs in by_label.items():
+        first = runs[0]
+        takes_lr = first["initial_lr"] is not None
+        arrays: Dict[str, List[Any]] = {k: [] for k in ("train_loss", "val_accuracy", "test_accuracy", "lrs")}
+        for r in runs:
+            key = (label, _fmt(r["initial_lr"]) if takes_lr else "", _fmt(r["weight_decay"]), r["seed"])
+            c = np.array([[float(x) for x in line] for line in curves[key]], np.float64)
+            steps = c[:, 0].astype(np.int64)
+            arrays["train_loss"].append(c[:, 1])
+            arrays["val_accuracy"].append(c[:, 2])
+            arrays["test_accuracy"].append(c[:, 3])
+            if key in layers:
+                arrays["lrs"].append(np.array([layers[key][int(st)] for st in steps[:-1]], np.float64))
+            else:
+                arrays["lrs"].append(c[:-1, 4:5])
+        runsets.append(
+            RunSet(
+                method=first["method"], label=label, group=first["group"], mode=first["mode"],
+                lr=np.array([r["initial_lr"] if takes_lr else np.nan for r in runs], np.float64),
+                weight_decay=np.array([r["weight_decay"] for r in runs], np.float64),
+                seed=np.array([r["seed"] for r in runs], np.int32), steps=steps,
+                test_accuracy=np.stack(arrays["test_accuracy"]), val_accuracy=np.stack(arrays["val_accuracy"]),
+                train_loss=np.stack(arrays["train_loss"]), lrs=np.stack(arrays["lrs"]),
+                diverged=np.array([r["diverged"] for r in runs], bool), takes_lr=takes_lr, policy=first["policy"] or "",
+                seconds=float(meta.get("method_seconds", {}).get(label, 0.0)),
+            )
+        )
+    sc = Scenario(**meta["scenario"])
+    return Evaluation(
+        sc, tuple(meta["lrs"]), tuple(meta["weight_decays"]), tuple(meta["seeds"]), runsets,
+        dict(meta.get("unavailable", {})), float(meta.get("seconds", 0.0)),
+    )
 
 
 # ============================================================================ figures
@@ -401,24 +470,28 @@ def write_figures(ev: Any, out_dir: str, figure_lr: Optional[float] = None) -> L
     # --- test accuracy over training per method (fig. 4/7)
     if lr is not None:
         wds = list(ev.weight_decays)
-        fig, axes = plt.subplots(1, len(wds), figsize=(6.0 * len(wds) + 3.0, 4.6), squeeze=False)
+        fig, axes = plt.subplots(1, len(wds), figsize=(6.0 * len(wds), 4.6), squeeze=False)
         colors = plt.get_cmap("tab10").colors
         styles = ("-", "--", ":", "-.")
         for j, w in enumerate(wds):
             ax = axes[0, j]
+            lows = []
             for k, rs in enumerate(ev.runsets):
                 idx = _runs(rs, lr, w)
-                if not idx.size:
+                if not idx.size or rs.group == "ablation":  # ablations: Table 2 and curves.csv
                     continue
+                late = rs.steps >= 0.2 * rs.steps[-1]
+                lows.append(float(np.min(100 * rs.test_accuracy[idx][:, late].mean(0))))
                 strong = rs.group == "ganno"
                 _band(ax, rs.steps, rs.test_accuracy[idx], colors[k % 10], rs.label,
                       lw=2.4 if strong else 1.1, ls=styles[(k // 10) % 4])
+            if lows:  # zoom on the part of training where the methods differ
+                ax.set_ylim(max(0.0, min(lows) - 3.0), None)
             ax.set_title(f"{ev.scenario.name}, λ = {w:g}, LR {lr:g} (LR-free methods at their own)", fontsize=9)
             ax.set_xlabel("SGD steps")
             ax.set_ylabel("test accuracy (%)")
-        handles, labels = axes[0, 0].get_legend_handles_labels()
-        fig.tight_layout(rect=(0, 0, 1 - 3.0 / (6.0 * len(wds) + 3.0), 1))
-        fig.legend(handles, labels, loc="center right", fontsize=7, frameon=False)
+        fig.tight_layout()  # then the legend outside, right of the last panel (savefig expands)
+        axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
         files.append(_save(fig, out_dir, "fig_test_accuracy.png"))
         plt.close(fig)
     return files
@@ -434,7 +507,7 @@ def _band(ax: Any, steps: np.ndarray, acc: np.ndarray, color: Any, label: str, l
 
 def _save(fig: Any, out_dir: str, name: str) -> str:
     path = os.path.join(out_dir, name)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     return path
 
 
@@ -493,21 +566,28 @@ def write_all(
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Rebuild ``table.md`` from ``table.csv`` (+ ``config.json``) in a results folder."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) != 1:
-        raise SystemExit("usage: python -m mava_ganno.results results/<name>")
-    folder = argv[0]
-    csv_path = os.path.join(folder, "table.csv")
+    """Rebuild ``table.md`` (and the figures, unless ``--no-figures``) of a results folder from
+    its files: ``python -m mava_ganno.results results/<name> [--figure-lr 1e-3]``."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m mava_ganno.results", description=main.__doc__)
+    p.add_argument("folder")
+    p.add_argument("--figure-lr", type=float, default=None)
+    p.add_argument("--no-figures", action="store_true")
+    args = p.parse_args(sys.argv[1:] if argv is None else list(argv))
+    csv_path = os.path.join(args.folder, "table.csv")
     if not os.path.isfile(csv_path):
         raise SystemExit(f"{csv_path} not found: run `ganno evaluate` first.")
     meta: Dict[str, Any] = {}
-    if os.path.isfile(os.path.join(folder, "config.json")):
-        with open(os.path.join(folder, "config.json")) as f:
+    if os.path.isfile(os.path.join(args.folder, "config.json")):
+        with open(os.path.join(args.folder, "config.json")) as f:
             meta = json.load(f)
-    with open(os.path.join(folder, "table.md"), "w") as f:
+    with open(os.path.join(args.folder, "table.md"), "w") as f:
         f.write(tables_markdown(read_table_csv(csv_path), meta))
-    print(f"wrote {os.path.join(folder, 'table.md')}")
+    written = [os.path.join(args.folder, "table.md")]
+    if not args.no_figures and meta:
+        written += write_figures(load_evaluation(args.folder), args.folder, args.figure_lr)
+    print("wrote " + ", ".join(written))
 
 
 if __name__ == "__main__":

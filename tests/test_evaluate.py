@@ -105,7 +105,8 @@ def test_evaluation_writes_every_file_with_the_right_columns(tiny_eval):
     curves = _read_csv(os.path.join(out, "curves.csv"))
     assert len(curves) == len(rows) * (ev.scenario.num_chunks + 1)
     lrs_rows = _read_csv(os.path.join(out, "layer_lrs.csv"))
-    assert len(lrs_rows) == 4 * 6 * ev.scenario.num_chunks * 3  # 4 policy sets x 6 runs x chunks x 3 layers
+    assert len(lrs_rows) == 4 * 6 * ev.scenario.num_chunks  # 4 policy sets x 6 runs x chunks
+    assert [k for k in lrs_rows[0] if k.startswith("layer_")] == ["layer_1", "layer_2", "layer_3"]
     meta = json.load(open(os.path.join(out, "config.json")))
     assert meta["unavailable"] == {"velo": E.BASELINES["velo"].note}
 
@@ -117,8 +118,20 @@ def test_markdown_has_the_paper_tables(tiny_eval):
     assert "| VeLO | / | / | not run:" in md
     assert "| GANNO from LR = 0 (greedy) | / | / |" in md
     # table.md is rebuilt identically from table.csv + config.json alone.
-    R.main([out])
+    R.main([out, "--no-figures"])
     assert open(os.path.join(out, "table.md")).read() == md
+
+
+def test_results_folder_reloads_for_new_figures(tiny_eval, tmp_path):
+    ev, out, _ = tiny_eval
+    again = R.load_evaluation(out)
+    assert [rs.label for rs in again.runsets] == [rs.label for rs in ev.runsets]
+    for a, b in zip(again.runsets, ev.runsets):
+        np.testing.assert_allclose(a.test_accuracy, b.test_accuracy, rtol=1e-6)
+        np.testing.assert_allclose(a.lrs, b.lrs, rtol=1e-6)  # NaN where they are NaN
+        assert a.diverged.tolist() == b.diverged.tolist() and a.takes_lr == b.takes_lr
+    files = R.write_figures(again, str(tmp_path), figure_lr=1e-3)
+    assert len(files) == 3 and all(os.path.getsize(f) > 0 for f in files)
 
 
 def test_divergence_is_recorded_not_raised(tiny_eval):
