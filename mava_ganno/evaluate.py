@@ -32,7 +32,6 @@ Outputs (``results/<name>/``, see ``mava_ganno.results``): ``table.csv``, ``tabl
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import json
 import math
@@ -53,7 +52,7 @@ from flax import struct
 
 from mava_ganno.backend.trainer import SLTrainer, TrainState
 from mava_ganno.env import Ganno
-from mava_ganno.generator import InitialConditions, InitialConditionsGenerator
+from mava_ganno.generator import InitialConditionsGenerator
 from mava_ganno.observations import FEATURE_SETS
 from mava_ganno.schedules import (
     LR_FREE,
@@ -423,29 +422,9 @@ def parse_policy_arg(arg: str) -> Tuple[Optional[str], str]:
 
 
 # ============================================================================ runners
-class _GivenConditions:
-    """A generator that returns the given (possibly traced) initial LR and weight decay."""
-
-    def __init__(self, lr: chex.Numeric, weight_decay: chex.Numeric):
-        self.lr, self.weight_decay = lr, weight_decay
-
-    def __call__(self, key: chex.PRNGKey) -> InitialConditions:
-        del key
-        return InitialConditions(
-            jnp.asarray(self.lr, jnp.float32), jnp.asarray(self.weight_decay, jnp.float32)
-        )
-
-
 def reset_with_conditions(env: Ganno, key: chex.PRNGKey, lr: chex.Numeric, weight_decay: chex.Numeric):
-    """``env.reset(key)`` with the initial LR and weight decay given (they may be traced).
-
-    A shallow copy of the env (sharing its trainer and dataset) whose generator returns the
-    given values, so the grid can be vmapped over without one environment per grid point;
-    everything else (keys, init, observation) is exactly ``env.reset``.
-    """
-    env_ = copy.copy(env)
-    env_.generator = _GivenConditions(lr, weight_decay)
-    return env_.reset(key)
+    """``env.reset(key)`` with the initial LR and weight decay given (they may be traced)."""
+    return env.reset_with_conditions(key, lr, weight_decay)
 
 
 def _select(pred: chex.Array, on_true: Any, on_false: Any) -> Any:

@@ -21,7 +21,6 @@ Extra arguments are Hydra overrides of the training config (``mava_ganno.train``
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import os
@@ -40,24 +39,10 @@ EVAL_WEIGHT_DECAY = 0.1  # the paper's evaluation weight decay
 
 
 # ----------------------------------------------------------------------------- episode runners
-class _GivenConditions:
-    """An initial-conditions generator returning given (possibly traced) values."""
-
-    def __init__(self, lr: Any, weight_decay: Any):
-        self.lr, self.weight_decay = lr, weight_decay
-
-    def __call__(self, key: Any) -> Any:
-        from mava_ganno.generator import InitialConditions
-
-        return InitialConditions(jnp.asarray(self.lr, jnp.float32), jnp.asarray(self.weight_decay, jnp.float32))
-
-
 def _reset(env: Any, key: Any, lr: Any, weight_decay: Any) -> Any:
-    """``env.reset`` with the given initial LR and weight decay (a shallow copy of the env
-    sharing its dataset and trainer), so runs can be vmapped over the initial LR."""
-    env_ = copy.copy(env)
-    env_.generator = _GivenConditions(lr, weight_decay)
-    return env_.reset(key)
+    """``env.reset`` with the given (possibly traced) initial LR and weight decay, so runs can
+    be vmapped over the initial LR."""
+    return env.reset_with_conditions(key, lr, weight_decay)
 
 
 METHODS = ("ganno", "constant", "cosine")

@@ -114,7 +114,6 @@ def test_eval_mode_reward_is_val_accuracy(tiny_eval_env):
 
 
 def test_action_updates_learning_rates(tiny_eval_env):
-    env = tiny_eval_env.env
     state, _ = tiny_eval_env.reset(jax.random.PRNGKey(0))  # lr fixed at 1e-3
     actions = jnp.asarray([2, 4, 7], jnp.int32)  # *1.1, /1.1, +0.001
     state, ts = tiny_eval_env.step(state, actions)
@@ -292,3 +291,37 @@ def test_viewer_writes_pngs(tiny_eval_env, tmp_path):
     env.animate(states, save_path=str(tmp_path / "episode.png"))
     for name in ("frame.png", "episode.png"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_sequential_counterfactual_matches_vmapped(tiny_train_env):
+    """Both ways of running the two reward branches compute the same step."""
+    seq = Ganno(**TINY, difference_reward=True, counterfactual="sequential")
+    assert tiny_train_env.env.counterfactual in ("vmap", "sequential")
+    key = jax.random.PRNGKey(4)
+    actions = jnp.asarray([7, 2, 8], jnp.int32)
+
+    @jax.jit
+    def one_step(key):
+        state, _ = seq.reset(key)
+        return seq.step(state, actions)
+
+    state, _ = tiny_train_env.reset(key)
+    ref_state, ref_ts = tiny_train_env.step(state, actions)
+    seq_state, seq_ts = one_step(key)
+    assert float(ref_ts.reward[0]) != 0.0
+    chex.assert_trees_all_close(seq_ts, ref_ts, atol=1e-5, rtol=1e-5)
+    chex.assert_trees_all_close(seq_state.train_state.params, ref_state.train_state.params, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="counterfactual must be"):
+        Ganno(**TINY, counterfactual="parallel")
+
+
+def test_reset_with_conditions_is_reset_with_given_values(tiny_train_env):
+    env = tiny_train_env.env
+    key = jax.random.PRNGKey(9)
+    state, ts = jax.jit(env.reset_with_conditions)(key, 0.0, 0.05)
+    assert float(state.global_stats.initial_lr) == 0.0
+    assert float(state.global_stats.weight_decay) == pytest.approx(0.05)
+    np.testing.assert_array_equal(np.asarray(state.lrs), 0.0)
+    ref, _ = tiny_train_env.reset(key)  # same network init and data order, other conditions
+    chex.assert_trees_all_equal(state.train_state, ref.train_state)
+    chex.assert_trees_all_equal(state.key, ref.key)
