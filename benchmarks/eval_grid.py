@@ -9,8 +9,9 @@ weight decays {0.1, 1e-4}, 3 seeds; every baseline (9 AdamW schedules, LAMB, Lio
 schedule-free AdamW, Prodigy), a GANNO policy sampled and greedy (an untrained one unless
 ``--policy`` is given: the same cost) and the random layerwise agent. Both modes run the
 same jitted code (``evaluate(..., sequential=True)`` calls ``jit(run)`` once per run in a
-Python loop); times include compilation, and the script checks that both give the same
-numbers. Prints a JSON summary (also written to ``--out``).
+Python loop); times include compilation. It also reports how far the two modes' final test
+accuracies are apart (batched and unbatched kernels round differently, and high-LR runs
+amplify it). Prints a JSON summary (also written to ``--out``).
 """
 
 from __future__ import annotations
@@ -76,8 +77,11 @@ def main(argv=None) -> dict:
     summary["load_average_after"] = os.getloadavg()[0]
     if "vmapped_seconds" in summary and "sequential_seconds" in summary:
         summary["speedup"] = round(summary["sequential_seconds"] / summary["vmapped_seconds"], 2)
-        diff = float(np.max(np.abs(finals["vmapped"] - finals["sequential"])))
-        summary["max_abs_difference_final_test_accuracy"] = diff
+        diff = np.abs(finals["vmapped"] - finals["sequential"])
+        # Batched and unbatched XLA kernels round differently; chaotic (high-LR) runs amplify it.
+        summary["max_abs_difference_final_test_accuracy"] = float(diff.max())
+        summary["median_abs_difference_final_test_accuracy"] = float(np.median(diff))
+        summary["runs_within_1_point"] = f"{int((diff <= 0.01).sum())}/{diff.size}"
     print(json.dumps(summary, indent=2))
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
