@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import os
 import re
@@ -826,7 +825,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a trained policy directory (repeatable); the label defaults to GANNO or the "
         "ablation name read from the policy (GANNO-LR-only, ...).",
     )
-    p.add_argument("--scenario", default="mlp5-mnist_5k", help="<network>-<dataset> (default mlp5-mnist_5k)")
+    p.add_argument(
+        "--scenario",
+        default="mlp5-mnist_5k",
+        help="a configs/env/scenario/<name>.yaml name (mlp5-mnist_5k, cnn5-mnist_5k, ...) or any "
+        "<network>-<dataset>, e.g. mlp3-digits (default mlp5-mnist_5k)",
+    )
     p.add_argument("--name", default=None, help="results/<name>/ (default: the scenario)")
     p.add_argument("--out", default="results", help="parent folder of the results (default results)")
     p.add_argument("--lrs", default=",".join(f"{x:g}" for x in DEFAULT_LRS), help="initial LR grid")

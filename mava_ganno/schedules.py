@@ -41,7 +41,7 @@ Optimisers (``make_optimizer``), all with the same decoupled weight decay ``wd``
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 import chex
 import jax
