@@ -53,6 +53,7 @@ from mava_ganno.backend.trainer import SLTrainer, TrainState
 from mava_ganno.env import Ganno
 from mava_ganno.generator import InitialConditionsGenerator
 from mava_ganno.observations import FEATURE_SETS
+from mava_ganno.policy import policy_is_single_agent
 from mava_ganno.schedules import (
     LR_FREE,
     OPTIMIZER_NAMES,
@@ -337,21 +338,6 @@ class PolicySource:
         return tuple(self.policy.feature_names)
 
 
-def _metadata(policy: Any) -> Dict[str, Any]:
-    meta = getattr(policy, "metadata", None)
-    return dict(meta) if isinstance(meta, dict) else {}
-
-
-def _find_key(meta: Dict[str, Any], key: str) -> Any:
-    """``meta[key]``, or ``meta[...][key]`` one level down (e.g. ``meta["env"][key]``)."""
-    if key in meta:
-        return meta[key]
-    for v in meta.values():
-        if isinstance(v, dict) and key in v:
-            return v[key]
-    return None
-
-
 def describe_policy(policy: Any, path: str = "", label: Optional[str] = None) -> PolicySource:
     """Label and group of a loaded policy, from its features and metadata.
 
@@ -359,10 +345,8 @@ def describe_policy(policy: Any, path: str = "", label: Optional[str] = None) ->
     ``GANNO-timestep-only``, ``GANNO-single-agent`` (single agent is read from the policy's
     metadata ``single_agent``, else inferred from the ``single_agent`` feature preset).
     """
-    meta = _metadata(policy)
     feats = tuple(policy.feature_names)
-    single = _find_key(meta, "single_agent")
-    single = bool(single) if single is not None else feats == FEATURE_SETS["single_agent"]
+    single = policy_is_single_agent(policy)
     if single:
         preset, group = "single_agent", "ablation"
     elif feats == FEATURE_SETS["lr_only"]:

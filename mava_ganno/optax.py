@@ -71,7 +71,8 @@ import optax
 from mava_ganno.actions import ActionTable
 from mava_ganno.backend.trainer import adam_direction, layerwise_adamw
 from mava_ganno.layers import LayerAgents, LayerType, UnknownLayerError, find_layer_agents
-from mava_ganno.observations import FEATURE_SETS, ObsContext, extract, feature_dim, resolve_features
+from mava_ganno.observations import ObsContext, extract, feature_dim, resolve_features
+from mava_ganno.policy import policy_is_single_agent, policy_metadata_value
 from mava_ganno.stats import layer_statistics
 from mava_ganno.types import GlobalStats
 
@@ -206,21 +207,6 @@ def _policy_table(policy: Any) -> ActionTable:
     return table if isinstance(table, ActionTable) else ActionTable.from_strings(tuple(table))
 
 
-def _policy_metadata(policy: Any) -> Dict[str, Any]:
-    meta = getattr(policy, "metadata", None)
-    return dict(meta) if isinstance(meta, dict) else {}
-
-
-def _find_key(meta: Dict[str, Any], key: str) -> Any:
-    """``meta[key]``, or one level down (``meta["env"][key]``)."""
-    if key in meta:
-        return meta[key]
-    for v in meta.values():
-        if isinstance(v, dict) and key in v:
-            return v[key]
-    return None
-
-
 def _noop_or_zero(table: ActionTable) -> int:
     try:
         return table.noop_index
@@ -272,9 +258,8 @@ def ganno_adamw(
     """
     features = resolve_features(_policy_features(policy))
     table = _policy_table(policy)
-    metadata = _policy_metadata(policy)
     if tau is None:
-        tau = int(_find_key(metadata, "tau") or 100)
+        tau = int(policy_metadata_value(policy, "tau") or 100)
     num_actions = table.num_actions
     lr_max = float(policy.lr_max if lr_max is None else lr_max)
     if not isinstance(tau, (int, np.integer)) or isinstance(tau, bool) or tau <= 0:
@@ -291,8 +276,7 @@ def ganno_adamw(
     if float(weight_decay) < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
     if single_agent is None:
-        flag = _find_key(metadata, "single_agent")
-        single_agent = bool(flag) if flag is not None else features == FEATURE_SETS["single_agent"]
+        single_agent = policy_is_single_agent(policy)
     if single_agent:
         resolve_features(features, single_agent=True)  # clear error if the features need layers
     tau, total_steps = int(tau), int(total_steps)

@@ -491,3 +491,29 @@ def load_policy(directory: str) -> GannoPolicy:
     if policy.obs_dim != cfg["obs_dim"]:
         raise ValueError(f"{cfg_path}: obs_dim {cfg['obs_dim']} does not match its features ({policy.obs_dim}).")
     return policy
+
+
+# ----------------------------------------------------------------------------- metadata
+def policy_metadata_value(policy: Any, key: str) -> Any:
+    """``policy.metadata[key]``, or one level down (e.g. a Mava run's ``metadata["env"][key]``);
+    None when absent or when the policy-like object has no metadata."""
+    meta = getattr(policy, "metadata", None)
+    if not isinstance(meta, Mapping):
+        return None
+    if key in meta:
+        return meta[key]
+    for v in meta.values():
+        if isinstance(v, Mapping) and key in v:
+            return v[key]
+    return None
+
+
+def policy_is_single_agent(policy: Any) -> bool:
+    """Whether a policy was trained as the single-agent ablation: its metadata says so, else
+    its features are the ``single_agent`` preset."""
+    from mava_ganno.observations import FEATURE_SETS
+
+    flag = policy_metadata_value(policy, "single_agent")
+    if flag is not None:
+        return bool(flag)
+    return tuple(policy.feature_names) == FEATURE_SETS["single_agent"]

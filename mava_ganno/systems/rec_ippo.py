@@ -700,7 +700,8 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
         "network": env.network_name,
         "dataset": env.dataset_name,
         "tau": env.tau,
-        "num_layers_trained_on": env.num_agents,
+        "single_agent": env.single_agent,
+        "num_layers_trained_on": env.num_layers,
         "seed": int(config.system.seed),
         "run": uid,
     }
