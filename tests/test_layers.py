@@ -17,19 +17,7 @@ from mava_ganno.layers import (
 )
 from mava_ganno.observations import FEATURE_SETS, ObsContext, extract, feature_dim
 
-from thirdparty_dist import TYPE_NAME, TYPE_SLOT, throwaway_layer_type_distribution
-
-
-class LoRADense(nn.Module):
-    features: int
-    rank: int = 2
-
-    @nn.compact
-    def __call__(self, x):
-        k = self.param("kernel", nn.initializers.lecun_normal(), (x.shape[-1], self.features))
-        a = self.param("lora_a", nn.initializers.normal(0.01), (x.shape[-1], self.rank))
-        b = self.param("lora_b", nn.initializers.zeros, (self.rank, self.features))
-        return x @ k + x @ a @ b
+from thirdparty_dist import TYPE_NAME, TYPE_SLOT, LoRADense, throwaway_layer_type_distribution
 
 
 class UserModel(nn.Module):

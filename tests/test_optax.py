@@ -26,7 +26,7 @@ from mava_ganno.optax import (
 )
 from mava_ganno.policy import NetworkConfig, init_policy
 
-from thirdparty_dist import TYPE_NAME, TYPE_SLOT, throwaway_layer_type_distribution
+from thirdparty_dist import TYPE_NAME, TYPE_SLOT, LoRADense, throwaway_layer_type_distribution
 
 TAU, DECISIONS = 5, 4
 FULL = FEATURE_SETS["full"]
@@ -321,24 +321,12 @@ def test_single_agent_policy_sets_one_lr_for_all_layers():
 
 
 # ----------------------------------------------------------------------------- third-party layers
-class LoRADense(nn.Module):
-    features: int
-    rank: int = 2
-
-    @nn.compact
-    def __call__(self, x):
-        k = self.param("kernel", nn.initializers.lecun_normal(), (x.shape[-1], self.features))
-        a = self.param("lora_a", nn.initializers.normal(0.1), (x.shape[-1], self.rank))
-        b = self.param("lora_b", nn.initializers.normal(0.1), (self.rank, self.features))
-        return x @ k + x @ a @ b
-
-
 class AdapterNet(nn.Module):
     @nn.compact
     def __call__(self, x):
         x = x.reshape(x.shape[0], -1)
         x = nn.relu(nn.Dense(16, name="layer_0")(x))
-        x = nn.relu(LoRADense(16, name="layer_1")(x))
+        x = nn.relu(LoRADense(16, a_std=0.1, b_std=0.1, name="layer_1")(x))
         return nn.Dense(10, name="layer_2")(x)
 
 

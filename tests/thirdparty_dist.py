@@ -14,6 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import flax.linen as nn
+
 MODULE = "ganno_lora_layers"
 TYPE_NAME = "lora"
 TYPE_SLOT = 3
@@ -50,3 +52,20 @@ def throwaway_layer_type_distribution(folder: Path):
         sys.path.remove(str(folder))
         sys.modules.pop(MODULE, None)
         importlib.invalidate_caches()
+
+
+class LoRADense(nn.Module):
+    """A user layer of the third-party type: kernel + low-rank factors ``lora_a``/``lora_b``."""
+
+    features: int
+    rank: int = 2
+    a_std: float = 0.01
+    b_std: float = 0.0  # 0: lora_b starts at zero (the usual LoRA init)
+
+    @nn.compact
+    def __call__(self, x):
+        k = self.param("kernel", nn.initializers.lecun_normal(), (x.shape[-1], self.features))
+        a = self.param("lora_a", nn.initializers.normal(self.a_std), (x.shape[-1], self.rank))
+        b_init = nn.initializers.normal(self.b_std) if self.b_std else nn.initializers.zeros
+        b = self.param("lora_b", b_init, (self.rank, self.features))
+        return x @ k + x @ a @ b
