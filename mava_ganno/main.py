@@ -33,6 +33,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mava_ganno.schedules import make_schedule
+
 DEFAULT_TIMESTEPS = 25_600
 DEFAULT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)  # the paper's Table 1 grid
 EVAL_WEIGHT_DECAY = 0.1  # the paper's evaluation weight decay
@@ -52,8 +54,9 @@ def make_runner(env: Any, greedy: bool = False) -> Callable:
     """Jitted ``run(policy, key, lrs (M,), methods (M,), weight_decay) -> records (M, T+1, ...)``.
 
     ``methods[i]`` indexes ``METHODS``: 0 ``ganno`` (the policy acts), 1 ``constant`` (every
-    LR stays at lr0) or 2 ``cosine`` (every layer's LR set to lr0 * (1 + cos(pi t / T)) / 2
-    before env step t, i.e. for the next tau SGD steps). One compiled function runs all three
+    LR stays at lr0) or 2 ``cosine`` (every layer's LR set to optax's cosine decay from lr0
+    over T env steps, ``lr0 * (1 + cos(pi t / T)) / 2``, before env step t, i.e. for the next
+    tau SGD steps). One compiled function runs all three
     (vmapped together). The same key gives every run the same initialisation and minibatch
     order. A run whose loss diverges stops there; its accuracy counts as chance level after.
     """
@@ -69,13 +72,14 @@ def make_runner(env: Any, greedy: bool = False) -> Callable:
 
     def run(policy, key, lr, method, wd):
         state, ts = _reset(env, key, lr, wd)
+        cosine = make_schedule("cosine", lr, T)  # optax.cosine_decay_schedule over env steps
         is_policy = method == 0
 
         def body(carry, t):
             state, obs, h, dead, last, k = carry
             k, k_act = jax.random.split(k)
             h, policy_actions, _ = policy.act(h, obs.agents_view, obs.action_mask, jnp.full((n,), t == 0), k_act, greedy)
-            lr_t = jnp.where(method == 2, lr * 0.5 * (1.0 + jnp.cos(jnp.pi * t / T)), lr)
+            lr_t = jnp.where(method == 2, cosine(t), lr)
             s_in = state.replace(lrs=jnp.where(is_policy, state.lrs, jnp.full((n,), lr_t, jnp.float32)))
             actions = jnp.where(is_policy, policy_actions, noop).astype(jnp.int32)
             state2, ts2 = env.step(s_in, actions)

@@ -8,6 +8,7 @@ import os
 
 import jax
 import numpy as np
+import optax
 import pytest
 
 from mava_ganno import cli
@@ -105,6 +106,8 @@ def test_zero_shot_runner_and_figures(tiny_eval_env, tmp_path):
     np.testing.assert_allclose(res["constant"]["layer_lrs"][0, :, 1:], np.broadcast_to(np.asarray(lrs)[:, None, None], (2, T, L)), rtol=1e-6)
     cos = res["cosine"]["layer_lrs"][0, 0, 1:, 0]  # LR used for each env step
     assert cos[0] == pytest.approx(1e-3) and np.all(np.diff(cos) < 0)
+    expected = [float(optax.cosine_decay_schedule(1e-3, T)(t)) for t in range(T)]
+    np.testing.assert_allclose(cos, expected, rtol=1e-5)
     # the figures and the summary table
     main_job.figure_accuracy_curves(str(tmp_path / "acc.png"), res, lrs, env.tau)
     main_job.figure_layer_lrs_and_accuracy(str(tmp_path / "fig3.png"), {k: v[0, 0] for k, v in res["ganno"].items()}, env.tau, 1e-3, "t")
