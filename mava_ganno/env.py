@@ -19,9 +19,16 @@ from mava_ganno.backend.datasets import load_dataset
 from mava_ganno.backend.networks import make_network
 from mava_ganno.backend.trainer import SLTrainer, TrainState
 from mava_ganno.generator import InitialConditions, InitialConditionsGenerator
-from mava_ganno.observations import ObsContext, extract, feature_dim, resolve_features
+from mava_ganno.observations import (
+    LOSS_CAP,
+    ObsContext,
+    extract,
+    feature_dim,
+    global_stats,
+    resolve_features,
+)
 from mava_ganno.rewards import shared_reward
-from mava_ganno.types import GlobalStats, Observation, State
+from mava_ganno.types import Observation, State
 
 # Jumanji 1.x declares specs as cached properties, Mava's pinned Jumanji 0.3.1 fork as methods.
 SPECS_ARE_PROPERTIES = isinstance(
@@ -41,7 +48,6 @@ def get_spec(env: Any, name: str) -> Any:
 
 _JAX_VERSION = tuple(int(p) for p in jax.__version__.split(".")[:2])
 
-LOSS_CAP = 1e4  # a non-finite loss is stored as this (with the nonfinite flag set)
 
 
 class Ganno(Environment):
@@ -274,15 +280,8 @@ class Ganno(Environment):
             lrs=lrs,
             prev_actions=jnp.full((self.num_agents,), self.noop_action, jnp.int32),
             step_count=jnp.asarray(0, jnp.int32),
-            global_stats=GlobalStats(
-                train_loss=mb_loss,
-                train_accuracy=mb_acc,
-                val_loss=val_loss,
-                val_accuracy=val_acc,
-                nonfinite=jnp.asarray(False),
-                progress=jnp.asarray(0.0, jnp.float32),
-                initial_lr=ic.initial_lr,
-                weight_decay=ic.weight_decay,
+            global_stats=global_stats(
+                mb_loss, mb_acc, val_loss, val_acc, 0.0, ic.initial_lr, ic.weight_decay
             ),
             layer_stats=layer_stats,
         )
@@ -315,12 +314,15 @@ class Ganno(Environment):
             ts, loss, acc = train(state.train_state, self.layer_lrs(new_lrs), wd, k_train)
             val_loss, val_acc = evaluate(ts)
             cf_val_acc, cf_diverged = val_acc, jnp.asarray(False)
-        diverged = ~(jnp.isfinite(loss) & jnp.isfinite(val_loss))
+        step_count = state.step_count + 1
+        stats = global_stats(
+            loss, acc, val_loss, val_acc, step_count.astype(jnp.float32) / self.time_limit,
+            state.global_stats.initial_lr, wd,
+        )
+        diverged = stats.nonfinite
         # Nothing non-finite leaves the env: a diverged run keeps its last finite parameters.
         ts = jax.tree_util.tree_map(lambda new, old: jnp.where(diverged, old, new), ts, state.train_state)
         layer_stats, _, _ = self.trainer.measure(ts, wd, k_measure, self._measure_indices(key))
-        cap = lambda x: jnp.nan_to_num(x, nan=LOSS_CAP, posinf=LOSS_CAP)  # noqa: E731
-        step_count = state.step_count + 1
         reward = shared_reward(
             val_acc,
             diverged,
@@ -335,16 +337,7 @@ class Ganno(Environment):
             lrs=new_lrs,
             prev_actions=action,
             step_count=step_count,
-            global_stats=GlobalStats(
-                train_loss=cap(loss),
-                train_accuracy=acc,
-                val_loss=cap(val_loss),
-                val_accuracy=jnp.where(diverged, 0.0, val_acc),
-                nonfinite=diverged,
-                progress=step_count.astype(jnp.float32) / self.time_limit,
-                initial_lr=state.global_stats.initial_lr,
-                weight_decay=wd,
-            ),
+            global_stats=stats,
             layer_stats=layer_stats,
         )
         obs = self._observation(next_state)

@@ -32,6 +32,35 @@ from mava_ganno.types import GlobalStats
 NUM_DEPTH_IDS = 3  # first, intermediate, final
 
 
+LOSS_CAP = 1e4  # a non-finite loss is stored (and observed) as this, with the nonfinite flag set
+
+
+def global_stats(
+    train_loss: chex.Array,
+    train_accuracy: chex.Array,
+    val_loss: chex.Array,
+    val_accuracy: chex.Array,
+    progress: chex.Array,
+    initial_lr: chex.Numeric,
+    weight_decay: chex.Numeric,
+) -> GlobalStats:
+    """GlobalStats from raw metrics, always finite: a NaN/inf train or hold-out loss sets
+    ``nonfinite``, is stored as ``LOSS_CAP``, and the hold-out accuracy then counts as 0.
+    The environment and ``mava_ganno.optax`` both build their global statistics here."""
+    nonfinite = ~(jnp.isfinite(train_loss) & jnp.isfinite(val_loss))
+    cap = lambda x: jnp.nan_to_num(x, nan=LOSS_CAP, posinf=LOSS_CAP)  # noqa: E731
+    return GlobalStats(
+        train_loss=cap(train_loss),
+        train_accuracy=train_accuracy,
+        val_loss=cap(val_loss),
+        val_accuracy=jnp.where(nonfinite, 0.0, val_accuracy),
+        nonfinite=nonfinite,
+        progress=jnp.asarray(progress, jnp.float32),
+        initial_lr=jnp.asarray(initial_lr, jnp.float32),
+        weight_decay=jnp.asarray(weight_decay, jnp.float32),
+    )
+
+
 class ObsContext(NamedTuple):
     """Raw inputs of the extractors (N = num agents)."""
 

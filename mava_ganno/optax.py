@@ -71,12 +71,10 @@ import optax
 from mava_ganno.actions import ActionTable
 from mava_ganno.backend.trainer import adam_direction, layerwise_adamw
 from mava_ganno.layers import LayerAgents, LayerType, UnknownLayerError, find_layer_agents
-from mava_ganno.observations import ObsContext, extract, feature_dim, resolve_features
+from mava_ganno.observations import ObsContext, extract, feature_dim, global_stats, resolve_features
 from mava_ganno.policy import policy_is_single_agent, policy_metadata_value
 from mava_ganno.stats import layer_statistics
-from mava_ganno.types import GlobalStats
 
-LOSS_CAP = 1e4  # as mava_ganno.env.LOSS_CAP: a non-finite loss is observed as this
 
 
 class GannoState(NamedTuple):
@@ -363,22 +361,14 @@ def ganno_adamw(
             train_acc = jnp.where(first, acc, jnp.mean(state.accuracy_window))
             v_loss = train_loss if val_loss is None else jnp.asarray(val_loss, jnp.float32).reshape(())
             v_acc = train_acc if val_acc is None else jnp.asarray(val_acc, jnp.float32).reshape(())
-            nonfinite = ~(jnp.isfinite(train_loss) & jnp.isfinite(v_loss))
-            cap = lambda x: jnp.nan_to_num(x, nan=LOSS_CAP, posinf=LOSS_CAP)  # noqa: E731
-            global_stats = GlobalStats(
-                train_loss=cap(train_loss),
-                train_accuracy=train_acc,
-                val_loss=cap(v_loss),
-                val_accuracy=jnp.where(nonfinite, 0.0, v_acc),
-                nonfinite=nonfinite,
-                progress=decision.astype(jnp.float32) / time_limit,
-                initial_lr=jnp.asarray(initial_lr, jnp.float32),
-                weight_decay=jnp.asarray(weight_decay, jnp.float32),
+            stats_g = global_stats(
+                train_loss, train_acc, v_loss, v_acc, decision.astype(jnp.float32) / time_limit,
+                initial_lr, weight_decay,
             )
             direction, _ = adam_direction(weight_decay, **adam_kw).update(updates, state.inner[0], params)
             stats = layer_statistics(params, updates, direction, layers.leaf_layer_ids, layers.num_layers)
             ctx = ObsContext(
-                global_stats,
+                stats_g,
                 stats,
                 state.lrs,
                 state.prev_actions,
