@@ -93,6 +93,12 @@ class ActionTable:
             )
         return int(idx[0])
 
+    @property
+    def initial_previous_action(self) -> int:
+        """The "previous action" observed at reset: the no-op, or action 0 if there is none."""
+        idx = np.flatnonzero((self.multipliers == 1.0) & (self.offsets == 0.0))
+        return int(idx[0]) if idx.size else 0
+
     def apply(self, lr: jnp.ndarray, action: jnp.ndarray, lr_max: float) -> jnp.ndarray:
         """New learning rates ``clip(lr * m[a] + o[a], 0, lr_max)``."""
         mult = jnp.asarray(self.multipliers)[action]

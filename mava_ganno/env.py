@@ -160,7 +160,9 @@ class Ganno(Environment):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         self.generator = generator if generator is not None else InitialConditionsGenerator()
         self.action_table = ActionTable.from_strings(action_table)
-        self.noop_action = self.action_table.noop_index if difference_reward else _noop_or_zero(self.action_table)
+        if difference_reward:
+            self.action_table.noop_index  # noqa: B018  (raises: the counterfactual needs a no-op)
+        self.noop_action = self.action_table.initial_previous_action
         self.features = resolve_features(features, single_agent)
         self.tau, self.sl_steps = int(tau), int(sl_steps)
         self.time_limit = self.sl_steps // self.tau
@@ -387,11 +389,3 @@ class Ganno(Environment):
         from mava_ganno.viewer import GannoViewer
 
         return GannoViewer(self).animate(states, save_path=save_path)
-
-
-def _noop_or_zero(table: ActionTable) -> int:
-    """Previous action at reset: the no-op if the table has one, else action 0."""
-    try:
-        return table.noop_index
-    except ValueError:
-        return 0

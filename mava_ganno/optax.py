@@ -205,13 +205,6 @@ def _policy_table(policy: Any) -> ActionTable:
     return table if isinstance(table, ActionTable) else ActionTable.from_strings(tuple(table))
 
 
-def _noop_or_zero(table: ActionTable) -> int:
-    try:
-        return table.noop_index
-    except ValueError:
-        return 0
-
-
 def ganno_adamw(
     policy: Any,
     total_steps: int,
@@ -280,7 +273,7 @@ def ganno_adamw(
     tau, total_steps = int(tau), int(total_steps)
     time_limit = total_steps / tau
     num_decisions = math.ceil(total_steps / tau)
-    noop = _noop_or_zero(table)
+    noop = table.initial_previous_action
     obs_dim = feature_dim(features, num_actions)
     adam_kw = dict(b1=b1, b2=b2, eps=eps)
     cache: Dict[Any, Layers] = {}

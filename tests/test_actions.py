@@ -50,3 +50,8 @@ def test_malformed_tables(entries, match):
 def test_default_strings_round_trip():
     table = ActionTable.from_strings(list(DEFAULT_ACTION_TABLE))
     assert table.entries == DEFAULT_ACTION_TABLE
+
+
+def test_initial_previous_action_is_the_noop_or_zero():
+    assert ActionTable.from_strings(["*1.1", "+0", "-0.001"]).initial_previous_action == 1
+    assert ActionTable.from_strings(["*1.1", "/1.1"]).initial_previous_action == 0
