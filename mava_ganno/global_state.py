@@ -24,18 +24,13 @@ import chex
 import jax.numpy as jnp
 import numpy as np
 
-from mava_ganno.observations import FEATURES
+from mava_ganno import observations
 
 
 def feature_columns(feature_names: Sequence[str], num_actions: int) -> Tuple[np.ndarray, np.ndarray]:
     """(global columns, layer columns) of ``agents_view`` for these observation features."""
-    global_cols, layer_cols, start = [], [], 0
-    for name in feature_names:
-        feature = FEATURES[name]
-        width = feature.width(num_actions)
-        (global_cols if feature.scope == "global" else layer_cols).extend(range(start, start + width))
-        start += width
-    return np.asarray(global_cols, np.int32), np.asarray(layer_cols, np.int32)
+    is_global = observations.feature_columns(feature_names, num_actions, lambda f: f.scope == "global")
+    return np.flatnonzero(is_global).astype(np.int32), np.flatnonzero(~is_global).astype(np.int32)
 
 
 def global_state_dim(feature_names: Sequence[str], num_actions: int) -> int:

@@ -24,6 +24,7 @@ from typing import Callable, Dict, NamedTuple, Sequence, Tuple, Union
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from mava_ganno.stats import LayerStats
 from mava_ganno.layers import NUM_LAYER_TYPE_SLOTS
@@ -95,18 +96,21 @@ class Feature:
     width: Callable[[int], int]  # num_actions -> number of columns
     fn: Callable[[ObsContext], chex.Array]
     doc: str
+    categorical: bool = False  # one-hot / binary columns (not standardised by the policy)
 
 
-def _g(name: str, doc: str, fn: Callable[[ObsContext], chex.Array]) -> Feature:
-    return Feature(name, "global", lambda a: 1, lambda c: jnp.reshape(fn(c), (1,)), doc)
+def _g(name: str, doc: str, fn: Callable[[ObsContext], chex.Array], categorical: bool = False) -> Feature:
+    return Feature(name, "global", lambda a: 1, lambda c: jnp.reshape(fn(c), (1,)), doc, categorical)
 
 
-def _l(name: str, doc: str, fn: Callable[[ObsContext], chex.Array], width=lambda a: 1) -> Feature:
+def _l(
+    name: str, doc: str, fn: Callable[[ObsContext], chex.Array], width=lambda a: 1, categorical: bool = False
+) -> Feature:
     def wrapped(c: ObsContext) -> chex.Array:
         out = fn(c)
         return out[:, None] if out.ndim == 1 else out
 
-    return Feature(name, "layer", width, wrapped, doc)
+    return Feature(name, "layer", width, wrapped, doc, categorical)
 
 
 _FEATURES: Tuple[Feature, ...] = (
@@ -114,7 +118,7 @@ _FEATURES: Tuple[Feature, ...] = (
     _g("test_accuracy", "hold-out (validation) accuracy", lambda c: _unit(c.global_stats.val_accuracy)),
     _g("train_loss", "log10 train loss, clipped to [-4, 2]", lambda c: _log10(c.global_stats.train_loss, -4.0, 2.0)),
     _g("test_loss", "log10 hold-out loss, clipped to [-4, 2]", lambda c: _log10(c.global_stats.val_loss, -4.0, 2.0)),
-    _g("nonfinite", "1 if a loss was NaN or infinite", lambda c: c.global_stats.nonfinite.astype(jnp.float32)),
+    _g("nonfinite", "1 if a loss was NaN or infinite", lambda c: c.global_stats.nonfinite.astype(jnp.float32), True),
     _g("training_progress", "env steps done / time limit", lambda c: _unit(c.global_stats.progress)),
     _g(
         "loss_ratio",
@@ -136,18 +140,21 @@ _FEATURES: Tuple[Feature, ...] = (
         "one-hot of the previous action",
         lambda c: jax.nn.one_hot(c.prev_actions, c.num_actions),
         width=lambda a: a,
+        categorical=True,
     ),
     _l(
         "layer_type",
         f"one-hot over {NUM_LAYER_TYPE_SLOTS} layer-type slots",
         lambda c: jax.nn.one_hot(c.type_slots, NUM_LAYER_TYPE_SLOTS),
         width=lambda a: NUM_LAYER_TYPE_SLOTS,
+        categorical=True,
     ),
     _l(
         "layer_depth",
         "one-hot first / intermediate / final layer",
         lambda c: jax.nn.one_hot(c.depth_ids, NUM_DEPTH_IDS),
         width=lambda a: NUM_DEPTH_IDS,
+        categorical=True,
     ),
     _l("trust_ratio", "log10 LAMB trust ratio ||theta|| / ||u||, clipped to [-8, 8]", lambda c: _log10(c.layer_stats.trust_ratio, -8.0, 8.0)),
     _l("grad_norm", "log10 ||g||, clipped to [-8, 8]", lambda c: _log10(c.layer_stats.grad_norm, -8.0, 8.0)),
@@ -201,6 +208,11 @@ def resolve_features(features: Union[str, Sequence[str]], single_agent: bool = F
 
 def feature_dim(names: Sequence[str], num_actions: int) -> int:
     return sum(FEATURES[n].width(num_actions) for n in names)
+
+
+def feature_columns(names: Sequence[str], num_actions: int, keep: Callable[[Feature], bool]) -> np.ndarray:
+    """(F,) bool over the agents_view columns of ``names``: True where ``keep(feature)``."""
+    return np.asarray([keep(FEATURES[n]) for n in names for _ in range(FEATURES[n].width(num_actions))], bool)
 
 
 def extract(names: Sequence[str], ctx: ObsContext) -> chex.Array:

@@ -253,14 +253,9 @@ class ObsNormStats(struct.PyTreeNode):
 
 def continuous_feature_mask(feature_names: Sequence[str], num_actions: int) -> np.ndarray:
     """(F,) bool: True for the agents_view columns of continuous (non one-hot) features."""
-    from mava_ganno.observations import FEATURES
+    from mava_ganno.observations import feature_columns
 
-    categorical = {"previous_action", "layer_type", "layer_depth", "nonfinite"}
-    cols = []
-    for name in feature_names:
-        width = FEATURES[name].width(num_actions)
-        cols += [name not in categorical] * width
-    return np.asarray(cols, bool)
+    return feature_columns(feature_names, num_actions, lambda f: not f.categorical)
 
 
 # ----------------------------------------------------------------------------- the policy
