@@ -13,7 +13,7 @@ $(VENV)/.installed: setup.py
 
 .PHONY: run test bench
 run: $(VENV)/.installed
-	$(PY) -m mava_ganno.main
+	$(PY) -m mava_ganno.main_job
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -n 2 tests

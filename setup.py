@@ -21,7 +21,7 @@ setup(
     package_dir={"mava_ganno.configs": "configs"},
     package_data={
         "mava_ganno.configs": ["*.yaml", "**/*.yaml"],
-        "mava_ganno.mava_configs": ["*.yaml", "**/*.yaml"],
+        "mava_ganno.mava.configs": ["*.yaml", "**/*.yaml"],
     },
     # Version floors are Mava's pinned stack (jax 0.4.30, flax 0.10.0, optax 0.2.3,
     # chex 0.1.87, numpy 1.26, its jumanji 0.3.1 fork); no ceilings, so the latest releases

@@ -24,8 +24,8 @@ import jax
 import jax.numpy as jnp
 
 from mava_ganno.backend.trainer import plain_adamw_loop
-from mava_ganno.env import Ganno
-from mava_ganno.generator import InitialConditionsGenerator
+from mava_ganno.env.env import Ganno
+from mava_ganno.env.generator import InitialConditionsGenerator
 
 TRACKS = {
     "mlp": dict(network="mlp2", dataset="digits", hidden=64, batch_size=32, tau=100, env_steps=20),

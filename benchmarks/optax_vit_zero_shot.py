@@ -1,4 +1,4 @@
-"""A trained GANNO policy as an optax optimiser (mava_ganno.optax) on the vit-mnist_5k ViT.
+"""A trained GANNO policy as an optax optimiser (mava_ganno.optimiser) on the vit-mnist_5k ViT.
 
     python benchmarks/optax_vit_zero_shot.py results/vit-source/policy [--seeds 2] [--lr 1e-3]
 
@@ -17,9 +17,9 @@ import numpy as np
 import optax
 
 from mava_ganno.backend.trainer import TrainState
-from mava_ganno.env import Ganno
-from mava_ganno.generator import InitialConditionsGenerator
-from mava_ganno.optax import ganno_adamw, is_decision_step, layer_names, lr_trajectory
+from mava_ganno.env.env import Ganno
+from mava_ganno.env.generator import InitialConditionsGenerator
+from mava_ganno.optimiser import ganno_adamw, is_decision_step, layer_names, lr_trajectory
 from mava_ganno.policy import load_policy
 
 

@@ -5,10 +5,15 @@ Importing the package registers the environment with Jumanji as ``GANNO-v0``.
 
 from jumanji.registration import register, registered_environments
 
-from mava_ganno.actions import DEFAULT_ACTION_TABLE, ActionTable
-from mava_ganno.env import Ganno
-from mava_ganno.generator import InitialConditions, InitialConditionsGenerator
-from mava_ganno.types import Observation, State
+from mava_ganno.env import (
+    DEFAULT_ACTION_TABLE,
+    ActionTable,
+    Ganno,
+    InitialConditions,
+    InitialConditionsGenerator,
+    Observation,
+    State,
+)
 
 __version__ = "0.1.0"
 

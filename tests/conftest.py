@@ -11,7 +11,7 @@ import pytest
 
 import mava_ganno  # noqa: F401  (registers GANNO-v0)
 from mava_ganno.env import Ganno
-from mava_ganno.generator import InitialConditionsGenerator
+from mava_ganno.env.generator import InitialConditionsGenerator
 
 TINY = dict(network="mlp2", dataset="digits", tau=5, sl_steps=20, hidden=16)
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mava_ganno.actions import DEFAULT_ACTION_TABLE, ActionTable, parse_action
+from mava_ganno.env.actions import DEFAULT_ACTION_TABLE, ActionTable, parse_action
 
 
 def test_default_table_is_the_papers():

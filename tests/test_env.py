@@ -17,8 +17,8 @@ except ImportError:  # Mava's pinned Jumanji 0.3.1 fork has no spec smoke test
 from jumanji.types import StepType
 
 from mava_ganno.env import Ganno, get_spec
-from mava_ganno.generator import InitialConditionsGenerator
-from mava_ganno.observations import FEATURE_SETS, feature_dim
+from mava_ganno.env.generator import InitialConditionsGenerator
+from mava_ganno.env.observations import FEATURE_SETS, feature_dim
 
 from conftest import TINY
 
@@ -246,7 +246,7 @@ def test_single_agent_and_ablation_feature_sets():
     ],
 )
 def test_bad_config_raises_before_compute(kwargs, match, monkeypatch):
-    import mava_ganno.env as env_mod
+    import mava_ganno.env.env as env_mod
 
     def no_compute(*a, **k):  # construction must fail before any network is built
         raise AssertionError("compute started before the config was validated")

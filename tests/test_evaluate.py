@@ -1,4 +1,4 @@
-"""The evaluation harness (mava_ganno.evaluate) and its outputs (mava_ganno.results)."""
+"""The evaluation harness (mava_ganno.evaluation.harness) and its outputs (mava_ganno.evaluation.store)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import jax
 import numpy as np
 import pytest
 
-from mava_ganno import evaluate as E
-from mava_ganno import results as R
+from mava_ganno.evaluation import harness as E
+from mava_ganno.evaluation import store as R
 from mava_ganno.env import Ganno
-from mava_ganno.generator import InitialConditionsGenerator
+from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.policy import init_policy, init_policy_for_env, save_policy
 
 TINY_SCENARIO = dict(tau=5, sl_steps=20, hidden=16)  # = conftest.TINY: mlp2 on digits

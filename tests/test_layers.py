@@ -15,7 +15,7 @@ from mava_ganno.layers import (
     get_layer_type,
     load_layer_types,
 )
-from mava_ganno.observations import FEATURE_SETS, ObsContext, extract, feature_dim
+from mava_ganno.env.observations import FEATURE_SETS, ObsContext, extract, feature_dim
 
 from thirdparty_dist import TYPE_NAME, TYPE_SLOT, LoRADense, throwaway_layer_type_distribution
 
@@ -66,8 +66,8 @@ def test_third_party_distribution_adds_a_layer_type(tmp_path):
 
 
 def test_layer_type_one_hot_uses_the_slot():
-    from mava_ganno.stats import LayerStats
-    from mava_ganno.types import GlobalStats
+    from mava_ganno.backend.layer_stats import LayerStats
+    from mava_ganno.env.types import GlobalStats
 
     n = 2
     z = jnp.zeros(n)

@@ -80,7 +80,7 @@ def metrics(out: str, event: str):
 def mava_make_env():
     import mava.utils.make_env as make_env
 
-    from mava_ganno.mava_wrapper import register_with_mava
+    from mava_ganno.mava.wrapper import register_with_mava
 
     register_with_mava()
     return make_env
@@ -91,7 +91,7 @@ def test_mava_builds_ganno_and_it_meets_the_marl_env_contract(mava_make_env, add
     from mava.types import Observation, ObservationGlobalState
 
     from mava_ganno.env import get_spec
-    from mava_ganno.global_state import feature_columns, global_state_dim
+    from mava_ganno.mava.global_state import feature_columns, global_state_dim
 
     cfg = compose("rec_mappo" if add_global_state else "rec_ippo", ["env=ganno", *TINY_ENV])
     assert cfg.system.add_agent_id  # Mava's default; env=ganno's implicit_agent_id turns it off
@@ -141,7 +141,7 @@ def test_ganno_policy_reproduces_mavas_actor(mava_make_env):
     from mava.networks.heads import DiscreteActionHead
     from mava.types import Observation
 
-    from mava_ganno.mava_checkpoint import policy_from_mava
+    from mava_ganno.mava.checkpoint import policy_from_mava
 
     cfg = compose("rec_ippo", ["env=ganno", *TINY_ENV, "network.hidden_state_dim=32"])
     env, _ = mava_make_env.make(cfg)
@@ -176,8 +176,8 @@ def test_other_envs_configs_unchanged():
 # ----------------------------------------------------------------------------- subprocess runs
 @pytest.mark.parametrize("system", ["rec_ippo", "rec_mappo"])
 def test_mava_system_trains_ganno_and_its_checkpoint_runs_zero_shot_deeper(system, tmp_path):
-    from mava_ganno.evaluate import evaluate, make_scenario
-    from mava_ganno.mava_checkpoint import load_mava_policy
+    from mava_ganno.evaluation.harness import evaluate, make_scenario
+    from mava_ganno.mava.checkpoint import load_mava_policy
 
     uid = f"ganno_{system}"
     overrides = ["env=ganno", *TINY_ENV, *TINY_RUN, "logger.checkpointing.save_model=True"]

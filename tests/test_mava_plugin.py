@@ -184,7 +184,7 @@ def test_mava_searchpath_order(fake_mava):
     mava_cfg = "file://" + os.path.join(os.path.realpath(fake_mava), "mava", "configs")
     assert ("mava_ganno", "pkg://mava_ganno.configs") in rows
     # Mava's own tree, then GANNO's, then the Mava-only defaults, all before Mava's relative entry.
-    order = [mava_cfg, "pkg://mava_ganno.configs", "pkg://mava_ganno.mava_configs", "file://mava/configs"]
+    order = [mava_cfg, "pkg://mava_ganno.configs", "pkg://mava_ganno.mava.configs", "file://mava/configs"]
     assert [paths.index(p) for p in order] == sorted(paths.index(p) for p in order)
 
 
@@ -220,7 +220,7 @@ def test_other_envs_unchanged(composed):
 
 def test_every_scenario_composes_into_valid_env_arguments(composed):
     from mava_ganno.env import Ganno
-    from mava_ganno.generator import InitialConditionsGenerator
+    from mava_ganno.env.generator import InitialConditionsGenerator
 
     cfgs = [c for name, c in composed[0].items() if name.startswith("scenario:")]
     assert sorted(c["env"]["scenario"]["task_name"] for c in cfgs) == SCENARIOS
@@ -251,9 +251,9 @@ def test_mava_ganno_own_config_is_not_touched_by_mava_defaults():
 
 # ----------------------------------------------------------------------------- global state
 def test_global_state_is_depth_independent_and_meaningful():
-    from mava_ganno.actions import DEFAULT_ACTION_TABLE
-    from mava_ganno.global_state import feature_columns, global_state, global_state_dim
-    from mava_ganno.observations import FEATURE_SETS, FEATURES, feature_dim
+    from mava_ganno.env.actions import DEFAULT_ACTION_TABLE
+    from mava_ganno.mava.global_state import feature_columns, global_state, global_state_dim
+    from mava_ganno.env.observations import FEATURE_SETS, FEATURES, feature_dim
 
     names, a = FEATURE_SETS["full"], len(DEFAULT_ACTION_TABLE)
     n, f = 3, feature_dim(names, a)
@@ -319,8 +319,8 @@ def _mava_config(**env_kwargs):
 
 @pytest.fixture(scope="module")
 def mava_run(tmp_path_factory, request):
-    from mava_ganno.actions import DEFAULT_ACTION_TABLE
-    from mava_ganno.observations import FEATURE_SETS
+    from mava_ganno.env.actions import DEFAULT_ACTION_TABLE
+    from mava_ganno.env.observations import FEATURE_SETS
     from mava_ganno.policy import NetworkConfig, init_policy
 
     config = _mava_config()
@@ -333,7 +333,7 @@ def mava_run(tmp_path_factory, request):
 
 
 def test_mava_checkpoint_loads_and_runs_on_any_depth(mava_run):
-    from mava_ganno.mava_checkpoint import load_mava_policy
+    from mava_ganno.mava.checkpoint import load_mava_policy
 
     path, reference, config = mava_run
     policy = load_mava_policy(path)
@@ -359,7 +359,7 @@ def test_mava_checkpoint_loads_and_runs_on_any_depth(mava_run):
 
 
 def test_mava_checkpoint_step_selection_and_errors(mava_run, tmp_path):
-    from mava_ganno.mava_checkpoint import load_mava_policy, policy_from_mava, resolve_step
+    from mava_ganno.mava.checkpoint import load_mava_policy, policy_from_mava, resolve_step
 
     path, reference, config = mava_run
     assert resolve_step(path, "best") == resolve_step(path, "latest") == resolve_step(path, "128") == 128
@@ -392,7 +392,7 @@ def test_mava_checkpoint_step_selection_and_errors(mava_run, tmp_path):
 
 
 def test_evaluation_harness_finds_the_mava_loader(mava_run):
-    from mava_ganno.evaluate import describe_policy, load_policy_any
+    from mava_ganno.evaluation.harness import describe_policy, load_policy_any
 
     path, reference, _ = mava_run
     policy = load_policy_any(path)

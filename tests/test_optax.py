@@ -1,4 +1,4 @@
-"""mava_ganno.optax: a GANNO policy as an optax optimiser on any flax model."""
+"""mava_ganno.optimiser: a GANNO policy as an optax optimiser on any flax model."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import optax
 import pytest
 from flax import serialization
 
-from mava_ganno.actions import DEFAULT_ACTION_TABLE
+from mava_ganno.env.actions import DEFAULT_ACTION_TABLE
 from mava_ganno.backend.trainer import TrainState
 from mava_ganno.env import Ganno
-from mava_ganno.generator import InitialConditionsGenerator
+from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.layers import UnknownLayerError
-from mava_ganno.observations import FEATURE_SETS, FEATURES
-from mava_ganno.optax import (
+from mava_ganno.env.observations import FEATURE_SETS, FEATURES
+from mava_ganno.optimiser import (
     GannoState,
     current_lrs,
     ganno_adamw,
@@ -113,9 +113,9 @@ def test_reproduces_env_evaluation_trajectory(eval_env, policy, greedy):
     env, reset, step = eval_env
     trainer, n = env.trainer, env.num_agents
     seed_key = jax.random.PRNGKey(5)
-    k_policy = jax.random.fold_in(seed_key, 1)  # mava_ganno.evaluate's policy key chain
+    k_policy = jax.random.fold_in(seed_key, 1)  # mava_ganno.evaluation.harness's policy key chain
 
-    # --- the environment, driven by the policy (as mava_ganno.evaluate does)
+    # --- the environment, driven by the policy (as mava_ganno.evaluation.harness does)
     state, ts = reset(seed_key)
     params0, env_keys = state.train_state.params, []
     hidden, key = policy.init_hidden(n), k_policy

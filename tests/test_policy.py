@@ -10,8 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mava_ganno.actions import DEFAULT_ACTION_TABLE
-from mava_ganno.observations import FEATURE_SETS
+from mava_ganno.env.actions import DEFAULT_ACTION_TABLE
+from mava_ganno.env.observations import FEATURE_SETS
 from mava_ganno.policy import (
     GannoPolicy,
     NetworkConfig,

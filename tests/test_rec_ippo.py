@@ -17,7 +17,7 @@ import pytest
 from hydra.errors import MissingConfigException
 from omegaconf import OmegaConf
 
-from mava_ganno.actions import ActionTable
+from mava_ganno.env.actions import ActionTable
 from mava_ganno.policy import load_policy
 from mava_ganno.systems import rec_ippo
 from mava_ganno.train import _preprocess_argv, compose_config

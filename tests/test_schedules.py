@@ -1,4 +1,4 @@
-"""Handcrafted schedules and baseline optimisers (mava_ganno.schedules)."""
+"""Handcrafted schedules and baseline optimisers (mava_ganno.evaluation.baselines)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import optax
 import pytest
 
-from mava_ganno import schedules as S
+from mava_ganno.evaluation import baselines as S
 
 T = 1000
 STEPS = np.array([0, 1, 50, T // 10, T // 7, 200, 3 * (T // 7), T // 2, 600, 3 * T // 4, 900, T - 1, T, T + 5])

@@ -91,7 +91,7 @@ def test_neptune_offline_token_never_printed(tmp_path, monkeypatch, capsys):
 
 
 def test_zero_shot_runner_and_figures(tiny_eval_env, tmp_path):
-    from mava_ganno import main as main_job
+    from mava_ganno import main_job
 
     env = tiny_eval_env.env
     policy = init_policy_for_env(env, jax.random.PRNGKey(0), network=NetworkConfig((16,), (16,), 8))

@@ -14,11 +14,11 @@ In a Mava app it appends, after Hydra's and the app's own entries:
    to the working directory) is placed by Hydra *after* every plugin's entries, so without
    this a plugin's tree would shadow Mava's.
 2. ``pkg://mava_ganno.configs``: ``env/ganno.yaml`` and ``env/scenario/*.yaml``.
-3. ``pkg://mava_ganno.mava_configs``: ``mava_host/ganno.yaml``, CPU-sized ``arch``/``system``
+3. ``pkg://mava_ganno.mava.configs``: ``mava_host/ganno.yaml``, CPU-sized ``arch``/``system``
    values that ``env/ganno.yaml`` pulls in (optionally) only when Mava runs.
 
 and, as ``mava.utils.make_env`` is then loaded, registers GANNO in Mava's Jumanji registry
-(``mava_ganno.mava_wrapper.register_with_mava``; imported lazily, here only).
+(``mava_ganno.mava.wrapper.register_with_mava``; imported lazily, here only).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from hydra.plugins.search_path_plugin import SearchPathPlugin
 
 PROVIDER = "mava_ganno"
 GANNO_CONFIGS = "pkg://mava_ganno.configs"
-MAVA_HOST_CONFIGS = "pkg://mava_ganno.mava_configs"
+MAVA_HOST_CONFIGS = "pkg://mava_ganno.mava.configs"
 
 
 def mava_config_dir() -> Optional[str]:
@@ -81,13 +81,13 @@ class MavaGannoSearchPathPlugin(SearchPathPlugin):
                 search_path.append(provider=PROVIDER, path=path)
         if "mava.utils.make_env" in sys.modules:
             try:
-                from mava_ganno.mava_wrapper import register_with_mava
+                from mava_ganno.mava.wrapper import register_with_mava
 
                 register_with_mava()
             except Exception as e:  # never break Mava's other environments
                 warnings.warn(
                     f"mava_ganno could not register GANNO with Mava ({type(e).__name__}: {e}); "
                     "env=ganno will not work until this is fixed (check that mava_ganno imports: "
-                    "python -c 'import mava_ganno.mava_wrapper').",
+                    "python -c 'import mava_ganno.mava.wrapper').",
                     stacklevel=2,
                 )

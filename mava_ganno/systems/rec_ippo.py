@@ -49,7 +49,7 @@ from mava_ganno.policy import (
     save_policy,
     welford,
 )
-from mava_ganno.types import Observation
+from mava_ganno.env.types import Observation
 from mava_ganno.utils import checkpointing
 from mava_ganno.utils import make_env as environments
 from mava_ganno.utils.config import ConfigError, check_config
@@ -94,7 +94,7 @@ class RNNLearnerState(NamedTuple):
     params: Params
     opt_states: OptStates
     key: chex.PRNGKey
-    env_state: Any  # mava_ganno.types.State, batched (E, ...)
+    env_state: Any  # mava_ganno.env.types.State, batched (E, ...)
     obs: Observation  # current observation (E, N, ...)
     dones: chex.Array  # (E, N) True where the current observation starts an episode
     hstates: HiddenStates

@@ -19,8 +19,8 @@ import jumanji
 from omegaconf import DictConfig, OmegaConf
 
 import mava_ganno  # noqa: F401  (registers GANNO-v0)
-from mava_ganno.env import Ganno
-from mava_ganno.generator import InitialConditionsGenerator
+from mava_ganno.env.env import Ganno
+from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.utils.config import ConfigError
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import chex
@@ -14,12 +13,12 @@ from jumanji import specs
 from jumanji.env import Environment
 from jumanji.types import TimeStep, restart, termination, transition
 
-from mava_ganno.actions import DEFAULT_ACTION_TABLE, ActionTable
+from mava_ganno.env.actions import DEFAULT_ACTION_TABLE, ActionTable
 from mava_ganno.backend.datasets import load_dataset
 from mava_ganno.backend.networks import make_network
 from mava_ganno.backend.trainer import SLTrainer, TrainState
-from mava_ganno.generator import InitialConditions, InitialConditionsGenerator
-from mava_ganno.observations import (
+from mava_ganno.env.generator import InitialConditions, InitialConditionsGenerator
+from mava_ganno.env.observations import (
     LOSS_CAP,
     ObsContext,
     extract,
@@ -27,24 +26,9 @@ from mava_ganno.observations import (
     global_stats,
     resolve_features,
 )
-from mava_ganno.rewards import shared_reward
-from mava_ganno.types import Observation, State
-
-# Jumanji 1.x declares specs as cached properties, Mava's pinned Jumanji 0.3.1 fork as methods.
-SPECS_ARE_PROPERTIES = isinstance(
-    inspect.getattr_static(Environment, "observation_spec"), (property, functools.cached_property)
-)
-
-
-def _spec(fn):
-    return functools.cached_property(fn) if SPECS_ARE_PROPERTIES else fn
-
-
-def get_spec(env: Any, name: str) -> Any:
-    """``env.<name>_spec`` whether the installed Jumanji makes specs properties or methods."""
-    spec = getattr(env, f"{name}_spec")
-    return spec() if callable(spec) and not isinstance(spec, specs.Spec) else spec
-
+from mava_ganno.env.rewards import shared_reward
+from mava_ganno.env.specs import spec as _spec
+from mava_ganno.env.types import Observation, State
 
 _JAX_VERSION = tuple(int(p) for p in jax.__version__.split(".")[:2])
 
@@ -62,7 +46,7 @@ class Ganno(Environment):
           non-finite flag, training progress, loss ratio, initial LR and weight decay) and
           the agent's layer features (LR, previous action, layer type, depth, LAMB trust
           ratio, grad/update/weight norms, weight mean/variance); see
-          ``mava_ganno.observations`` for every feature and its scaling.
+          ``mava_ganno.env.observations`` for every feature and its scaling.
         - action_mask: (N, A) bool, all True.
         - step_count: (N,) int32.
     - action: (N,) int32, an index into the action table for each agent (``+0, *1.01, *1.1,
@@ -71,7 +55,7 @@ class Ganno(Environment):
     - reward: (N,) float32, shared: hold-out accuracy, or with ``difference_reward`` the
       accuracy minus that of a counterfactual copy trained with every LR unchanged (exactly 0
       when all agents pick the no-op); ``divergence_reward`` when the loss becomes NaN/inf.
-      See ``mava_ganno.rewards``.
+      See ``mava_ganno.env.rewards``.
     - episode: ``time_limit = sl_steps // tau`` env steps, then the episode terminates (the
       training run is over). A diverged run terminates at once; its parameters are rolled
       back to the last finite ones so nothing non-finite leaves the environment.
@@ -102,7 +86,7 @@ class Ganno(Environment):
             same reward up to float rounding.
         measure_batch: minibatch the layer statistics (g, u) and the reset's train loss are
             measured on: ``fresh`` (default) a minibatch of its own; ``next`` the first
-            minibatch of the next tau training steps, i.e. what ``mava_ganno.optax`` observes
+            minibatch of the next tau training steps, i.e. what ``mava_ganno.optimiser`` observes
             (the gradient passed to its update), so the two reproduce each other exactly.
 
     Example:
@@ -381,11 +365,11 @@ class Ganno(Environment):
         return specs.BoundedArray((self.num_agents,), jnp.float32, 0.0, 1.0, "discount")
 
     def render(self, state: State) -> Any:
-        from mava_ganno.viewer import GannoViewer
+        from mava_ganno.env.viewer import GannoViewer
 
         return GannoViewer(self).render(state)
 
     def animate(self, states: Sequence[State], save_path: Optional[str] = None) -> Any:
-        from mava_ganno.viewer import GannoViewer
+        from mava_ganno.env.viewer import GannoViewer
 
         return GannoViewer(self).animate(states, save_path=save_path)

@@ -17,12 +17,12 @@ mirrors; the observation features, action table and ``lr_max`` come from the sav
 so the policy then runs on any GANNO scenario with the same features and action table, e.g.
 zero-shot on a deeper network::
 
-    from mava_ganno.mava_checkpoint import load_mava_policy
+    from mava_ganno.mava.checkpoint import load_mava_policy
     policy = load_mava_policy("/path/to/Mava/checkpoints/rec_ippo/<uid>")
-    from mava_ganno.evaluate import evaluate
+    from mava_ganno.evaluation.harness import evaluate
     evaluate("mlp5-mnist_5k", [policy], seeds=1)
 
-or ``python -m mava_ganno.evaluate --scenario mlp5-mnist_5k --policy <that directory>``.
+or ``python -m mava_ganno.evaluation.harness --scenario mlp5-mnist_5k --policy <that directory>``.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def env_constructor_kwargs(config: Mapping[str, Any]) -> Dict[str, Any]:
 
 
 def _ganno_default(name: str) -> Any:
-    from mava_ganno.env import Ganno
+    from mava_ganno.env.env import Ganno
 
     return inspect.signature(Ganno.__init__).parameters[name].default
 
@@ -230,7 +230,7 @@ def policy_from_mava(
     actor_params: Mapping[str, Any], config: Mapping[str, Any], metadata: Optional[Mapping[str, Any]] = None
 ) -> GannoPolicy:
     """A ``GannoPolicy`` from Mava actor variables and the run's (GANNO) config."""
-    from mava_ganno.observations import resolve_features
+    from mava_ganno.env.observations import resolve_features
 
     scenario_name = _get(config, "env", "scenario", "name")
     if scenario_name is not None and not str(scenario_name).startswith("GANNO"):
@@ -300,7 +300,7 @@ def load_mava_policy(directory: str, step: Step = None, config: Optional[Mapping
     )
 
 
-# The name mava_ganno.evaluate.load_policy_any looks for.
+# The name mava_ganno.evaluation.harness.load_policy_any looks for.
 load_policy = load_mava_policy
 
 __all__ = [

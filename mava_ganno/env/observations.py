@@ -26,9 +26,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mava_ganno.stats import LayerStats
+from mava_ganno.backend.layer_stats import LayerStats
 from mava_ganno.layers import NUM_LAYER_TYPE_SLOTS
-from mava_ganno.types import GlobalStats
+from mava_ganno.env.types import GlobalStats
 
 NUM_DEPTH_IDS = 3  # first, intermediate, final
 
@@ -47,7 +47,7 @@ def global_stats(
 ) -> GlobalStats:
     """GlobalStats from raw metrics, always finite: a NaN/inf train or hold-out loss sets
     ``nonfinite``, is stored as ``LOSS_CAP``, and the hold-out accuracy then counts as 0.
-    The environment and ``mava_ganno.optax`` both build their global statistics here."""
+    The environment and ``mava_ganno.optimiser`` both build their global statistics here."""
     nonfinite = ~(jnp.isfinite(train_loss) & jnp.isfinite(val_loss))
     cap = lambda x: jnp.nan_to_num(x, nan=LOSS_CAP, posinf=LOSS_CAP)  # noqa: E731
     return GlobalStats(

@@ -1,7 +1,7 @@
 """Raw per-layer statistics behind the layer observations (norms, mean, variance, trust ratio).
 
-Shared by the environment's trainer and the ``mava_ganno.optax`` optimiser so both compute
-exactly the same numbers; ``mava_ganno.observations`` scales them into features.
+Shared by the environment's trainer and the ``mava_ganno.optimiser`` optimiser so both compute
+exactly the same numbers; ``mava_ganno.env.observations`` scales them into features.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import chex
 
 from mava_ganno.backend.trainer import TrainState
-from mava_ganno.stats import LayerStats
+from mava_ganno.backend.layer_stats import LayerStats
 
 if TYPE_CHECKING:  # pragma: no cover
     from dataclasses import dataclass
@@ -53,7 +53,7 @@ class State:
 class Observation(NamedTuple):
     """What every layer agent sees.
 
-    agents_view: (N, F) float32 global + layer features (mava_ganno.observations).
+    agents_view: (N, F) float32 global + layer features (mava_ganno.env.observations).
     action_mask: (N, A) bool, all actions always legal.
     step_count: (N,) int32 env steps since reset.
     """

@@ -1,7 +1,7 @@
 """Evaluation outputs: ``table.csv``, ``table.md`` (the paper's format), curves and figures.
 
 ``table.md`` is generated from the rows of ``table.csv`` alone (``tables_markdown``), so it
-can be rebuilt from a committed CSV: ``python -m mava_ganno.results results/<name>``.
+can be rebuilt from a committed CSV: ``python -m mava_ganno.evaluation.store results/<name>``.
 
 Table format (as the paper's Tables 1-5): one row per method, one column per initial LR plus
 Average; each cell is the final test accuracy in %, mean ± std over seeds (sample std,
@@ -313,7 +313,7 @@ def write_layer_lrs_csv(ev: Any, path: str) -> str:
 def load_evaluation(folder: str) -> Any:
     """Rebuild an ``Evaluation`` from a results folder (table.csv, curves.csv, layer_lrs.csv,
     config.json), so tables and figures can be regenerated without rerunning anything."""
-    from mava_ganno.evaluate import Evaluation, RunSet, Scenario
+    from mava_ganno.evaluation.harness import Evaluation, RunSet, Scenario
 
     with open(os.path.join(folder, "config.json")) as f:
         meta = json.load(f)
@@ -443,7 +443,7 @@ def write_figures(ev: Any, out_dir: str, figure_lr: Optional[float] = None) -> L
         fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
         oc = _runs(onecycle, lr, wd)
         if oc.size:
-            from mava_ganno.schedules import make_schedule
+            from mava_ganno.evaluation.baselines import make_schedule
 
             total = int(onecycle.steps[-1])
             t = np.arange(total + 1)
@@ -513,7 +513,7 @@ def _save(fig: Any, out_dir: str, name: str) -> str:
 
 # ============================================================================ all outputs
 def evaluation_meta(ev: Any, command: Optional[Sequence[str]] = None) -> Dict[str, Any]:
-    from mava_ganno.evaluate import BASELINES
+    from mava_ganno.evaluation.harness import BASELINES
 
     sc = ev.scenario
     policies = sorted({rs.policy for rs in ev.runsets if rs.policy})
@@ -567,10 +567,10 @@ def write_all(
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Rebuild ``table.md`` (and the figures, unless ``--no-figures``) of a results folder from
-    its files: ``python -m mava_ganno.results results/<name> [--figure-lr 1e-3]``."""
+    its files: ``python -m mava_ganno.evaluation.store results/<name> [--figure-lr 1e-3]``."""
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m mava_ganno.results", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m mava_ganno.evaluation.store", description=main.__doc__)
     p.add_argument("folder")
     p.add_argument("--figure-lr", type=float, default=None)
     p.add_argument("--no-figures", action="store_true")

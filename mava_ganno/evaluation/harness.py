@@ -1,8 +1,8 @@
 """Evaluation: trained GANNO policies, zero-shot, against handcrafted schedules and optimisers.
 
-``ganno evaluate`` / ``python -m mava_ganno.evaluate``::
+``ganno evaluate`` / ``python -m mava_ganno.evaluation.harness``::
 
-    python -m mava_ganno.evaluate --scenario mlp5-mnist_5k --policy runs/ganno/policy \\
+    python -m mava_ganno.evaluation.harness --scenario mlp5-mnist_5k --policy runs/ganno/policy \\
         --policy runs/lr_only/policy --name mlp2_to_mlp5
 
 Every run trains the evaluation network for its full budget (``sl_steps`` SGD steps) from the
@@ -12,7 +12,7 @@ same initialisation and on the same minibatch order for a given seed, whatever t
   a random layerwise agent run the environment in evaluation mode (no difference reward,
   test split tracked) from the grid's initial LR and weight decay; ``sampled`` draws actions
   from the policy, ``greedy`` takes the most likely action.
-- Baselines (``mava_ganno.schedules``) train the same network with optax, using the
+- Baselines (``mava_ganno.evaluation.baselines``) train the same network with optax, using the
   environment's own trainer: same init (``trainer.init``), same minibatches
   (``trainer.batch_indices``/``minibatch``, with the environment's key chain), same loss.
   A ``constant`` schedule is therefore exactly GANNO's always-no-op agent.
@@ -25,7 +25,7 @@ Divergence (a non-finite train or validation loss in a chunk) is a result, not a
 run stops changing, its accuracy is recorded as chance level (10% on 10 classes) from then
 on, its train loss as inf, and its ``diverged`` flag is set.
 
-Outputs (``results/<name>/``, see ``mava_ganno.results``): ``table.csv``, ``table.md``,
+Outputs (``results/<name>/``, see ``mava_ganno.evaluation.store``): ``table.csv``, ``table.md``,
 ``curves.csv``, ``layer_lrs.csv``, ``config.json`` and PNG figures.
 """
 
@@ -50,11 +50,11 @@ import optax
 from flax import struct
 
 from mava_ganno.backend.trainer import SLTrainer, TrainState
-from mava_ganno.env import Ganno
-from mava_ganno.generator import InitialConditionsGenerator
-from mava_ganno.observations import FEATURE_SETS
+from mava_ganno.env.env import Ganno
+from mava_ganno.env.generator import InitialConditionsGenerator
+from mava_ganno.env.observations import FEATURE_SETS
 from mava_ganno.policy import policy_is_single_agent
-from mava_ganno.schedules import (
+from mava_ganno.evaluation.baselines import (
     LR_FREE,
     OPTIMIZER_NAMES,
     SCHEDULE_NAMES,
@@ -316,7 +316,7 @@ def RandomPolicy(action_table: Sequence[str], lr_max: float = 0.1) -> FixedPolic
 
 def NoopPolicy(action_table: Sequence[str], lr_max: float = 0.1) -> FixedPolicy:
     """Always the no-op action: every layer keeps its initial LR (= the constant schedule)."""
-    from mava_ganno.actions import ActionTable
+    from mava_ganno.env.actions import ActionTable
 
     noop = ActionTable.from_strings(tuple(action_table)).noop_index
     logits = jnp.full(len(action_table), -1e9, jnp.float32).at[noop].set(0.0)
@@ -368,7 +368,7 @@ def load_policy_any(path: str) -> Any:
     - ``policy.json`` + ``params.msgpack``: a mava_ganno policy (``mava_ganno.policy``, what
       ``ganno train`` writes to ``<run>/policy``);
     - ``<step>/`` folders or ``metadata/``: a Mava checkpoint run directory
-      (``checkpoints/<system>/<uid>``), via ``mava_ganno.mava_checkpoint.load_mava_policy``.
+      (``checkpoints/<system>/<uid>``), via ``mava_ganno.mava.checkpoint.load_mava_policy``.
     """
     from mava_ganno import policy as policy_mod
 
@@ -383,7 +383,7 @@ def load_policy_any(path: str) -> Any:
     children = os.listdir(path)
     if "metadata" in children or any(c.isdigit() for c in children):
         try:
-            from mava_ganno.mava_checkpoint import load_mava_policy
+            from mava_ganno.mava.checkpoint import load_mava_policy
         except ImportError as e:  # pragma: no cover - the module ships with mava_ganno
             raise RuntimeError(f"{path!r} looks like a Mava checkpoint but the loader failed to import: {e}") from e
         return load_mava_policy(path)
@@ -842,7 +842,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Evaluation:
-    from mava_ganno import results
+    from mava_ganno.evaluation import store as results
 
     args = build_parser().parse_args(argv)
     try:

@@ -253,7 +253,7 @@ class ObsNormStats(struct.PyTreeNode):
 
 def continuous_feature_mask(feature_names: Sequence[str], num_actions: int) -> np.ndarray:
     """(F,) bool: True for the agents_view columns of continuous (non one-hot) features."""
-    from mava_ganno.observations import feature_columns
+    from mava_ganno.env.observations import feature_columns
 
     return feature_columns(feature_names, num_actions, lambda f: not f.categorical)
 
@@ -280,7 +280,7 @@ class GannoPolicy(struct.PyTreeNode):
 
     @property
     def obs_dim(self) -> int:
-        from mava_ganno.observations import feature_dim
+        from mava_ganno.env.observations import feature_dim
 
         return feature_dim(self.feature_names, self.action_dim)
 
@@ -358,7 +358,7 @@ def init_policy(
     metadata: Optional[Mapping[str, Any]] = None,
 ) -> GannoPolicy:
     """A freshly initialised (untrained) policy."""
-    from mava_ganno.observations import feature_dim, resolve_features
+    from mava_ganno.env.observations import feature_dim, resolve_features
 
     feature_names = resolve_features(tuple(feature_names))
     action_table = tuple(action_table)
@@ -506,7 +506,7 @@ def policy_metadata_value(policy: Any, key: str) -> Any:
 def policy_is_single_agent(policy: Any) -> bool:
     """Whether a policy was trained as the single-agent ablation: its metadata says so, else
     its features are the ``single_agent`` preset."""
-    from mava_ganno.observations import FEATURE_SETS
+    from mava_ganno.env.observations import FEATURE_SETS
 
     flag = policy_metadata_value(policy, "single_agent")
     if flag is not None:

@@ -49,9 +49,11 @@ from mava.types import ObservationGlobalState
 from mava.wrappers.jumanji import JumanjiMarlWrapper
 
 import mava_ganno
-from mava_ganno.env import Ganno, _spec, get_spec
-from mava_ganno.generator import InitialConditionsGenerator
-from mava_ganno.global_state import feature_columns, global_state
+from mava_ganno.env.env import Ganno
+from mava_ganno.env.specs import get_spec
+from mava_ganno.env.specs import spec as _spec
+from mava_ganno.env.generator import InitialConditionsGenerator
+from mava_ganno.mava.global_state import feature_columns, global_state
 
 
 class GannoMavaWrapper(JumanjiMarlWrapper):
@@ -98,7 +100,7 @@ class GannoMavaWrapper(JumanjiMarlWrapper):
 
     def get_global_state(self, obs: MavaObservation) -> chex.Array:
         """MAPPO's global state (N, G + 4 * Lf): global features, the agent's own layer
-        features, and mean/min/max over all layers (``mava_ganno.global_state``)."""
+        features, and mean/min/max over all layers (``mava_ganno.mava.global_state``)."""
         return global_state(obs.agents_view, self._global_cols, self._layer_cols)
 
     # ------------------------------------------------------------------ specs

@@ -24,7 +24,7 @@ import chex
 import jax.numpy as jnp
 import numpy as np
 
-from mava_ganno import observations
+from mava_ganno.env import observations
 
 
 def feature_columns(feature_names: Sequence[str], num_actions: int) -> Tuple[np.ndarray, np.ndarray]:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from mava_ganno.env import Ganno
-    from mava_ganno.types import State
+    from mava_ganno.env.env import Ganno
+    from mava_ganno.env.types import State
 
 
 def _pyplot():

@@ -1,0 +1,1 @@
+"""Zero-shot evaluation of GANNO policies against handcrafted schedules and optimisers."""

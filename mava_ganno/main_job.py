@@ -1,0 +1,405 @@
+"""The main job: train GANNO on a small network, then run it zero-shot on a deeper one.
+
+    python -m mava_ganno.main_job            # or: ganno main / make run
+    python -m mava_ganno.main_job --timesteps 50000 --run paper-budget system.seed=1
+
+1. Trains the shared recurrent policy with recurrent IPPO on ``mlp2-digits`` (3 layer agents,
+   difference reward; the embedded default, offline) for ``--timesteps`` (default 25,600:
+   about half the paper's 50,000, so the whole job fits in 10 minutes on 2 CPU cores).
+2. Runs the trained policy zero-shot on ``mlp5-mnist_5k`` (6 layer agents, another dataset)
+   from several initial learning rates, next to a constant LR and a cosine decay from the same
+   initial LR (same initialisation and minibatch order for every method).
+3. Writes ``results/<run>/``: ``summary.md``, ``policy/`` (mava_ganno.policy format),
+   ``zero_shot.json``, ``training_history.json`` and PNG figures: per-layer LR schedules and
+   training loss of the untrained vs trained policy (paper, figure 2), per-layer LRs with test
+   accuracy on the deeper network (figure 3), accuracy curves against the baselines, and the
+   RL training curve.
+
+Extra arguments are Hydra overrides of the training config (``mava_ganno.train``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from datetime import datetime
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mava_ganno.evaluation.baselines import make_schedule
+
+DEFAULT_TIMESTEPS = 25_600
+DEFAULT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)  # the paper's Table 1 grid
+EVAL_WEIGHT_DECAY = 0.1  # the paper's evaluation weight decay
+
+
+# ----------------------------------------------------------------------------- episode runners
+def _reset(env: Any, key: Any, lr: Any, weight_decay: Any) -> Any:
+    """``env.reset`` with the given (possibly traced) initial LR and weight decay, so runs can
+    be vmapped over the initial LR."""
+    return env.reset_with_conditions(key, lr, weight_decay)
+
+
+METHODS = ("ganno", "constant", "cosine")
+
+
+def make_runner(env: Any, greedy: bool = False) -> Callable:
+    """Jitted ``run(policy, key, lrs (M,), methods (M,), weight_decay) -> records (M, T+1, ...)``.
+
+    ``methods[i]`` indexes ``METHODS``: 0 ``ganno`` (the policy acts), 1 ``constant`` (every
+    LR stays at lr0) or 2 ``cosine`` (every layer's LR set to optax's cosine decay from lr0
+    over T env steps, ``lr0 * (1 + cos(pi t / T)) / 2``, before env step t, i.e. for the next
+    tau SGD steps). One compiled function runs all three
+    (vmapped together). The same key gives every run the same initialisation and minibatch
+    order. A run whose loss diverges stops there; its accuracy counts as chance level after.
+    """
+    n, T, noop = env.num_agents, env.time_limit, env.action_table.noop_index
+    track_test = env.track_test
+    chance = 1.0 / env.dataset.num_classes
+
+    def record(extras: Dict[str, Any]) -> Dict[str, Any]:
+        rec = {k: extras[k] for k in ("train_loss", "val_accuracy", "layer_lrs")}
+        if track_test:
+            rec["test_accuracy"] = extras["test_accuracy"]
+        return rec
+
+    def run(policy, key, lr, method, wd):
+        state, ts = _reset(env, key, lr, wd)
+        cosine = make_schedule("cosine", lr, T)  # optax.cosine_decay_schedule over env steps
+        is_policy = method == 0
+
+        def body(carry, t):
+            state, obs, h, dead, last, k = carry
+            k, k_act = jax.random.split(k)
+            h, policy_actions, _ = policy.act(h, obs.agents_view, obs.action_mask, jnp.full((n,), t == 0), k_act, greedy)
+            lr_t = jnp.where(method == 2, cosine(t), lr)
+            s_in = state.replace(lrs=jnp.where(is_policy, state.lrs, jnp.full((n,), lr_t, jnp.float32)))
+            actions = jnp.where(is_policy, policy_actions, noop).astype(jnp.int32)
+            state2, ts2 = env.step(s_in, actions)
+            now_dead = dead | ts2.extras["diverged"]
+            rec2 = {**record(ts2.extras), "diverged": now_dead}
+            # A diverged run is over: its LRs and loss stay at their last values and its
+            # accuracy counts as chance level from then on.
+            rec_out = jax.tree_util.tree_map(lambda a, b: jnp.where(now_dead, a, b), last, rec2)
+            rec_out["diverged"] = now_dead
+            for name in ("val_accuracy", "test_accuracy"):
+                if name in rec_out:
+                    rec_out[name] = jnp.where(now_dead, chance, rec2[name])
+            pick = lambda a, b: jax.tree_util.tree_map(lambda x, y: jnp.where(now_dead, x, y), a, b)  # noqa: E731
+            return (pick(state, state2), pick(obs, ts2.observation), h, now_dead, rec_out, k), rec_out
+
+        rec0 = {**record(ts.extras), "diverged": jnp.asarray(False)}
+        carry = (state, ts.observation, policy.init_hidden(n), jnp.asarray(False), rec0, jax.random.fold_in(key, 7))
+        _, recs = jax.lax.scan(body, carry, jnp.arange(T))
+        return jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), rec0, recs)
+
+    return jax.jit(jax.vmap(run, in_axes=(None, None, 0, 0, None)))
+
+
+def zero_shot(policy: Any, env: Any, lrs: Sequence[float], seeds: Sequence[int], weight_decay: float,
+              greedy: bool = False) -> Dict[str, Dict[str, np.ndarray]]:
+    """{method: {metric: (seeds, lrs, T+1, ...)}} for ganno / constant / cosine."""
+    policy.check_env(env)
+    runner = make_runner(env, greedy)
+    R = len(lrs)
+    grid_lrs = jnp.asarray(np.tile(np.asarray(lrs, np.float32), len(METHODS)))
+    grid_methods = jnp.asarray(np.repeat(np.arange(len(METHODS)), R), jnp.int32)
+    per_seed = [jax.device_get(runner(policy, jax.random.PRNGKey(s), grid_lrs, grid_methods, weight_decay)) for s in seeds]
+    out: Dict[str, Dict[str, np.ndarray]] = {}
+    for i, method in enumerate(METHODS):
+        out[method] = {k: np.stack([np.asarray(p[k])[i * R:(i + 1) * R] for p in per_seed]) for k in per_seed[0]}
+    return out
+
+
+# ----------------------------------------------------------------------------- figures
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def figure_schedules_before_after(path: str, before: Dict[str, np.ndarray], after: Dict[str, np.ndarray], tau: int, lr0: float) -> str:
+    """Paper figure 2: per-layer LR schedule and training loss, untrained vs trained policy."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    steps = np.arange(before["train_loss"].shape[-1]) * tau
+    L = before["layer_lrs"].shape[-1]
+    for rec, colour, label in ((before, "tab:orange", "untrained policy (episode 0)"), (after, "tab:blue", "trained policy")):
+        lrs = np.concatenate([np.full((1, L), lr0), rec["layer_lrs"][1:]])  # LR in force before each step
+        for layer in range(L):
+            axes[0].step(steps, lrs[:, layer], where="post", color=colour, alpha=0.35 + 0.65 * (layer + 1) / L,
+                         label=f"{label}, layer {layer + 1}")
+        axes[1].plot(steps, rec["train_loss"], color=colour, label=label)
+    axes[0].set_yscale("symlog", linthresh=1e-5)  # log scale that still shows LR = 0
+    axes[0].set(xlabel="SGD steps", ylabel="learning rate", title="GANNO's layerwise learning rates")
+    axes[1].set(yscale="log", xlabel="SGD steps", ylabel="training loss", title="training loss")
+    axes[0].legend(fontsize=6)
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def figure_layer_lrs_and_accuracy(path: str, rec: Dict[str, np.ndarray], tau: int, lr0: float, title: str) -> str:
+    """Paper figure 3: each layer's LR and the test accuracy of one zero-shot run."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    steps = np.arange(rec["train_loss"].shape[-1]) * tau
+    L = rec["layer_lrs"].shape[-1]
+    lrs = np.concatenate([np.full((1, L), lr0), rec["layer_lrs"][1:]])
+    cmap = plt.get_cmap("viridis")
+    for layer in range(L):
+        ax.step(steps, lrs[:, layer], where="post", color=cmap(layer / max(L - 1, 1)), label=f"layer {layer + 1}")
+    ax.set_yscale("symlog", linthresh=1e-5)  # log scale that still shows LR = 0
+    ax.set(xlabel="SGD steps", ylabel="learning rate", title=title)
+    ax2 = ax.twinx()
+    acc = rec.get("test_accuracy", rec["val_accuracy"])
+    ax2.plot(steps, 100 * acc, color="black", lw=2, label="test accuracy")
+    ax2.set_ylabel("test accuracy (%)")
+    ax.legend(loc="upper left", fontsize=7, ncol=2)
+    ax2.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def figure_accuracy_curves(path: str, results: Dict[str, Dict[str, np.ndarray]], lrs: Sequence[float], tau: int) -> str:
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(lrs), figsize=(3.2 * len(lrs), 3.4), sharey=True, squeeze=False)
+    colours = {"ganno": "tab:blue", "constant": "tab:gray", "cosine": "tab:green"}
+    for j, lr in enumerate(lrs):
+        ax = axes[0, j]
+        for method, rec in results.items():
+            acc = 100 * rec.get("test_accuracy", rec["val_accuracy"])[:, j]  # (seeds, T+1)
+            steps = np.arange(acc.shape[-1]) * tau
+            ax.plot(steps, acc.mean(0), color=colours[method], label=method)
+            if acc.shape[0] > 1:
+                ax.fill_between(steps, acc.min(0), acc.max(0), color=colours[method], alpha=0.15)
+        ax.set(title=f"initial LR {lr:g}", xlabel="SGD steps")
+        if j == 0:
+            ax.set_ylabel("test accuracy (%)")
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def figure_training_curve(path: str, history: List[Dict[str, Any]]) -> str:
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
+    t = np.array([h["timestep"] for h in history])
+    ret = np.array([h.get("episode_return", np.nan) for h in history])
+    axes[0].plot(t, ret, ".", ms=3, alpha=0.5)
+    if len(ret) >= 10:
+        k = max(len(ret) // 20, 3)
+        smooth = np.convolve(np.nan_to_num(ret), np.ones(k) / k, mode="valid")
+        axes[0].plot(t[k - 1:], smooth, color="tab:blue")
+    axes[0].set(xlabel="timesteps", ylabel="episode return (difference reward)", title="RL training")
+    axes[1].plot(t, [h.get("final_val_accuracy", np.nan) for h in history], ".", ms=3)
+    axes[1].set(xlabel="timesteps", ylabel="final hold-out accuracy", title="training episodes")
+    axes[2].plot(t, [h["entropy"] for h in history])
+    axes[2].set(xlabel="timesteps", ylabel="policy entropy", title="policy entropy")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+# ----------------------------------------------------------------------------- summary
+def _final(rec: Dict[str, np.ndarray]) -> np.ndarray:
+    """(seeds, lrs) final test accuracy (validation if the env has no test tracking)."""
+    return rec.get("test_accuracy", rec["val_accuracy"])[..., -1]
+
+
+def summary_table(results: Dict[str, Dict[str, np.ndarray]], lrs: Sequence[float]) -> str:
+    head = "| method | " + " | ".join(f"{lr:g}" for lr in lrs) + " | average |"
+    lines = [head, "|" + "---|" * (len(lrs) + 2)]
+    finals = {m: _final(r) for m, r in results.items()}
+    best = np.max([f.mean(0) for f in finals.values()], axis=0)
+    for method, f in finals.items():
+        cells = []
+        for j in range(len(lrs)):
+            m, s = 100 * f[:, j].mean(), 100 * f[:, j].std()
+            cell = f"{m:.2f} ± {s:.2f}" if f.shape[0] > 1 else f"{m:.2f}"
+            if np.isclose(f[:, j].mean(), best[j]):
+                cell = f"**{cell}**"
+            if results[method]["diverged"][:, j, -1].any():
+                cell += " †"
+            cells.append(cell)
+        lines.append(f"| {method} | " + " | ".join(cells) + f" | {100 * f.mean():.2f} |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the job
+def run_main(
+    timesteps: int = DEFAULT_TIMESTEPS,
+    run: Optional[str] = None,
+    out: str = "results",
+    eval_scenario: str = "mlp5-mnist_5k",
+    lrs: Sequence[float] = DEFAULT_LRS,
+    seeds: Sequence[int] = (0, 1),
+    overrides: Sequence[str] = (),
+    verbose: bool = True,
+) -> str:
+    from mava_ganno.policy import save_policy
+    from mava_ganno.systems import rec_ippo
+    from mava_ganno.train import compose_config
+    from mava_ganno.utils import make_env
+
+    t0 = time.time()
+    run = run or datetime.now().strftime("main-%Y%m%d-%H%M%S")
+    run_dir = os.path.abspath(os.path.join(out, run))
+    os.makedirs(run_dir, exist_ok=True)
+    say = print if verbose else (lambda *a, **k: None)
+
+    # 1. train
+    cfg = compose_config([
+        f"system.total_timesteps={int(timesteps)}",
+        f"logger.base_exp_path={os.path.join(run_dir, 'train')}",
+        f"logger.checkpointing.save_args.checkpoint_uid={run}",
+        "arch.num_eval_episodes=0",  # the zero-shot runs below are the evaluation
+        *overrides,
+    ])
+    say(f"[1/3] training GANNO on {cfg.env.scenario.task_name} for {timesteps:,} timesteps -> {run_dir}")
+    res = rec_ippo.run_experiment(cfg, verbose=verbose)
+    policy = res.policy
+    save_policy(os.path.join(run_dir, "policy"), policy)
+    t_train = time.time() - t0
+    with open(os.path.join(run_dir, "training_history.json"), "w") as f:
+        json.dump(res.history, f)
+
+    # 2. zero-shot evaluation on the deeper network, next to the baselines
+    t1 = time.time()
+    say(f"[2/3] zero-shot on {eval_scenario}: initial LRs {list(lrs)}, seeds {list(seeds)}, vs constant and cosine")
+    ecfg = compose_config([f"env/scenario={eval_scenario}"])
+    eval_env = make_env.make_single(ecfg, difference_reward=False, track_test=True)
+    results = zero_shot(policy, eval_env, lrs, seeds, EVAL_WEIGHT_DECAY)
+    with open(os.path.join(run_dir, "zero_shot.json"), "w") as f:
+        json.dump({"scenario": eval_scenario, "lrs": list(lrs), "seeds": list(seeds), "tau": eval_env.tau,
+                   "results": {m: {k: np.asarray(v).tolist() for k, v in r.items()} for m, r in results.items()}}, f)
+    t_eval = time.time() - t1
+
+    # 3. figures (the training env at one LR, untrained vs trained policy: figure 2)
+    say("[3/3] figures and summary")
+    train_env = make_env.make_single(cfg, difference_reward=False, track_test=True)
+    lr_fig = 1e-3
+    untrained = policy.replace(params=res.initial_actor_params)
+    fig_runner = make_runner(train_env)  # compiled once, for both policies
+    before, after = (
+        jax.device_get(fig_runner(p, jax.random.PRNGKey(0), jnp.asarray([lr_fig]), jnp.asarray([0]), EVAL_WEIGHT_DECAY))
+        for p in (untrained, policy)
+    )
+    pick0 = lambda r: {k: np.asarray(v)[0] for k, v in r.items()}  # noqa: E731
+    figs = {
+        "fig2_lr_schedules_train_env.png": figure_schedules_before_after(
+            os.path.join(run_dir, "fig2_lr_schedules_train_env.png"), pick0(before), pick0(after), train_env.tau, lr_fig),
+    }
+    j = int(np.argmin(np.abs(np.asarray(lrs) - lr_fig)))
+    figs["fig3_layer_lrs_zero_shot.png"] = figure_layer_lrs_and_accuracy(
+        os.path.join(run_dir, "fig3_layer_lrs_zero_shot.png"), {k: v[0, j] for k, v in results["ganno"].items()},
+        eval_env.tau, lrs[j], f"GANNO zero-shot on {eval_scenario} (initial LR {lrs[j]:g}, seed {seeds[0]})")
+    figs["accuracy_curves.png"] = figure_accuracy_curves(os.path.join(run_dir, "accuracy_curves.png"), results, lrs, eval_env.tau)
+    figs["training_curve.png"] = figure_training_curve(os.path.join(run_dir, "training_curve.png"), res.history)
+
+    total = time.time() - t0
+    last = res.history[-max(1, len(res.history) // 10):]
+    first = res.history[: max(1, len(res.history) // 10)]
+    mean = lambda rows, k: float(np.nanmean([r.get(k, np.nan) for r in rows]))  # noqa: E731
+    text = f"""# GANNO main job: {run}
+
+Trained the shared recurrent GANNO policy with recurrent IPPO on **{cfg.env.scenario.task_name}**
+({res.policy.metadata['num_layers_trained_on']} layer agents, tau {cfg.env.scenario.env_kwargs.tau},
+difference reward, {cfg.arch.num_envs} environments) for **{res.total_timesteps:,} timesteps**
+({res.num_updates} updates), then ran it **zero-shot** on **{eval_scenario}**
+({eval_env.num_agents} layer agents, {eval_env.sl_steps} SGD steps, weight decay {EVAL_WEIGHT_DECAY})
+from {len(lrs)} initial learning rates, next to a constant LR and a cosine decay from the same
+initial LR (same initialisation and minibatches for every method; seeds {list(seeds)};
+the policy samples its actions).
+
+## Zero-shot: final test accuracy (%) on {eval_scenario}
+
+{summary_table(results, lrs)}
+
+Bold: best per column; †: some seed diverged. Mean over seeds (± std).
+
+## Training
+
+| | first 10% of updates | last 10% of updates |
+|---|---|---|
+| episode return (difference reward) | {mean(first, 'episode_return'):.4f} | {mean(last, 'episode_return'):.4f} |
+| final hold-out accuracy of training episodes | {mean(first, 'final_val_accuracy'):.3f} | {mean(last, 'final_val_accuracy'):.3f} |
+| policy entropy (max {math.log(policy.action_dim):.3f}) | {mean(first, 'entropy'):.3f} | {mean(last, 'entropy'):.3f} |
+
+Final action probabilities ({', '.join(policy.action_table)}):
+{', '.join(f'{p:.2f}' for p in res.history[-1]['action_probs'])}
+
+## Figures
+
+- `fig2_lr_schedules_train_env.png`: per-layer LR and training loss on {cfg.env.scenario.task_name}
+  (initial LR {lr_fig:g}), untrained vs trained policy (the paper's figure 2).
+- `fig3_layer_lrs_zero_shot.png`: every layer's LR and the test accuracy, zero-shot on
+  {eval_scenario} (the paper's figure 3).
+- `accuracy_curves.png`: test accuracy vs SGD steps, GANNO vs constant vs cosine, per initial LR.
+- `training_curve.png`: episode return, final hold-out accuracy and policy entropy during training.
+
+## Files
+
+- `policy/`: the trained policy (`mava_ganno.policy.load_policy`; no dataset needed).
+- `train/checkpoints/rec_ippo/{run}/`: the last learner-state checkpoint; a killed run resumes with
+  `ganno train system.total_timesteps={int(timesteps)} arch.num_eval_episodes=0
+  logger.base_exp_path={os.path.join(run_dir, 'train')} {' '.join(overrides)} --resume`.
+- `zero_shot.json`, `training_history.json`: the raw numbers.
+
+## Timings (this machine)
+
+training {t_train:.0f} s (incl. compilation), zero-shot evaluation {t_eval:.0f} s, total {total:.0f} s.
+"""
+    with open(os.path.join(run_dir, "summary.md"), "w") as f:
+        f.write(text)
+    say(text)
+    say(f"results in {run_dir}")
+    return run_dir
+
+
+def _floats(text: str) -> List[float]:
+    return [float(v) for v in text.split(",") if v.strip()]
+
+
+def _ints(text: str) -> List[int]:
+    return [int(v) for v in text.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ganno main", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--timesteps", type=int, default=DEFAULT_TIMESTEPS, help="training budget (default %(default)s)")
+    p.add_argument("--run", default=None, help="run name (default main-<date>-<time>)")
+    p.add_argument("--out", default="results", help="results directory (default %(default)s)")
+    p.add_argument("--eval-scenario", default="mlp5-mnist_5k")
+    p.add_argument("--lrs", type=_floats, default=list(DEFAULT_LRS), help="initial LRs of the zero-shot runs, comma-separated")
+    p.add_argument("--seeds", type=_ints, default=[0, 1], help="seeds of the zero-shot runs, comma-separated")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> str:
+    args, overrides = build_parser().parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    bad = [o for o in overrides if o.startswith("-")]
+    if bad:
+        build_parser().error(f"unrecognized arguments: {' '.join(bad)}")
+    return run_main(args.timesteps, args.run, args.out, args.eval_scenario, args.lrs, args.seeds, overrides)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,474 @@
+"""A trained GANNO policy as a drop-in optax optimiser (the way VeLO ships as one).
+
+``ganno_adamw(policy, total_steps, ...)`` is AdamW with one learning rate per layer, where the
+learning rates are set by a trained GANNO policy: every ``tau`` steps it computes the same
+global and layer observations the environment computes (``mava_ganno.backend.layer_stats`` and
+``mava_ganno.env.observations``, not a copy), runs the shared recurrent policy on every layer
+agent (its hidden state lives in the optimiser state) and applies the chosen actions
+(``mava_ganno.env.actions.ActionTable``) to the per-layer learning rates. The update itself is the
+environment's ``backend.trainer.layerwise_adamw``::
+
+    import optax
+    from mava_ganno.optimiser import ganno_adamw
+    from mava_ganno.policy import load_policy
+
+    tx = ganno_adamw(load_policy("runs/policy"), total_steps=2000, tau=100,
+                     weight_decay=0.1, initial_lr=1e-3)
+    opt_state = tx.init(params)
+    (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, batch)
+    updates, opt_state = tx.update(grads, opt_state, params, loss=loss, accuracy=acc)
+    params = optax.apply_updates(params, updates)
+
+Layer agents are found in any flax params pytree with ``mava_ganno.layers.find_layer_agents``
+(layer types registered under the ``mava_ganno.layer_types`` entry points), so user models need
+no list of layers; a parameter that no registered type claims raises ``UnknownLayerError``.
+
+Extra arguments of ``update`` (``GradientTransformationExtraArgs``):
+
+- ``loss`` (required; ``value`` is accepted as an alias, optax's convention): the training
+  loss on the minibatch whose gradient is being passed, at the params passed. The policy sees
+  the mean over the last ``tau`` steps (at step 0: that step's loss), like the environment.
+- ``accuracy`` (optional): that minibatch's accuracy. Without it, ``exp(-loss)`` stands in
+  (for cross-entropy, the geometric mean of the probability given to the true class), so the
+  accuracy features stay in a plausible range; pass the real accuracy when you have one.
+- ``val_loss``, ``val_accuracy`` (optional): metrics on a hold-out split at the params passed,
+  the environment's "test" observations. They are read only at decision steps
+  (``is_decision_step(opt_state)``; values passed at other steps are ignored, so compute them
+  under ``jax.lax.cond``). Without them the training values stand in (so the train/hold-out
+  loss ratio is 1).
+
+With only ``loss`` given the policy thus sees train = hold-out and accuracy ``exp(-loss)``:
+it runs, but on observations that only approximate what it was trained on.
+
+Differences from the environment (``mava_ganno.env.Ganno``), by design:
+
+- the layer statistics at a decision step use the gradient passed to that ``update`` (and the
+  Adam direction it is about to produce), whereas the environment by default measures on a
+  fresh minibatch (``measure_batch="fresh"``); ``Ganno(measure_batch="next")`` measures on the
+  first minibatch of the next tau steps, which is exactly what this optimiser sees, and then
+  the two reproduce each other to float tolerance (tests/test_optax.py);
+- a non-finite loss sets the ``nonfinite`` observation but nothing is rolled back (the
+  environment ends a diverged episode); wrap with ``optax.apply_if_finite`` if you want that;
+- training may go on past ``total_steps``: the training-progress feature stays at 1 and the
+  learning-rate history stops recording.
+
+Everything is jittable and works inside ``lax.scan``; the state (``GannoState``) is a pytree of
+arrays that checkpoints with ``flax.serialization`` (``to_bytes``/``from_bytes``) or orbax
+like the rest of an optax state, and ``lr_trajectory(opt_state)`` reads the schedule back.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple, Union
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from mava_ganno.env.actions import ActionTable
+from mava_ganno.backend.trainer import adam_direction, layerwise_adamw
+from mava_ganno.layers import LayerAgents, LayerType, UnknownLayerError, find_layer_agents
+from mava_ganno.env.observations import ObsContext, extract, feature_dim, global_stats, resolve_features
+from mava_ganno.policy import policy_is_single_agent, policy_metadata_value
+from mava_ganno.backend.layer_stats import layer_statistics
+
+
+
+class GannoState(NamedTuple):
+    """State of ``ganno_adamw`` (N = agents, L = layers, D = decisions within total_steps).
+
+    count: () int32 update calls so far; a decision is taken when ``count % tau == 0``.
+    inner: state of the inner ``layerwise_adamw`` (Adam moments).
+    lrs: (N,) float32 the agents' current learning rates.
+    prev_actions: (N,) int32 the last actions (the no-op before the first decision).
+    hidden: the policy's recurrent state, (N, H).
+    key: (2,) uint32 PRNG key for sampling actions (unused when greedy).
+    loss_window, accuracy_window: (tau,) float32 the last tau losses / accuracies.
+    lr_history: (D, N) float32 learning rates chosen at each decision (NaN until taken).
+    action_history: (D, N) int32 actions taken at each decision (-1 until taken).
+    last_obs: (N, F) float32 the policy's last observation (agents_view).
+    last_probs: (N, A) float32 the policy's last action probabilities.
+    """
+
+    count: chex.Array
+    inner: Any
+    lrs: chex.Array
+    prev_actions: chex.Array
+    hidden: Any
+    key: chex.Array
+    loss_window: chex.Array
+    accuracy_window: chex.Array
+    lr_history: chex.Array
+    action_history: chex.Array
+    last_obs: chex.Array
+    last_probs: chex.Array
+
+
+# ----------------------------------------------------------------------------- layer agents
+def _key_name(k: Any) -> str:
+    for attr in ("key", "name", "idx"):
+        if hasattr(k, attr):
+            return str(getattr(k, attr))
+    return str(k)
+
+
+def _nested(params: Any) -> Tuple[Dict[str, Any], list]:
+    """Any pytree of arrays -> (nested dict keyed by path names, leaf paths in flatten order)."""
+    flat, _ = jax.tree_util.tree_flatten_with_path(params)
+    nested: Dict[str, Any] = {}
+    paths = []
+    for path, leaf in flat:
+        names = tuple(_key_name(k) for k in path)
+        if not names:
+            raise TypeError(
+                "ganno_adamw needs a params pytree of named layers (a flax params dict), got a "
+                f"single array of shape {np.shape(leaf)}."
+            )
+        node = nested
+        for n in names[:-1]:
+            node = node.setdefault(n, {})
+            if not isinstance(node, dict):
+                raise TypeError(f"params path {'/'.join(names)} collides with a leaf.")
+        node[names[-1]] = leaf
+        paths.append(names)
+    return nested, paths
+
+
+class Layers(NamedTuple):
+    """Where the layer agents of a params pytree are (static, computed at trace time)."""
+
+    agents: LayerAgents
+    leaf_layer_ids: np.ndarray  # (num_leaves,) layer index of each leaf, params flatten order
+    leaf_paths: Tuple[Tuple[str, ...], ...]
+
+    @property
+    def num_layers(self) -> int:
+        return self.agents.num_agents
+
+    def agent_index(self, tree: Any) -> Any:
+        """A pytree with ``tree``'s structure holding each leaf's layer index."""
+        treedef = jax.tree_util.tree_structure(tree)
+        return jax.tree_util.tree_unflatten(treedef, [int(i) for i in self.leaf_layer_ids])
+
+    def names(self) -> Tuple[str, ...]:
+        return tuple("/".join(a.path) for a in self.agents.agents)
+
+
+def find_layers(params: Any, layer_types: Optional[Sequence[LayerType]] = None) -> Layers:
+    """The layer agents of any flax params pytree (dict, FrozenDict, ``{"params": ...}``).
+
+    Raises ``UnknownLayerError`` naming the parameter that no registered layer type claims.
+    """
+    nested, paths = _nested(params)
+    try:
+        agents = find_layer_agents(nested, layer_types)
+    except UnknownLayerError as e:
+        raise UnknownLayerError(
+            f"ganno_adamw cannot schedule this model: {e} Parameters that belong to a layer "
+            "(e.g. position embeddings, a class token) can instead live inside that layer's "
+            "submodule, where they follow its agent."
+        ) from None
+    unwrapped = set(nested) == {"params"}
+    index = agents.agent_index
+
+    def lookup(path: Tuple[str, ...]) -> int:
+        node = index
+        for name in path[1:] if unwrapped else path:
+            node = node[name]
+        return int(node)
+
+    ids = np.asarray([lookup(p) for p in paths], np.int32)
+    return Layers(agents, ids, tuple(paths))
+
+
+def layer_names(params: Any, layer_types: Optional[Sequence[LayerType]] = None) -> Tuple[str, ...]:
+    """Names (``layer_00/dense``...) of the layer agents, in the order of the LR columns."""
+    return find_layers(params, layer_types).names()
+
+
+# ----------------------------------------------------------------------------- optimiser
+def _policy_features(policy: Any) -> Tuple[str, ...]:
+    names = getattr(policy, "feature_names", None) or getattr(policy, "features", None)
+    if names is None:
+        raise TypeError(
+            f"{type(policy).__name__} is not a GANNO policy: it needs feature_names, action_table, "
+            "lr_max, init_hidden(num_agents) and act(...) (see mava_ganno.policy.GannoPolicy)."
+        )
+    return tuple(names)
+
+
+def _policy_table(policy: Any) -> ActionTable:
+    table = policy.action_table
+    return table if isinstance(table, ActionTable) else ActionTable.from_strings(tuple(table))
+
+
+def ganno_adamw(
+    policy: Any,
+    total_steps: int,
+    tau: Optional[int] = None,
+    weight_decay: float = 0.1,
+    initial_lr: float = 1e-3,
+    *,
+    lr_max: Optional[float] = None,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    greedy: bool = True,
+    seed: Union[int, chex.PRNGKey] = 0,
+    single_agent: Optional[bool] = None,
+    layer_types: Optional[Sequence[LayerType]] = None,
+) -> optax.GradientTransformationExtraArgs:
+    """AdamW whose layerwise learning rates a GANNO policy sets every ``tau`` steps.
+
+    Args:
+        policy: a ``mava_ganno.policy.GannoPolicy`` (``load_policy(dir)``), or anything with
+            ``feature_names``, ``action_table``, ``lr_max``, ``init_hidden(n)`` and a jittable
+            ``act(hidden, agents_view, action_mask, reset, key, greedy)``.
+        total_steps: the planned number of ``update`` calls; the policy observes the training
+            progress ``(step // tau) / (total_steps / tau)`` (the environment's episode length).
+        tau: update calls between two decisions; default the ``tau`` the policy was trained
+            with (its ``metadata``), else 100 (the paper's).
+        weight_decay: decoupled weight decay (AdamW); also an observation.
+        initial_lr: every layer's learning rate before the first decision; also an observation.
+        lr_max: upper clip of the learning rates; default the policy's.
+        b1, b2, eps: Adam's.
+        greedy: take each agent's most likely action (default) instead of sampling one.
+        seed: an int or a PRNG key for sampling actions (only used when ``greedy=False``); at
+            each decision ``key, k_act = jax.random.split(key)``, as in ``mava_ganno.evaluation.harness``.
+        single_agent: one agent sets one LR for the whole network (the paper's single-agent
+            ablation); default: the policy's ``metadata["single_agent"]``, else whether its
+            features are the ``single_agent`` preset (as ``mava_ganno.evaluation.harness`` decides).
+        layer_types: restrict/override the registered layer types (default: entry points).
+
+    Returns:
+        an optax ``GradientTransformationExtraArgs``; ``update(grads, state, params, *, loss,
+        accuracy=None, val_loss=None, val_accuracy=None)`` (see the module docstring).
+    """
+    features = resolve_features(_policy_features(policy))
+    table = _policy_table(policy)
+    if tau is None:
+        tau = int(policy_metadata_value(policy, "tau") or 100)
+    num_actions = table.num_actions
+    lr_max = float(policy.lr_max if lr_max is None else lr_max)
+    if not isinstance(tau, (int, np.integer)) or isinstance(tau, bool) or tau <= 0:
+        raise ValueError(f"tau must be a positive integer (the paper uses 100), got {tau!r}.")
+    if not isinstance(total_steps, (int, np.integer)) or isinstance(total_steps, bool) or total_steps < tau:
+        raise ValueError(
+            f"total_steps must be an integer >= tau={tau} (the planned number of update calls; "
+            f"the policy observes training progress), got {total_steps!r}."
+        )
+    if not lr_max > 0:
+        raise ValueError(f"lr_max must be > 0, got {lr_max}.")
+    if not 0.0 <= float(initial_lr) <= lr_max:
+        raise ValueError(f"initial_lr must lie in [0, lr_max={lr_max}], got {initial_lr}.")
+    if float(weight_decay) < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
+    if single_agent is None:
+        single_agent = policy_is_single_agent(policy)
+    if single_agent:
+        resolve_features(features, single_agent=True)  # clear error if the features need layers
+    tau, total_steps = int(tau), int(total_steps)
+    time_limit = total_steps / tau
+    num_decisions = math.ceil(total_steps / tau)
+    noop = table.initial_previous_action
+    obs_dim = feature_dim(features, num_actions)
+    adam_kw = dict(b1=b1, b2=b2, eps=eps)
+    cache: Dict[Any, Layers] = {}
+    if isinstance(seed, (int, np.integer)):
+        key0 = jax.random.PRNGKey(int(seed))
+    elif hasattr(seed, "dtype") and jax.dtypes.issubdtype(seed.dtype, jax.dtypes.prng_key):
+        key0 = jax.random.key_data(seed)  # raw uint32, so the state serialises
+    else:
+        key0 = jnp.asarray(seed, jnp.uint32)
+
+    def layers_of(tree: Any) -> Layers:
+        leaves, treedef = jax.tree_util.tree_flatten(tree)
+        sig = (treedef, tuple(np.shape(x) for x in leaves))
+        if sig not in cache:
+            cache[sig] = find_layers(tree, layer_types)
+        return cache[sig]
+
+    def setup(layers: Layers):
+        n = 1 if single_agent else layers.num_layers
+        layer_of_lr = np.zeros(layers.num_layers, np.int32) if single_agent else np.arange(n, dtype=np.int32)
+        type_slots = np.zeros(1, np.int32) if single_agent else layers.agents.type_slots
+        depth_ids = np.zeros(1, np.int32) if single_agent else layers.agents.depth_ids
+        return n, layer_of_lr, type_slots, depth_ids
+
+    def init_fn(params: Any) -> GannoState:
+        layers = layers_of(params)
+        n, _, _, _ = setup(layers)
+        inner = layerwise_adamw(layers.agent_index(params), weight_decay, **adam_kw)
+        return GannoState(
+            count=jnp.zeros((), jnp.int32),
+            inner=inner.init(params),
+            lrs=jnp.full((n,), initial_lr, jnp.float32),
+            prev_actions=jnp.full((n,), noop, jnp.int32),
+            hidden=policy.init_hidden(n),
+            key=key0,
+            loss_window=jnp.zeros((tau,), jnp.float32),
+            accuracy_window=jnp.zeros((tau,), jnp.float32),
+            lr_history=jnp.full((num_decisions, n), jnp.nan, jnp.float32),
+            action_history=jnp.full((num_decisions, n), -1, jnp.int32),
+            last_obs=jnp.zeros((n, obs_dim), jnp.float32),
+            last_probs=jnp.zeros((n, num_actions), jnp.float32),
+        )
+
+    def update_fn(updates, state: GannoState, params=None, **extra):
+        if params is None:
+            raise ValueError(
+                "ganno_adamw needs params: call tx.update(grads, opt_state, params, loss=...) "
+                "(weight decay and the layer statistics use them)."
+            )
+        loss = extra.get("loss", extra.get("value"))
+        if loss is None:
+            raise ValueError(
+                "ganno_adamw needs the minibatch loss as an extra argument: "
+                "tx.update(grads, opt_state, params, loss=loss[, accuracy=acc, val_loss=..., "
+                "val_accuracy=...]); see mava_ganno.optimiser's docstring."
+            )
+        loss = jnp.asarray(loss, jnp.float32).reshape(())
+        acc = extra.get("accuracy")
+        acc = jnp.exp(-loss) if acc is None else jnp.asarray(acc, jnp.float32).reshape(())
+        val_loss, val_acc = extra.get("val_loss"), extra.get("val_accuracy")
+
+        layers = layers_of(params)
+        n, layer_of_lr, type_slots, depth_ids = setup(layers)
+        if state.lrs.shape != (n,):
+            raise ValueError(
+                f"the optimiser state has {state.lrs.shape[0]} layer agents but these params have "
+                f"{n}; call tx.init(params) for this model."
+            )
+        agent_index = layers.agent_index(params)
+        inner = layerwise_adamw(agent_index, weight_decay, **adam_kw)
+        count = state.count
+        slot = count % tau
+        decision = count // tau
+
+        def decide(state: GannoState) -> GannoState:
+            first = count == 0
+            train_loss = jnp.where(first, loss, jnp.mean(state.loss_window))
+            train_acc = jnp.where(first, acc, jnp.mean(state.accuracy_window))
+            v_loss = train_loss if val_loss is None else jnp.asarray(val_loss, jnp.float32).reshape(())
+            v_acc = train_acc if val_acc is None else jnp.asarray(val_acc, jnp.float32).reshape(())
+            stats_g = global_stats(
+                train_loss, train_acc, v_loss, v_acc, decision.astype(jnp.float32) / time_limit,
+                initial_lr, weight_decay,
+            )
+            direction, _ = adam_direction(weight_decay, **adam_kw).update(updates, state.inner[0], params)
+            stats = layer_statistics(params, updates, direction, layers.leaf_layer_ids, layers.num_layers)
+            ctx = ObsContext(
+                stats_g,
+                stats,
+                state.lrs,
+                state.prev_actions,
+                jnp.asarray(type_slots),
+                jnp.asarray(depth_ids),
+                num_actions,
+                lr_max,
+            )
+            obs = extract(features, ctx)
+            key, k_act = jax.random.split(state.key)
+            hidden, actions, probs = policy.act(
+                state.hidden,
+                obs,
+                jnp.ones((n, num_actions), bool),
+                jnp.full((n,), first),
+                k_act,
+                greedy,
+            )
+            actions = jnp.asarray(actions, jnp.int32)
+            lrs = table.apply(state.lrs, actions, lr_max)
+            return state._replace(
+                lrs=lrs,
+                prev_actions=actions,
+                hidden=hidden,
+                key=key,
+                lr_history=state.lr_history.at[decision].set(lrs, mode="drop"),
+                action_history=state.action_history.at[decision].set(actions, mode="drop"),
+                last_obs=obs,
+                last_probs=jnp.asarray(probs, jnp.float32),
+            )
+
+        state = jax.lax.cond(slot == 0, decide, lambda s: s, state)
+        new_updates, inner_state = inner.update(
+            updates, state.inner, params, layer_lrs=state.lrs[jnp.asarray(layer_of_lr)]
+        )
+        state = state._replace(
+            count=count + 1,
+            inner=inner_state,
+            loss_window=state.loss_window.at[slot].set(loss),
+            accuracy_window=state.accuracy_window.at[slot].set(acc),
+        )
+        return new_updates, state
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+# ----------------------------------------------------------------------------- reading back
+def find_ganno_state(opt_state: Any) -> GannoState:
+    """The ``GannoState`` inside an optax state (also inside ``optax.chain`` tuples)."""
+    if isinstance(opt_state, GannoState):
+        return opt_state
+    if isinstance(opt_state, (tuple, list)):
+        for s in opt_state:
+            try:
+                return find_ganno_state(s)
+            except ValueError:
+                pass
+    if isinstance(opt_state, dict):
+        for s in opt_state.values():
+            try:
+                return find_ganno_state(s)
+            except ValueError:
+                pass
+    raise ValueError(
+        f"no GannoState in this optimiser state ({type(opt_state).__name__}); pass the state "
+        "returned by a ganno_adamw optimiser (or a chain containing one)."
+    )
+
+
+def is_decision_step(opt_state: Any) -> chex.Array:
+    """() bool: the next ``update`` takes a decision (reads ``val_loss``/``val_accuracy``)."""
+    s = find_ganno_state(opt_state)
+    return s.count % s.loss_window.shape[0] == 0
+
+
+def current_lrs(opt_state: Any) -> chex.Array:
+    """(N,) the agents' current learning rates."""
+    return find_ganno_state(opt_state).lrs
+
+
+def lr_trajectory(opt_state: Any) -> Dict[str, np.ndarray]:
+    """The learning-rate schedule so far, for plotting.
+
+    Returns numpy arrays: ``steps`` (D,) the update index from which each decision's LRs
+    apply (0, tau, 2 tau, ...), ``lrs`` (D, N) and ``actions`` (D, N), for the D decisions
+    taken (and recorded, i.e. within ``total_steps``). Column i is agent i, named by
+    ``layer_names(params)[i]``.
+    """
+    s = find_ganno_state(opt_state)
+    tau = int(s.loss_window.shape[0])
+    count = int(np.asarray(s.count))
+    taken = min(-(-count // tau), int(s.lr_history.shape[0]))
+    return {
+        "steps": np.arange(taken, dtype=np.int64) * tau,
+        "lrs": np.asarray(s.lr_history)[:taken],
+        "actions": np.asarray(s.action_history)[:taken],
+    }
+
+
+__all__ = [
+    "GannoState",
+    "Layers",
+    "current_lrs",
+    "find_ganno_state",
+    "find_layers",
+    "ganno_adamw",
+    "is_decision_step",
+    "layer_names",
+    "lr_trajectory",
+]
