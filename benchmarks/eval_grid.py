@@ -29,6 +29,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from mava_ganno.evaluation import harness as E  # noqa: E402
+from mava_ganno.evaluation import policies as P  # noqa: E402
+from mava_ganno.evaluation import records as REC  # noqa: E402
 from mava_ganno.env.env import Ganno  # noqa: E402
 from mava_ganno.policy import init_policy_for_env  # noqa: E402
 
@@ -37,25 +39,25 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scenario", default="mlp5-mnist_5k")
     p.add_argument("--sl-steps", type=int, default=None, help="budget override (default: the scenario's)")
-    p.add_argument("--seeds", type=int, default=E.DEFAULT_SEEDS)
+    p.add_argument("--seeds", type=int, default=REC.DEFAULT_SEEDS)
     p.add_argument("--policy", default=None, help="a trained policy (default: an untrained one)")
     p.add_argument("--modes", default="vmapped,sequential", help="which to time")
     p.add_argument("--out", default=None, help="also write the JSON summary here")
     args = p.parse_args(argv)
 
-    sc = E.make_scenario(args.scenario, sl_steps=args.sl_steps)
+    sc = REC.make_scenario(args.scenario, sl_steps=args.sl_steps)
     if args.policy:
-        policy = E.describe_policy(E.load_policy_any(args.policy), path=args.policy)
+        policy = P.describe_policy(P.load_policy_any(args.policy), path=args.policy)
     else:
         env = Ganno(**sc.env_kwargs(), difference_reward=False, track_test=True)
-        policy = E.describe_policy(init_policy_for_env(env, jax.random.PRNGKey(0)), path="untrained")
+        policy = P.describe_policy(init_policy_for_env(env, jax.random.PRNGKey(0)), path="untrained")
     runs = None
     summary = {
         "scenario": sc.name,
         "sl_steps": sc.sl_steps,
         "tau": sc.tau,
-        "lrs": list(E.DEFAULT_LRS),
-        "weight_decays": list(E.DEFAULT_WEIGHT_DECAYS),
+        "lrs": list(REC.DEFAULT_LRS),
+        "weight_decays": list(REC.DEFAULT_WEIGHT_DECAYS),
         "seeds": args.seeds,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, jax {jax.__version__}",
         "load_average_before": os.getloadavg()[0],

@@ -1,7 +1,7 @@
 """``ganno <command> [args]``: a small dispatcher over mava_ganno's entry points.
 
 Commands are registered in ``COMMANDS`` (name -> "module:function" taking ``argv``), so other
-modules can add theirs (e.g. ``COMMANDS["evaluate"] = "mava_ganno.evaluation.harness:main"``).
+modules can add theirs (e.g. ``COMMANDS["evaluate"] = "mava_ganno.evaluation.cli:main"``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Dict, Optional, Sequence
 COMMANDS: Dict[str, str] = {
     "train": "mava_ganno.train:main",
     "main": "mava_ganno.main_job:main",
-    "evaluate": "mava_ganno.evaluation.harness:main",
+    "evaluate": "mava_ganno.evaluation.cli:main",
 }
 HELP: Dict[str, str] = {
     "train": "train GANNO with recurrent IPPO (Hydra overrides, --resume)",

@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mava_ganno.evaluation.baselines import make_schedule
+from mava_ganno.evaluation.rollouts import make_episode_runner, present
 
 DEFAULT_TIMESTEPS = 25_600
 DEFAULT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)  # the paper's Table 1 grid
@@ -41,66 +42,36 @@ EVAL_WEIGHT_DECAY = 0.1  # the paper's evaluation weight decay
 
 
 # ----------------------------------------------------------------------------- episode runners
-def _reset(env: Any, key: Any, lr: Any, weight_decay: Any) -> Any:
-    """``env.reset`` with the given (possibly traced) initial LR and weight decay, so runs can
-    be vmapped over the initial LR."""
-    return env.reset_with_conditions(key, lr, weight_decay)
-
-
 METHODS = ("ganno", "constant", "cosine")
 
 
-def make_runner(env: Any, greedy: bool = False) -> Callable:
-    """Jitted ``run(policy, key, lrs (M,), methods (M,), weight_decay) -> records (M, T+1, ...)``.
+def method_lr(num_steps: int) -> Callable:
+    """``lr_override((lr0, method), t)``: NaN for ``ganno`` (the policy acts), lr0 for
+    ``constant``, and for ``cosine`` optax's cosine decay from lr0 over the episode's env steps
+    (``lr0 * (1 + cos(pi t / T)) / 2`` for the tau SGD steps of env step t)."""
 
-    ``methods[i]`` indexes ``METHODS``: 0 ``ganno`` (the policy acts), 1 ``constant`` (every
-    LR stays at lr0) or 2 ``cosine`` (every layer's LR set to optax's cosine decay from lr0
-    over T env steps, ``lr0 * (1 + cos(pi t / T)) / 2``, before env step t, i.e. for the next
-    tau SGD steps). One compiled function runs all three
-    (vmapped together). The same key gives every run the same initialisation and minibatch
-    order. A run whose loss diverges stops there; its accuracy counts as chance level after.
+    def lr_override(data: Any, t: Any) -> Any:
+        lr0, method = data
+        cosine = make_schedule("cosine", lr0, num_steps)
+        return jnp.where(method == 0, jnp.nan, jnp.where(method == 2, cosine(t), lr0))
+
+    return lr_override
+
+
+def make_runner(env: Any, greedy: bool = False) -> Callable:
+    """Jitted ``run(policy, key, lrs (M,), methods (M,), weight_decay) -> records (M, ...)``.
+
+    ``methods[i]`` indexes ``METHODS``; all three run through the one episode runner
+    (``evaluation.rollouts``) in one compiled, vmapped function. The same key gives every run
+    the same initialisation and minibatch order; records as ``rollouts.present``.
     """
-    n, T, noop = env.num_agents, env.time_limit, env.action_table.noop_index
-    track_test = env.track_test
+    run = make_episode_runner(env, lr_override=method_lr(env.time_limit))
     chance = 1.0 / env.dataset.num_classes
 
-    def record(extras: Dict[str, Any]) -> Dict[str, Any]:
-        rec = {k: extras[k] for k in ("train_loss", "val_accuracy", "layer_lrs")}
-        if track_test:
-            rec["test_accuracy"] = extras["test_accuracy"]
-        return rec
+    def one(policy, key, lr, method, wd):
+        return present(run(policy, key, lr, wd, greedy, (lr, method)), chance)
 
-    def run(policy, key, lr, method, wd):
-        state, ts = _reset(env, key, lr, wd)
-        cosine = make_schedule("cosine", lr, T)  # optax.cosine_decay_schedule over env steps
-        is_policy = method == 0
-
-        def body(carry, t):
-            state, obs, h, dead, last, k = carry
-            k, k_act = jax.random.split(k)
-            h, policy_actions, _ = policy.act(h, obs.agents_view, obs.action_mask, jnp.full((n,), t == 0), k_act, greedy)
-            lr_t = jnp.where(method == 2, cosine(t), lr)
-            s_in = state.replace(lrs=jnp.where(is_policy, state.lrs, jnp.full((n,), lr_t, jnp.float32)))
-            actions = jnp.where(is_policy, policy_actions, noop).astype(jnp.int32)
-            state2, ts2 = env.step(s_in, actions)
-            now_dead = dead | ts2.extras["diverged"]
-            rec2 = {**record(ts2.extras), "diverged": now_dead}
-            # A diverged run is over: its LRs and loss stay at their last values and its
-            # accuracy counts as chance level from then on.
-            rec_out = jax.tree_util.tree_map(lambda a, b: jnp.where(now_dead, a, b), last, rec2)
-            rec_out["diverged"] = now_dead
-            for name in ("val_accuracy", "test_accuracy"):
-                if name in rec_out:
-                    rec_out[name] = jnp.where(now_dead, chance, rec2[name])
-            pick = lambda a, b: jax.tree_util.tree_map(lambda x, y: jnp.where(now_dead, x, y), a, b)  # noqa: E731
-            return (pick(state, state2), pick(obs, ts2.observation), h, now_dead, rec_out, k), rec_out
-
-        rec0 = {**record(ts.extras), "diverged": jnp.asarray(False)}
-        carry = (state, ts.observation, policy.init_hidden(n), jnp.asarray(False), rec0, jax.random.fold_in(key, 7))
-        _, recs = jax.lax.scan(body, carry, jnp.arange(T))
-        return jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), rec0, recs)
-
-    return jax.jit(jax.vmap(run, in_axes=(None, None, 0, 0, None)))
+    return jax.jit(jax.vmap(one, in_axes=(None, None, 0, 0, None)))
 
 
 def zero_shot(policy: Any, env: Any, lrs: Sequence[float], seeds: Sequence[int], weight_decay: float,
@@ -133,9 +104,9 @@ def figure_schedules_before_after(path: str, before: Dict[str, np.ndarray], afte
     plt = _plt()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     steps = np.arange(before["train_loss"].shape[-1]) * tau
-    L = before["layer_lrs"].shape[-1]
+    L = before["lrs"].shape[-1]
     for rec, colour, label in ((before, "tab:orange", "untrained policy (episode 0)"), (after, "tab:blue", "trained policy")):
-        lrs = np.concatenate([np.full((1, L), lr0), rec["layer_lrs"][1:]])  # LR in force before each step
+        lrs = np.concatenate([np.full((1, L), lr0), rec["lrs"]])  # LR in force before each step
         for layer in range(L):
             axes[0].step(steps, lrs[:, layer], where="post", color=colour, alpha=0.35 + 0.65 * (layer + 1) / L,
                          label=f"{label}, layer {layer + 1}")
@@ -156,8 +127,8 @@ def figure_layer_lrs_and_accuracy(path: str, rec: Dict[str, np.ndarray], tau: in
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     steps = np.arange(rec["train_loss"].shape[-1]) * tau
-    L = rec["layer_lrs"].shape[-1]
-    lrs = np.concatenate([np.full((1, L), lr0), rec["layer_lrs"][1:]])
+    L = rec["lrs"].shape[-1]
+    lrs = np.concatenate([np.full((1, L), lr0), rec["lrs"]])
     cmap = plt.get_cmap("viridis")
     for layer in range(L):
         ax.step(steps, lrs[:, layer], where="post", color=cmap(layer / max(L - 1, 1)), label=f"layer {layer + 1}")
@@ -236,7 +207,7 @@ def summary_table(results: Dict[str, Dict[str, np.ndarray]], lrs: Sequence[float
             cell = f"{m:.2f} ± {s:.2f}" if f.shape[0] > 1 else f"{m:.2f}"
             if np.isclose(f[:, j].mean(), best[j]):
                 cell = f"**{cell}**"
-            if results[method]["diverged"][:, j, -1].any():
+            if results[method]["diverged"][:, j].any():
                 cell += " †"
             cells.append(cell)
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {100 * f.mean():.2f} |")

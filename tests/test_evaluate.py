@@ -12,6 +12,15 @@ import numpy as np
 import pytest
 
 from mava_ganno.evaluation import harness as E
+from mava_ganno.evaluation import baselines as B
+from mava_ganno.evaluation import batching as BAT
+from mava_ganno.evaluation import cli as CLI
+from mava_ganno.evaluation import figures as FIG
+from mava_ganno.env import observations as OBS
+from mava_ganno.evaluation import policies as P
+from mava_ganno.evaluation import records as REC
+from mava_ganno.evaluation import rollouts as RO
+from mava_ganno.evaluation import tables as T
 from mava_ganno.evaluation import store as R
 from mava_ganno.env import Ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
@@ -39,7 +48,7 @@ def test_table_mean_std_average_and_bold():
         _row("B", 1e-2, 0, 0.10, diverged=True), _row("B", 1e-2, 1, 0.30),
         _row("P", None, 0, 0.80, group="optimizer"), _row("P", None, 1, 0.60, group="optimizer"),
     ]
-    md = R.table_markdown(rows, ["A", "B", "P", "V"], [1e-3, 1e-2], notes={"V": "offline"})
+    md = T.table_markdown(rows, ["A", "B", "P", "V"], [1e-3, 1e-2], notes={"V": "offline"})
     lines = md.splitlines()
     assert lines[2] == "| Method | 0.001 | 0.01 | Average |"
     # A: 1e-3 -> 60 +- 14.14 (sample std of 50, 70); 1e-2 -> 90 +- 0, the column's best;
@@ -54,7 +63,7 @@ def test_table_mean_std_average_and_bold():
 
 def test_table_bolds_ties_and_single_seed_has_zero_std():
     rows = [_row("A", 1e-3, 0, 0.5), _row("B", 1e-3, 0, 0.5), _row("C", 1e-3, 0, 0.4)]
-    lines = R.table_markdown(rows, ["A", "B", "C"], [1e-3]).splitlines()
+    lines = T.table_markdown(rows, ["A", "B", "C"], [1e-3]).splitlines()
     assert lines[4].startswith("| A | **50.00 ± 0.00** |")
     assert lines[5].startswith("| B | **50.00 ± 0.00** |")
     assert lines[6] == "| C | 40.00 ± 0.00 | 40.00 ± 0.00 |"
@@ -63,10 +72,10 @@ def test_table_bolds_ties_and_single_seed_has_zero_std():
 # ----------------------------------------------------------------------------- a tiny evaluation
 @pytest.fixture(scope="module")
 def tiny_eval(tmp_path_factory):
-    sc = E.make_scenario("mlp2-digits", **TINY_SCENARIO)
+    sc = REC.make_scenario("mlp2-digits", **TINY_SCENARIO)
     env = Ganno(**sc.env_kwargs(), difference_reward=False, track_test=True)
-    policy = E.describe_policy(init_policy_for_env(env, jax.random.PRNGKey(0)), path="untrained")
-    noop = E.PolicySource("No-op agent", "random", E.NoopPolicy(env.action_table.entries))
+    policy = P.describe_policy(init_policy_for_env(env, jax.random.PRNGKey(0)), path="untrained")
+    noop = P.PolicySource("No-op agent", "random", P.NoopPolicy(env.action_table.entries))
     ev = E.evaluate(
         sc, [policy, noop], lrs=LRS, weight_decays=(0.1,), seeds=2, methods=METHODS, log=lambda s: None
     )
@@ -107,7 +116,7 @@ def test_evaluation_writes_every_file_with_the_right_columns(tiny_eval):
     assert len(lrs_rows) == 4 * 6 * ev.scenario.num_chunks  # 4 policy sets x 6 runs x chunks
     assert [k for k in lrs_rows[0] if k.startswith("layer_")] == ["layer_1", "layer_2", "layer_3"]
     meta = json.load(open(os.path.join(out, "config.json")))
-    assert meta["unavailable"] == {"velo": E.BASELINES["velo"].note}
+    assert meta["unavailable"] == {"velo": B.BASELINES["velo"].note}
 
 
 def test_markdown_has_the_paper_tables(tiny_eval):
@@ -129,7 +138,7 @@ def test_results_folder_reloads_for_new_figures(tiny_eval, tmp_path):
         np.testing.assert_allclose(a.test_accuracy, b.test_accuracy, rtol=1e-6)
         np.testing.assert_allclose(a.lrs, b.lrs, rtol=1e-6)  # NaN where they are NaN
         assert a.diverged.tolist() == b.diverged.tolist() and a.takes_lr == b.takes_lr
-    files = R.write_figures(again, str(tmp_path), figure_lr=1e-3)
+    files = FIG.write_figures(again, str(tmp_path), figure_lr=1e-3)
     assert len(files) == 3 and all(os.path.getsize(f) > 0 for f in files)
 
 
@@ -169,15 +178,15 @@ def test_a_diverging_policy_run_is_recorded():
     gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
     env = Ganno(gen, network="mlp2", dataset="digits", tau=5, sl_steps=20, hidden=16,
                 difference_reward=False, track_test=True, lr_max=1e30)
-    policy = E.RandomPolicy(env.action_table.entries, lr_max=1e30)
+    policy = P.RandomPolicy(env.action_table.entries, lr_max=1e30)
     args = [
-        E._keys(np.array([0, 1])),
+        BAT.seed_keys(np.array([0, 1])),
         np.array([1e30, 1e-3], np.float32),
         np.array([0.1, 0.1], np.float32),
         np.array([False, False]),
     ]
-    run = E.make_policy_run(env, 0.1)
-    out = E.vmapped_runs(run, args, 8, shared=(policy,))
+    run = RO.make_policy_run(env, 0.1)
+    out = BAT.vmapped_runs(run, args, 8, shared=(policy,))
     assert out["diverged"].tolist() == [True, False]
     assert out["test_accuracy"][0, -1] == pytest.approx(0.1) and np.isinf(out["train_loss"][0, -1])
     assert np.isfinite(out["train_loss"][1]).all()
@@ -190,16 +199,16 @@ def test_sequential_runs_equal_the_vmapped_ones(tiny_eval, tiny_eval_env):
     const = ev.get("Constant")
     i = np.nonzero(np.isclose(const.lr, 1e-3))[0]
     env = tiny_eval_env.env  # the same network, data and budget as the evaluation
-    run = E.make_baseline_run(env.trainer, "constant", ev.scenario.num_chunks, 0.1)
-    args = [E._keys(const.seed[i]), const.lr[i], const.weight_decay[i], np.zeros(len(i), np.int32)]
-    seq = E.sequential_runs(run, args)
+    run = B.make_baseline_run(env.trainer, "constant", ev.scenario.num_chunks, 0.1)
+    args = [BAT.seed_keys(const.seed[i]), const.lr[i], const.weight_decay[i], np.zeros(len(i), np.int32)]
+    seq = BAT.sequential_runs(run, args)
     np.testing.assert_allclose(seq["test_accuracy"], const.test_accuracy[i], atol=1e-6)
     np.testing.assert_allclose(seq["train_loss"], const.train_loss[i], rtol=1e-5)
 
 
 # ----------------------------------------------------------------------------- inputs
 def test_bad_inputs_raise_clear_errors(tmp_path):
-    sc = E.make_scenario("mlp2-digits", **TINY_SCENARIO)
+    sc = REC.make_scenario("mlp2-digits", **TINY_SCENARIO)
     with pytest.raises(ValueError, match=r"unknown methods \['cosin'\]"):
         E.evaluate(sc, methods=("cosin",))
     with pytest.raises(ValueError, match="initial LR -0.001"):
@@ -207,32 +216,32 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="policy modes"):
         E.evaluate(sc, policy_modes=("argmax",))
     with pytest.raises(ValueError, match="sl_steps=22 must be a positive multiple of tau=5"):
-        E.make_scenario("mlp2-digits", tau=5, sl_steps=22)
+        REC.make_scenario("mlp2-digits", tau=5, sl_steps=22)
     with pytest.raises(ValueError, match="scenario 'transformer' is neither"):
-        E.make_scenario("transformer")
+        REC.make_scenario("transformer")
     with pytest.raises(SystemExit, match="--lrs must be comma-separated numbers"):
-        E.main(["--lrs", "1e-3,fast"])
+        CLI.main(["--lrs", "1e-3,fast"])
     with pytest.raises(FileNotFoundError, match="policy.json"):
-        E.load_policy_any(str(tmp_path))
+        P.load_policy_any(str(tmp_path))
     with pytest.raises(FileNotFoundError, match="is not a directory"):
-        E.load_policy_any(str(tmp_path / "missing"))
+        P.load_policy_any(str(tmp_path / "missing"))
 
 
 def test_policies_load_and_are_labelled(tmp_path):
     table = ("+0", "*1.1", "/1.1")
-    full = init_policy(jax.random.PRNGKey(0), E.FEATURE_SETS["full"], table, 0.1)
+    full = init_policy(jax.random.PRNGKey(0), OBS.FEATURE_SETS["full"], table, 0.1)
     save_policy(str(tmp_path / "full"), full)
-    loaded = E.load_policy_any(str(tmp_path / "full"))
-    src = E.describe_policy(loaded)
+    loaded = P.load_policy_any(str(tmp_path / "full"))
+    src = P.describe_policy(loaded)
     assert (src.label, src.group, src.single_agent) == ("GANNO", "ganno", False)
     # Labels come from the feature set (and metadata for the single-agent ablation).
-    lr_only = loaded.replace(feature_names=E.FEATURE_SETS["lr_only"])
-    assert (E.describe_policy(lr_only).label, E.describe_policy(lr_only).group) == ("GANNO-LR-only", "ablation")
-    step_only = loaded.replace(feature_names=E.FEATURE_SETS["timestep_only"])
-    assert E.describe_policy(step_only).label == "GANNO-timestep-only"
-    single = loaded.replace(feature_names=E.FEATURE_SETS["single_agent"], metadata_json='{"env": {"single_agent": true}}')
-    src = E.describe_policy(single)
+    lr_only = loaded.replace(feature_names=OBS.FEATURE_SETS["lr_only"])
+    assert (P.describe_policy(lr_only).label, P.describe_policy(lr_only).group) == ("GANNO-LR-only", "ablation")
+    step_only = loaded.replace(feature_names=OBS.FEATURE_SETS["timestep_only"])
+    assert P.describe_policy(step_only).label == "GANNO-timestep-only"
+    single = loaded.replace(feature_names=OBS.FEATURE_SETS["single_agent"], metadata_json='{"env": {"single_agent": true}}')
+    src = P.describe_policy(single)
     assert (src.label, src.single_agent) == ("GANNO-single-agent", True)
-    assert E.describe_policy(loaded, label="Mine").label == "Mine"
-    assert E.parse_policy_arg(f"Mine={tmp_path / 'full'}") == ("Mine", str(tmp_path / "full"))
-    assert E.parse_policy_arg(str(tmp_path / "full")) == (None, str(tmp_path / "full"))
+    assert P.describe_policy(loaded, label="Mine").label == "Mine"
+    assert P.parse_policy_arg(f"Mine={tmp_path / 'full'}") == ("Mine", str(tmp_path / "full"))
+    assert P.parse_policy_arg(str(tmp_path / "full")) == (None, str(tmp_path / "full"))

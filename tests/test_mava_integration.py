@@ -176,7 +176,8 @@ def test_other_envs_configs_unchanged():
 # ----------------------------------------------------------------------------- subprocess runs
 @pytest.mark.parametrize("system", ["rec_ippo", "rec_mappo"])
 def test_mava_system_trains_ganno_and_its_checkpoint_runs_zero_shot_deeper(system, tmp_path):
-    from mava_ganno.evaluation.harness import evaluate, make_scenario
+    from mava_ganno.evaluation.harness import evaluate
+    from mava_ganno.evaluation.records import make_scenario
     from mava_ganno.mava.checkpoint import load_mava_policy
 
     uid = f"ganno_{system}"

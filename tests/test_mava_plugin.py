@@ -392,7 +392,7 @@ def test_mava_checkpoint_step_selection_and_errors(mava_run, tmp_path):
 
 
 def test_evaluation_harness_finds_the_mava_loader(mava_run):
-    from mava_ganno.evaluation.harness import describe_policy, load_policy_any
+    from mava_ganno.evaluation.policies import describe_policy, load_policy_any
 
     path, reference, _ = mava_run
     policy = load_policy_any(path)

@@ -100,11 +100,11 @@ def test_zero_shot_runner_and_figures(tiny_eval_env, tmp_path):
     T, L = env.time_limit, env.num_layers
     for method in ("ganno", "constant", "cosine"):
         r = res[method]
-        assert r["test_accuracy"].shape == (1, 2, T + 1) and r["layer_lrs"].shape == (1, 2, T + 1, L)
+        assert r["test_accuracy"].shape == (1, 2, T + 1) and r["lrs"].shape == (1, 2, T, L)
         # the same initialisation for every method
         np.testing.assert_allclose(r["test_accuracy"][:, :, 0], res["constant"]["test_accuracy"][:, :, 0])
-    np.testing.assert_allclose(res["constant"]["layer_lrs"][0, :, 1:], np.broadcast_to(np.asarray(lrs)[:, None, None], (2, T, L)), rtol=1e-6)
-    cos = res["cosine"]["layer_lrs"][0, 0, 1:, 0]  # LR used for each env step
+    np.testing.assert_allclose(res["constant"]["lrs"][0], np.broadcast_to(np.asarray(lrs)[:, None, None], (2, T, L)), rtol=1e-6)
+    cos = res["cosine"]["lrs"][0, 0, :, 0]  # LR used for each env step
     assert cos[0] == pytest.approx(1e-3) and np.all(np.diff(cos) < 0)
     expected = [float(optax.cosine_decay_schedule(1e-3, T)(t)) for t in range(T)]
     np.testing.assert_allclose(cos, expected, rtol=1e-5)

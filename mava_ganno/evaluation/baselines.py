@@ -48,6 +48,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from mava_ganno.backend.trainer import SLTrainer, TrainState
+from mava_ganno.evaluation.records import MethodInfo
+
 Schedule = Callable[[chex.Numeric], chex.Numeric]
 
 # Names used from optax; all exist in optax 0.2.3 (Mava's pin) and 0.2.8 (checked here at
@@ -258,3 +261,101 @@ __all__ = [
     "make_adamw_schedule_bank",
     "takes_lr",
 ]
+
+
+BASELINES: Dict[str, MethodInfo] = {
+    "constant": MethodInfo("Constant", "handcrafted"),
+    "linear": MethodInfo("Linear decay", "handcrafted"),
+    "quadratic": MethodInfo("Quadratic decay", "handcrafted"),
+    "cosine": MethodInfo("Cosine decay", "handcrafted"),
+    "exponential": MethodInfo("Exponential decay", "handcrafted"),
+    "piecewise": MethodInfo("Piecewise constant", "handcrafted"),
+    "sgdr": MethodInfo("SGDR", "handcrafted"),
+    "warmup_cosine": MethodInfo("Linear warm-up, cosine decay", "warmup", note="grid LR = peak"),
+    "onecycle": MethodInfo("Cosine one-cycle", "warmup", note="grid LR = peak"),
+    "lamb_cosine": MethodInfo("LAMB w/ cosine decay", "optimizer"),
+    "lion": MethodInfo("Lion", "optimizer"),
+    "schedule_free_adamw": MethodInfo("Schedule-free AdamW", "optimizer"),
+    "prodigy": MethodInfo("Prodigy", "optimizer", takes_lr=False, note="learning-rate free"),
+    "velo": MethodInfo("VeLO", "optimizer", takes_lr=False, note=UNAVAILABLE["velo"]),
+}
+
+
+DEFAULT_METHODS: Tuple[str, ...] = tuple(BASELINES)
+
+
+assert set(SCHEDULE_NAMES) | set(OPTIMIZER_NAMES) | set(UNAVAILABLE) == set(BASELINES)
+
+
+assert all(not BASELINES[n].takes_lr for n in LR_FREE)
+
+
+def _select(pred: chex.Array, on_true: Any, on_false: Any) -> Any:
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
+
+
+def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: float) -> Callable:
+    """``run(seed_key, lr, wd, index) -> dict`` training the network with an optax baseline.
+
+    ``family`` is a baseline name, or a tuple of AdamW schedule names (then ``index`` picks
+    one, so they all share one compiled function). Same key chain as ``Ganno.reset``/``step``:
+    identical init and minibatches to a GANNO run with the same seed key.
+    """
+    tau = trainer.tau
+    total = tau * num_chunks
+
+    def run(seed_key, lr, wd, index):
+        if isinstance(family, tuple):
+            opt = make_adamw_schedule_bank(family, index, lr, wd, total)
+        else:
+            opt = make_optimizer(family, lr, wd, total)
+        key, _, k_init, k_measure = jax.random.split(seed_key, 4)
+        ts0 = trainer.init(k_init)
+        _, loss0, _ = trainer.measure(ts0, wd, k_measure)
+        params, bs = ts0.params, ts0.batch_stats
+        opt_state = opt.tx.init(params)
+
+        def evaluate(params, bs, opt_state):
+            ts = TrainState(opt.eval_params(opt_state, params), bs, None)
+            return trainer.evaluate(ts, "val"), trainer.evaluate(ts, "test")
+
+        (_, vacc0), (_, tacc0) = evaluate(params, bs, opt_state)
+
+        def sgd(carry, idx):
+            params, bs, opt_state = carry
+            x, y = trainer.minibatch(idx)
+            (loss, (_, bs)), grads = jax.value_and_grad(trainer._loss, has_aux=True)(
+                params, bs, x, y
+            )
+            updates, opt_state = opt.tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), bs, opt_state), loss
+
+        def chunk(carry, c):
+            key, params, bs, opt_state, dead = carry
+            key, k_train, _ = jax.random.split(key, 3)
+            idx = trainer.batch_indices(k_train, tau)
+            (p2, bs2, o2), losses = jax.lax.scan(sgd, (params, bs, opt_state), idx)
+            loss = jnp.mean(losses)
+            (vloss, vacc), (_, tacc) = evaluate(p2, bs2, o2)
+            now_dead = dead | ~(jnp.isfinite(loss) & jnp.isfinite(vloss))
+            p2, bs2, o2 = _select(now_dead, (params, bs, opt_state), (p2, bs2, o2))
+            rec = dict(
+                train_loss=jnp.where(now_dead, jnp.inf, loss),
+                val_accuracy=jnp.where(now_dead, chance, vacc),
+                test_accuracy=jnp.where(now_dead, chance, tacc),
+                lrs=jnp.where(dead, jnp.nan, opt.lr_at(c * tau)).reshape(1).astype(jnp.float32),
+            )
+            return (key, p2, bs2, o2, now_dead), rec
+
+        init = (key, params, bs, opt_state, jnp.asarray(False))
+        (_, _, _, _, dead), rec = jax.lax.scan(chunk, init, jnp.arange(num_chunks))
+        first = lambda v, k: jnp.concatenate([jnp.reshape(v, (1,)), rec[k]])  # noqa: E731
+        return dict(
+            train_loss=first(jnp.nan_to_num(loss0, nan=jnp.inf), "train_loss"),
+            val_accuracy=first(vacc0, "val_accuracy"),
+            test_accuracy=first(tacc0, "test_accuracy"),
+            lrs=rec["lrs"],
+            diverged=dead,
+        )
+
+    return run

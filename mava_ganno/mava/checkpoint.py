@@ -22,7 +22,7 @@ zero-shot on a deeper network::
     from mava_ganno.evaluation.harness import evaluate
     evaluate("mlp5-mnist_5k", [policy], seeds=1)
 
-or ``python -m mava_ganno.evaluation.harness --scenario mlp5-mnist_5k --policy <that directory>``.
+or ``python -m mava_ganno.evaluation.cli --scenario mlp5-mnist_5k --policy <that directory>``.
 """
 
 from __future__ import annotations

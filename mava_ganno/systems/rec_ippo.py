@@ -50,6 +50,7 @@ from mava_ganno.policy import (
     welford,
 )
 from mava_ganno.env.types import Observation
+from mava_ganno.evaluation.rollouts import episode_summary, make_episode_runner
 from mava_ganno.utils import checkpointing
 from mava_ganno.utils import make_env as environments
 from mava_ganno.utils.config import ConfigError, check_config
@@ -502,42 +503,26 @@ def learner_setup(env: Any, keys: chex.Array, config: DictConfig) -> Learner:
 
 
 # ----------------------------------------------------------------------------- evaluation
-def make_evaluator(eval_env: Any, actor: Any, num_episodes: int, greedy: bool) -> Callable:
+def make_evaluator(eval_env: Any, actor_config: NetworkConfig, num_episodes: int, greedy: bool) -> Callable:
     """Jitted ``(actor_params, obs_norm, key) -> metrics``: ``num_episodes`` vmapped episodes
-    of the evaluation env (no difference reward), time_limit steps each."""
-    n, h_dim = eval_env.num_agents, actor.hidden_state_dim
+    of the evaluation env (no difference reward) through the one episode runner
+    (``evaluation.rollouts``), each from initial conditions the generator samples."""
+    run = make_episode_runner(eval_env)
 
     def evaluate(actor_params, obs_norm, key):
-        key, reset_key = jax.random.split(key)
-        state, ts = jax.vmap(eval_env.reset)(jax.random.split(reset_key, num_episodes))
-        carry0 = (
-            state,
-            ts.observation,
-            jnp.zeros((num_episodes, n, h_dim)),
-            jnp.ones((num_episodes, n), bool),
-            key,
-            jnp.zeros(num_episodes),
-            jnp.zeros(num_episodes, jnp.int32),
-            ts.extras["val_accuracy"],
-            jnp.ones(num_episodes, bool),
+        policy = GannoPolicy(
+            params=actor_params,
+            obs_norm=obs_norm,
+            network=actor_config,
+            feature_names=tuple(eval_env.features),
+            action_table=tuple(eval_env.action_table.entries),
+            lr_max=float(eval_env.lr_max),
         )
 
-        def step(carry, _):
-            state, obs, h, first, key, ret, length, final_acc, alive = carry
-            key, k = jax.random.split(key)
-            x = obs_norm.normalise(obs.agents_view) if obs_norm is not None else obs.agents_view
-            h, logits = actor.apply(actor_params, h, (x[None], obs.action_mask[None], first[None]))
-            logits = logits[0]
-            action = jnp.argmax(logits, -1) if greedy else jax.random.categorical(k, logits, -1)
-            state, ts = jax.vmap(eval_env.step)(state, action.astype(jnp.int32))
-            ret = ret + jnp.where(alive, ts.reward[:, 0], 0.0)
-            length = length + alive
-            final_acc = jnp.where(alive, ts.extras["val_accuracy"], final_acc)
-            alive = alive & ~ts.last()
-            return (state, ts.observation, h, jnp.zeros_like(first), key, ret, length, final_acc, alive), None
+        def one(k):
+            return episode_summary(run(policy, k, greedy=greedy))
 
-        carry, _ = jax.lax.scan(step, carry0, None, eval_env.time_limit)
-        return {"episode_return": carry[5], "episode_length": carry[6], "final_val_accuracy": carry[7]}
+        return jax.vmap(one)(jax.random.split(key, num_episodes))
 
     return jax.jit(evaluate)
 
@@ -692,7 +677,7 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
         ekey = compile_key(config, n_devices) + f"|eval:{eval_episodes}:{bool(config.arch.evaluation_greedy)}"
         evaluator = _EVALUATOR_CACHE.get(ekey)
         if evaluator is None:
-            evaluator = make_evaluator(eval_env, learner.actor, eval_episodes, bool(config.arch.evaluation_greedy))
+            evaluator = make_evaluator(eval_env, learner.actor_config, eval_episodes, bool(config.arch.evaluation_greedy))
             _cache_put(_EVALUATOR_CACHE, ekey, evaluator)
     metadata = {
         "system": system,
@@ -753,7 +738,7 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
 
     if config.arch.absolute_metric and best[1] is not None and eval_env is not None:
         n_abs = int(config.arch.num_absolute_metric_eval_episodes)
-        abs_eval = make_evaluator(eval_env, learner.actor, n_abs, bool(config.arch.evaluation_greedy))
+        abs_eval = make_evaluator(eval_env, learner.actor_config, n_abs, bool(config.arch.evaluation_greedy))
         abs_metrics = jax.device_get(abs_eval(best[1][0], best[1][1], key_e))
         logger.log(abs_metrics, total_steps, num_evals, LogEvent.ABSOLUTE)
 

@@ -1,0 +1,145 @@
+"""Policies to evaluate: fixed-distribution agents (random layerwise, always no-op), how a
+loaded policy is labelled in the tables, and loading a policy from any folder we know."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Optional, Sequence, Tuple
+
+import chex
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from mava_ganno.env.actions import ActionTable
+from mava_ganno.env.observations import FEATURE_SETS
+from mava_ganno.policy import policy_is_single_agent
+
+
+ABLATION_LABELS = {
+    "lr_only": "GANNO-LR-only",
+    "timestep_only": "GANNO-timestep-only",
+    "single_agent": "GANNO-single-agent",
+}
+
+
+# ============================================================================ policies
+class FixedPolicy(struct.PyTreeNode):
+    """A policy that ignores its observation: every layer draws from fixed action logits.
+
+    ``RandomPolicy`` (uniform: the paper's random layerwise agent) and ``NoopPolicy`` (always
+    the no-op: a constant LR) are instances. Same interface as
+    ``mava_ganno.policy.GannoPolicy`` (``init_hidden``, ``act``), so it runs through exactly
+    the same evaluation code path; ``logits`` is a pytree leaf, so all fixed policies of one
+    action table share one compiled function.
+    """
+
+    logits: chex.Array  # (A,)
+    action_table: Tuple[str, ...] = struct.field(pytree_node=False)
+    lr_max: float = struct.field(pytree_node=False, default=0.1)
+    feature_names: Tuple[str, ...] = struct.field(pytree_node=False, default=FEATURE_SETS["full"])
+    metadata: Any = struct.field(pytree_node=False, default=None)
+
+    def init_hidden(self, num_agents: int) -> chex.Array:
+        return jnp.zeros((int(num_agents), 1), jnp.float32)
+
+    def act(self, hidden, agents_view, action_mask, reset, key, greedy=False):
+        del reset
+        logits = jnp.where(action_mask, self.logits, -jnp.inf)
+        sampled = jax.random.categorical(key, logits, axis=-1)
+        actions = jnp.where(greedy, jnp.argmax(logits, axis=-1), sampled).astype(jnp.int32)
+        return hidden, actions, jax.nn.softmax(logits, axis=-1)
+
+
+def RandomPolicy(action_table: Sequence[str], lr_max: float = 0.1) -> FixedPolicy:
+    """The random layerwise agent: uniformly random actions (sample it, ``greedy=False``)."""
+    return FixedPolicy(jnp.zeros(len(action_table), jnp.float32), tuple(action_table), float(lr_max))
+
+
+def NoopPolicy(action_table: Sequence[str], lr_max: float = 0.1) -> FixedPolicy:
+    """Always the no-op action: every layer keeps its initial LR (= the constant schedule)."""
+    noop = ActionTable.from_strings(tuple(action_table)).noop_index
+    logits = jnp.full(len(action_table), -1e9, jnp.float32).at[noop].set(0.0)
+    return FixedPolicy(logits, tuple(action_table), float(lr_max))
+
+
+@dataclasses.dataclass
+class PolicySource:
+    """A policy to evaluate: ``label`` (table row), ``group`` (ganno/ablation/random)."""
+
+    label: str
+    group: str
+    policy: Any
+    path: str = ""
+    single_agent: bool = False
+
+    @property
+    def feature_names(self) -> Tuple[str, ...]:
+        return tuple(self.policy.feature_names)
+
+
+def describe_policy(policy: Any, path: str = "", label: Optional[str] = None) -> PolicySource:
+    """Label and group of a loaded policy, from its features and metadata.
+
+    Full features on layer agents -> ``GANNO``; the paper's ablations -> ``GANNO-LR-only``,
+    ``GANNO-timestep-only``, ``GANNO-single-agent`` (single agent is read from the policy's
+    metadata ``single_agent``, else inferred from the ``single_agent`` feature preset).
+    """
+    feats = tuple(policy.feature_names)
+    single = policy_is_single_agent(policy)
+    if single:
+        preset, group = "single_agent", "ablation"
+    elif feats == FEATURE_SETS["lr_only"]:
+        preset, group = "lr_only", "ablation"
+    elif feats == FEATURE_SETS["timestep_only"]:
+        preset, group = "timestep_only", "ablation"
+    elif feats == FEATURE_SETS["full"]:
+        preset, group = "full", "ganno"
+    else:
+        preset, group = "custom", "ablation"
+    if label is None:
+        label = "GANNO" if preset == "full" else ABLATION_LABELS.get(preset, "GANNO-custom-features")
+    return PolicySource(label, group, policy, path, single)
+
+
+def load_policy_any(path: str) -> Any:
+    """Load a trained policy from a directory, dispatching on what it contains.
+
+    - ``policy.json`` + ``params.msgpack``: a mava_ganno policy (``mava_ganno.policy``, what
+      ``ganno train`` writes to ``<run>/policy``);
+    - ``<step>/`` folders or ``metadata/``: a Mava checkpoint run directory
+      (``checkpoints/<system>/<uid>``), via ``mava_ganno.mava.checkpoint.load_mava_policy``.
+    """
+    from mava_ganno import policy as policy_mod
+
+    if not os.path.isdir(path):
+        raise FileNotFoundError(
+            f"policy path {path!r} is not a directory; give a folder written by ganno train "
+            "(<run>/policy, with policy.json + params.msgpack) or a Mava checkpoint run "
+            "directory (checkpoints/<system>/<uid>)."
+        )
+    if os.path.isfile(os.path.join(path, policy_mod.CONFIG_FILE)):
+        return policy_mod.load_policy(path)
+    children = os.listdir(path)
+    if "metadata" in children or any(c.isdigit() for c in children):
+        try:
+            from mava_ganno.mava.checkpoint import load_mava_policy
+        except ImportError as e:  # pragma: no cover - the module ships with mava_ganno
+            raise RuntimeError(f"{path!r} looks like a Mava checkpoint but the loader failed to import: {e}") from e
+        return load_mava_policy(path)
+    raise FileNotFoundError(
+        f"{path!r} holds neither a mava_ganno policy ({policy_mod.CONFIG_FILE} + "
+        f"{policy_mod.PARAMS_FILE}, as in <run>/policy) nor a Mava checkpoint (<step>/ folders "
+        "and metadata/, as in checkpoints/<system>/<uid>)."
+    )
+
+
+def parse_policy_arg(arg: str) -> Tuple[Optional[str], str]:
+    """``LABEL=PATH`` or ``PATH`` -> (label or None, path)."""
+    if "=" in arg and not os.path.exists(arg):
+        label, path = arg.split("=", 1)
+        if not label.strip():
+            raise ValueError(f"--policy {arg!r}: empty label before '='; use LABEL=PATH or PATH.")
+        return label.strip(), path
+    return None, arg

@@ -1,0 +1,202 @@
+"""Evaluation records, the bottom floor of ``mava_ganno.evaluation``: how methods are shown
+(``MethodInfo``), the evaluation problem (``Scenario``, ``make_scenario``), every run of one
+method (``RunSet``) and a whole evaluation (``Evaluation``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+
+DEFAULT_LRS: Tuple[float, ...] = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+DEFAULT_WEIGHT_DECAYS: Tuple[float, ...] = (0.1, 1e-4)
+DEFAULT_SEEDS = 3
+POLICY_MODES = ("sampled", "greedy")
+
+
+# ============================================================================ methods
+@dataclasses.dataclass(frozen=True)
+class MethodInfo:
+    """How a method is shown in the tables.
+
+    group: ``handcrafted``, ``warmup``, ``optimizer``, ``ganno``, ``ablation`` or ``random``.
+    takes_lr: run at every grid LR (else once per weight decay and seed).
+    """
+
+    label: str
+    group: str
+    takes_lr: bool = True
+    note: str = ""
+
+
+# ============================================================================ scenarios
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """The evaluation problem: network, dataset and training budget.
+
+    See ``make_scenario``: a training-config scenario name or ``<network>-<dataset>``.
+    """
+
+    name: str
+    network: str
+    dataset: str
+    tau: int = 100
+    sl_steps: int = 2000
+    batch_size: int = 32
+    hidden: int = 64
+    width: int = 16
+    data_seed: int = 0
+    data_dir: Optional[str] = None
+
+    @property
+    def num_chunks(self) -> int:
+        return self.sl_steps // self.tau
+
+    def env_kwargs(self) -> Dict[str, Any]:
+        return dict(
+            network=self.network,
+            dataset=self.dataset,
+            tau=self.tau,
+            sl_steps=self.sl_steps,
+            batch_size=self.batch_size,
+            hidden=self.hidden,
+            width=self.width,
+            data_seed=self.data_seed,
+            data_dir=self.data_dir,
+        )
+
+
+SCENARIO_FIELDS = ("network", "dataset", "tau", "sl_steps", "batch_size", "hidden", "width", "data_seed", "data_dir")
+
+
+_SCENARIO_RE = re.compile(r"^(mlp\d+|cnn\d+|resnet9|resnet18|vit)-(.+)$")
+
+
+def scenario_file(name: str) -> Optional[str]:
+    """``configs/env/scenario/<name>.yaml`` (the training configs' scenarios), if it exists."""
+    try:
+        from importlib.resources import files
+
+        path = files("mava_ganno.configs") / "env" / "scenario" / f"{name}.yaml"
+        return str(path) if path.is_file() else None
+    except (ImportError, ModuleNotFoundError, TypeError):
+        return None
+
+
+def make_scenario(name: str, **overrides: Any) -> Scenario:
+    """A scenario by name, with budget overrides (None values are ignored).
+
+    ``name`` is a scenario of the training configs (``configs/env/scenario/<name>.yaml``,
+    e.g. ``mlp5-mnist_5k``, ``cnn5-cifar10``): its network, dataset, tau, budget and sizes are
+    used. Any other ``<network>-<dataset>`` (``mlp3-digits``) gets the defaults (tau 100,
+    2000 SGD steps, batch 32).
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"scenario must be a name like 'mlp5-mnist_5k', got {name!r}.")
+    path = scenario_file(name)
+    kwargs: Dict[str, Any] = {}
+    if path is not None:
+        from omegaconf import OmegaConf
+
+        env_kwargs = OmegaConf.to_container(OmegaConf.load(path)).get("env_kwargs", {}) or {}
+        kwargs = {k: v for k, v in env_kwargs.items() if k in SCENARIO_FIELDS}
+        if "network" not in kwargs or "dataset" not in kwargs:
+            raise ValueError(f"{path}: env_kwargs needs network and dataset.")
+    else:
+        m = _SCENARIO_RE.match(name)
+        if m is None:
+            raise ValueError(
+                f"scenario {name!r} is neither a file in configs/env/scenario/ nor "
+                "'<network>-<dataset>'; e.g. 'mlp5-mnist_5k', 'cnn5-mnist_5k', 'mlp3-digits'."
+            )
+        kwargs = dict(network=m.group(1), dataset=m.group(2))
+    unknown = [k for k in overrides if k not in SCENARIO_FIELDS]
+    if unknown:
+        raise TypeError(f"unknown scenario overrides {unknown}; known: {list(SCENARIO_FIELDS)}.")
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    sc = Scenario(name, **kwargs)
+    if sc.tau <= 0 or sc.sl_steps <= 0 or sc.sl_steps % sc.tau:
+        raise ValueError(
+            f"scenario {name!r}: sl_steps={sc.sl_steps} must be a positive multiple of "
+            f"tau={sc.tau}; e.g. --sl-steps {max(1, sc.sl_steps // max(sc.tau, 1)) * max(sc.tau, 1)}."
+        )
+    return sc
+
+
+# ============================================================================ results
+@dataclasses.dataclass
+class RunSet:
+    """Every run of one method (R runs, C chunks of tau steps).
+
+    Arrays: lr, weight_decay (R,) float (lr NaN for LR-free methods); seed (R,) int;
+    test_accuracy, val_accuracy, train_loss (R, C+1), entry 0 at initialisation; lrs (R, C, L)
+    the learning rate(s) used in each chunk (L layers for policies, 1 for baselines; NaN where
+    the method has no single LR or after divergence); diverged (R,) bool.
+    """
+
+    method: str
+    label: str
+    group: str
+    mode: str
+    lr: np.ndarray
+    weight_decay: np.ndarray
+    seed: np.ndarray
+    steps: np.ndarray
+    test_accuracy: np.ndarray
+    val_accuracy: np.ndarray
+    train_loss: np.ndarray
+    lrs: np.ndarray
+    diverged: np.ndarray
+    takes_lr: bool = True
+    policy: str = ""
+    seconds: float = 0.0
+
+    @property
+    def num_runs(self) -> int:
+        return int(self.seed.shape[0])
+
+    def rows(self) -> List[Dict[str, Any]]:
+        """One ``table.csv`` row per run."""
+        out = []
+        for i in range(self.num_runs):
+            out.append(
+                dict(
+                    method=self.method,
+                    label=self.label,
+                    group=self.group,
+                    mode=self.mode,
+                    initial_lr=float(self.lr[i]) if self.takes_lr else None,
+                    weight_decay=float(self.weight_decay[i]),
+                    seed=int(self.seed[i]),
+                    final_test_accuracy=float(self.test_accuracy[i, -1]),
+                    best_test_accuracy=float(np.max(self.test_accuracy[i])),
+                    final_train_loss=float(self.train_loss[i, -1]),
+                    diverged=bool(self.diverged[i]),
+                    final_val_accuracy=float(self.val_accuracy[i, -1]),
+                    policy=self.policy,
+                )
+            )
+        return out
+
+
+@dataclasses.dataclass
+class Evaluation:
+    scenario: Scenario
+    lrs: Tuple[float, ...]
+    weight_decays: Tuple[float, ...]
+    seeds: Tuple[int, ...]
+    runsets: List[RunSet]
+    unavailable: Dict[str, str]
+    seconds: float = 0.0
+    num_classes: int = 10
+
+    def rows(self) -> List[Dict[str, Any]]:
+        return [r for rs in self.runsets for r in rs.rows()]
+
+    def get(self, label: str) -> Optional[RunSet]:
+        for rs in self.runsets:
+            if rs.label == label:
+                return rs
+        return None

@@ -1,0 +1,143 @@
+"""The one episode runner: a policy acts in the environment for a whole episode.
+
+The evaluation harness, the main job and the training system's evaluator all run episodes
+through ``make_episode_runner``; the policy acts only through its ``act`` (``GannoPolicy``,
+``FixedPolicy``: ``init_hidden(num_agents)`` and ``act(hidden, agents_view, action_mask,
+reset, key, greedy) -> (hidden, actions, probs)``).
+
+Key chain: the episode's key resets the environment (network initialisation, minibatch order;
+see ``Ganno.reset``) and ``fold_in(key, POLICY_KEY_SALT)`` starts the policy's own chain, so
+every method run with one key trains the same network on the same minibatches.
+
+Divergence is a result, not an error: once an episode is over (the environment terminated it,
+e.g. a non-finite loss) its state is held, and ``present`` records it as the harness reports
+it (accuracy at chance level, train loss inf, LRs NaN after the step that ended it).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional
+
+import chex
+import jax
+import jax.numpy as jnp
+
+POLICY_KEY_SALT = 7
+RECORD_KEYS = ("train_loss", "val_accuracy", "test_accuracy", "layer_lrs")
+
+# An ``lr_override(data, t) -> lr`` gives, before env step t, one LR that every layer is set to
+# (the policy's action is replaced by the no-op), or NaN to let the policy act. The data is a
+# per-run pytree, so schedules are data and share the compiled runner.
+LROverride = Callable[[Any, chex.Array], chex.Array]
+
+
+def _select(pred: chex.Array, on_true: Any, on_false: Any) -> Any:
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
+
+
+def make_episode_runner(env: Any, lr_override: Optional[LROverride] = None) -> Callable:
+    """``run(policy, key, lr=None, weight_decay=None, greedy=False, override=None) -> dict``.
+
+    One episode of ``env.time_limit`` steps; pure, so jittable and vmappable over every
+    argument but ``policy`` (a pytree, usually passed unbatched). ``lr``/``weight_decay`` None
+    samples the initial conditions from the environment's generator (``env.reset``), else
+    ``env.reset_with_conditions``. ``greedy`` may be a traced bool.
+
+    Returns arrays with a leading time axis: ``first`` (the reset's records) and per step
+    ``reward`` (T,), ``done`` (T,) bool, ``alive`` (T,) bool (the episode was not over before
+    the step), ``diverged`` (T,) bool and the ``RECORD_KEYS`` the env's extras have.
+    """
+    n, num_steps = env.num_agents, env.time_limit
+    noop = env.action_table.noop_index if lr_override is not None else None  # raises if none
+
+    def records(extras: Dict[str, chex.Array]) -> Dict[str, chex.Array]:
+        return {k: extras[k] for k in RECORD_KEYS if k in extras}
+
+    def run(policy, key, lr=None, weight_decay=None, greedy=False, override=None):
+        if lr is None:
+            state, ts = env.reset(key)
+        else:
+            state, ts = env.reset_with_conditions(key, lr, weight_decay)
+
+        def body(carry, t):
+            state, obs, hidden, over, k = carry
+            k, k_act = jax.random.split(k)
+            reset = jnp.full((n,), t == 0)
+            hidden2, actions, _ = policy.act(hidden, obs.agents_view, obs.action_mask, reset, k_act, greedy)
+            if lr_override is not None:
+                lr_t = lr_override(override, t)
+                use = jnp.isfinite(lr_t)
+                state = state.replace(lrs=jnp.where(use, jnp.full((n,), lr_t, jnp.float32), state.lrs))
+                actions = jnp.where(use, noop, actions).astype(jnp.int32)
+            state2, ts2 = env.step(state, actions)
+            done = ts2.last()
+            out = {
+                **records(ts2.extras),
+                "reward": ts2.reward[0],
+                "done": done,
+                "alive": ~over,
+                "diverged": ts2.extras["diverged"],
+            }
+            carry = (
+                _select(over, state, state2),
+                _select(over, obs, ts2.observation),
+                jnp.where(over, hidden, hidden2),
+                over | done,
+                k,
+            )
+            return carry, out
+
+        init = (state, ts.observation, policy.init_hidden(n), jnp.asarray(False), jax.random.fold_in(key, POLICY_KEY_SALT))
+        _, steps = jax.lax.scan(body, init, jnp.arange(num_steps))
+        return {"first": records(ts.extras), **steps}
+
+    return run
+
+
+def present(episode: Dict[str, Any], chance: float) -> Dict[str, chex.Array]:
+    """The harness's records of one episode: ``(T+1,)`` curves with entry 0 at reset.
+
+    ``train_loss``, ``val_accuracy`` and ``test_accuracy`` (if tracked) are chance level / inf
+    from the step at which the run diverged; ``lrs`` (T, L) the learning rates used in every
+    step (NaN after divergence); ``diverged`` () bool.
+    """
+    dead = jnp.cumsum(episode["diverged"] & episode["alive"]) > 0  # diverged at or before t
+    was_dead = ~episode["alive"]
+    out = {"train_loss": jnp.where(dead, jnp.inf, episode["train_loss"])}
+    for name in ("val_accuracy", "test_accuracy"):
+        if name in episode:
+            out[name] = jnp.where(dead, chance, episode[name])
+    out = {k: jnp.concatenate([jnp.reshape(episode["first"][k], (1,)), v]) for k, v in out.items()}
+    out["lrs"] = jnp.where(was_dead[:, None], jnp.nan, episode["layer_lrs"])
+    out["first_lrs"] = episode["first"]["layer_lrs"]
+    out["diverged"] = dead[-1]
+    return out
+
+
+def episode_summary(episode: Dict[str, Any]) -> Dict[str, chex.Array]:
+    """What the training system's evaluator logs: return, length, final hold-out accuracy."""
+    alive = episode["alive"]
+    last_alive = jnp.max(jnp.where(alive, jnp.arange(alive.shape[0]), -1))
+    final = jnp.where(last_alive >= 0, episode["val_accuracy"][jnp.maximum(last_alive, 0)], episode["first"]["val_accuracy"])
+    return {
+        "episode_return": jnp.sum(jnp.where(alive, episode["reward"], 0.0)),
+        "episode_length": jnp.sum(alive).astype(jnp.int32),
+        "final_val_accuracy": final,
+    }
+
+
+def make_policy_run(env: Any, chance: float) -> Callable:
+    """``run(policy, seed_key, lr, wd, greedy) -> dict``: one evaluation episode through the
+    one episode runner (``rollouts``), recorded as ``rollouts.present``.
+
+    Jittable and vmappable over ``seed_key, lr, wd, greedy`` (``greedy`` a traced bool, so
+    sampled and greedy runs share one compiled function); ``policy`` is a pytree argument
+    (``GannoPolicy`` or ``FixedPolicy``), passed unbatched.
+    """
+    episode = make_episode_runner(env)
+
+    def run(policy, seed_key, lr, wd, greedy):
+        out = present(episode(policy, seed_key, lr, wd, greedy), chance)
+        return {k: out[k] for k in ("train_loss", "val_accuracy", "test_accuracy", "lrs", "diverged")}
+
+    return run

@@ -1,0 +1,66 @@
+"""The one episode runner (mava_ganno.evaluation.rollouts): the harness, the main job and the
+training system's evaluator all run episodes through it."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from mava_ganno.evaluation.policies import NoopPolicy, RandomPolicy
+from mava_ganno.evaluation.rollouts import episode_summary, make_episode_runner, present
+from mava_ganno.main_job import make_runner
+
+
+def test_an_lr_override_is_the_constant_schedule_and_the_no_op_agent(tiny_eval_env):
+    """Overriding every layer's LR with lr0 at every step == the always-no-op agent from lr0:
+    same init, same minibatches (one key), so the records agree exactly."""
+    env = tiny_eval_env.env
+    key = jax.random.PRNGKey(3)
+    rnd = RandomPolicy(env.action_table.entries, env.lr_max)
+    override = make_episode_runner(env, lr_override=lambda lr0, t: lr0)
+    plain = make_episode_runner(env)
+    a = jax.jit(override)(rnd, key, 1e-3, 0.1, False, jnp.float32(1e-3))
+    b = jax.jit(plain)(NoopPolicy(env.action_table.entries, env.lr_max), key, 1e-3, 0.1, False)
+    np.testing.assert_array_equal(np.asarray(a["val_accuracy"]), np.asarray(b["val_accuracy"]))
+    np.testing.assert_array_equal(np.asarray(a["layer_lrs"]), np.full((env.time_limit, env.num_agents), np.float32(1e-3)))
+    # NaN hands the step back to the policy: the random agent then changes the LRs.
+    c = jax.jit(override)(rnd, key, 1e-3, 0.1, False, jnp.float32(jnp.nan))
+    assert not np.allclose(np.asarray(c["layer_lrs"]), 1e-3)
+
+
+def test_the_main_jobs_methods_share_one_compiled_runner(tiny_eval_env):
+    env = tiny_eval_env.env
+    runner = make_runner(env)
+    rnd = RandomPolicy(env.action_table.entries, env.lr_max)
+    out = jax.device_get(runner(rnd, jax.random.PRNGKey(0), jnp.full(3, 2e-3), jnp.arange(3), 0.1))
+    lrs = np.asarray(out["lrs"])  # (methods, T, L)
+    assert lrs.shape == (3, env.time_limit, env.num_agents)
+    np.testing.assert_allclose(lrs[1], 2e-3)  # constant
+    cosine = 2e-3 * (1 + np.cos(np.pi * np.arange(env.time_limit) / env.time_limit)) / 2
+    np.testing.assert_allclose(lrs[2], np.repeat(cosine[:, None], env.num_agents, 1), rtol=1e-5)
+    assert not np.allclose(lrs[0], 2e-3)  # the policy acted
+    assert out["test_accuracy"].shape == (3, env.time_limit + 1)
+
+
+def test_summary_counts_the_steps_until_the_episode_ended():
+    """A run that diverges at step 2 of 4: return and length stop there, the final accuracy is
+    that step's, and present() records chance level and inf loss from then on."""
+    episode = {
+        "first": {"val_accuracy": jnp.float32(0.1), "train_loss": jnp.float32(2.3), "layer_lrs": jnp.ones(2)},
+        "reward": jnp.array([0.5, 0.25, -1.0, 7.0]),
+        "done": jnp.array([False, False, True, True]),
+        "alive": jnp.array([True, True, True, False]),
+        "diverged": jnp.array([False, False, True, True]),
+        "val_accuracy": jnp.array([0.6, 0.7, 0.0, 0.0]),
+        "train_loss": jnp.array([1.0, 0.5, 9.0, 9.0]),
+        "layer_lrs": jnp.ones((4, 2)),
+    }
+    s = episode_summary(episode)
+    assert float(s["episode_return"]) == pytest.approx(-0.25) and int(s["episode_length"]) == 3
+    assert float(s["final_val_accuracy"]) == pytest.approx(0.0)
+    p = present(episode, chance=0.1)
+    np.testing.assert_allclose(np.asarray(p["val_accuracy"]), [0.1, 0.6, 0.7, 0.1, 0.1])
+    assert np.isinf(np.asarray(p["train_loss"])[3:]).all() and bool(p["diverged"])
+    assert np.isnan(np.asarray(p["lrs"])[3]).all() and np.isfinite(np.asarray(p["lrs"])[:3]).all()
