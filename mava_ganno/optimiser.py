@@ -71,7 +71,8 @@ import optax
 from mava_ganno.env.actions import ActionTable
 from mava_ganno.backend.trainer import adam_direction, layerwise_adamw
 from mava_ganno.layers import LayerAgents, LayerType, UnknownLayerError, find_layer_agents
-from mava_ganno.env.observations import ObsContext, extract, feature_dim, global_stats, resolve_features
+from mava_ganno.env.observations import agent_layout, feature_dim, observe, resolve_features
+from mava_ganno.env.stats import global_stats
 from mava_ganno.policy import policy_is_single_agent, policy_metadata_value
 from mava_ganno.backend.layer_stats import layer_statistics
 
@@ -291,16 +292,9 @@ def ganno_adamw(
             cache[sig] = find_layers(tree, layer_types)
         return cache[sig]
 
-    def setup(layers: Layers):
-        n = 1 if single_agent else layers.num_layers
-        layer_of_lr = np.zeros(layers.num_layers, np.int32) if single_agent else np.arange(n, dtype=np.int32)
-        type_slots = np.zeros(1, np.int32) if single_agent else layers.agents.type_slots
-        depth_ids = np.zeros(1, np.int32) if single_agent else layers.agents.depth_ids
-        return n, layer_of_lr, type_slots, depth_ids
-
     def init_fn(params: Any) -> GannoState:
         layers = layers_of(params)
-        n, _, _, _ = setup(layers)
+        n = agent_layout(layers.agents, single_agent).num_agents
         inner = layerwise_adamw(layers.agent_index(params), weight_decay, **adam_kw)
         return GannoState(
             count=jnp.zeros((), jnp.int32),
@@ -336,7 +330,8 @@ def ganno_adamw(
         val_loss, val_acc = extra.get("val_loss"), extra.get("val_accuracy")
 
         layers = layers_of(params)
-        n, layer_of_lr, type_slots, depth_ids = setup(layers)
+        layout = agent_layout(layers.agents, single_agent)
+        n = layout.num_agents
         if state.lrs.shape != (n,):
             raise ValueError(
                 f"the optimiser state has {state.lrs.shape[0]} layer agents but these params have "
@@ -360,17 +355,7 @@ def ganno_adamw(
             )
             direction, _ = adam_direction(weight_decay, **adam_kw).update(updates, state.inner[0], params)
             stats = layer_statistics(params, updates, direction, layers.leaf_layer_ids, layers.num_layers)
-            ctx = ObsContext(
-                stats_g,
-                stats,
-                state.lrs,
-                state.prev_actions,
-                jnp.asarray(type_slots),
-                jnp.asarray(depth_ids),
-                num_actions,
-                lr_max,
-            )
-            obs = extract(features, ctx)
+            obs = observe(features, layout, stats_g, stats, state.lrs, state.prev_actions, num_actions, lr_max)
             key, k_act = jax.random.split(state.key)
             hidden, actions, probs = policy.act(
                 state.hidden,
@@ -395,7 +380,7 @@ def ganno_adamw(
 
         state = jax.lax.cond(slot == 0, decide, lambda s: s, state)
         new_updates, inner_state = inner.update(
-            updates, state.inner, params, layer_lrs=state.lrs[jnp.asarray(layer_of_lr)]
+            updates, state.inner, params, layer_lrs=state.lrs[jnp.asarray(layout.layer_of_lr)]
         )
         state = state._replace(
             count=count + 1,

@@ -18,17 +18,12 @@ from mava_ganno.backend.datasets import load_dataset
 from mava_ganno.backend.networks import make_network
 from mava_ganno.backend.trainer import SLTrainer, TrainState
 from mava_ganno.env.generator import InitialConditions, InitialConditionsGenerator
-from mava_ganno.env.observations import (
-    LOSS_CAP,
-    ObsContext,
-    extract,
-    feature_dim,
-    global_stats,
-    resolve_features,
-)
-from mava_ganno.env.rewards import shared_reward
+from mava_ganno.env.observations import agent_layout, feature_dim, observe, resolve_features
+from mava_ganno.env.stats import LOSS_CAP, global_stats
+from mava_ganno.env.rewards import DifferenceReward, HoldOutAccuracy, RewardFn, StepOutcome
 from mava_ganno.env.specs import spec as _spec
 from mava_ganno.env.types import Observation, State
+from mava_ganno.env.viewer import GannoViewer
 
 _JAX_VERSION = tuple(int(p) for p in jax.__version__.split(".")[:2])
 
@@ -75,6 +70,11 @@ class Ganno(Environment):
         single_agent: one agent sets one global LR from global features (the ablation).
         track_test: also evaluate the test split every step (``extras``), for evaluation.
         divergence_reward: reward of the step in which the loss became non-finite.
+        reward_fn: the reward function (``mava_ganno.env.rewards``); default
+            ``DifferenceReward(divergence_reward)`` if ``difference_reward`` else
+            ``HoldOutAccuracy(divergence_reward)``. Given, it decides ``difference_reward``
+            (whether the counterfactual branch is trained) and ``divergence_reward``.
+        viewer: renders states (``render``/``animate``); default a ``GannoViewer``.
         data_seed: seed of the deterministic train/validation/test split.
         data_dir: where tensorflow-datasets finds prepared data (``tfds:`` datasets).
         hidden, width: hidden units of MLPs and base channels of CNNs/ResNets.
@@ -119,6 +119,8 @@ class Ganno(Environment):
         eval_batch_size: int = 1024,
         measure_batch: str = "fresh",
         counterfactual: str = "auto",
+        reward_fn: Optional[RewardFn] = None,
+        viewer: Optional[GannoViewer] = None,
     ):
         # Validate everything cheap before any data is loaded or anything is compiled.
         if not isinstance(tau, (int, np.integer)) or isinstance(tau, bool) or tau <= 0:
@@ -144,6 +146,13 @@ class Ganno(Environment):
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         self.generator = generator if generator is not None else InitialConditionsGenerator()
         self.action_table = ActionTable.from_strings(action_table)
+        if reward_fn is None:
+            reward_fn = (DifferenceReward if difference_reward else HoldOutAccuracy)(divergence_reward)
+        elif not isinstance(reward_fn, RewardFn):
+            raise TypeError(f"reward_fn must be a mava_ganno.env.rewards.RewardFn, got {reward_fn!r}.")
+        self.reward_fn = reward_fn
+        difference_reward = reward_fn.needs_counterfactual
+        divergence_reward = reward_fn.divergence_reward
         if difference_reward:
             self.action_table.noop_index  # noqa: B018  (raises: the counterfactual needs a no-op)
         self.noop_action = self.action_table.initial_previous_action
@@ -168,11 +177,11 @@ class Ganno(Environment):
         self.num_layers = self.trainer.num_agents
         self.num_agents = 1 if self.single_agent else self.num_layers
         self.action_dim = self.action_table.num_actions
-        # agent -> layer map for the learning rates: every layer follows agent 0 if single.
-        self._layer_of_lr = np.zeros(self.num_layers, np.int32) if self.single_agent else np.arange(self.num_layers, dtype=np.int32)
-        self._type_slots = np.zeros(1, np.int32) if self.single_agent else self.layer_agents.type_slots
-        self._depth_ids = np.zeros(1, np.int32) if self.single_agent else self.layer_agents.depth_ids
+        # who the agents are; with single_agent every layer follows agent 0.
+        self.layout = agent_layout(self.layer_agents, self.single_agent)
+        self._layer_of_lr = self.layout.layer_of_lr
         self.obs_dim = feature_dim(self.features, self.action_dim)
+        self.viewer = viewer if viewer is not None else GannoViewer(self.tau, self.time_limit, self._layer_of_lr)
         super().__init__()
 
     def __repr__(self) -> str:
@@ -196,19 +205,18 @@ class Ganno(Environment):
         return self.trainer.batch_indices(k_train, self.tau)[0]
 
     def _observation(self, state: State) -> Observation:
-        ctx = ObsContext(
-            state.global_stats,
-            state.layer_stats,
-            state.lrs,
-            state.prev_actions,
-            jnp.asarray(self._type_slots),
-            jnp.asarray(self._depth_ids),
-            self.action_dim,
-            self.lr_max,
-        )
         n = self.num_agents
         return Observation(
-            agents_view=extract(self.features, ctx),
+            agents_view=observe(
+                self.features,
+                self.layout,
+                state.global_stats,
+                state.layer_stats,
+                state.lrs,
+                state.prev_actions,
+                self.action_dim,
+                self.lr_max,
+            ),
             action_mask=jnp.ones((n, self.action_dim), bool),
             step_count=jnp.full((n,), state.step_count, jnp.int32),
         )
@@ -309,13 +317,8 @@ class Ganno(Environment):
         # Nothing non-finite leaves the env: a diverged run keeps its last finite parameters.
         ts = jax.tree_util.tree_map(lambda new, old: jnp.where(diverged, old, new), ts, state.train_state)
         layer_stats, _, _ = self.trainer.measure(ts, wd, k_measure, self._measure_indices(key))
-        reward = shared_reward(
-            val_acc,
-            diverged,
-            self.divergence_reward,
-            cf_val_acc if self.difference_reward else None,
-            cf_diverged if self.difference_reward else None,
-            jnp.all(new_lrs == state.lrs) if self.difference_reward else None,
+        reward = self.reward_fn(
+            StepOutcome(val_acc, diverged, cf_val_acc, cf_diverged, jnp.all(new_lrs == state.lrs))
         )
         next_state = State(
             key=key,
@@ -365,11 +368,7 @@ class Ganno(Environment):
         return specs.BoundedArray((self.num_agents,), jnp.float32, 0.0, 1.0, "discount")
 
     def render(self, state: State) -> Any:
-        from mava_ganno.env.viewer import GannoViewer
-
-        return GannoViewer(self).render(state)
+        return self.viewer.render(state)
 
     def animate(self, states: Sequence[State], save_path: Optional[str] = None) -> Any:
-        from mava_ganno.env.viewer import GannoViewer
-
-        return GannoViewer(self).animate(states, save_path=save_path)
+        return self.viewer.animate(states, save_path=save_path)

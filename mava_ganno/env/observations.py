@@ -27,39 +27,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from mava_ganno.backend.layer_stats import LayerStats
-from mava_ganno.layers import NUM_LAYER_TYPE_SLOTS
-from mava_ganno.env.types import GlobalStats
+from mava_ganno.layers import NUM_LAYER_TYPE_SLOTS, LayerAgents
+from mava_ganno.env.stats import GlobalStats
 
 NUM_DEPTH_IDS = 3  # first, intermediate, final
-
-
-LOSS_CAP = 1e4  # a non-finite loss is stored (and observed) as this, with the nonfinite flag set
-
-
-def global_stats(
-    train_loss: chex.Array,
-    train_accuracy: chex.Array,
-    val_loss: chex.Array,
-    val_accuracy: chex.Array,
-    progress: chex.Array,
-    initial_lr: chex.Numeric,
-    weight_decay: chex.Numeric,
-) -> GlobalStats:
-    """GlobalStats from raw metrics, always finite: a NaN/inf train or hold-out loss sets
-    ``nonfinite``, is stored as ``LOSS_CAP``, and the hold-out accuracy then counts as 0.
-    The environment and ``mava_ganno.optimiser`` both build their global statistics here."""
-    nonfinite = ~(jnp.isfinite(train_loss) & jnp.isfinite(val_loss))
-    cap = lambda x: jnp.nan_to_num(x, nan=LOSS_CAP, posinf=LOSS_CAP)  # noqa: E731
-    return GlobalStats(
-        train_loss=cap(train_loss),
-        train_accuracy=train_accuracy,
-        val_loss=cap(val_loss),
-        val_accuracy=jnp.where(nonfinite, 0.0, val_accuracy),
-        nonfinite=nonfinite,
-        progress=jnp.asarray(progress, jnp.float32),
-        initial_lr=jnp.asarray(initial_lr, jnp.float32),
-        weight_decay=jnp.asarray(weight_decay, jnp.float32),
-    )
 
 
 class ObsContext(NamedTuple):
@@ -226,3 +197,48 @@ def extract(names: Sequence[str], ctx: ObsContext) -> chex.Array:
             block = jnp.broadcast_to(block[None, :], (n, block.shape[0]))
         cols.append(block)
     return jnp.nan_to_num(jnp.concatenate(cols, axis=-1), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+class AgentLayout(NamedTuple):
+    """Who the agents are: one per layer, or one for the whole network (single agent)."""
+
+    num_agents: int
+    layer_of_lr: np.ndarray  # (L,) int32: the agent whose learning rate each layer follows
+    type_slots: np.ndarray  # (N,) int32 layer-type slot of each agent
+    depth_ids: np.ndarray  # (N,) int32 0 first, 1 intermediate, 2 final layer
+
+
+def agent_layout(layer_agents: LayerAgents, single_agent: bool) -> AgentLayout:
+    """The layout of the environment and of ``mava_ganno.optimiser`` alike: with
+    ``single_agent`` every layer follows agent 0, which is typed and placed as slot 0."""
+    num_layers = layer_agents.num_agents
+    if single_agent:
+        zeros = np.zeros(1, np.int32)
+        return AgentLayout(1, np.zeros(num_layers, np.int32), zeros, zeros)
+    return AgentLayout(num_layers, np.arange(num_layers, dtype=np.int32), layer_agents.type_slots, layer_agents.depth_ids)
+
+
+def observe(
+    features: Sequence[str],
+    layout: AgentLayout,
+    global_stats: GlobalStats,
+    layer_stats: LayerStats,
+    lrs: chex.Array,
+    prev_actions: chex.Array,
+    num_actions: int,
+    lr_max: float,
+) -> chex.Array:
+    """(N, F) float32 agents_view: the one observation assembly of the environment and of
+    ``mava_ganno.optimiser``."""
+    ctx = ObsContext(
+        global_stats,
+        layer_stats,
+        lrs,
+        prev_actions,
+        jnp.asarray(layout.type_slots),
+        jnp.asarray(layout.depth_ids),
+        num_actions,
+        lr_max,
+    )
+    return extract(features, ctx)
+

@@ -8,24 +8,12 @@ import chex
 
 from mava_ganno.backend.trainer import TrainState
 from mava_ganno.backend.layer_stats import LayerStats
+from mava_ganno.env.stats import GlobalStats
 
 if TYPE_CHECKING:  # pragma: no cover
     from dataclasses import dataclass
 else:
     from chex import dataclass
-
-
-class GlobalStats(NamedTuple):
-    """Statistics shared by every layer agent (all scalars)."""
-
-    train_loss: chex.Array  # () mean over the last tau minibatches
-    train_accuracy: chex.Array  # ()
-    val_loss: chex.Array  # () on the hold-out validation split (the paper's "test" obs)
-    val_accuracy: chex.Array  # ()
-    nonfinite: chex.Array  # () bool: a loss was NaN/inf during the last tau steps
-    progress: chex.Array  # () env steps done / time_limit, in [0, 1]
-    initial_lr: chex.Array  # ()
-    weight_decay: chex.Array  # ()
 
 
 @dataclass

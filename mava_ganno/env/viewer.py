@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from mava_ganno.env.env import Ganno
-    from mava_ganno.env.types import State
+from mava_ganno.env.types import State
 
 
 def _pyplot():
@@ -22,22 +20,31 @@ def _pyplot():
 
 
 class GannoViewer:
-    """Jumanji-style viewer: ``render(state)`` and ``animate(states, save_path)``."""
+    """Jumanji-style viewer: ``render(state)`` and ``animate(states, save_path)``.
 
-    def __init__(self, env: "Ganno"):
-        self.env = env
+    Depends on ``State`` only: the environment injects what a state does not carry
+    (``tau``, ``time_limit`` and ``layer_of_lr``, the agent whose LR each layer follows).
+    """
 
-    def render(self, state: "State", save_path: Optional[str] = None) -> Any:
+    def __init__(self, tau: int, time_limit: int, layer_of_lr: Sequence[int]):
+        self.tau, self.time_limit = int(tau), int(time_limit)
+        self.layer_of_lr = np.asarray(layer_of_lr, np.int32)
+
+    def layer_lrs(self, state: State) -> np.ndarray:
+        """(L,) the learning rate of every layer in ``state``."""
+        return np.asarray(state.lrs)[self.layer_of_lr]
+
+    def render(self, state: State, save_path: Optional[str] = None) -> Any:
         """Bar chart of the current per-layer learning rates, titled with the accuracies."""
         plt = _pyplot()
-        lrs = np.asarray(self.env.layer_lrs(state.lrs))
+        lrs = self.layer_lrs(state)
         g = state.global_stats
         fig, ax = plt.subplots(figsize=(6, 3))
         ax.bar(np.arange(1, len(lrs) + 1), lrs)
         ax.set_xlabel("layer")
         ax.set_ylabel("learning rate")
         ax.set_title(
-            f"step {int(state.step_count)}/{self.env.time_limit}  "
+            f"step {int(state.step_count)}/{self.time_limit}  "
             f"train acc {float(g.train_accuracy):.3f}  val acc {float(g.val_accuracy):.3f}"
         )
         fig.tight_layout()
@@ -45,13 +52,13 @@ class GannoViewer:
             fig.savefig(save_path, dpi=100)
         return fig
 
-    def animate(self, states: Sequence["State"], save_path: Optional[str] = None) -> Any:
+    def animate(self, states: Sequence[State], save_path: Optional[str] = None) -> Any:
         """Per-layer LR schedules and accuracy curves over a sequence of states (a PNG)."""
         return plot_episode(
-            lrs=np.stack([np.asarray(self.env.layer_lrs(s.lrs)) for s in states]),
+            lrs=np.stack([self.layer_lrs(s) for s in states]),
             val_accuracy=np.asarray([float(s.global_stats.val_accuracy) for s in states]),
             train_loss=np.asarray([float(s.global_stats.train_loss) for s in states]),
-            tau=self.env.tau,
+            tau=self.tau,
             save_path=save_path,
         )
 
