@@ -5,18 +5,21 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-$(VENV)/.installed: setup.py
+$(VENV)/.installed: setup.py pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
-.PHONY: run test bench
+.PHONY: run test lint bench
 run: $(VENV)/.installed
 	$(PY) -m mava_ganno.main_job
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q -n 2 tests
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check mava_ganno tests benchmarks hydra_plugins
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/env_throughput.py

@@ -42,7 +42,7 @@ setup(
     extras_require={
         "tfds": ["tensorflow-datasets>=4.9", "tensorflow-cpu>=2.15"],
         "neptune": ["neptune>=1.10"],
-        "dev": ["pytest>=7", "pytest-xdist>=3", "tensorflow-datasets>=4.9"],
+        "dev": ["pytest>=7", "pytest-xdist>=3", "tensorflow-datasets>=4.9", "ruff>=0.4"],
     },
     entry_points={
         "console_scripts": ["ganno = mava_ganno.cli:main"],

@@ -28,10 +28,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from mava_ganno.env.env import Ganno  # noqa: E402
 from mava_ganno.evaluation import harness as E  # noqa: E402
 from mava_ganno.evaluation import policies as P  # noqa: E402
 from mava_ganno.evaluation import records as REC  # noqa: E402
-from mava_ganno.env.env import Ganno  # noqa: E402
 from mava_ganno.policy import init_policy_for_env  # noqa: E402
 
 

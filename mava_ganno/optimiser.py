@@ -68,14 +68,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mava_ganno.env.actions import ActionTable
+from mava_ganno.backend.layer_stats import layer_statistics
 from mava_ganno.backend.trainer import adam_direction, layerwise_adamw
-from mava_ganno.layers import LayerAgents, LayerType, UnknownLayerError, find_layer_agents
+from mava_ganno.env.actions import ActionTable
 from mava_ganno.env.observations import agent_layout, feature_dim, observe, resolve_features
 from mava_ganno.env.stats import global_stats
+from mava_ganno.layers import LayerAgents, LayerType, UnknownLayerError, find_layer_agents
 from mava_ganno.policy import policy_is_single_agent, policy_metadata_value
-from mava_ganno.backend.layer_stats import layer_statistics
-
 
 
 class GannoState(NamedTuple):

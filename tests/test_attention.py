@@ -12,8 +12,8 @@ import yaml
 from mava_ganno.backend.networks import ViT, make_network
 from mava_ganno.env import Ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
-from mava_ganno.layers import ATTENTION, LINEAR, UnknownLayerError, find_layer_agents
 from mava_ganno.env.observations import FEATURES, resolve_features
+from mava_ganno.layers import ATTENTION, LINEAR, UnknownLayerError, find_layer_agents
 
 SMALL_VIT = dict(network="vit1", dataset="digits", hidden=16, width=8)
 

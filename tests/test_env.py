@@ -14,13 +14,12 @@ try:  # Jumanji >= 1.0
     from jumanji.testing.env_not_smoke import check_env_specs_does_not_smoke
 except ImportError:  # Mava's pinned Jumanji 0.3.1 fork has no spec smoke test
     check_env_specs_does_not_smoke = None
+from conftest import TINY
 from jumanji.types import StepType
 
 from mava_ganno.env import Ganno, get_spec
 from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.env.observations import FEATURE_SETS, feature_dim
-
-from conftest import TINY
 
 
 def _rollout(c, key, actions):

@@ -11,19 +11,19 @@ import jax
 import numpy as np
 import pytest
 
-from mava_ganno.evaluation import harness as E
+from mava_ganno.env import Ganno
+from mava_ganno.env import observations as OBS
+from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.evaluation import baselines as B
 from mava_ganno.evaluation import batching as BAT
 from mava_ganno.evaluation import cli as CLI
 from mava_ganno.evaluation import figures as FIG
-from mava_ganno.env import observations as OBS
+from mava_ganno.evaluation import harness as E
 from mava_ganno.evaluation import policies as P
 from mava_ganno.evaluation import records as REC
 from mava_ganno.evaluation import rollouts as RO
-from mava_ganno.evaluation import tables as T
 from mava_ganno.evaluation import store as R
-from mava_ganno.env import Ganno
-from mava_ganno.env.generator import InitialConditionsGenerator
+from mava_ganno.evaluation import tables as T
 from mava_ganno.policy import init_policy, init_policy_for_env, save_policy
 
 TINY_SCENARIO = dict(tau=5, sl_steps=20, hidden=16)  # = conftest.TINY: mlp2 on digits

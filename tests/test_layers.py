@@ -7,7 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from thirdparty_dist import TYPE_NAME, TYPE_SLOT, LoRADense, throwaway_layer_type_distribution
 
+from mava_ganno.env.observations import FEATURE_SETS, ObsContext, extract, feature_dim
 from mava_ganno.layers import (
     NUM_LAYER_TYPE_SLOTS,
     UnknownLayerError,
@@ -15,9 +17,6 @@ from mava_ganno.layers import (
     get_layer_type,
     load_layer_types,
 )
-from mava_ganno.env.observations import FEATURE_SETS, ObsContext, extract, feature_dim
-
-from thirdparty_dist import TYPE_NAME, TYPE_SLOT, LoRADense, throwaway_layer_type_distribution
 
 
 class UserModel(nn.Module):

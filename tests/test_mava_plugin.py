@@ -252,8 +252,8 @@ def test_mava_ganno_own_config_is_not_touched_by_mava_defaults():
 # ----------------------------------------------------------------------------- global state
 def test_global_state_is_depth_independent_and_meaningful():
     from mava_ganno.env.actions import DEFAULT_ACTION_TABLE
-    from mava_ganno.mava.global_state import feature_columns, global_state, global_state_dim
     from mava_ganno.env.observations import FEATURE_SETS, FEATURES, feature_dim
+    from mava_ganno.mava.global_state import feature_columns, global_state, global_state_dim
 
     names, a = FEATURE_SETS["full"], len(DEFAULT_ACTION_TABLE)
     n, f = 3, feature_dim(names, a)

@@ -9,13 +9,14 @@ import numpy as np
 import optax
 import pytest
 from flax import serialization
+from thirdparty_dist import TYPE_NAME, TYPE_SLOT, LoRADense, throwaway_layer_type_distribution
 
-from mava_ganno.env.actions import DEFAULT_ACTION_TABLE
 from mava_ganno.backend.trainer import TrainState
 from mava_ganno.env import Ganno
+from mava_ganno.env.actions import DEFAULT_ACTION_TABLE
 from mava_ganno.env.generator import InitialConditionsGenerator
-from mava_ganno.layers import UnknownLayerError
 from mava_ganno.env.observations import FEATURE_SETS, FEATURES
+from mava_ganno.layers import UnknownLayerError
 from mava_ganno.optimiser import (
     GannoState,
     current_lrs,
@@ -25,8 +26,6 @@ from mava_ganno.optimiser import (
     lr_trajectory,
 )
 from mava_ganno.policy import NetworkConfig, init_policy
-
-from thirdparty_dist import TYPE_NAME, TYPE_SLOT, LoRADense, throwaway_layer_type_distribution
 
 TAU, DECISIONS = 5, 4
 FULL = FEATURE_SETS["full"]

@@ -93,7 +93,8 @@ def test_save_load_round_trip(policy, jit_act, tmp_path):
     assert loaded.network == policy.network and loaded.feature_names == policy.feature_names
     assert loaded.action_table == policy.action_table and loaded.lr_max == policy.lr_max
     assert loaded.metadata == {"scenario": "unit-test"}
-    chex_equal = jax.tree_util.tree_map(lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)), loaded.params, policy.params)
+    same = lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b))  # noqa: E731
+    chex_equal = jax.tree_util.tree_map(same, loaded.params, policy.params)
     del chex_equal
     np.testing.assert_allclose(np.asarray(loaded.obs_norm.mean), np.asarray(policy.obs_norm.mean))
     # same pytree structure -> the jitted act is reused and gives identical outputs

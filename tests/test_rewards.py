@@ -6,11 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import TINY
 
 from mava_ganno.env import Ganno
 from mava_ganno.env.rewards import DifferenceReward, HoldOutAccuracy, RewardFn, StepOutcome
-
-from conftest import TINY
 
 
 def outcome(acc=0.8, diverged=False, cf=0.75, cf_diverged=False, unchanged=False) -> StepOutcome:

@@ -25,7 +25,8 @@ def test_dispatcher(capsys):
         cli.main(["no-such-command"])
     assert e.value.code == 2
     called = {}
-    import types, sys
+    import sys
+    import types
 
     mod = types.ModuleType("_ganno_test_cmd")
     mod.run = lambda argv: called.setdefault("argv", argv)

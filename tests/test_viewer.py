@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import jax
 import numpy as np
+from conftest import TINY
 
 from mava_ganno.env import Ganno
 from mava_ganno.env.viewer import GannoViewer
-
-from conftest import TINY
 
 
 def test_viewer_renders_states_without_the_environment(tiny_eval_env, tmp_path):

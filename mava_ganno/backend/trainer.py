@@ -26,9 +26,9 @@ import optax
 from flax.core import unfreeze
 
 from mava_ganno.backend.datasets import Dataset
+from mava_ganno.backend.layer_stats import LayerStats, layer_statistics
 from mava_ganno.backend.networks import NetworkSpec
 from mava_ganno.layers import LayerAgents, LayerType, find_layer_agents
-from mava_ganno.backend.layer_stats import LayerStats, layer_statistics
 
 
 class ScaleByLayerwiseLrState(NamedTuple):

@@ -13,15 +13,15 @@ from jumanji import specs
 from jumanji.env import Environment
 from jumanji.types import TimeStep, restart, termination, transition
 
-from mava_ganno.env.actions import DEFAULT_ACTION_TABLE, ActionTable
 from mava_ganno.backend.datasets import load_dataset
 from mava_ganno.backend.networks import make_network
 from mava_ganno.backend.trainer import SLTrainer, TrainState
+from mava_ganno.env.actions import DEFAULT_ACTION_TABLE, ActionTable
 from mava_ganno.env.generator import InitialConditions, InitialConditionsGenerator
 from mava_ganno.env.observations import agent_layout, feature_dim, observe, resolve_features
-from mava_ganno.env.stats import LOSS_CAP, global_stats
 from mava_ganno.env.rewards import DifferenceReward, HoldOutAccuracy, RewardFn, StepOutcome
 from mava_ganno.env.specs import spec as _spec
+from mava_ganno.env.stats import LOSS_CAP, global_stats
 from mava_ganno.env.types import Observation, State
 from mava_ganno.env.viewer import GannoViewer
 

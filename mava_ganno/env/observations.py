@@ -27,8 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from mava_ganno.backend.layer_stats import LayerStats
-from mava_ganno.layers import NUM_LAYER_TYPE_SLOTS, LayerAgents
 from mava_ganno.env.stats import GlobalStats
+from mava_ganno.layers import NUM_LAYER_TYPE_SLOTS, LayerAgents
 
 NUM_DEPTH_IDS = 3  # first, intermediate, final
 
@@ -127,7 +127,11 @@ _FEATURES: Tuple[Feature, ...] = (
         width=lambda a: NUM_DEPTH_IDS,
         categorical=True,
     ),
-    _l("trust_ratio", "log10 LAMB trust ratio ||theta|| / ||u||, clipped to [-8, 8]", lambda c: _log10(c.layer_stats.trust_ratio, -8.0, 8.0)),
+    _l(
+        "trust_ratio",
+        "log10 LAMB trust ratio ||theta|| / ||u||, clipped to [-8, 8]",
+        lambda c: _log10(c.layer_stats.trust_ratio, -8.0, 8.0),
+    ),
     _l("grad_norm", "log10 ||g||, clipped to [-8, 8]", lambda c: _log10(c.layer_stats.grad_norm, -8.0, 8.0)),
     _l("update_norm", "log10 ||u|| (Adam update term), clipped to [-8, 8]", lambda c: _log10(c.layer_stats.update_norm, -8.0, 8.0)),
     _l("weight_mean", "symlog mean of theta (linthresh 1e-4), clipped to [-8, 8]", lambda c: _symlog(c.layer_stats.weight_mean)),

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import chex
 
-from mava_ganno.backend.trainer import TrainState
 from mava_ganno.backend.layer_stats import LayerStats
+from mava_ganno.backend.trainer import TrainState
 from mava_ganno.env.stats import GlobalStats
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -16,7 +16,6 @@ from mava_ganno.env.actions import ActionTable
 from mava_ganno.env.observations import FEATURE_SETS
 from mava_ganno.policy import policy_is_single_agent
 
-
 ABLATION_LABELS = {
     "lr_only": "GANNO-LR-only",
     "timestep_only": "GANNO-timestep-only",

@@ -50,9 +50,9 @@ from mava.wrappers.jumanji import JumanjiMarlWrapper
 
 import mava_ganno
 from mava_ganno.env.env import Ganno
+from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.env.specs import get_spec
 from mava_ganno.env.specs import spec as _spec
-from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.mava.global_state import feature_columns, global_state
 
 

@@ -38,6 +38,8 @@ import optax
 from jax import tree
 from omegaconf import DictConfig, OmegaConf
 
+from mava_ganno.env.types import Observation
+from mava_ganno.evaluation.rollouts import episode_summary, make_episode_runner
 from mava_ganno.policy import (
     GannoPolicy,
     NetworkConfig,
@@ -49,8 +51,6 @@ from mava_ganno.policy import (
     save_policy,
     welford,
 )
-from mava_ganno.env.types import Observation
-from mava_ganno.evaluation.rollouts import episode_summary, make_episode_runner
 from mava_ganno.utils import checkpointing
 from mava_ganno.utils import make_env as environments
 from mava_ganno.utils.config import ConfigError, check_config
@@ -574,7 +574,13 @@ def _config_diff(a: Dict[str, Any], b: Dict[str, Any], prefix: str = "") -> List
 
 
 RESUME_SECTIONS = ("system", "arch", "network", "env")
-RESUME_IGNORED = {"system.num_agents", "arch.num_eval_episodes", "arch.evaluation_greedy", "arch.absolute_metric", "arch.num_absolute_metric_eval_episodes"}
+RESUME_IGNORED = {
+    "system.num_agents",
+    "arch.num_eval_episodes",
+    "arch.evaluation_greedy",
+    "arch.absolute_metric",
+    "arch.num_absolute_metric_eval_episodes",
+}
 
 
 def _metrics_row(m: Dict[str, np.ndarray], i: int, action_table: Tuple[str, ...]) -> Dict[str, Any]:
@@ -712,7 +718,8 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
                 row = _metrics_row(metrics, i, tuple(env.action_table.entries))
                 history.append({"update": update, "timestep": t, **row})
                 shown = {k: v for k, v in row.items() if k != "action_probs"}
-                logger.log({"update": update, "timestep": t, **shown, "steps_per_second": rate}, t, eval_step, LogEvent.TRAIN, summarise=False)
+                logged = {"update": update, "timestep": t, **shown, "steps_per_second": rate}
+                logger.log(logged, t, eval_step, LogEvent.TRAIN, summarise=False)
             t = (eval_step + 1) * steps_per_eval
             bar.update(t, rate)
 
