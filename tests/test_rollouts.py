@@ -50,7 +50,6 @@ def test_summary_counts_the_steps_until_the_episode_ended():
     episode = {
         "first": {"val_accuracy": jnp.float32(0.1), "train_loss": jnp.float32(2.3), "layer_lrs": jnp.ones(2)},
         "reward": jnp.array([0.5, 0.25, -1.0, 7.0]),
-        "done": jnp.array([False, False, True, True]),
         "alive": jnp.array([True, True, True, False]),
         "diverged": jnp.array([False, False, True, True]),
         "val_accuracy": jnp.array([0.6, 0.7, 0.0, 0.0]),

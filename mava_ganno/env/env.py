@@ -28,7 +28,6 @@ from mava_ganno.env.viewer import GannoViewer
 _JAX_VERSION = tuple(int(p) for p in jax.__version__.split(".")[:2])
 
 
-
 class Ganno(Environment):
     """Training a neural network, where every trainable layer is an agent.
 
@@ -175,13 +174,12 @@ class Ganno(Environment):
         )
         self.layer_agents = self.trainer.agents
         self.num_layers = self.trainer.num_agents
-        self.num_agents = 1 if self.single_agent else self.num_layers
-        self.action_dim = self.action_table.num_actions
         # who the agents are; with single_agent every layer follows agent 0.
         self.layout = agent_layout(self.layer_agents, self.single_agent)
-        self._layer_of_lr = self.layout.layer_of_lr
+        self.num_agents = self.layout.num_agents
+        self.action_dim = self.action_table.num_actions
         self.obs_dim = feature_dim(self.features, self.action_dim)
-        self.viewer = viewer if viewer is not None else GannoViewer(self.tau, self.time_limit, self._layer_of_lr)
+        self.viewer = viewer if viewer is not None else GannoViewer(self.tau, self.time_limit, self.layout.layer_of_lr)
         super().__init__()
 
     def __repr__(self) -> str:
@@ -194,7 +192,7 @@ class Ganno(Environment):
     # ------------------------------------------------------------------ helpers
     def layer_lrs(self, lrs: chex.Array) -> chex.Array:
         """(N,) agent learning rates -> (L,) per-layer learning rates."""
-        return lrs[jnp.asarray(self._layer_of_lr)]
+        return lrs[jnp.asarray(self.layout.layer_of_lr)]
 
     def _measure_indices(self, next_key: chex.PRNGKey) -> Optional[chex.Array]:
         """None (a fresh minibatch) or, with ``measure_batch="next"``, the first minibatch the

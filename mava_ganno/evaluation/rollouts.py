@@ -44,8 +44,8 @@ def make_episode_runner(env: Any, lr_override: Optional[LROverride] = None) -> C
     ``env.reset_with_conditions``. ``greedy`` may be a traced bool.
 
     Returns arrays with a leading time axis: ``first`` (the reset's records) and per step
-    ``reward`` (T,), ``done`` (T,) bool, ``alive`` (T,) bool (the episode was not over before
-    the step), ``diverged`` (T,) bool and the ``RECORD_KEYS`` the env's extras have.
+    ``reward`` (T,), ``alive`` (T,) bool (the episode was not over before the step: True for
+    a prefix of the steps), ``diverged`` (T,) bool and the ``RECORD_KEYS`` the env's extras have.
     """
     n, num_steps = env.num_agents, env.time_limit
     noop = env.action_table.noop_index if lr_override is not None else None  # raises if none
@@ -70,11 +70,9 @@ def make_episode_runner(env: Any, lr_override: Optional[LROverride] = None) -> C
                 state = state.replace(lrs=jnp.where(use, jnp.full((n,), lr_t, jnp.float32), state.lrs))
                 actions = jnp.where(use, noop, actions).astype(jnp.int32)
             state2, ts2 = env.step(state, actions)
-            done = ts2.last()
             out = {
                 **records(ts2.extras),
                 "reward": ts2.reward[0],
-                "done": done,
                 "alive": ~over,
                 "diverged": ts2.extras["diverged"],
             }
@@ -82,7 +80,7 @@ def make_episode_runner(env: Any, lr_override: Optional[LROverride] = None) -> C
                 _select(over, state, state2),
                 _select(over, obs, ts2.observation),
                 jnp.where(over, hidden, hidden2),
-                over | done,
+                over | ts2.last(),
                 k,
             )
             return carry, out
@@ -109,7 +107,6 @@ def present(episode: Dict[str, Any], chance: float) -> Dict[str, chex.Array]:
             out[name] = jnp.where(dead, chance, episode[name])
     out = {k: jnp.concatenate([jnp.reshape(episode["first"][k], (1,)), v]) for k, v in out.items()}
     out["lrs"] = jnp.where(was_dead[:, None], jnp.nan, episode["layer_lrs"])
-    out["first_lrs"] = episode["first"]["layer_lrs"]
     out["diverged"] = dead[-1]
     return out
 
@@ -117,12 +114,11 @@ def present(episode: Dict[str, Any], chance: float) -> Dict[str, chex.Array]:
 def episode_summary(episode: Dict[str, Any]) -> Dict[str, chex.Array]:
     """What the training system's evaluator logs: return, length, final hold-out accuracy."""
     alive = episode["alive"]
-    last_alive = jnp.max(jnp.where(alive, jnp.arange(alive.shape[0]), -1))
-    final = jnp.where(last_alive >= 0, episode["val_accuracy"][jnp.maximum(last_alive, 0)], episode["first"]["val_accuracy"])
+    length = jnp.sum(alive).astype(jnp.int32)  # >= 1: every episode takes its first step
     return {
         "episode_return": jnp.sum(jnp.where(alive, episode["reward"], 0.0)),
-        "episode_length": jnp.sum(alive).astype(jnp.int32),
-        "final_val_accuracy": final,
+        "episode_length": length,
+        "final_val_accuracy": episode["val_accuracy"][length - 1],
     }
 
 
