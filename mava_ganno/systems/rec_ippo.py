@@ -503,6 +503,21 @@ def learner_setup(env: Any, keys: chex.Array, config: DictConfig) -> Learner:
 
 
 # ----------------------------------------------------------------------------- evaluation
+def as_policy(
+    env: Any, actor_config: NetworkConfig, actor_params: Any, obs_norm: Any, metadata: Optional[Dict[str, Any]] = None
+) -> GannoPolicy:
+    """The actor's parameters (and observation normalisation) as a GannoPolicy for ``env``."""
+    return GannoPolicy(
+        params=actor_params,
+        obs_norm=obs_norm,
+        network=actor_config,
+        feature_names=tuple(env.features),
+        action_table=tuple(env.action_table.entries),
+        lr_max=float(env.lr_max),
+        metadata_json=json.dumps(metadata or {}, sort_keys=True, default=str),
+    )
+
+
 def make_evaluator(eval_env: Any, actor_config: NetworkConfig, num_episodes: int, greedy: bool) -> Callable:
     """Jitted ``(actor_params, obs_norm, key) -> metrics``: ``num_episodes`` vmapped episodes
     of the evaluation env (no difference reward) through the one episode runner
@@ -510,14 +525,7 @@ def make_evaluator(eval_env: Any, actor_config: NetworkConfig, num_episodes: int
     run = make_episode_runner(eval_env)
 
     def evaluate(actor_params, obs_norm, key):
-        policy = GannoPolicy(
-            params=actor_params,
-            obs_norm=obs_norm,
-            network=actor_config,
-            feature_names=tuple(eval_env.features),
-            action_table=tuple(eval_env.action_table.entries),
-            lr_max=float(eval_env.lr_max),
-        )
+        policy = as_policy(eval_env, actor_config, actor_params, obs_norm)
 
         def one(k):
             return episode_summary(run(policy, k, greedy=greedy))
@@ -550,15 +558,9 @@ def _unreplicate(x: Any) -> Any:
 
 def make_policy(learner: Learner, state: RNNLearnerState, env: Any, metadata: Dict[str, Any]) -> GannoPolicy:
     """The GannoPolicy of a learner state (first device / update-batch copy)."""
-    return GannoPolicy(
-        params=jax.device_get(_unreplicate(state.params.actor_params)),
-        obs_norm=jax.device_get(_unreplicate(state.norms.obs)) if state.norms.obs is not None else None,
-        network=learner.actor_config,
-        feature_names=tuple(env.features),
-        action_table=tuple(env.action_table.entries),
-        lr_max=float(env.lr_max),
-        metadata_json=json.dumps(metadata, sort_keys=True, default=str),
-    )
+    params = jax.device_get(_unreplicate(state.params.actor_params))
+    obs_norm = jax.device_get(_unreplicate(state.norms.obs)) if state.norms.obs is not None else None
+    return as_policy(env, learner.actor_config, params, obs_norm, metadata)
 
 
 def _config_diff(a: Dict[str, Any], b: Dict[str, Any], prefix: str = "") -> List[str]:
