@@ -6,7 +6,9 @@
 # dependencies; they are borrowed from the CI venv (.venv) for the import check only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-OLD=$(mktemp -d)/venv
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+OLD=$TMP/venv
 python3 -m venv "$OLD"
 "$OLD/bin/python" -m pip install -q "pip==23.2.1" "setuptools==65.5.0" wheel
 "$OLD/bin/python" -m pip install -q --no-deps -e . 2>&1 | tee "$OLD.log" | tail -3
