@@ -40,19 +40,6 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     return cfg
 
 
-def _run(cfg: DictConfig) -> float:
-    from mava_ganno.systems.rec_ippo import run_experiment
-    from mava_ganno.utils.config import ConfigError
-
-    OmegaConf.set_struct(cfg, False)
-    cfg.logger.system_name = "rec_ippo"
-    try:
-        return run_experiment(cfg).eval_performance
-    except ConfigError as e:
-        print(f"Config error: {e}", file=sys.stderr)
-        sys.exit(2)
-
-
 def _preprocess_argv(argv: List[str]) -> List[str]:
     """``--resume`` -> the Hydra override ``logger.checkpointing.load_model=True``."""
     out = [a for a in argv if a != "--resume"]
@@ -67,7 +54,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     sys.argv = [sys.argv[0]] + _preprocess_argv(argv)
-    hydra.main(config_path=config_dir(), config_name=CONFIG_NAME, version_base="1.2")(_run)()
+    from mava_ganno.systems.rec_ippo import hydra_entry_point
+
+    hydra.main(config_path=config_dir(), config_name=CONFIG_NAME, version_base="1.2")(hydra_entry_point)()
 
 
 if __name__ == "__main__":

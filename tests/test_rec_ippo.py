@@ -73,7 +73,7 @@ def run_a(tmp_path_factory):
 
 
 def _actor_params(state):
-    return jax.device_get(rec_ippo._unreplicate(state.params.actor_params))
+    return jax.device_get(rec_ippo.unreplicate(state.params.actor_params))
 
 
 def test_config_errors_name_the_key(tmp_path):

@@ -21,13 +21,12 @@ Entry point: ``run_experiment(config)`` (``mava_ganno.train`` wraps it with Hydr
 from __future__ import annotations
 
 import copy
-import json
 import os
-import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Tuple
 
 import chex
 import flax
@@ -39,7 +38,6 @@ from jax import tree
 from omegaconf import DictConfig, OmegaConf
 
 from mava_ganno.env.types import Observation
-from mava_ganno.evaluation.rollouts import episode_summary, make_episode_runner
 from mava_ganno.policy import (
     GannoPolicy,
     NetworkConfig,
@@ -51,118 +49,37 @@ from mava_ganno.policy import (
     save_policy,
     welford,
 )
+from mava_ganno.systems import resume
+from mava_ganno.systems.evaluator import Evaluator, make_policy, policy_metadata, unreplicate
+from mava_ganno.systems.resume import make_checkpointer
+from mava_ganno.systems.types import (
+    EpisodeStats,
+    HiddenStates,
+    NormStates,
+    OptStates,
+    Params,
+    RNNLearnerState,
+    RNNPPOTransition,
+    ValueNorm,
+)
+from mava_ganno.systems.utils import (
+    cache_put,
+    categorical,
+    categorical_entropy,
+    combine_update_metrics,
+    compile_key,
+    make_learning_rate,
+    network_configs,
+    pmean,
+    pmean_moments,
+    shard_like_learner,
+)
 from mava_ganno.utils import checkpointing
 from mava_ganno.utils import make_env as environments
 from mava_ganno.utils.config import ConfigError, check_config
 from mava_ganno.utils.logger import GannoLogger, LogEvent, ProgressBar
 
-
-# ----------------------------------------------------------------------------- types
-class Params(NamedTuple):
-    actor_params: Any
-    critic_params: Any
-
-
-class OptStates(NamedTuple):
-    actor_opt_state: Any
-    critic_opt_state: Any
-
-
-class HiddenStates(NamedTuple):
-    policy_hidden_state: chex.Array  # (E, N, H)
-    critic_hidden_state: chex.Array  # (E, N, H)
-
-
-class ValueNorm(NamedTuple):
-    """Running mean/variance of the value targets (scalars)."""
-
-    mean: chex.Array
-    var: chex.Array
-    count: chex.Array
-
-
-class NormStates(NamedTuple):
-    obs: Optional[ObsNormStats]  # None: observations used as the env scales them
-    value: ValueNorm
-
-
-class EpisodeStats(NamedTuple):
-    episode_return: chex.Array  # (E,) running return of the current episode (shared reward)
-    episode_length: chex.Array  # (E,) int32
-
-
-class RNNLearnerState(NamedTuple):
-    params: Params
-    opt_states: OptStates
-    key: chex.PRNGKey
-    env_state: Any  # mava_ganno.env.types.State, batched (E, ...)
-    obs: Observation  # current observation (E, N, ...)
-    dones: chex.Array  # (E, N) True where the current observation starts an episode
-    hstates: HiddenStates
-    norms: NormStates
-    episode: EpisodeStats
-
-
-class RNNPPOTransition(NamedTuple):
-    done: chex.Array  # (E, N) this step starts an episode (reset the hidden state first)
-    action: chex.Array  # (E, N)
-    value: chex.Array  # (E, N) unnormalised value estimate
-    reward: chex.Array  # (E, N)
-    log_prob: chex.Array  # (E, N)
-    obs: chex.Array  # (E, N, F) normalised agents_view
-    action_mask: chex.Array  # (E, N, A)
-    hstates: HiddenStates  # hidden states before this step
-    info: Dict[str, chex.Array]
-
-
 # ----------------------------------------------------------------------------- helpers
-def _categorical(logits: chex.Array) -> Tuple[chex.Array, chex.Array]:
-    """(log_probs, probs) of masked logits."""
-    logp = jax.nn.log_softmax(logits, axis=-1)
-    return logp, jnp.exp(logp)
-
-
-def _entropy(logits: chex.Array) -> chex.Array:
-    logp, p = _categorical(logits)
-    return -jnp.sum(jnp.where(p > 0, p * logp, 0.0), axis=-1)
-
-
-def _pmean(x: Any, batched: bool) -> Any:
-    """Mean over the update-batch axis (when vmapped) and the device axis."""
-    if batched:
-        x = jax.lax.pmean(x, axis_name="batch")
-    return jax.lax.pmean(x, axis_name="device")
-
-
-def _pmean_moments(x: chex.Array, axis: Tuple[int, ...], batched: bool) -> Tuple[chex.Array, chex.Array]:
-    """Mean and variance of x over ``axis`` and over the batch and device axes."""
-    mean, sq = _pmean((x.mean(axis), jnp.square(x).mean(axis)), batched)
-    return mean, jnp.maximum(sq - jnp.square(mean), 0.0)
-
-
-def network_configs(config: DictConfig) -> Tuple[NetworkConfig, NetworkConfig]:
-    """(actor, critic) NetworkConfig from Mava's ``network`` config group."""
-    net = config.network
-
-    def one(part: DictConfig) -> NetworkConfig:
-        pre, post = part.pre_torso, part.post_torso
-        return NetworkConfig(
-            pre_torso=tuple(pre.layer_sizes),
-            post_torso=tuple(post.layer_sizes),
-            hidden_state_dim=int(net.hidden_state_dim),
-            activation=str(pre.get("activation", "relu")),
-            use_layer_norm=bool(pre.get("use_layer_norm", False)),
-        )
-
-    return one(net.actor_network), one(net.critic_network)
-
-
-def make_learning_rate(init_lr: float, config: DictConfig) -> Any:
-    """Mava's ``make_learning_rate``: constant, or linear decay to 0 over training."""
-    if not config.system.decay_learning_rates:
-        return init_lr
-    steps = config.system.num_updates * config.system.ppo_epochs * config.system.num_minibatches
-    return optax.linear_schedule(init_lr, 0.0, steps)
 
 
 # ----------------------------------------------------------------------------- learner
@@ -206,7 +123,7 @@ def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: T
             value = value_n * v_std + v_mean
 
             action = jax.random.categorical(policy_key, logits, axis=-1).astype(jnp.int32)
-            logp, probs = _categorical(logits)
+            logp, probs = categorical(logits)
             log_prob = jnp.take_along_axis(logp, action[..., None], axis=-1)[..., 0]
 
             env_state, timestep = jax.vmap(env.step)(env_state, action)
@@ -268,7 +185,7 @@ def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: T
 
         # Value-target statistics: update first, then train the critic on standardised targets.
         if norm_targets:
-            t_mean, t_var = _pmean_moments(targets, (0, 1, 2), batched)
+            t_mean, t_var = pmean_moments(targets, (0, 1, 2), batched)
             vn = ValueNorm(*welford(norms.value.mean, norms.value.var, norms.value.count, t_mean, t_var, targets.size))
             norms = norms._replace(value=vn)
         v_mean, v_std = _value_scale(norms.value)
@@ -282,13 +199,13 @@ def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: T
                     _, logits = actor_apply(
                         actor_params, t.hstates.policy_hidden_state[0], (t.obs, t.action_mask, t.done)
                     )
-                    logp, _ = _categorical(logits)
+                    logp, _ = categorical(logits)
                     log_prob = jnp.take_along_axis(logp, t.action[..., None], axis=-1)[..., 0]
                     log_ratio = log_prob - t.log_prob
                     ratio = jnp.exp(log_ratio)
                     adv = (gae - gae.mean()) / (gae.std() + 1e-8) if norm_adv else gae
                     loss_actor = -jnp.minimum(ratio * adv, jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * adv).mean()
-                    entropy = _entropy(logits).mean()
+                    entropy = categorical_entropy(logits).mean()
                     approx_kl = ((ratio - 1) - log_ratio).mean()
                     clip_frac = (jnp.abs(ratio - 1) > clip_eps).mean()
                     return loss_actor - ent_coef * entropy, (loss_actor, entropy, approx_kl, clip_frac)
@@ -307,7 +224,7 @@ def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: T
                 (actor_total, actor_aux), actor_grads = jax.value_and_grad(_actor_loss_fn, has_aux=True)(params.actor_params)
                 (critic_total, value_loss), critic_grads = jax.value_and_grad(_critic_loss_fn, has_aux=True)(params.critic_params)
                 # Average over the update batch and the devices (Mava's Anakin pmeans).
-                actor_grads, critic_grads = _pmean((actor_grads, critic_grads), batched)
+                actor_grads, critic_grads = pmean((actor_grads, critic_grads), batched)
 
                 a_updates, a_opt = actor_update(actor_grads, opt_states.actor_opt_state)
                 c_updates, c_opt = critic_update(critic_grads, opt_states.critic_opt_state)
@@ -351,7 +268,7 @@ def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: T
         # Observation statistics: fold in this rollout (used from the next rollout on).
         if norm_obs:
             raw = traj.info["raw_obs"]
-            o_mean, o_var = _pmean_moments(raw, (0, 1, 2), batched)
+            o_mean, o_var = pmean_moments(raw, (0, 1, 2), batched)
             count = raw.shape[0] * raw.shape[1] * raw.shape[2]
             norms = norms._replace(obs=norms.obs.update_moments(o_mean, o_var, count))
 
@@ -388,39 +305,9 @@ def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: T
     return learner_fn
 
 
-# Compiled learners/evaluators of this process, keyed by everything they depend on, so that
+# Compiled learners of this process, keyed by everything they depend on, so that
 # repeated runs with the same config (tests, benchmarks, a resumed run) compile once.
 _LEARNER_CACHE: Dict[str, Callable] = {}
-_EVALUATOR_CACHE: Dict[str, Callable] = {}
-_CACHE_SIZE = 8
-
-
-def _cache_put(cache: Dict[str, Callable], key: str, fn: Callable) -> None:
-    if len(cache) >= _CACHE_SIZE:
-        cache.pop(next(iter(cache)))
-    cache[key] = fn
-
-
-def compile_key(config: DictConfig, n_devices: int) -> str:
-    """What the compiled learner depends on: system (but the seed and the budget), the
-    number of envs, the network and the env config."""
-    c = OmegaConf.to_container(config, resolve=True)
-    sys_c = {k: v for k, v in c["system"].items() if k not in ("seed", "total_timesteps", "num_updates")}
-    if c["system"].get("decay_learning_rates"):
-        sys_c["num_updates"] = c["system"]["num_updates"]
-    return json.dumps(
-        {"system": sys_c, "num_envs": c["arch"]["num_envs"], "network": c["network"], "env": c["env"], "devices": n_devices},
-        sort_keys=True, default=str,
-    )
-
-
-_identity_pmap = jax.pmap(lambda x: x, axis_name="device")
-
-
-def shard_like_learner(state: Any) -> Any:
-    """Lay out a (devices, ...) state exactly as the pmapped learner returns it, so the
-    learner compiles once (a different input sharding would compile it a second time)."""
-    return _identity_pmap(tree.map(jnp.asarray, state))
 
 
 @dataclass
@@ -477,14 +364,14 @@ def learner_setup(env: Any, keys: chex.Array, config: DictConfig) -> Learner:
     if learn is None:
         learn = get_learner_fn(env, (actor.apply, critic.apply), (actor_optim.update, critic_optim.update), config)
         learn = jax.pmap(learn, axis_name="device")
-        _cache_put(_LEARNER_CACHE, key_str, learn)
+        cache_put(_LEARNER_CACHE, key_str, learn)
 
     # Environments: (devices, update batch, envs, ...).
     ubs = int(config.system.update_batch_size)
     key, *env_keys = jax.random.split(key, n_devices * ubs * num_envs + 1)
     reset_key = key_str + "|reset"
     if reset_key not in _LEARNER_CACHE:
-        _cache_put(_LEARNER_CACHE, reset_key, jax.jit(jax.vmap(env.reset)))
+        cache_put(_LEARNER_CACHE, reset_key, jax.jit(jax.vmap(env.reset)))
     env_states, timesteps = _LEARNER_CACHE[reset_key](jnp.stack(env_keys))
     reshape = lambda x: x.reshape((n_devices, ubs, num_envs) + x.shape[1:])  # noqa: E731
     env_states = tree.map(reshape, env_states)
@@ -500,39 +387,6 @@ def learner_setup(env: Any, keys: chex.Array, config: DictConfig) -> Learner:
     init_state = RNNLearnerState(params, opt_states, step_keys, env_states, obs, dones, hstates, norms, episode)
     init_state = shard_like_learner(init_state)
     return Learner(learn, actor, critic, actor_cfg, critic_cfg, init_state)
-
-
-# ----------------------------------------------------------------------------- evaluation
-def as_policy(
-    env: Any, actor_config: NetworkConfig, actor_params: Any, obs_norm: Any, metadata: Optional[Dict[str, Any]] = None
-) -> GannoPolicy:
-    """The actor's parameters (and observation normalisation) as a GannoPolicy for ``env``."""
-    return GannoPolicy(
-        params=actor_params,
-        obs_norm=obs_norm,
-        network=actor_config,
-        feature_names=tuple(env.features),
-        action_table=tuple(env.action_table.entries),
-        lr_max=float(env.lr_max),
-        metadata_json=json.dumps(metadata or {}, sort_keys=True, default=str),
-    )
-
-
-def make_evaluator(eval_env: Any, actor_config: NetworkConfig, num_episodes: int, greedy: bool) -> Callable:
-    """Jitted ``(actor_params, obs_norm, key) -> metrics``: ``num_episodes`` vmapped episodes
-    of the evaluation env (no difference reward) through the one episode runner
-    (``evaluation.rollouts``), each from initial conditions the generator samples."""
-    run = make_episode_runner(eval_env)
-
-    def evaluate(actor_params, obs_norm, key):
-        policy = as_policy(eval_env, actor_config, actor_params, obs_norm)
-
-        def one(k):
-            return episode_summary(run(policy, k, greedy=greedy))
-
-        return jax.vmap(one)(jax.random.split(key, num_episodes))
-
-    return jax.jit(evaluate)
 
 
 # ----------------------------------------------------------------------------- experiment
@@ -551,56 +405,51 @@ class TrainResult:
     initial_actor_params: Any = None  # the actor's parameters before training
 
 
-def _unreplicate(x: Any) -> Any:
-    """First device, first update-batch copy."""
-    return tree.map(lambda a: a[0, 0], x)
+class Budget(NamedTuple):
+    """Timesteps per evaluation step (all devices, update batches and envs), and their number."""
+
+    steps_per_eval: int
+    num_evals: int
+    updates_per_eval: int
+
+    @classmethod
+    def of(cls, config: DictConfig, n_devices: int) -> "Budget":
+        s, upe = config.system, int(config.system.num_updates_per_eval)
+        steps = n_devices * upe * int(s.rollout_length) * int(s.update_batch_size) * int(config.arch.num_envs)
+        return cls(steps, int(config.arch.num_evaluation), upe)
+
+    @property
+    def total(self) -> int:
+        return self.steps_per_eval * self.num_evals
 
 
-def make_policy(learner: Learner, state: RNNLearnerState, env: Any, metadata: Dict[str, Any]) -> GannoPolicy:
-    """The GannoPolicy of a learner state (first device / update-batch copy)."""
-    params = jax.device_get(_unreplicate(state.params.actor_params))
-    obs_norm = jax.device_get(_unreplicate(state.norms.obs)) if state.norms.obs is not None else None
-    return as_policy(env, learner.actor_config, params, obs_norm, metadata)
-
-
-def _config_diff(a: Dict[str, Any], b: Dict[str, Any], prefix: str = "") -> List[str]:
-    keys = []
-    for k in sorted(set(a) | set(b)):
-        ka = f"{prefix}{k}"
-        va, vb = a.get(k, "<absent>"), b.get(k, "<absent>")
-        if isinstance(va, dict) and isinstance(vb, dict):
-            keys += _config_diff(va, vb, ka + ".")
-        elif va != vb:
-            keys.append(f"{ka}: checkpoint {va!r} != now {vb!r}")
-    return keys
-
-
-RESUME_SECTIONS = ("system", "arch", "network", "env")
-RESUME_IGNORED = {
-    "system.num_agents",
-    "arch.num_eval_episodes",
-    "arch.evaluation_greedy",
-    "arch.absolute_metric",
-    "arch.num_absolute_metric_eval_episodes",
-}
-
-
-def _metrics_row(m: Dict[str, np.ndarray], i: int, action_table: Tuple[str, ...]) -> Dict[str, Any]:
-    """Combine update i's metrics over devices and update batches."""
-    take = lambda k: np.asarray(m[k])[:, i]  # noqa: E731  (devices, ubs) after the update axis
-    episodes = float(take("episodes").sum())
-    row: Dict[str, Any] = {}
-    if episodes > 0:
-        row["episode_return"] = float(take("episode_return_sum").sum() / episodes)
-        row["episode_length"] = float(take("episode_length_sum").sum() / episodes)
-        row["final_val_accuracy"] = float(take("final_val_accuracy_sum").sum() / episodes)
-    row["episodes"] = int(episodes)
-    for k in ("val_accuracy", "reward", "log10_lr", "entropy", "total_loss", "actor_loss", "value_loss", "approx_kl", "clip_fraction"):
-        row[k] = float(take(k).mean())
-    row["diverged"] = int(take("diverged").sum())
-    probs = np.asarray(m["action_probs"])[:, i].reshape(-1, len(action_table)).mean(0)
-    row["action_probs"] = [float(p) for p in probs]
-    return row
+def _train(learner: Learner, state: RNNLearnerState, start: int, budget: Budget, key_e: chex.PRNGKey,
+           evaluator: Evaluator, logger: GannoLogger, checkpointer: Any, action_table: Tuple[str, ...],
+           bar: ProgressBar) -> Tuple[RNNLearnerState, chex.PRNGKey, List[Dict[str, Any]]]:
+    """Mava's loop: learn for an evaluation step, log every update, evaluate, checkpoint."""
+    history: List[Dict[str, Any]] = []
+    t_prev = time.time()
+    for eval_step in range(start, budget.num_evals):
+        state, metrics = learner.learn(state)
+        metrics = jax.device_get(metrics)  # also waits for the learner
+        now = time.time()
+        rate, t_prev = budget.steps_per_eval / max(now - t_prev, 1e-9), now
+        for i in range(budget.updates_per_eval):
+            update = eval_step * budget.updates_per_eval + i + 1
+            t = update * budget.steps_per_eval // budget.updates_per_eval
+            row = combine_update_metrics(metrics, i, action_table)
+            history.append({"update": update, "timestep": t, **row})
+            shown = {k: v for k, v in row.items() if k != "action_probs"}
+            logger.log({"update": update, "timestep": t, **shown, "steps_per_second": rate}, t, eval_step, LogEvent.TRAIN, summarise=False)
+        t = (eval_step + 1) * budget.steps_per_eval
+        bar.update(t, rate)
+        if evaluator.enabled:
+            key_e, k = jax.random.split(key_e)
+            logger.log({**evaluator(state, k, t), "steps_per_second": rate}, t, eval_step, LogEvent.EVAL)
+        if checkpointer is not None:
+            extra = {"eval_key": np.asarray(key_e).tolist()}
+            checkpointer.save(eval_step + 1, t, state, extra, force=eval_step + 1 == budget.num_evals)
+    return state, key_e, history
 
 
 def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
@@ -610,163 +459,64 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     config.logger.system_name = config.logger.get("system_name") or "rec_ippo"
     n_devices = len(jax.devices())
     config = check_config(config, n_devices)
-
-    # --- resume: find the checkpoint and check the config before building anything
-    ckpt_cfg = config.logger.checkpointing
-    base, system = config.logger.base_exp_path, config.logger.system_name
-    uid = ckpt_cfg.save_args.checkpoint_uid
-    resume_path = None
-    if ckpt_cfg.load_model:
-        uid = ckpt_cfg.load_args.checkpoint_uid or checkpointing.latest_run(base, system)
-        if not uid:
-            raise ConfigError(
-                f"logger.checkpointing.load_model=True (--resume) but no checkpoint exists under "
-                f"{checkpointing.checkpoint_root(base, system)}."
-            )
-        ckpts = checkpointing.list_checkpoints(os.path.join(checkpointing.checkpoint_root(base, system), str(uid)))
-        if not ckpts:
-            raise ConfigError(f"logger.checkpointing.load_args.checkpoint_uid={uid!r}: no complete checkpoint in it.")
-        resume_path = ckpts[-1][1]
-        with open(os.path.join(resume_path, checkpointing.META_FILE)) as fh:
-            saved_cfg = json.load(fh)["metadata"]["config"]
-        now_cfg = OmegaConf.to_container(config, resolve=True)
-        diff = [
-            d for s in RESUME_SECTIONS
-            for d in _config_diff(saved_cfg.get(s, {}), now_cfg.get(s, {}), s + ".")
-            if d.split(":")[0] not in RESUME_IGNORED
-        ]
-        if diff:
-            raise ConfigError("cannot resume: the config differs from the checkpoint's: " + "; ".join(diff))
+    point = resume.find_resume_point(config)  # before building anything
 
     env = environments.make_single(config)
-    eval_episodes = int(config.arch.num_eval_episodes)
-    eval_env = environments.make_single(config, difference_reward=False) if eval_episodes or config.arch.absolute_metric else None
-
+    arch = config.arch
+    eval_env = environments.make_single(config, difference_reward=False) if arch.num_eval_episodes or arch.absolute_metric else None
     key, key_e, actor_key, critic_key = jax.random.split(jax.random.PRNGKey(int(config.system.seed)), 4)
     learner = learner_setup(env, (key, actor_key, critic_key), config)
-    learner_state = learner.init_state
-    initial_actor_params = jax.device_get(_unreplicate(learner_state.params.actor_params))
-    start_eval = 0
-    if resume_path is not None:
-        learner_state, meta = checkpointing.restore(resume_path, jax.device_get(learner_state))
-        learner_state = shard_like_learner(learner_state)
-        key_e = jnp.asarray(meta["eval_key"], jnp.uint32)
-        start_eval = int(meta["step"])
-    uid = str(uid or datetime.now().strftime("%Y%m%d%H%M%S"))
-    run_dir = os.path.join(checkpointing.checkpoint_root(base, system), uid)
+    state, start = learner.init_state, 0
+    initial_actor_params = jax.device_get(unreplicate(state.params.actor_params))
+    if point is not None:
+        state, key_e, start = resume.restore(point, jax.device_get(state))
+        state = shard_like_learner(state)
+    uid = point.uid if point else str(config.logger.checkpointing.save_args.checkpoint_uid or datetime.now().strftime("%Y%m%d%H%M%S"))
+    run_dir = os.path.join(checkpointing.checkpoint_root(config.logger.base_exp_path, config.logger.system_name), uid)
 
-    steps_per_eval = (
-        n_devices * int(config.system.num_updates_per_eval) * int(config.system.rollout_length)
-        * int(config.system.update_batch_size) * int(config.arch.num_envs)
-    )
-    num_evals = int(config.arch.num_evaluation)
-    total_steps = steps_per_eval * num_evals
+    budget = Budget.of(config, n_devices)
     logger = GannoLogger(config, uid)
-    cfg_dict = OmegaConf.to_container(config, resolve=True)
     if verbose:
         print(
-            f"rec_ippo on {config.env.scenario.task_name}: {env}, {config.system.num_updates_per_eval * num_evals} "
-            f"updates x {steps_per_eval // int(config.system.num_updates_per_eval)} timesteps, "
-            f"{n_devices} device(s); run {uid}" + (f", resumed from {resume_path}" if resume_path else "")
+            f"rec_ippo on {config.env.scenario.task_name}: {env}, {budget.updates_per_eval * budget.num_evals} "
+            f"updates x {budget.steps_per_eval // budget.updates_per_eval} timesteps, "
+            f"{n_devices} device(s); run {uid}" + (f", resumed from {point.path}" if point else "")
         )
-    checkpointer = None
-    if ckpt_cfg.save_model:
-        sa = ckpt_cfg.save_args
-        stale = checkpointing.list_checkpoints(run_dir) if resume_path is None else []
-        if stale:  # a fresh run reusing a uid: its old checkpoints must not be resumed later
-            print(f"note: removing {len(stale)} checkpoint(s) of an earlier run in {run_dir}")
-            for _, path in stale:
-                shutil.rmtree(path, ignore_errors=True)
-        checkpointer = checkpointing.Checkpointer(
-            run_dir, {"config": cfg_dict}, sa.save_interval_steps, sa.max_to_keep, sa.keep_period
-        )
-    evaluator = None
-    if eval_episodes:
-        ekey = compile_key(config, n_devices) + f"|eval:{eval_episodes}:{bool(config.arch.evaluation_greedy)}"
-        evaluator = _EVALUATOR_CACHE.get(ekey)
-        if evaluator is None:
-            evaluator = make_evaluator(eval_env, learner.actor_config, eval_episodes, bool(config.arch.evaluation_greedy))
-            _cache_put(_EVALUATOR_CACHE, ekey, evaluator)
-    metadata = {
-        "system": system,
-        "scenario": str(config.env.scenario.task_name),
-        "network": env.network_name,
-        "dataset": env.dataset_name,
-        "tau": env.tau,
-        "single_agent": env.single_agent,
-        "num_layers_trained_on": env.num_layers,
-        "seed": int(config.system.seed),
-        "run": uid,
-    }
-
-    history: List[Dict[str, Any]] = []
-    eval_history: List[Dict[str, Any]] = []
-    best = (-np.inf, None)
-    eval_metrics: Dict[str, Any] = {}
-    bar = ProgressBar(total_steps, enabled=bool(config.logger.get("progress_bar", True)) and verbose, initial=start_eval * steps_per_eval)
-    upe = int(config.system.num_updates_per_eval)
+    checkpointer = make_checkpointer(config, run_dir, resuming=point is not None)
+    evaluator = Evaluator(eval_env, learner.actor_config, arch, config.env.eval_metric, compile_key(config, n_devices))
+    show = bool(config.logger.get("progress_bar", True)) and verbose
+    bar = ProgressBar(budget.total, enabled=show, initial=start * budget.steps_per_eval)
     t_start = time.time()
-    t_prev = t_start
     try:
-        for eval_step in range(start_eval, num_evals):
-            learner_state, metrics = learner.learn(learner_state)
-            metrics = jax.device_get(metrics)  # also waits for the learner
-            now = time.time()
-            rate = steps_per_eval / max(now - t_prev, 1e-9)
-            t_prev = now
-            for i in range(upe):
-                update = eval_step * upe + i + 1
-                t = update * steps_per_eval // upe
-                row = _metrics_row(metrics, i, tuple(env.action_table.entries))
-                history.append({"update": update, "timestep": t, **row})
-                shown = {k: v for k, v in row.items() if k != "action_probs"}
-                logged = {"update": update, "timestep": t, **shown, "steps_per_second": rate}
-                logger.log(logged, t, eval_step, LogEvent.TRAIN, summarise=False)
-            t = (eval_step + 1) * steps_per_eval
-            bar.update(t, rate)
-
-            if evaluator is not None:
-                key_e, k = jax.random.split(key_e)
-                params_now = _unreplicate(learner_state.params.actor_params)
-                norm_now = _unreplicate(learner_state.norms.obs) if learner_state.norms.obs is not None else None
-                eval_metrics = jax.device_get(evaluator(params_now, norm_now, k))
-                logger.log({**eval_metrics, "steps_per_second": rate}, t, eval_step, LogEvent.EVAL)
-                eval_history.append({"timestep": t, **{k2: float(np.mean(v)) for k2, v in eval_metrics.items()}})
-                score = float(np.mean(eval_metrics[config.env.eval_metric]))
-                if config.arch.absolute_metric and score >= best[0]:
-                    best = (score, (params_now, norm_now))
-            if checkpointer is not None:
-                checkpointer.save(
-                    eval_step + 1, t, learner_state,
-                    {"eval_key": np.asarray(key_e).tolist()},
-                    force=eval_step + 1 == num_evals,
-                )
+        state, key_e, history = _train(learner, state, start, budget, key_e, evaluator, logger, checkpointer,
+                                       tuple(env.action_table.entries), bar)
     finally:
         bar.stop()
     train_seconds = time.time() - t_start
 
-    if config.arch.absolute_metric and best[1] is not None and eval_env is not None:
-        n_abs = int(config.arch.num_absolute_metric_eval_episodes)
-        abs_eval = make_evaluator(eval_env, learner.actor_config, n_abs, bool(config.arch.evaluation_greedy))
-        abs_metrics = jax.device_get(abs_eval(best[1][0], best[1][1], key_e))
-        logger.log(abs_metrics, total_steps, num_evals, LogEvent.ABSOLUTE)
-
-    policy = make_policy(learner, learner_state, env, {**metadata, "total_timesteps": total_steps})
+    abs_metrics = evaluator.absolute_metric(key_e)
+    if abs_metrics is not None:
+        logger.log(abs_metrics, budget.total, budget.num_evals, LogEvent.ABSOLUTE)
+    policy = make_policy(learner.actor_config, state, env, policy_metadata(config, env, uid, budget.total))
     save_policy(os.path.join(run_dir, "policy"), policy)
     logger.stop()
-    eval_performance = float(np.mean(eval_metrics[config.env.eval_metric])) if eval_metrics else float("nan")
     if verbose:
         print(f"Recurrent IPPO on GANNO completed in {train_seconds:.1f} s; policy saved to {os.path.join(run_dir, 'policy')}")
     return TrainResult(
-        eval_performance=eval_performance,
-        policy=policy,
-        run_dir=run_dir,
-        uid=uid,
-        num_updates=int(config.system.num_updates_per_eval) * num_evals,
-        total_timesteps=total_steps,
-        train_seconds=train_seconds,
-        history=history,
-        eval_history=eval_history,
-        final_state=learner_state,
-        initial_actor_params=initial_actor_params,
+        evaluator.performance, policy, run_dir, uid, budget.updates_per_eval * budget.num_evals, budget.total,
+        train_seconds, history, evaluator.history, state, initial_actor_params,
     )
+
+
+def hydra_entry_point(cfg: DictConfig) -> float:
+    """Mava's entry point: train with the composed config, return the evaluation performance.
+
+    ``mava_ganno.train.main`` wraps it with ``hydra.main`` (the config directory is the
+    installed ``mava_ganno.configs``). Config errors exit with status 2 and one line."""
+    OmegaConf.set_struct(cfg, False)
+    cfg.logger.system_name = "rec_ippo"
+    try:
+        return run_experiment(cfg).eval_performance
+    except ConfigError as e:
+        print(f"Config error: {e}", file=sys.stderr)
+        sys.exit(2)

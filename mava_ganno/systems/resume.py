@@ -1,0 +1,99 @@
+"""Resuming a training run: which checkpoint, whether the config still matches it, and the
+checkpoint's learner state (``logger.checkpointing.load_model=True``, ``ganno train --resume``).
+
+Checkpoints are written by ``mava_ganno.utils.checkpointing``; a run resumed from its last
+checkpoint ends with the parameters of the uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+
+import jax.numpy as jnp
+from omegaconf import DictConfig, OmegaConf
+
+from mava_ganno.utils import checkpointing
+from mava_ganno.utils.config import ConfigError
+
+# Config sections a resumed run must share with its checkpoint, but for these keys (derived,
+# or evaluation-only: they do not change the learner's trajectory).
+RESUME_SECTIONS = ("system", "arch", "network", "env")
+RESUME_IGNORED = {
+    "system.num_agents",
+    "arch.num_eval_episodes",
+    "arch.evaluation_greedy",
+    "arch.absolute_metric",
+    "arch.num_absolute_metric_eval_episodes",
+}
+
+
+class ResumePoint(NamedTuple):
+    uid: str  # the run being resumed
+    path: str  # its last complete checkpoint
+
+
+def config_diff(a: Dict[str, Any], b: Dict[str, Any], prefix: str = "") -> List[str]:
+    """``"key: checkpoint x != now y"`` for every leaf that differs between two config dicts."""
+    keys = []
+    for k in sorted(set(a) | set(b)):
+        ka = f"{prefix}{k}"
+        va, vb = a.get(k, "<absent>"), b.get(k, "<absent>")
+        if isinstance(va, dict) and isinstance(vb, dict):
+            keys += config_diff(va, vb, ka + ".")
+        elif va != vb:
+            keys.append(f"{ka}: checkpoint {va!r} != now {vb!r}")
+    return keys
+
+
+def find_resume_point(config: DictConfig) -> Optional[ResumePoint]:
+    """The checkpoint to resume from (None when ``load_model`` is off), checked against the
+    config before anything is built: a ``ConfigError`` names every differing key."""
+    ckpt_cfg = config.logger.checkpointing
+    if not ckpt_cfg.load_model:
+        return None
+    base, system = config.logger.base_exp_path, config.logger.system_name
+    uid = ckpt_cfg.load_args.checkpoint_uid or checkpointing.latest_run(base, system)
+    if not uid:
+        raise ConfigError(
+            f"logger.checkpointing.load_model=True (--resume) but no checkpoint exists under "
+            f"{checkpointing.checkpoint_root(base, system)}."
+        )
+    ckpts = checkpointing.list_checkpoints(os.path.join(checkpointing.checkpoint_root(base, system), str(uid)))
+    if not ckpts:
+        raise ConfigError(f"logger.checkpointing.load_args.checkpoint_uid={uid!r}: no complete checkpoint in it.")
+    path = ckpts[-1][1]
+    with open(os.path.join(path, checkpointing.META_FILE)) as fh:
+        saved_cfg = json.load(fh)["metadata"]["config"]
+    now_cfg = OmegaConf.to_container(config, resolve=True)
+    diff = [
+        d for s in RESUME_SECTIONS
+        for d in config_diff(saved_cfg.get(s, {}), now_cfg.get(s, {}), s + ".")
+        if d.split(":")[0] not in RESUME_IGNORED
+    ]
+    if diff:
+        raise ConfigError("cannot resume: the config differs from the checkpoint's: " + "; ".join(diff))
+    return ResumePoint(str(uid), path)
+
+
+def restore(point: ResumePoint, template: Any) -> Tuple[Any, Any, int]:
+    """(learner state on the host, evaluation key, evaluation steps already done)."""
+    state, meta = checkpointing.restore(point.path, template)
+    return state, jnp.asarray(meta["eval_key"], jnp.uint32), int(meta["step"])
+
+
+def make_checkpointer(config: DictConfig, run_dir: str, resuming: bool) -> Optional[checkpointing.Checkpointer]:
+    """The run's checkpointer (None if ``save_model`` is off). A fresh run reusing a uid first
+    removes that uid's old checkpoints, so a later ``--resume`` cannot pick them up."""
+    ckpt_cfg = config.logger.checkpointing
+    if not ckpt_cfg.save_model:
+        return None
+    stale = [] if resuming else checkpointing.list_checkpoints(run_dir)
+    if stale:
+        print(f"note: removing {len(stale)} checkpoint(s) of an earlier run in {run_dir}")
+        for _, path in stale:
+            shutil.rmtree(path, ignore_errors=True)
+    sa = ckpt_cfg.save_args
+    cfg = OmegaConf.to_container(config, resolve=True)
+    return checkpointing.Checkpointer(run_dir, {"config": cfg}, sa.save_interval_steps, sa.max_to_keep, sa.keep_period)

@@ -1,0 +1,116 @@
+"""Pieces of the recurrent IPPO system that are not the learner: masked categorical helpers,
+means over the update-batch and device axes, the network and optimiser configs read from
+Mava's config groups, the compiled-function cache and the per-update metrics row."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable, Dict, Tuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import tree
+from omegaconf import DictConfig, OmegaConf
+
+from mava_ganno.policy import NetworkConfig
+
+
+def categorical(logits: chex.Array) -> Tuple[chex.Array, chex.Array]:
+    """(log_probs, probs) of masked logits."""
+    logp = jax.nn.log_softmax(logits, axis=-1)
+    return logp, jnp.exp(logp)
+
+
+def categorical_entropy(logits: chex.Array) -> chex.Array:
+    logp, p = categorical(logits)
+    return -jnp.sum(jnp.where(p > 0, p * logp, 0.0), axis=-1)
+
+
+def pmean(x: Any, batched: bool) -> Any:
+    """Mean over the update-batch axis (when vmapped) and the device axis."""
+    if batched:
+        x = jax.lax.pmean(x, axis_name="batch")
+    return jax.lax.pmean(x, axis_name="device")
+
+
+def pmean_moments(x: chex.Array, axis: Tuple[int, ...], batched: bool) -> Tuple[chex.Array, chex.Array]:
+    """Mean and variance of x over ``axis`` and over the batch and device axes."""
+    mean, sq = pmean((x.mean(axis), jnp.square(x).mean(axis)), batched)
+    return mean, jnp.maximum(sq - jnp.square(mean), 0.0)
+
+
+def network_configs(config: DictConfig) -> Tuple[NetworkConfig, NetworkConfig]:
+    """(actor, critic) NetworkConfig from Mava's ``network`` config group."""
+    net = config.network
+
+    def one(part: DictConfig) -> NetworkConfig:
+        pre, post = part.pre_torso, part.post_torso
+        return NetworkConfig(
+            pre_torso=tuple(pre.layer_sizes),
+            post_torso=tuple(post.layer_sizes),
+            hidden_state_dim=int(net.hidden_state_dim),
+            activation=str(pre.get("activation", "relu")),
+            use_layer_norm=bool(pre.get("use_layer_norm", False)),
+        )
+
+    return one(net.actor_network), one(net.critic_network)
+
+
+def make_learning_rate(init_lr: float, config: DictConfig) -> Any:
+    """Mava's ``make_learning_rate``: constant, or linear decay to 0 over training."""
+    if not config.system.decay_learning_rates:
+        return init_lr
+    steps = config.system.num_updates * config.system.ppo_epochs * config.system.num_minibatches
+    return optax.linear_schedule(init_lr, 0.0, steps)
+
+
+CACHE_SIZE = 8
+
+
+def cache_put(cache: Dict[str, Callable], key: str, fn: Callable) -> None:
+    if len(cache) >= CACHE_SIZE:
+        cache.pop(next(iter(cache)))
+    cache[key] = fn
+
+
+def compile_key(config: DictConfig, n_devices: int) -> str:
+    """What the compiled learner depends on: system (but the seed and the budget), the
+    number of envs, the network and the env config."""
+    c = OmegaConf.to_container(config, resolve=True)
+    sys_c = {k: v for k, v in c["system"].items() if k not in ("seed", "total_timesteps", "num_updates")}
+    if c["system"].get("decay_learning_rates"):
+        sys_c["num_updates"] = c["system"]["num_updates"]
+    return json.dumps(
+        {"system": sys_c, "num_envs": c["arch"]["num_envs"], "network": c["network"], "env": c["env"], "devices": n_devices},
+        sort_keys=True, default=str,
+    )
+
+
+_identity_pmap = jax.pmap(lambda x: x, axis_name="device")
+
+
+def shard_like_learner(state: Any) -> Any:
+    """Lay out a (devices, ...) state exactly as the pmapped learner returns it, so the
+    learner compiles once (a different input sharding would compile it a second time)."""
+    return _identity_pmap(tree.map(jnp.asarray, state))
+
+
+def combine_update_metrics(m: Dict[str, np.ndarray], i: int, action_table: Tuple[str, ...]) -> Dict[str, Any]:
+    """Combine update i's metrics over devices and update batches."""
+    take = lambda k: np.asarray(m[k])[:, i]  # noqa: E731  (devices, ubs) after the update axis
+    episodes = float(take("episodes").sum())
+    row: Dict[str, Any] = {}
+    if episodes > 0:
+        row["episode_return"] = float(take("episode_return_sum").sum() / episodes)
+        row["episode_length"] = float(take("episode_length_sum").sum() / episodes)
+        row["final_val_accuracy"] = float(take("final_val_accuracy_sum").sum() / episodes)
+    row["episodes"] = int(episodes)
+    for k in ("val_accuracy", "reward", "log10_lr", "entropy", "total_loss", "actor_loss", "value_loss", "approx_kl", "clip_fraction"):
+        row[k] = float(take(k).mean())
+    row["diverged"] = int(take("diverged").sum())
+    probs = np.asarray(m["action_probs"])[:, i].reshape(-1, len(action_table)).mean(0)
+    row["action_probs"] = [float(p) for p in probs]
+    return row
