@@ -11,7 +11,9 @@ own ``setup.py``; a third-party distribution adds a type with, e.g.::
 where ``LORA = LayerType(name="lora", slot=3, matches=...)``. The one-hot width is fixed at
 ``NUM_LAYER_TYPE_SLOTS`` so that a policy trained before a type was added still loads.
 
-How parameters map to agents (``find_layer_agents``):
+How parameters map to agents (``find_layer_agents``, for any params pytree: dict, FrozenDict,
+``{"params": ...}``; the returned ``LayerAgents`` also gives every leaf's agent in flatten order,
+and ``layer_names`` the agents' names):
 - the params pytree is walked depth first, keys in natural order (``layer_2`` < ``layer_10``),
   and that order is the agents' depth order. It does not depend on dict insertion order (jax
   tree operations sort keys), so flax's auto-names follow call order only within one module
@@ -31,6 +33,7 @@ import importlib.metadata
 import re
 from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 
+import jax
 import numpy as np
 
 ENTRY_POINT_GROUP = "mava_ganno.layer_types"
@@ -153,16 +156,20 @@ class LayerAgent:
 
 @dataclasses.dataclass(frozen=True)
 class LayerAgents:
-    """The layer agents of a network, in depth order.
+    """The layer agents of a network, in depth order (static: computed from shapes alone).
+
+    Paths are relative to the params without a ``{"params": ...}`` wrapper.
 
     Attributes:
         agents: one LayerAgent per agent, first to last layer.
         agent_index: a pytree with the params' structure whose leaves are the int index of the
             agent that schedules that leaf.
+        leaf_paths: the path of every params leaf, in the params' flatten order.
     """
 
     agents: Tuple[LayerAgent, ...]
     agent_index: Any
+    leaf_paths: Tuple[Tuple[str, ...], ...] = ()
 
     @property
     def num_agents(self) -> int:
@@ -182,86 +189,141 @@ class LayerAgents:
         return ids
 
     def leaf_agent_ids(self) -> np.ndarray:
-        import jax
-
+        """(num_leaves,) int32: the agent of every params leaf, in the params' flatten order."""
         return np.asarray(jax.tree_util.tree_leaves(self.agent_index), np.int32)
+
+    def agent_index_like(self, tree: Any) -> Any:
+        """``agent_index`` with ``tree``'s structure (e.g. a FrozenDict or ``{"params": ...}``)."""
+        treedef = jax.tree_util.tree_structure(tree)
+        return jax.tree_util.tree_unflatten(treedef, [int(i) for i in self.leaf_agent_ids()])
+
+    def names(self) -> Tuple[str, ...]:
+        """``layer_00/dense``...: each agent's path, in the order of the agents."""
+        return tuple("/".join(a.path) for a in self.agents)
 
 
 def _natural_key(key: str) -> List[Any]:
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(key))]
 
 
-def find_layer_agents(
-    params: Mapping[str, Any], layer_types: Sequence[LayerType] | None = None
-) -> LayerAgents:
-    """Finds the layer agents of a flax params pytree (see the module docstring for the rules)."""
-    if layer_types is None:
-        layer_types = load_layer_types()
-    if isinstance(params, Mapping) and set(params) == {"params"}:
-        params = params["params"]
-    agents: List[LayerAgent] = []
-    # (path of a leaf, agent index or None for "attach to previous")
-    assignments: Dict[Tuple[str, ...], int] = {}
-    pending_norm: List[Tuple[str, ...]] = []
+def _key_name(k: Any) -> str:
+    for attr in ("key", "name", "idx"):
+        if hasattr(k, attr):
+            return str(getattr(k, attr))
+    return str(k)
 
-    def leaves_below(node: Any, path: Tuple[str, ...]):
-        if isinstance(node, Mapping):
-            for k in sorted(node, key=_natural_key):
-                yield from leaves_below(node[k], path + (k,))
-        else:
-            yield path, node
 
-    def visit(node: Mapping[str, Any], path: Tuple[str, ...]) -> None:
-        matched = [t for t in layer_types if t.matches(node)]
+def _nested(params: Any) -> Tuple[Dict[str, Any], List[Tuple[str, ...]]]:
+    """Any pytree of arrays -> (nested dict keyed by path names, leaf paths in flatten order)."""
+    flat, _ = jax.tree_util.tree_flatten_with_path(params)
+    nested: Dict[str, Any] = {}
+    paths = []
+    for path, leaf in flat:
+        names = tuple(_key_name(k) for k in path)
+        if not names:
+            raise TypeError(
+                "layer agents need a params pytree of named layers (a flax params dict), got a "
+                f"single array of shape {np.shape(leaf)}."
+            )
+        node = nested
+        for n in names[:-1]:
+            node = node.setdefault(n, {})
+            if not isinstance(node, dict):
+                raise TypeError(f"params path {'/'.join(names)} collides with a leaf.")
+        node[names[-1]] = leaf
+        paths.append(names)
+    return nested, paths
+
+
+def _is_wrapped(tree: Any) -> bool:
+    return isinstance(tree, Mapping) and set(tree) == {"params"}
+
+
+def _leaves_below(node: Any, path: Tuple[str, ...]):
+    if isinstance(node, Mapping):
+        for k in sorted(node, key=_natural_key):
+            yield from _leaves_below(node[k], path + (k,))
+    else:
+        yield path, node
+
+
+class _AgentWalk:
+    """The depth-first walk of a nested params dict that numbers the agents and gives every
+    leaf path an agent (normalisation params follow the agent visited before them)."""
+
+    def __init__(self, layer_types: Sequence[LayerType]):
+        self.layer_types = layer_types
+        self.agents: List[LayerAgent] = []
+        self.assignments: Dict[Tuple[str, ...], int] = {}
+        self.pending_norm: List[Tuple[str, ...]] = []  # norm params seen before any agent
+
+    def visit(self, node: Mapping[str, Any], path: Tuple[str, ...]) -> None:
+        matched = [t for t in self.layer_types if t.matches(node)]
         if len(matched) > 1:
             raise UnknownLayerError(
                 f"params at {'/'.join(path) or '<root>'} match several layer types "
                 f"{[t.name for t in matched]}; make the third-party predicate stricter."
             )
         if matched:
-            t = matched[0]
-            idx = len(agents)
-            leaves = list(leaves_below(node, path))
-            agents.append(
-                LayerAgent(path, t.name, t.slot, int(sum(int(np.size(v)) for _, v in leaves)))
-            )
-            for p, _ in leaves:
-                assignments[p] = idx
-            for p in pending_norm:
-                assignments[p] = idx
-            pending_norm.clear()
+            self._add_agent(matched[0], node, path)
             return
         leaf_keys = [k for k, v in node.items() if not isinstance(v, Mapping)]
         if leaf_keys:
-            if set(leaf_keys) <= NORMALISATION_LEAVES:
-                for k in leaf_keys:
-                    p = path + (k,)
-                    if agents:
-                        assignments[p] = len(agents) - 1
-                    else:
-                        pending_norm.append(p)
-            else:
-                names = ", ".join(f"{k}{tuple(np.shape(node[k]))}" for k in leaf_keys)
-                raise UnknownLayerError(
-                    f"unknown parameter kind at {'/'.join(path) or '<root>'} (leaves: {names}); "
-                    f"registered layer types: {[t.name for t in layer_types]}. Register a "
-                    f"LayerType for it in the entry-point group {ENTRY_POINT_GROUP!r}."
-                )
+            self._add_normalisation(node, path, leaf_keys)
         for k in sorted(node, key=_natural_key):
             if isinstance(node[k], Mapping):
-                visit(node[k], path + (k,))
+                self.visit(node[k], path + (k,))
 
-    if not isinstance(params, Mapping):
-        raise TypeError(f"params must be a nested dict of arrays, got {type(params).__name__}.")
-    visit(params, ())
-    if not agents:
+    def _add_agent(self, layer_type: LayerType, node: Mapping[str, Any], path: Tuple[str, ...]) -> None:
+        idx = len(self.agents)
+        leaves = list(_leaves_below(node, path))
+        num_params = int(sum(int(np.size(v)) for _, v in leaves))
+        self.agents.append(LayerAgent(path, layer_type.name, layer_type.slot, num_params))
+        for p in [p for p, _ in leaves] + self.pending_norm:
+            self.assignments[p] = idx
+        self.pending_norm.clear()
+
+    def _add_normalisation(self, node: Mapping[str, Any], path: Tuple[str, ...], leaf_keys: List[str]) -> None:
+        if not set(leaf_keys) <= NORMALISATION_LEAVES:
+            names = ", ".join(f"{k}{tuple(np.shape(node[k]))}" for k in leaf_keys)
+            raise UnknownLayerError(
+                f"unknown parameter kind at {'/'.join(path) or '<root>'} (leaves: {names}); "
+                f"registered layer types: {[t.name for t in self.layer_types]}. Register a "
+                f"LayerType for it in the entry-point group {ENTRY_POINT_GROUP!r}. Parameters "
+                "that belong to a layer (e.g. position embeddings, a class token) can instead "
+                "live inside that layer's submodule, where they follow its agent."
+            )
+        for k in leaf_keys:
+            if self.agents:
+                self.assignments[path + (k,)] = len(self.agents) - 1
+            else:
+                self.pending_norm.append(path + (k,))
+
+
+def find_layer_agents(params: Any, layer_types: Sequence[LayerType] | None = None) -> LayerAgents:
+    """The layer agents of any flax params pytree (dict, FrozenDict, ``{"params": ...}``).
+
+    See the module docstring for the rules; raises ``UnknownLayerError`` naming a parameter
+    that no registered layer type claims.
+    """
+    if layer_types is None:
+        layer_types = load_layer_types()
+    nested, paths = _nested(params)
+    wrapped = _is_wrapped(nested)
+    walk = _AgentWalk(layer_types)
+    walk.visit(nested["params"] if wrapped else nested, ())
+    if not walk.agents:
         raise UnknownLayerError("no layer agents found: the params pytree has no registered layers.")
-    if pending_norm:
-        raise UnknownLayerError(f"normalisation params {pending_norm} have no layer to follow.")
+    if walk.pending_norm:
+        raise UnknownLayerError(f"normalisation params {walk.pending_norm} have no layer to follow.")
+    leaf_paths = tuple(p[1:] if wrapped else p for p in paths)
+    index = jax.tree_util.tree_unflatten(
+        jax.tree_util.tree_structure(params), [walk.assignments[p] for p in leaf_paths]
+    )
+    return LayerAgents(tuple(walk.agents), index["params"] if _is_wrapped(index) else index, leaf_paths)
 
-    def index_tree(node: Any, path: Tuple[str, ...]) -> Any:
-        if isinstance(node, Mapping):
-            return {k: index_tree(v, path + (k,)) for k, v in node.items()}
-        return assignments[path]
 
-    return LayerAgents(tuple(agents), index_tree(params, ()))
+def layer_names(params: Any, layer_types: Sequence[LayerType] | None = None) -> Tuple[str, ...]:
+    """Names (``layer_00/dense``...) of the layer agents of ``params``, in depth order (the
+    order of ``mava_ganno.optimiser``'s LR columns)."""
+    return find_layer_agents(params, layer_types).names()

@@ -59,6 +59,8 @@ like the rest of an optax state, and ``lr_trajectory(opt_state)`` reads the sche
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
@@ -71,9 +73,9 @@ import optax
 from mava_ganno.backend.layer_stats import layer_statistics
 from mava_ganno.backend.trainer import adam_direction, layerwise_adamw
 from mava_ganno.env.actions import ActionTable
-from mava_ganno.env.observations import agent_layout, feature_dim, observe, resolve_features
+from mava_ganno.env.observations import AgentLayout, agent_layout, feature_dim, observe, resolve_features
 from mava_ganno.env.stats import global_stats
-from mava_ganno.layers import LayerAgents, LayerType, UnknownLayerError, find_layer_agents
+from mava_ganno.layers import LayerAgents, LayerType, find_layer_agents, layer_names
 from mava_ganno.policy import policy_is_single_agent, policy_metadata_value
 
 
@@ -107,89 +109,7 @@ class GannoState(NamedTuple):
     last_probs: chex.Array
 
 
-# ----------------------------------------------------------------------------- layer agents
-def _key_name(k: Any) -> str:
-    for attr in ("key", "name", "idx"):
-        if hasattr(k, attr):
-            return str(getattr(k, attr))
-    return str(k)
-
-
-def _nested(params: Any) -> Tuple[Dict[str, Any], list]:
-    """Any pytree of arrays -> (nested dict keyed by path names, leaf paths in flatten order)."""
-    flat, _ = jax.tree_util.tree_flatten_with_path(params)
-    nested: Dict[str, Any] = {}
-    paths = []
-    for path, leaf in flat:
-        names = tuple(_key_name(k) for k in path)
-        if not names:
-            raise TypeError(
-                "ganno_adamw needs a params pytree of named layers (a flax params dict), got a "
-                f"single array of shape {np.shape(leaf)}."
-            )
-        node = nested
-        for n in names[:-1]:
-            node = node.setdefault(n, {})
-            if not isinstance(node, dict):
-                raise TypeError(f"params path {'/'.join(names)} collides with a leaf.")
-        node[names[-1]] = leaf
-        paths.append(names)
-    return nested, paths
-
-
-class Layers(NamedTuple):
-    """Where the layer agents of a params pytree are (static, computed at trace time)."""
-
-    agents: LayerAgents
-    leaf_layer_ids: np.ndarray  # (num_leaves,) layer index of each leaf, params flatten order
-    leaf_paths: Tuple[Tuple[str, ...], ...]
-
-    @property
-    def num_layers(self) -> int:
-        return self.agents.num_agents
-
-    def agent_index(self, tree: Any) -> Any:
-        """A pytree with ``tree``'s structure holding each leaf's layer index."""
-        treedef = jax.tree_util.tree_structure(tree)
-        return jax.tree_util.tree_unflatten(treedef, [int(i) for i in self.leaf_layer_ids])
-
-    def names(self) -> Tuple[str, ...]:
-        return tuple("/".join(a.path) for a in self.agents.agents)
-
-
-def find_layers(params: Any, layer_types: Optional[Sequence[LayerType]] = None) -> Layers:
-    """The layer agents of any flax params pytree (dict, FrozenDict, ``{"params": ...}``).
-
-    Raises ``UnknownLayerError`` naming the parameter that no registered layer type claims.
-    """
-    nested, paths = _nested(params)
-    try:
-        agents = find_layer_agents(nested, layer_types)
-    except UnknownLayerError as e:
-        raise UnknownLayerError(
-            f"ganno_adamw cannot schedule this model: {e} Parameters that belong to a layer "
-            "(e.g. position embeddings, a class token) can instead live inside that layer's "
-            "submodule, where they follow its agent."
-        ) from None
-    unwrapped = set(nested) == {"params"}
-    index = agents.agent_index
-
-    def lookup(path: Tuple[str, ...]) -> int:
-        node = index
-        for name in path[1:] if unwrapped else path:
-            node = node[name]
-        return int(node)
-
-    ids = np.asarray([lookup(p) for p in paths], np.int32)
-    return Layers(agents, ids, tuple(paths))
-
-
-def layer_names(params: Any, layer_types: Optional[Sequence[LayerType]] = None) -> Tuple[str, ...]:
-    """Names (``layer_00/dense``...) of the layer agents, in the order of the LR columns."""
-    return find_layers(params, layer_types).names()
-
-
-# ----------------------------------------------------------------------------- optimiser
+# ----------------------------------------------------------------------------- the pieces
 def _policy_features(policy: Any) -> Tuple[str, ...]:
     names = getattr(policy, "feature_names", None) or getattr(policy, "features", None)
     if names is None:
@@ -205,6 +125,183 @@ def _policy_table(policy: Any) -> ActionTable:
     return table if isinstance(table, ActionTable) else ActionTable.from_strings(tuple(table))
 
 
+def _check_arguments(tau: Any, total_steps: Any, lr_max: float, initial_lr: Any, weight_decay: Any) -> None:
+    if not isinstance(tau, (int, np.integer)) or isinstance(tau, bool) or tau <= 0:
+        raise ValueError(f"tau must be a positive integer (the paper uses 100), got {tau!r}.")
+    if not isinstance(total_steps, (int, np.integer)) or isinstance(total_steps, bool) or total_steps < tau:
+        raise ValueError(
+            f"total_steps must be an integer >= tau={tau} (the planned number of update calls; "
+            f"the policy observes training progress), got {total_steps!r}."
+        )
+    if not lr_max > 0:
+        raise ValueError(f"lr_max must be > 0, got {lr_max}.")
+    if not 0.0 <= float(initial_lr) <= lr_max:
+        raise ValueError(f"initial_lr must lie in [0, lr_max={lr_max}], got {initial_lr}.")
+    if float(weight_decay) < 0:
+        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
+
+
+def _initial_key(seed: Union[int, chex.PRNGKey]) -> chex.Array:
+    if isinstance(seed, (int, np.integer)):
+        return jax.random.PRNGKey(int(seed))
+    if hasattr(seed, "dtype") and jax.dtypes.issubdtype(seed.dtype, jax.dtypes.prng_key):
+        return jax.random.key_data(seed)  # raw uint32, so the state serialises
+    return jnp.asarray(seed, jnp.uint32)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class _Config:
+    """Everything static about one ``ganno_adamw`` optimiser (validated by the factory)."""
+
+    policy: Any
+    features: Tuple[str, ...]
+    table: ActionTable
+    tau: int
+    total_steps: int
+    weight_decay: Any
+    initial_lr: Any
+    lr_max: float
+    adam_kw: Dict[str, float]
+    greedy: bool
+    single_agent: Any
+    key0: chex.Array
+    layer_types: Optional[Sequence[LayerType]]
+    cache: Dict[Any, LayerAgents] = dataclasses.field(default_factory=dict)
+
+    @property
+    def num_actions(self) -> int:
+        return self.table.num_actions
+
+    def layer_agents(self, tree: Any) -> LayerAgents:
+        """``find_layer_agents(tree)``, once per params structure and shapes (trace time)."""
+        leaves, treedef = jax.tree_util.tree_flatten(tree)
+        sig = (treedef, tuple(np.shape(x) for x in leaves))
+        if sig not in self.cache:
+            self.cache[sig] = find_layer_agents(tree, self.layer_types)
+        return self.cache[sig]
+
+    def inner(self, agents: LayerAgents, params: Any) -> optax.GradientTransformationExtraArgs:
+        """The layerwise AdamW that applies the learning rates."""
+        return layerwise_adamw(agents.agent_index_like(params), self.weight_decay, **self.adam_kw)
+
+
+class _Step(NamedTuple):
+    """What one ``update`` call sees (arrays traced; agents and layout static)."""
+
+    updates: Any
+    params: Any
+    loss: chex.Array
+    accuracy: chex.Array
+    val_loss: Optional[chex.Array]
+    val_accuracy: Optional[chex.Array]
+    agents: LayerAgents
+    layout: AgentLayout
+
+
+def _init(cfg: _Config, params: Any) -> GannoState:
+    agents = cfg.layer_agents(params)
+    n = agent_layout(agents, cfg.single_agent).num_agents
+    num_decisions = math.ceil(cfg.total_steps / cfg.tau)
+    return GannoState(
+        count=jnp.zeros((), jnp.int32),
+        inner=cfg.inner(agents, params).init(params),
+        lrs=jnp.full((n,), cfg.initial_lr, jnp.float32),
+        prev_actions=jnp.full((n,), cfg.table.initial_previous_action, jnp.int32),
+        hidden=cfg.policy.init_hidden(n),
+        key=cfg.key0,
+        loss_window=jnp.zeros((cfg.tau,), jnp.float32),
+        accuracy_window=jnp.zeros((cfg.tau,), jnp.float32),
+        lr_history=jnp.full((num_decisions, n), jnp.nan, jnp.float32),
+        action_history=jnp.full((num_decisions, n), -1, jnp.int32),
+        last_obs=jnp.zeros((n, feature_dim(cfg.features, cfg.num_actions)), jnp.float32),
+        last_probs=jnp.zeros((n, cfg.num_actions), jnp.float32),
+    )
+
+
+def _read_step(cfg: _Config, updates: Any, state: GannoState, params: Any, extra: Dict[str, Any]) -> _Step:
+    """Checks the arguments of ``update`` and gathers them (``accuracy`` defaults to exp(-loss))."""
+    if params is None:
+        raise ValueError(
+            "ganno_adamw needs params: call tx.update(grads, opt_state, params, loss=...) "
+            "(weight decay and the layer statistics use them)."
+        )
+    loss = extra.get("loss", extra.get("value"))
+    if loss is None:
+        raise ValueError(
+            "ganno_adamw needs the minibatch loss as an extra argument: "
+            "tx.update(grads, opt_state, params, loss=loss[, accuracy=acc, val_loss=..., "
+            "val_accuracy=...]); see mava_ganno.optimiser's docstring."
+        )
+    loss = jnp.asarray(loss, jnp.float32).reshape(())
+    acc = extra.get("accuracy")
+    acc = jnp.exp(-loss) if acc is None else jnp.asarray(acc, jnp.float32).reshape(())
+    agents = cfg.layer_agents(params)
+    layout = agent_layout(agents, cfg.single_agent)
+    if state.lrs.shape != (layout.num_agents,):
+        raise ValueError(
+            f"the optimiser state has {state.lrs.shape[0]} layer agents but these params have "
+            f"{layout.num_agents}; call tx.init(params) for this model."
+        )
+    return _Step(updates, params, loss, acc, extra.get("val_loss"), extra.get("val_accuracy"), agents, layout)
+
+
+def _observation(cfg: _Config, step: _Step, state: GannoState) -> chex.Array:
+    """(N, F) the agents' observation at a decision: the environment's features."""
+    first, decision = state.count == 0, state.count // cfg.tau
+    time_limit = cfg.total_steps / cfg.tau  # the environment's episode length, in decisions
+    train_loss = jnp.where(first, step.loss, jnp.mean(state.loss_window))
+    train_acc = jnp.where(first, step.accuracy, jnp.mean(state.accuracy_window))
+    v_loss = train_loss if step.val_loss is None else jnp.asarray(step.val_loss, jnp.float32).reshape(())
+    v_acc = train_acc if step.val_accuracy is None else jnp.asarray(step.val_accuracy, jnp.float32).reshape(())
+    stats_g = global_stats(
+        train_loss, train_acc, v_loss, v_acc, decision.astype(jnp.float32) / time_limit,
+        cfg.initial_lr, cfg.weight_decay,
+    )
+    direction, _ = adam_direction(cfg.weight_decay, **cfg.adam_kw).update(step.updates, state.inner[0], step.params)
+    stats = layer_statistics(step.params, step.updates, direction, step.agents.leaf_agent_ids(), step.agents.num_agents)
+    return observe(
+        cfg.features, step.layout, stats_g, stats, state.lrs, state.prev_actions, cfg.num_actions, cfg.lr_max
+    )
+
+
+def _decide(cfg: _Config, step: _Step, state: GannoState) -> GannoState:
+    """Runs the policy on every agent and applies its actions to the learning rates."""
+    obs = _observation(cfg, step, state)
+    n, decision = step.layout.num_agents, state.count // cfg.tau
+    key, k_act = jax.random.split(state.key)
+    hidden, actions, probs = cfg.policy.act(
+        state.hidden, obs, jnp.ones((n, cfg.num_actions), bool), jnp.full((n,), state.count == 0), k_act, cfg.greedy
+    )
+    actions = jnp.asarray(actions, jnp.int32)
+    lrs = cfg.table.apply(state.lrs, actions, cfg.lr_max)
+    return state._replace(
+        lrs=lrs,
+        prev_actions=actions,
+        hidden=hidden,
+        key=key,
+        lr_history=state.lr_history.at[decision].set(lrs, mode="drop"),
+        action_history=state.action_history.at[decision].set(actions, mode="drop"),
+        last_obs=obs,
+        last_probs=jnp.asarray(probs, jnp.float32),
+    )
+
+
+def _update(cfg: _Config, updates: Any, state: GannoState, params: Any = None, **extra: Any):
+    step = _read_step(cfg, updates, state, params, extra)
+    count, slot = state.count, state.count % cfg.tau
+    state = jax.lax.cond(slot == 0, functools.partial(_decide, cfg, step), lambda s: s, state)
+    layer_lrs = state.lrs[jnp.asarray(step.layout.layer_of_lr)]
+    new_updates, inner_state = cfg.inner(step.agents, params).update(updates, state.inner, params, layer_lrs=layer_lrs)
+    state = state._replace(
+        count=count + 1,
+        inner=inner_state,
+        loss_window=state.loss_window.at[slot].set(step.loss),
+        accuracy_window=state.accuracy_window.at[slot].set(step.accuracy),
+    )
+    return new_updates, state
+
+
+# ----------------------------------------------------------------------------- the optimiser
 def ganno_adamw(
     policy: Any,
     total_steps: int,
@@ -251,145 +348,17 @@ def ganno_adamw(
     table = _policy_table(policy)
     if tau is None:
         tau = int(policy_metadata_value(policy, "tau") or 100)
-    num_actions = table.num_actions
     lr_max = float(policy.lr_max if lr_max is None else lr_max)
-    if not isinstance(tau, (int, np.integer)) or isinstance(tau, bool) or tau <= 0:
-        raise ValueError(f"tau must be a positive integer (the paper uses 100), got {tau!r}.")
-    if not isinstance(total_steps, (int, np.integer)) or isinstance(total_steps, bool) or total_steps < tau:
-        raise ValueError(
-            f"total_steps must be an integer >= tau={tau} (the planned number of update calls; "
-            f"the policy observes training progress), got {total_steps!r}."
-        )
-    if not lr_max > 0:
-        raise ValueError(f"lr_max must be > 0, got {lr_max}.")
-    if not 0.0 <= float(initial_lr) <= lr_max:
-        raise ValueError(f"initial_lr must lie in [0, lr_max={lr_max}], got {initial_lr}.")
-    if float(weight_decay) < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
+    _check_arguments(tau, total_steps, lr_max, initial_lr, weight_decay)
     if single_agent is None:
         single_agent = policy_is_single_agent(policy)
     if single_agent:
         resolve_features(features, single_agent=True)  # clear error if the features need layers
-    tau, total_steps = int(tau), int(total_steps)
-    time_limit = total_steps / tau
-    num_decisions = math.ceil(total_steps / tau)
-    noop = table.initial_previous_action
-    obs_dim = feature_dim(features, num_actions)
-    adam_kw = dict(b1=b1, b2=b2, eps=eps)
-    cache: Dict[Any, Layers] = {}
-    if isinstance(seed, (int, np.integer)):
-        key0 = jax.random.PRNGKey(int(seed))
-    elif hasattr(seed, "dtype") and jax.dtypes.issubdtype(seed.dtype, jax.dtypes.prng_key):
-        key0 = jax.random.key_data(seed)  # raw uint32, so the state serialises
-    else:
-        key0 = jnp.asarray(seed, jnp.uint32)
-
-    def layers_of(tree: Any) -> Layers:
-        leaves, treedef = jax.tree_util.tree_flatten(tree)
-        sig = (treedef, tuple(np.shape(x) for x in leaves))
-        if sig not in cache:
-            cache[sig] = find_layers(tree, layer_types)
-        return cache[sig]
-
-    def init_fn(params: Any) -> GannoState:
-        layers = layers_of(params)
-        n = agent_layout(layers.agents, single_agent).num_agents
-        inner = layerwise_adamw(layers.agent_index(params), weight_decay, **adam_kw)
-        return GannoState(
-            count=jnp.zeros((), jnp.int32),
-            inner=inner.init(params),
-            lrs=jnp.full((n,), initial_lr, jnp.float32),
-            prev_actions=jnp.full((n,), noop, jnp.int32),
-            hidden=policy.init_hidden(n),
-            key=key0,
-            loss_window=jnp.zeros((tau,), jnp.float32),
-            accuracy_window=jnp.zeros((tau,), jnp.float32),
-            lr_history=jnp.full((num_decisions, n), jnp.nan, jnp.float32),
-            action_history=jnp.full((num_decisions, n), -1, jnp.int32),
-            last_obs=jnp.zeros((n, obs_dim), jnp.float32),
-            last_probs=jnp.zeros((n, num_actions), jnp.float32),
-        )
-
-    def update_fn(updates, state: GannoState, params=None, **extra):
-        if params is None:
-            raise ValueError(
-                "ganno_adamw needs params: call tx.update(grads, opt_state, params, loss=...) "
-                "(weight decay and the layer statistics use them)."
-            )
-        loss = extra.get("loss", extra.get("value"))
-        if loss is None:
-            raise ValueError(
-                "ganno_adamw needs the minibatch loss as an extra argument: "
-                "tx.update(grads, opt_state, params, loss=loss[, accuracy=acc, val_loss=..., "
-                "val_accuracy=...]); see mava_ganno.optimiser's docstring."
-            )
-        loss = jnp.asarray(loss, jnp.float32).reshape(())
-        acc = extra.get("accuracy")
-        acc = jnp.exp(-loss) if acc is None else jnp.asarray(acc, jnp.float32).reshape(())
-        val_loss, val_acc = extra.get("val_loss"), extra.get("val_accuracy")
-
-        layers = layers_of(params)
-        layout = agent_layout(layers.agents, single_agent)
-        n = layout.num_agents
-        if state.lrs.shape != (n,):
-            raise ValueError(
-                f"the optimiser state has {state.lrs.shape[0]} layer agents but these params have "
-                f"{n}; call tx.init(params) for this model."
-            )
-        agent_index = layers.agent_index(params)
-        inner = layerwise_adamw(agent_index, weight_decay, **adam_kw)
-        count = state.count
-        slot = count % tau
-        decision = count // tau
-
-        def decide(state: GannoState) -> GannoState:
-            first = count == 0
-            train_loss = jnp.where(first, loss, jnp.mean(state.loss_window))
-            train_acc = jnp.where(first, acc, jnp.mean(state.accuracy_window))
-            v_loss = train_loss if val_loss is None else jnp.asarray(val_loss, jnp.float32).reshape(())
-            v_acc = train_acc if val_acc is None else jnp.asarray(val_acc, jnp.float32).reshape(())
-            stats_g = global_stats(
-                train_loss, train_acc, v_loss, v_acc, decision.astype(jnp.float32) / time_limit,
-                initial_lr, weight_decay,
-            )
-            direction, _ = adam_direction(weight_decay, **adam_kw).update(updates, state.inner[0], params)
-            stats = layer_statistics(params, updates, direction, layers.leaf_layer_ids, layers.num_layers)
-            obs = observe(features, layout, stats_g, stats, state.lrs, state.prev_actions, num_actions, lr_max)
-            key, k_act = jax.random.split(state.key)
-            hidden, actions, probs = policy.act(
-                state.hidden,
-                obs,
-                jnp.ones((n, num_actions), bool),
-                jnp.full((n,), first),
-                k_act,
-                greedy,
-            )
-            actions = jnp.asarray(actions, jnp.int32)
-            lrs = table.apply(state.lrs, actions, lr_max)
-            return state._replace(
-                lrs=lrs,
-                prev_actions=actions,
-                hidden=hidden,
-                key=key,
-                lr_history=state.lr_history.at[decision].set(lrs, mode="drop"),
-                action_history=state.action_history.at[decision].set(actions, mode="drop"),
-                last_obs=obs,
-                last_probs=jnp.asarray(probs, jnp.float32),
-            )
-
-        state = jax.lax.cond(slot == 0, decide, lambda s: s, state)
-        new_updates, inner_state = inner.update(
-            updates, state.inner, params, layer_lrs=state.lrs[jnp.asarray(layout.layer_of_lr)]
-        )
-        state = state._replace(
-            count=count + 1,
-            inner=inner_state,
-            loss_window=state.loss_window.at[slot].set(loss),
-            accuracy_window=state.accuracy_window.at[slot].set(acc),
-        )
-        return new_updates, state
-
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    cfg = _Config(
+        policy, features, table, int(tau), int(total_steps), weight_decay, initial_lr, lr_max,
+        dict(b1=b1, b2=b2, eps=eps), greedy, single_agent, _initial_key(seed), layer_types,
+    )
+    return optax.GradientTransformationExtraArgs(functools.partial(_init, cfg), functools.partial(_update, cfg))
 
 
 # ----------------------------------------------------------------------------- reading back
@@ -397,18 +366,12 @@ def find_ganno_state(opt_state: Any) -> GannoState:
     """The ``GannoState`` inside an optax state (also inside ``optax.chain`` tuples)."""
     if isinstance(opt_state, GannoState):
         return opt_state
-    if isinstance(opt_state, (tuple, list)):
-        for s in opt_state:
-            try:
-                return find_ganno_state(s)
-            except ValueError:
-                pass
-    if isinstance(opt_state, dict):
-        for s in opt_state.values():
-            try:
-                return find_ganno_state(s)
-            except ValueError:
-                pass
+    children = opt_state if isinstance(opt_state, (tuple, list)) else ()
+    for s in opt_state.values() if isinstance(opt_state, dict) else children:
+        try:
+            return find_ganno_state(s)
+        except ValueError:
+            pass
     raise ValueError(
         f"no GannoState in this optimiser state ({type(opt_state).__name__}); pass the state "
         "returned by a ganno_adamw optimiser (or a chain containing one)."
@@ -447,10 +410,8 @@ def lr_trajectory(opt_state: Any) -> Dict[str, np.ndarray]:
 
 __all__ = [
     "GannoState",
-    "Layers",
     "current_lrs",
     "find_ganno_state",
-    "find_layers",
     "ganno_adamw",
     "is_decision_step",
     "layer_names",

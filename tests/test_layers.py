@@ -102,3 +102,27 @@ def test_natural_depth_order_and_attention():
     ]
     assert agents.agents[-1].layer_type == "attention"
     assert agents.depth_ids.tolist() == [0, 1, 1, 1, 2]
+
+
+def test_any_params_pytree_gives_the_same_agents_and_leaf_ids_in_flatten_order():
+    from flax.core import freeze
+
+    from mava_ganno.layers import layer_names
+
+    params = {"Dense_1": {"kernel": jnp.zeros((3, 2)), "bias": jnp.zeros(2)}, "Dense_0": {"kernel": jnp.zeros((4, 3))}}
+    params["LayerNorm_0"] = {"scale": jnp.zeros(3), "bias": jnp.zeros(3)}
+    plain = find_layer_agents(params)
+    for tree in (freeze(params), {"params": params}, freeze({"params": params})):
+        agents = find_layer_agents(tree)
+        assert agents.agents == plain.agents and agents.leaf_paths == plain.leaf_paths
+        np.testing.assert_array_equal(agents.leaf_agent_ids(), plain.leaf_agent_ids())
+        like = agents.agent_index_like(tree)
+        assert jax.tree_util.tree_structure(like) == jax.tree_util.tree_structure(tree)
+    # flatten order (sorted keys): Dense_0/kernel, Dense_1/bias, Dense_1/kernel, LayerNorm_0/bias, LayerNorm_0/scale
+    assert plain.leaf_paths[0] == ("Dense_0", "kernel")
+    assert plain.leaf_agent_ids().tolist() == [0, 1, 1, 1, 1]
+    assert plain.names() == layer_names({"params": params}) == ("Dense_0", "Dense_1")
+    with pytest.raises(UnknownLayerError, match="position embeddings"):
+        find_layer_agents({"params": {**params, "pos": jnp.zeros((1, 3))}})
+    with pytest.raises(TypeError, match="single array"):
+        find_layer_agents(jnp.zeros(3))

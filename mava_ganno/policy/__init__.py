@@ -1,29 +1,38 @@
-"""The shared recurrent GANNO policy: networks, observation normalisation, the policy, save/load."""
+"""The shared recurrent GANNO policy.
 
-from mava_ganno.policy.policy import (
+- ``networks``: the Mava-compatible recurrent actor and critic, and their sizes;
+- ``normalisation``: running observation statistics;
+- ``policy``: ``GannoPolicy`` (a jittable ``act`` for any number of layers), its
+  initialisation and metadata;
+- ``io``: save/load (JSON + flax msgpack, written atomically).
+"""
+
+from mava_ganno.policy.io import (
     CONFIG_FILE,
     PARAMS_FILE,
     POLICY_FORMAT,
+    atomic_write_dir,
+    load_policy,
+    policy_config,
+    save_policy,
+)
+from mava_ganno.policy.networks import (
     DiscreteActionHead,
-    GannoPolicy,
     MLPTorso,
     NetworkConfig,
-    ObsNormStats,
     RecurrentActor,
     RecurrentValueNet,
     ScannedRNN,
-    atomic_write_dir,
-    continuous_feature_mask,
-    init_policy,
-    init_policy_for_env,
-    load_policy,
     make_actor,
     make_critic,
-    policy_config,
+)
+from mava_ganno.policy.normalisation import ObsNormStats, continuous_feature_mask, welford
+from mava_ganno.policy.policy import (
+    GannoPolicy,
+    init_policy,
+    init_policy_for_env,
     policy_is_single_agent,
     policy_metadata_value,
-    save_policy,
-    welford,
 )
 
 __all__ = [
