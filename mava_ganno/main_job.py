@@ -215,84 +215,90 @@ def summary_table(results: Dict[str, Dict[str, np.ndarray]], lrs: Sequence[float
 
 
 # ----------------------------------------------------------------------------- the job
-def run_main(
-    timesteps: int = DEFAULT_TIMESTEPS,
-    run: Optional[str] = None,
-    out: str = "results",
-    eval_scenario: str = "mlp5-mnist_5k",
-    lrs: Sequence[float] = DEFAULT_LRS,
-    seeds: Sequence[int] = (0, 1),
-    overrides: Sequence[str] = (),
-    verbose: bool = True,
-) -> str:
-    from mava_ganno.policy import save_policy
-    from mava_ganno.systems import rec_ippo
+def check_args(timesteps: int, lrs: Sequence[float], seeds: Sequence[int]) -> None:
+    """Fail before training on arguments the evaluation would only reject at the end."""
+    if int(timesteps) <= 0:
+        raise ValueError(f"--timesteps {timesteps} must be positive, e.g. --timesteps {DEFAULT_TIMESTEPS}.")
+    bad = [lr for lr in lrs if not (math.isfinite(lr) and lr > 0)]
+    if not lrs or bad:
+        raise ValueError(f"--lrs {list(lrs)}: initial LRs must be finite and > 0, e.g. --lrs 1e-4,1e-3,1e-2.")
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds {list(seeds)}: give distinct seeds, e.g. --seeds 0,1,2.")
+
+
+def train_config(timesteps: int, run: str, run_dir: str, overrides: Sequence[str]) -> Any:
+    """The training config: the default tree, the main job's budget and paths, then overrides."""
     from mava_ganno.train import compose_config
-    from mava_ganno.utils import make_env
 
-    t0 = time.time()
-    run = run or datetime.now().strftime("main-%Y%m%d-%H%M%S")
-    run_dir = os.path.abspath(os.path.join(out, run))
-    os.makedirs(run_dir, exist_ok=True)
-    say = print if verbose else (lambda *a, **k: None)
-
-    # 1. train
-    cfg = compose_config([
+    return compose_config([
         f"system.total_timesteps={int(timesteps)}",
         f"logger.base_exp_path={os.path.join(run_dir, 'train')}",
         f"logger.checkpointing.save_args.checkpoint_uid={run}",
-        "arch.num_eval_episodes=0",  # the zero-shot runs below are the evaluation
+        "arch.num_eval_episodes=0",  # the zero-shot runs are the evaluation
         *overrides,
     ])
-    say(f"[1/3] training GANNO on {cfg.env.scenario.task_name} for {timesteps:,} timesteps -> {run_dir}")
+
+
+def train_stage(cfg: Any, run_dir: str, verbose: bool) -> Any:
+    """1. Train with recurrent IPPO; the policy and the history go to ``run_dir``."""
+    from mava_ganno.policy import save_policy
+    from mava_ganno.systems import rec_ippo
+
+    timesteps = int(cfg.system.total_timesteps)
+    if verbose:
+        print(f"[1/3] training GANNO on {cfg.env.scenario.task_name} for {timesteps:,} timesteps -> {run_dir}")
     res = rec_ippo.run_experiment(cfg, verbose=verbose)
-    policy = res.policy
-    save_policy(os.path.join(run_dir, "policy"), policy)
-    t_train = time.time() - t0
+    save_policy(os.path.join(run_dir, "policy"), res.policy)
     with open(os.path.join(run_dir, "training_history.json"), "w") as f:
         json.dump(res.history, f)
+    return res
 
-    # 2. zero-shot evaluation on the deeper network, next to the baselines
-    t1 = time.time()
-    say(f"[2/3] zero-shot on {eval_scenario}: initial LRs {list(lrs)}, seeds {list(seeds)}, vs constant and cosine")
-    ecfg = compose_config([f"env/scenario={eval_scenario}"])
-    eval_env = make_env.make_single(ecfg, difference_reward=False, track_test=True)
-    results = zero_shot(policy, eval_env, lrs, seeds, EVAL_WEIGHT_DECAY)
-    with open(os.path.join(run_dir, "zero_shot.json"), "w") as f:
-        json.dump({"scenario": eval_scenario, "lrs": list(lrs), "seeds": list(seeds), "tau": eval_env.tau,
+
+def write_zero_shot(path: str, scenario: str, lrs: Sequence[float], seeds: Sequence[int], tau: int,
+                    results: Dict[str, Dict[str, np.ndarray]]) -> None:
+    with open(path, "w") as f:
+        json.dump({"scenario": scenario, "lrs": list(lrs), "seeds": list(seeds), "tau": tau,
                    "results": {m: {k: np.asarray(v).tolist() for k, v in r.items()} for m, r in results.items()}}, f)
-    t_eval = time.time() - t1
 
-    # 3. figures (the training env at one LR, untrained vs trained policy: figure 2)
-    say("[3/3] figures and summary")
+
+FIG_LR = 1e-3  # the initial LR of figures 2 and 3
+
+
+def write_main_figures(run_dir: str, cfg: Any, res: Any, eval_env: Any, results: Dict[str, Dict[str, np.ndarray]],
+                       lrs: Sequence[float], seeds: Sequence[int], eval_scenario: str) -> None:
+    """3. Figures 2 and 3 of the paper, accuracy curves and the training curve."""
+    from mava_ganno.utils import make_env
+
     train_env = make_env.make_single(cfg, difference_reward=False, track_test=True)
-    lr_fig = 1e-3
-    untrained = policy.replace(params=res.initial_actor_params)
+    untrained = res.policy.replace(params=res.initial_actor_params)
     fig_runner = make_runner(train_env)  # compiled once, for both policies
     before, after = (
-        jax.device_get(fig_runner(p, jax.random.PRNGKey(0), jnp.asarray([lr_fig]), jnp.asarray([0]), EVAL_WEIGHT_DECAY))
-        for p in (untrained, policy)
+        jax.device_get(fig_runner(p, jax.random.PRNGKey(0), jnp.asarray([FIG_LR]), jnp.asarray([0]), EVAL_WEIGHT_DECAY))
+        for p in (untrained, res.policy)
     )
     pick0 = lambda r: {k: np.asarray(v)[0] for k, v in r.items()}  # noqa: E731
-    figs = {
-        "fig2_lr_schedules_train_env.png": figure_schedules_before_after(
-            os.path.join(run_dir, "fig2_lr_schedules_train_env.png"), pick0(before), pick0(after), train_env.tau, lr_fig),
-    }
-    j = int(np.argmin(np.abs(np.asarray(lrs) - lr_fig)))
-    figs["fig3_layer_lrs_zero_shot.png"] = figure_layer_lrs_and_accuracy(
-        os.path.join(run_dir, "fig3_layer_lrs_zero_shot.png"), {k: v[0, j] for k, v in results["ganno"].items()},
+    path = lambda name: os.path.join(run_dir, name)  # noqa: E731
+    figure_schedules_before_after(path("fig2_lr_schedules_train_env.png"), pick0(before), pick0(after), train_env.tau, FIG_LR)
+    j = int(np.argmin(np.abs(np.asarray(lrs) - FIG_LR)))
+    figure_layer_lrs_and_accuracy(
+        path("fig3_layer_lrs_zero_shot.png"), {k: v[0, j] for k, v in results["ganno"].items()},
         eval_env.tau, lrs[j], f"GANNO zero-shot on {eval_scenario} (initial LR {lrs[j]:g}, seed {seeds[0]})")
-    figs["accuracy_curves.png"] = figure_accuracy_curves(os.path.join(run_dir, "accuracy_curves.png"), results, lrs, eval_env.tau)
-    figs["training_curve.png"] = figure_training_curve(os.path.join(run_dir, "training_curve.png"), res.history)
+    figure_accuracy_curves(path("accuracy_curves.png"), results, lrs, eval_env.tau)
+    figure_training_curve(path("training_curve.png"), res.history)
 
-    total = time.time() - t0
+
+def summary_text(run: str, run_dir: str, cfg: Any, res: Any, eval_env: Any, eval_scenario: str,
+                 results: Dict[str, Dict[str, np.ndarray]], lrs: Sequence[float], seeds: Sequence[int],
+                 overrides: Sequence[str], seconds: Dict[str, float]) -> str:
+    """``summary.md``: the zero-shot table, training statistics, figures, files, timings."""
+    policy = res.policy
     last = res.history[-max(1, len(res.history) // 10):]
     first = res.history[: max(1, len(res.history) // 10)]
     mean = lambda rows, k: float(np.nanmean([r.get(k, np.nan) for r in rows]))  # noqa: E731
-    text = f"""# GANNO main job: {run}
+    return f"""# GANNO main job: {run}
 
 Trained the shared recurrent GANNO policy with recurrent IPPO on **{cfg.env.scenario.task_name}**
-({res.policy.metadata['num_layers_trained_on']} layer agents, tau {cfg.env.scenario.env_kwargs.tau},
+({policy.metadata['num_layers_trained_on']} layer agents, tau {cfg.env.scenario.env_kwargs.tau},
 difference reward, {cfg.arch.num_envs} environments) for **{res.total_timesteps:,} timesteps**
 ({res.num_updates} updates), then ran it **zero-shot** on **{eval_scenario}**
 ({eval_env.num_agents} layer agents, {eval_env.sl_steps} SGD steps, weight decay {EVAL_WEIGHT_DECAY})
@@ -320,7 +326,7 @@ Final action probabilities ({', '.join(policy.action_table)}):
 ## Figures
 
 - `fig2_lr_schedules_train_env.png`: per-layer LR and training loss on {cfg.env.scenario.task_name}
-  (initial LR {lr_fig:g}), untrained vs trained policy (the paper's figure 2).
+  (initial LR {FIG_LR:g}), untrained vs trained policy (the paper's figure 2).
 - `fig3_layer_lrs_zero_shot.png`: every layer's LR and the test accuracy, zero-shot on
   {eval_scenario} (the paper's figure 3).
 - `accuracy_curves.png`: test accuracy vs SGD steps, GANNO vs constant vs cosine, per initial LR.
@@ -330,14 +336,51 @@ Final action probabilities ({', '.join(policy.action_table)}):
 
 - `policy/`: the trained policy (`mava_ganno.policy.load_policy`; no dataset needed).
 - `train/checkpoints/rec_ippo/{run}/`: the last learner-state checkpoint; a killed run resumes with
-  `ganno train system.total_timesteps={int(timesteps)} arch.num_eval_episodes=0
+  `ganno train system.total_timesteps={cfg.system.total_timesteps} arch.num_eval_episodes=0
   logger.base_exp_path={os.path.join(run_dir, 'train')} {' '.join(overrides)} --resume`.
 - `zero_shot.json`, `training_history.json`: the raw numbers.
 
 ## Timings (this machine)
 
-training {t_train:.0f} s (incl. compilation), zero-shot evaluation {t_eval:.0f} s, total {total:.0f} s.
+training {seconds['train']:.0f} s (incl. compilation), zero-shot evaluation {seconds['eval']:.0f} s, total {seconds['total']:.0f} s.
 """
+
+
+def run_main(
+    timesteps: int = DEFAULT_TIMESTEPS,
+    run: Optional[str] = None,
+    out: str = "results",
+    eval_scenario: str = "mlp5-mnist_5k",
+    lrs: Sequence[float] = DEFAULT_LRS,
+    seeds: Sequence[int] = (0, 1),
+    overrides: Sequence[str] = (),
+    verbose: bool = True,
+) -> str:
+    """Train, evaluate zero-shot, write figures and ``summary.md``; returns the run directory."""
+    from mava_ganno.train import compose_config
+    from mava_ganno.utils import make_env
+
+    check_args(timesteps, lrs, seeds)
+    t0 = time.time()
+    run = run or datetime.now().strftime("main-%Y%m%d-%H%M%S")
+    run_dir = os.path.abspath(os.path.join(out, run))
+    # Both configs first: an unknown scenario or a bad override fails before anything is written.
+    ecfg = compose_config([f"env/scenario={eval_scenario}"])
+    cfg = train_config(timesteps, run, run_dir, overrides)
+    os.makedirs(run_dir, exist_ok=True)
+    say = print if verbose else (lambda *a, **k: None)
+
+    res = train_stage(cfg, run_dir, verbose)
+    t1 = time.time()
+    say(f"[2/3] zero-shot on {eval_scenario}: initial LRs {list(lrs)}, seeds {list(seeds)}, vs constant and cosine")
+    eval_env = make_env.make_single(ecfg, difference_reward=False, track_test=True)
+    results = zero_shot(res.policy, eval_env, lrs, seeds, EVAL_WEIGHT_DECAY)
+    write_zero_shot(os.path.join(run_dir, "zero_shot.json"), eval_scenario, lrs, seeds, eval_env.tau, results)
+    t2 = time.time()
+    say("[3/3] figures and summary")
+    write_main_figures(run_dir, cfg, res, eval_env, results, lrs, seeds, eval_scenario)
+    seconds = {"train": t1 - t0, "eval": t2 - t1, "total": time.time() - t0}
+    text = summary_text(run, run_dir, cfg, res, eval_env, eval_scenario, results, lrs, seeds, overrides, seconds)
     with open(os.path.join(run_dir, "summary.md"), "w") as f:
         f.write(text)
     say(text)
@@ -369,7 +412,26 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     bad = [o for o in overrides if o.startswith("-")]
     if bad:
         build_parser().error(f"unrecognized arguments: {' '.join(bad)}")
-    return run_main(args.timesteps, args.run, args.out, args.eval_scenario, args.lrs, args.seeds, overrides)
+    from hydra.errors import HydraException
+
+    from mava_ganno.utils.config import ConfigError
+
+    try:
+        check_args(args.timesteps, args.lrs, args.seeds)
+    except ValueError as e:
+        build_parser().error(str(e))
+    try:  # user errors in configs are found before training starts (run_main composes first)
+        return run_main(args.timesteps, args.run, args.out, args.eval_scenario, args.lrs, args.seeds, overrides)
+    except (HydraException, ConfigError) as e:
+        msg = str(e).splitlines()[0]
+        if "env/scenario/" in msg:
+            from mava_ganno.train import config_dir
+
+            folder = os.path.join(os.path.dirname(config_dir()), "env", "scenario")
+            names = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml"))
+            msg += f"; scenarios: {', '.join(names)}"
+        print(f"Config error: {msg}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

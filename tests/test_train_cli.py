@@ -117,3 +117,27 @@ def test_zero_shot_runner_and_figures(tiny_eval_env, tmp_path):
     assert all(os.path.getsize(tmp_path / f) > 1000 for f in ("acc.png", "fig3.png", "fig2.png"))
     table = main_job.summary_table(res, lrs)
     assert table.count("\n") == 4 and "| ganno |" in table
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--eval-scenario", "mlp5-mnist5k"], "scenarios: cnn2-digits"),  # a typo: the list of names
+        (["env/scenario=nope"], "Could not find 'env/scenario/nope'"),
+        (["system.no_such_key.x=1"], "Could not override 'system.no_such_key.x'"),
+        (["--lrs=-1"], "--lrs [-1.0]: initial LRs must be finite and > 0"),
+        (["--seeds", "1,1"], "give distinct seeds"),
+        (["--timesteps", "0"], "--timesteps 0 must be positive"),
+    ],
+)
+def test_main_job_rejects_bad_input_before_training(tmp_path, capsys, argv, expected):
+    """User errors end the main job at once, with exit status 2, one line naming the bad
+    value, and nothing written: no traceback after minutes of training."""
+    from mava_ganno import main_job
+
+    with pytest.raises(SystemExit) as e:
+        main_job.main(["--out", str(tmp_path), "--run", "r", *argv])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()
