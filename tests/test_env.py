@@ -241,7 +241,10 @@ def test_single_agent_and_ablation_feature_sets():
         (dict(features=["train_loss", "lr"]), r"unknown observation features \['lr'\]"),
         (dict(features="lr-only"), "unknown feature set 'lr-only'"),
         (dict(batch_size=0), "batch_size must be a positive integer"),
-        (dict(lr_max=0.0), "lr_max must be > 0"),
+        (dict(lr_max=0.0), "lr_max must be a finite number > 0"),
+        (dict(lr_max=float("inf")), r"lr_max must be a finite number > 0 \(default 0.1\), got inf"),
+        (dict(lr_max=True), "lr_max must be a finite number > 0"),
+        (dict(sl_steps=True), "sl_steps must be a positive multiple of tau=5, got True"),
     ],
 )
 def test_bad_config_raises_before_compute(kwargs, match, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import chex
@@ -26,6 +27,27 @@ from mava_ganno.env.types import Observation, State
 from mava_ganno.env.viewer import GannoViewer
 
 _JAX_VERSION = tuple(int(p) for p in jax.__version__.split(".")[:2])
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_arguments(tau: Any, sl_steps: Any, batch_size: Any, lr_max: Any, measure_batch: str, counterfactual: str) -> None:
+    """``ValueError`` naming the first bad constructor argument and a value that works."""
+    if not _is_int(tau) or tau <= 0:
+        raise ValueError(f"tau must be a positive integer (the paper uses 100), got {tau!r}.")
+    if not _is_int(sl_steps) or sl_steps <= 0 or sl_steps % tau:
+        multiple = max(1, int(sl_steps) // tau if _is_int(sl_steps) else 1) * tau
+        raise ValueError(f"sl_steps must be a positive multiple of tau={tau}, got {sl_steps!r}; e.g. sl_steps={multiple}.")
+    if counterfactual not in ("auto", "vmap", "sequential"):
+        raise ValueError(f"counterfactual must be 'auto', 'vmap' or 'sequential', got {counterfactual!r}.")
+    if measure_batch not in ("fresh", "next"):
+        raise ValueError(f"measure_batch must be 'fresh' or 'next', got {measure_batch!r}.")
+    if isinstance(lr_max, bool) or not isinstance(lr_max, (int, float, np.number)) or not (0 < lr_max < math.inf):
+        raise ValueError(f"lr_max must be a finite number > 0 (default 0.1), got {lr_max!r}.")
+    if not _is_int(batch_size) or batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
 
 
 class Ganno(Environment):
@@ -122,27 +144,11 @@ class Ganno(Environment):
         viewer: Optional[GannoViewer] = None,
     ):
         # Validate everything cheap before any data is loaded or anything is compiled.
-        if not isinstance(tau, (int, np.integer)) or isinstance(tau, bool) or tau <= 0:
-            raise ValueError(f"tau must be a positive integer (the paper uses 100), got {tau!r}.")
-        if not isinstance(sl_steps, (int, np.integer)) or sl_steps <= 0 or sl_steps % tau:
-            raise ValueError(
-                f"sl_steps must be a positive multiple of tau={tau}, got {sl_steps!r}; "
-                f"e.g. sl_steps={max(1, int(sl_steps) // tau if isinstance(sl_steps, int) else 1) * tau}."
-            )
-        if counterfactual not in ("auto", "vmap", "sequential"):
-            raise ValueError(
-                f"counterfactual must be 'auto', 'vmap' or 'sequential', got {counterfactual!r}."
-            )
+        _check_arguments(tau, sl_steps, batch_size, lr_max, measure_batch, counterfactual)
         if counterfactual == "auto":
             counterfactual = "vmap" if _JAX_VERSION >= (0, 5) else "sequential"
         self.counterfactual = counterfactual
-        if measure_batch not in ("fresh", "next"):
-            raise ValueError(f"measure_batch must be 'fresh' or 'next', got {measure_batch!r}.")
         self.measure_batch = measure_batch
-        if not lr_max > 0:
-            raise ValueError(f"lr_max must be > 0, got {lr_max}.")
-        if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
         self.generator = generator if generator is not None else InitialConditionsGenerator()
         self.action_table = ActionTable.from_strings(action_table)
         if reward_fn is None:

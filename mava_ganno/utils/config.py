@@ -61,6 +61,17 @@ def check_config(config: DictConfig, n_devices: int | None = None) -> DictConfig
     """
     n_devices = n_devices or len(jax.devices())
     OmegaConf.set_struct(config, False)
+    _check_env(config)
+    _check_system(config)
+    _check_budget(config, n_devices)
+    _check_network(config)
+    _int(config, "logger.checkpointing.save_args.save_interval_steps")
+    _int(config, "logger.checkpointing.save_args.max_to_keep", allow_none=True)
+    _int(config, "logger.checkpointing.save_args.keep_period", allow_none=True)
+    return config
+
+
+def _check_env(config: DictConfig) -> None:
     name = _get(config, "env.scenario.name")
     if name != "GANNO-v0":
         raise ConfigError(f"env.scenario.name must be 'GANNO-v0' for this system, got {name!r}.")
@@ -71,22 +82,22 @@ def check_config(config: DictConfig, n_devices: int | None = None) -> DictConfig
             "system.add_agent_id=True with env.implicit_agent_id=False: GANNO's shared policy never "
             "sees agent ids (it must run on networks of any depth); set system.add_agent_id=False."
         )
+
+
+def _check_system(config: DictConfig) -> None:
+    """PPO's hyperparameters, and a rollout that splits into recurrent chunks and minibatches."""
     num_envs = _int(config, "arch.num_envs")
     rollout = _int(config, "system.rollout_length")
-    ubs = _int(config, "system.update_batch_size")
+    _int(config, "system.update_batch_size")
     _int(config, "system.ppo_epochs")
     nmb = _int(config, "system.num_minibatches")
     _int(config, "system.seed", minimum=0)
     _float(config, "system.gamma", 0.0, 1.0)
     _float(config, "system.gae_lambda", 0.0, 1.0)
-    _float(config, "system.clip_eps", 0.0, lo_open=True)
-    _float(config, "system.actor_lr", 0.0, lo_open=True)
-    _float(config, "system.critic_lr", 0.0, lo_open=True)
+    for key in ("clip_eps", "actor_lr", "critic_lr", "max_grad_norm", "obs_norm_min_std", "obs_norm_clip"):
+        _float(config, f"system.{key}", 0.0, lo_open=True)
     _float(config, "system.ent_coef", 0.0)
     _float(config, "system.vf_coef", 0.0)
-    _float(config, "system.max_grad_norm", 0.0, lo_open=True)
-    _float(config, "system.obs_norm_min_std", 0.0, lo_open=True)
-    _float(config, "system.obs_norm_clip", 0.0, lo_open=True)
     chunk = _int(config, "system.recurrent_chunk_size", allow_none=True)
     if chunk is None:
         chunk = rollout
@@ -103,7 +114,12 @@ def check_config(config: DictConfig, n_devices: int | None = None) -> DictConfig
         )
     config.system.recurrent_chunk_size = chunk
 
-    # Mava's check_total_timesteps.
+
+def _check_budget(config: DictConfig, n_devices: int) -> None:
+    """Mava's check_total_timesteps, then evaluation steps of equal length (one compiled
+    learner) covering at least num_updates: unlike Mava (which drops the remainder) the budget
+    is rounded up, by less than one evaluation step."""
+    rollout, ubs, num_envs = config.system.rollout_length, config.system.update_batch_size, config.arch.num_envs
     steps_per_update = n_devices * rollout * ubs * num_envs
     total = _get(config, "system.total_timesteps")
     if total is None:
@@ -119,8 +135,6 @@ def check_config(config: DictConfig, n_devices: int | None = None) -> DictConfig
                 f"({ubs}) x arch.num_envs ({num_envs}) = {steps_per_update} timesteps."
             )
         config.system.num_updates = num_updates
-    # Evaluation steps of equal length (one compiled learner) covering at least num_updates:
-    # unlike Mava (which drops the remainder) the budget is rounded up, by < one step.
     num_eval = min(_int(config, "arch.num_evaluation"), config.system.num_updates)
     per_eval = -(-config.system.num_updates // num_eval)
     num_eval = -(-config.system.num_updates // per_eval)
@@ -131,7 +145,8 @@ def check_config(config: DictConfig, n_devices: int | None = None) -> DictConfig
     _int(config, "arch.num_eval_episodes", minimum=0)
     _int(config, "arch.num_absolute_metric_eval_episodes", minimum=0)
 
-    # network
+
+def _check_network(config: DictConfig) -> None:
     _int(config, "network.hidden_state_dim")
     for net in ("actor_network", "critic_network"):
         for part in ("pre_torso", "post_torso"):
@@ -139,9 +154,3 @@ def check_config(config: DictConfig, n_devices: int | None = None) -> DictConfig
             act = _get(config, f"network.{net}.{part}").get("activation", "relu")
             if act not in ("relu", "tanh"):
                 raise ConfigError(f"network.{net}.{part}.activation must be relu or tanh, got {act!r}.")
-
-    # logger / checkpointing
-    _int(config, "logger.checkpointing.save_args.save_interval_steps")
-    _int(config, "logger.checkpointing.save_args.max_to_keep", allow_none=True)
-    _int(config, "logger.checkpointing.save_args.keep_period", allow_none=True)
-    return config
