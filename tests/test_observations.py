@@ -1,14 +1,12 @@
-"""Observation assembly (mava_ganno.env.observations.observe) and global statistics
-(mava_ganno.env.stats): one assembly for the environment and the optax export."""
+"""Observation assembly (mava_ganno.env.observations.observe): one assembly for the
+environment and the optax export."""
 
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from mava_ganno.env.observations import agent_layout, observe
-from mava_ganno.env.stats import LOSS_CAP, global_stats
 
 
 def test_the_environment_observes_through_observe(tiny_train_env):
@@ -26,11 +24,3 @@ def test_agent_layout_per_layer_and_single_agent(tiny_train_env):
     assert per_layer.layer_of_lr.tolist() == [0, 1, 2] and per_layer.depth_ids.tolist() == [0, 1, 2]
     single = agent_layout(agents, single_agent=True)
     assert single.num_agents == 1 and single.layer_of_lr.tolist() == [0, 0, 0]
-
-
-def test_global_stats_are_always_finite_and_flag_the_non_finite_loss():
-    g = global_stats(jnp.float32(jnp.nan), 0.5, jnp.float32(jnp.inf), 0.9, 0.25, 1e-3, 0.1)
-    assert bool(g.nonfinite) and float(g.train_loss) == LOSS_CAP and float(g.val_loss) == LOSS_CAP
-    assert float(g.val_accuracy) == 0.0  # a non-finite run's hold-out accuracy counts as 0
-    ok = global_stats(jnp.float32(0.7), 0.5, jnp.float32(0.8), 0.9, 0.25, 1e-3, 0.1)
-    assert not bool(ok.nonfinite) and float(ok.val_accuracy) == np.float32(0.9)
