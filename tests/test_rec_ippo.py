@@ -203,3 +203,40 @@ def test_learning_raises_too_low_lr(tmp_path):
     assert last > first + 0.1, (first, last, p_raise.round(3))
     # and the learning rates it picks end up far above the initial 1e-5
     assert res.history[-1]["log10_lr"] > res.history[0]["log10_lr"] + 0.5
+
+
+GROUPS = "+env.scenario.groups={shallow:{env_kwargs:{network:mlp1}},deep:{env_kwargs:{network:mlp3,hidden:8}}}"
+
+
+def test_task_groups_of_different_depths_train_one_policy(tmp_path):
+    """A task-distribution scenario: two groups of different depth (2 and 4 layer agents) step
+    side by side and train the one shared policy; at initial LR 1e-5 in both, it learns to
+    raise LRs, the evaluator runs episodes of both groups, and the policy records both."""
+    cfg = tiny_config(
+        tmp_path, GROUPS,
+        f"system.num_updates={10 * UPDATES_PER_EVAL}",
+        "arch.num_evaluation=10",
+        "arch.num_eval_episodes=1",
+        "logger.checkpointing.save_model=False",
+        "system.seed=3",
+    )
+    res = rec_ippo.run_experiment(cfg, verbose=False)
+    assert [d.shape[-1] for d in res.final_state.dones] == [2, 4]  # per group (devices, ubs, envs, agents)
+    assert res.total_timesteps == 10 * UPDATES_PER_EVAL * 8 * 4 * 2  # both groups' steps count
+    assert res.history[0]["episodes"] == 2 * 4 * 8 // 4  # 4 envs per group, 4 steps per episode
+    assert res.policy.metadata["network"] == ["mlp1", "mlp3"] and res.policy.metadata["num_layers_trained_on"] == [2, 4]
+    assert len(res.eval_history) == 10 and np.isfinite(res.eval_performance)
+    table = ActionTable.from_strings(list(cfg.env.kwargs.action_table))
+    raise_idx = np.flatnonzero((table.multipliers > 1) | (table.offsets > 0))
+    p_raise = np.array([sum(r["action_probs"][i] for i in raise_idx) for r in res.history])
+    assert p_raise[-4:].mean() > p_raise[0] + 0.1, p_raise.round(3)
+    for row in res.history:
+        assert all(np.isfinite(row[k]) for k in ("total_loss", "value_loss", "entropy", "reward"))
+
+
+def test_task_group_errors_name_the_group(tmp_path):
+    with pytest.raises(ConfigError, match="groups.deep: unknown keys"):
+        rec_ippo.run_experiment(tiny_config(tmp_path, "+env.scenario.groups={deep:{network:mlp3}}"), verbose=False)
+    odd = "+env.scenario.groups={a:{env_kwargs:{network:mlp1}},b:{env_kwargs:{action_table:['+0','*2']}}}"
+    with pytest.raises(ConfigError, match="every task group must share features, action_table"):
+        rec_ippo.run_experiment(tiny_config(tmp_path, odd, "system.num_updates=2"), verbose=False)

@@ -7,7 +7,7 @@ Also turns a learner state into the policy that ``run_experiment`` saves."""
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import jax
 import numpy as np
@@ -74,10 +74,12 @@ class Evaluator:
     """Evaluates the learner's actor after every evaluation step and remembers the best
     parameters for the absolute metric (``arch.absolute_metric``), as Mava does.
 
-    ``cache_key`` names what the compiled evaluator depends on; the same key reuses it."""
+    ``eval_envs``: one evaluation env per task group; each runs ``arch.num_eval_episodes``
+    episodes and the metrics are over all of them. ``cache_key`` names what the compiled
+    evaluators depend on; the same key reuses them."""
 
-    def __init__(self, eval_env: Any, actor_config: NetworkConfig, arch: Any, eval_metric: str, cache_key: str):
-        self.env, self.actor_config, self.metric = eval_env, actor_config, eval_metric
+    def __init__(self, eval_envs: Sequence[Any], actor_config: NetworkConfig, arch: Any, eval_metric: str, cache_key: str):
+        self.envs, self.actor_config, self.metric = list(eval_envs), actor_config, eval_metric
         self.num_episodes = int(arch.num_eval_episodes)
         self.greedy = bool(arch.evaluation_greedy)
         self.absolute = bool(arch.absolute_metric)
@@ -85,23 +87,31 @@ class Evaluator:
         self.history: List[Dict[str, Any]] = []
         self.last: Dict[str, Any] = {}
         self._best: Tuple[float, Any] = (-np.inf, None)
-        self._fn = None
+        self._fns: List[Callable] = []
         if self.num_episodes:
-            key = cache_key + f"|eval:{self.num_episodes}:{self.greedy}"
-            if key not in _EVALUATOR_CACHE:
-                if len(_EVALUATOR_CACHE) >= _CACHE_SIZE:
-                    _EVALUATOR_CACHE.pop(next(iter(_EVALUATOR_CACHE)))
-                _EVALUATOR_CACHE[key] = make_evaluator(eval_env, actor_config, self.num_episodes, self.greedy)
-            self._fn = _EVALUATOR_CACHE[key]
+            for g, env in enumerate(self.envs):
+                key = cache_key + f"|eval:{g}:{self.num_episodes}:{self.greedy}"
+                if key not in _EVALUATOR_CACHE:
+                    if len(_EVALUATOR_CACHE) >= _CACHE_SIZE:
+                        _EVALUATOR_CACHE.pop(next(iter(_EVALUATOR_CACHE)))
+                    _EVALUATOR_CACHE[key] = make_evaluator(env, actor_config, self.num_episodes, self.greedy)
+                self._fns.append(_EVALUATOR_CACHE[key])
 
     @property
     def enabled(self) -> bool:
-        return self._fn is not None
+        return bool(self._fns)
+
+    @staticmethod
+    def _run(fns: Sequence[Callable], actor: Tuple[Any, Any], key: Any) -> Dict[str, Any]:
+        """Every group's episodes (one group: the evaluator's key itself), concatenated."""
+        keys = [key] if len(fns) == 1 else list(jax.random.split(key, len(fns)))
+        outs = [jax.device_get(fn(*actor, k)) for fn, k in zip(fns, keys)]
+        return {name: np.concatenate([np.asarray(o[name]) for o in outs]) for name in outs[0]}
 
     def __call__(self, state: Any, key: Any, timestep: int) -> Dict[str, Any]:
         """Metrics (per episode) of the state's actor; also recorded in ``history``."""
         actor = actor_of(state)
-        self.last = jax.device_get(self._fn(*actor, key))
+        self.last = self._run(self._fns, actor, key)
         self.history.append({"timestep": timestep, **{k: float(np.mean(v)) for k, v in self.last.items()}})
         score = float(np.mean(self.last[self.metric]))
         if self.absolute and score >= self._best[0]:
@@ -115,22 +125,23 @@ class Evaluator:
 
     def absolute_metric(self, key: Any) -> Optional[Dict[str, Any]]:
         """Mava's absolute metric: the best parameters seen, on more episodes (None if off)."""
-        if not self.absolute or self._best[1] is None or self.env is None:
+        if not self.absolute or self._best[1] is None or not self.envs:
             return None
-        fn = make_evaluator(self.env, self.actor_config, self.num_absolute_episodes, self.greedy)
-        return jax.device_get(fn(*self._best[1], key))
+        fns = [make_evaluator(e, self.actor_config, self.num_absolute_episodes, self.greedy) for e in self.envs]
+        return self._run(fns, self._best[1], key)
 
 
-def policy_metadata(config: DictConfig, env: Any, uid: str, total_timesteps: int) -> Dict[str, Any]:
-    """What a saved policy records about its training."""
+def policy_metadata(config: DictConfig, envs: Sequence[Any], uid: str, total_timesteps: int) -> Dict[str, Any]:
+    """What a saved policy records about its training (per task group when there are several)."""
+    one = lambda f: f(envs[0]) if len(envs) == 1 else [f(e) for e in envs]  # noqa: E731
     return {
         "system": config.logger.system_name,
         "scenario": str(config.env.scenario.task_name),
-        "network": env.network_name,
-        "dataset": env.dataset_name,
-        "tau": env.tau,
-        "single_agent": env.single_agent,
-        "num_layers_trained_on": env.num_layers,
+        "network": one(lambda e: e.network_name),
+        "dataset": one(lambda e: e.dataset_name),
+        "tau": envs[0].tau,  # ganno_adamw's default decision interval
+        "single_agent": envs[0].single_agent,
+        "num_layers_trained_on": one(lambda e: e.num_layers),
         "seed": int(config.system.seed),
         "run": uid,
         "total_timesteps": total_timesteps,

@@ -21,12 +21,13 @@ Entry point: ``run_experiment(config)`` (``mava_ganno.train`` wraps it with Hydr
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Dict, List, NamedTuple, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 import chex
 import flax
@@ -71,24 +72,46 @@ from mava_ganno.systems.utils import (
     make_learning_rate,
     network_configs,
     pmean,
-    pmean_moments,
     shard_like_learner,
 )
 from mava_ganno.utils import checkpointing
 from mava_ganno.utils import make_env as environments
-from mava_ganno.utils.config import ConfigError, check_config
+from mava_ganno.utils.config import ConfigError, check_config, num_groups
 from mava_ganno.utils.logger import GannoLogger, LogEvent, ProgressBar
 
 # ----------------------------------------------------------------------------- helpers
 
 
 # ----------------------------------------------------------------------------- learner
-def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: Tuple[Callable, Callable], config: DictConfig) -> Callable:
-    """The learner: ``num_updates_per_eval`` updates of one (device, update-batch) copy."""
+def _weighted(parts: Sequence[chex.Array], weights: Sequence[float]) -> chex.Array:
+    """sum_g weights[g] * parts[g]; with one group exactly parts[0] (its weight is 1.0)."""
+    return functools.reduce(lambda x, y: x + y, [w * p for w, p in zip(weights, parts)])
+
+
+def _shares(sizes: Sequence[int]) -> Tuple[float, ...]:
+    """Each group's share of all elements (python floats, so one group gets exactly 1.0)."""
+    total = float(sum(sizes))
+    return tuple(n / total for n in sizes)
+
+
+def _split_key(key: chex.PRNGKey, num_groups: int) -> List[chex.PRNGKey]:
+    """One key per group; one group uses the key itself (the single-task key chain)."""
+    return [key] if num_groups == 1 else list(jax.random.split(key, num_groups))
+
+
+def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], update_fns: Tuple[Callable, Callable],
+                   config: DictConfig) -> Callable:
+    """The learner: ``num_updates_per_eval`` updates of one (device, update-batch) copy.
+
+    ``envs`` are the task groups (one env per network architecture / task; one for a single
+    scenario): every group steps ``arch.num_envs`` environments, its layer agents' sequences
+    all enter every PPO minibatch, and every mean (losses, advantage and value-target
+    statistics, metrics) is over all agent-steps of all groups."""
     actor_apply, critic_apply = apply_fns
     actor_update, critic_update = update_fns
     sys_cfg = config.system
-    num_envs, num_agents = int(config.arch.num_envs), int(env.num_agents)
+    num_envs, num_groups = int(config.arch.num_envs), len(envs)
+    num_agents = [int(e.num_agents) for e in envs]
     rollout, chunk = int(sys_cfg.rollout_length), int(sys_cfg.recurrent_chunk_size)
     num_minibatches = int(sys_cfg.num_minibatches)
     gamma, lam, clip_eps = float(sys_cfg.gamma), float(sys_cfg.gae_lambda), float(sys_cfg.clip_eps)
@@ -96,6 +119,10 @@ def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: T
     norm_adv, norm_targets = bool(sys_cfg.normalise_advantages), bool(sys_cfg.normalise_value_targets)
     clip_value = bool(sys_cfg.clip_value)
     norm_obs = bool(sys_cfg.normalise_observations)
+    # Every agent-step weighs the same, whatever its group: a group's share of a rollout (or a
+    # minibatch: every group gives each minibatch the same fraction of its sequences).
+    shares = _shares([num_envs * n for n in num_agents])
+    env_shares = _shares([num_envs] * num_groups)
     # With one update-batch copy the batch axis is added by hand instead of vmapped, so the
     # auto-reset stays a real `cond` (a vmapped cond computes both branches every step).
     batched = int(sys_cfg.update_batch_size) > 1
@@ -108,69 +135,75 @@ def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: T
             return jnp.asarray(0.0), jnp.asarray(1.0)
         return vn.mean, jnp.sqrt(vn.var + 1e-8)
 
+    def _moments(xs: Sequence[chex.Array]) -> Tuple[chex.Array, chex.Array]:
+        """Mean and variance over every element of every group, the update batch and devices."""
+        parts = [(x.mean((0, 1, 2)), jnp.square(x).mean((0, 1, 2))) for x in xs]
+        mean, sq = pmean((_weighted([p[0] for p in parts], shares), _weighted([p[1] for p in parts], shares)), batched)
+        return mean, jnp.maximum(sq - jnp.square(mean), 0.0)
+
+    def _group_step(env: Any, n: int, params: Params, norms: NormStates, obs: Observation, last_done: chex.Array,
+                    last_h: HiddenStates, ep: EpisodeStats, env_state: Any, policy_key: chex.PRNGKey, reset_key: chex.PRNGKey):
+        """One step of one group's environments: act, step, auto-reset, record."""
+        x = _normalise_obs(norms, obs.agents_view)
+        policy_h, logits = actor_apply(
+            params.actor_params, last_h.policy_hidden_state, (x[None], obs.action_mask[None], last_done[None])
+        )
+        critic_h, value_n = critic_apply(params.critic_params, last_h.critic_hidden_state, (x[None], last_done[None]))
+        logits, value_n = logits[0], value_n[0]
+        v_mean, v_std = _value_scale(norms.value)
+        value = value_n * v_std + v_mean
+
+        action = jax.random.categorical(policy_key, logits, axis=-1).astype(jnp.int32)
+        logp, probs = categorical(logits)
+        log_prob = jnp.take_along_axis(logp, action[..., None], axis=-1)[..., 0]
+
+        env_state, timestep = jax.vmap(env.step)(env_state, action)
+        done_env = timestep.last()  # (E,)
+
+        episode_return = ep.episode_return + timestep.reward[:, 0]  # shared reward
+        episode_length = ep.episode_length + 1
+        info = {
+            "episode_return": episode_return,
+            "episode_length": episode_length,
+            "is_terminal_step": done_env,
+            "val_accuracy": timestep.extras["val_accuracy"],
+            "diverged": timestep.extras["diverged"],
+            "action_probs": probs.mean(axis=(0, 1)),
+            "log10_lr": jnp.log10(jnp.maximum(env_state.lrs, 1e-10)).mean(),
+            "raw_obs": obs.agents_view,
+        }
+        ep = EpisodeStats(jnp.where(done_env, 0.0, episode_return), jnp.where(done_env, 0, episode_length))
+
+        # Auto-reset the environments whose episode ended (all of them end together unless
+        # one diverged, so the reset is computed only on steps where some episode ended).
+        def _reset(_: Any) -> Tuple[Any, Observation]:
+            new_state, new_ts = jax.vmap(env.reset)(jax.random.split(reset_key, num_envs))
+            pick = lambda r, s: jnp.where(done_env.reshape((-1,) + (1,) * (s.ndim - 1)), r, s)  # noqa: E731
+            return tree.map(pick, new_state, env_state), tree.map(pick, new_ts.observation, timestep.observation)
+
+        env_state, next_obs = jax.lax.cond(jnp.any(done_env), _reset, lambda _: (env_state, timestep.observation), None)
+        done = jnp.repeat(done_env[:, None], n, axis=1)
+        transition = RNNPPOTransition(last_done, action, value, timestep.reward, log_prob, x, obs.action_mask, last_h, info)
+        return (env_state, next_obs, done, HiddenStates(policy_h, critic_h), ep), transition
+
     def _update_step(learner_state: RNNLearnerState, _: Any) -> Tuple[RNNLearnerState, Dict[str, chex.Array]]:
-        def _env_step(ls: RNNLearnerState, _: Any) -> Tuple[RNNLearnerState, RNNPPOTransition]:
+        def _env_step(ls: RNNLearnerState, _: Any) -> Tuple[RNNLearnerState, Tuple[RNNPPOTransition, ...]]:
             params, opt_states, key, env_state, obs, last_done, last_h, norms, ep = ls
             key, policy_key, reset_key = jax.random.split(key, 3)
-
-            x = _normalise_obs(norms, obs.agents_view)
-            policy_h, logits = actor_apply(
-                params.actor_params, last_h.policy_hidden_state, (x[None], obs.action_mask[None], last_done[None])
-            )
-            critic_h, value_n = critic_apply(params.critic_params, last_h.critic_hidden_state, (x[None], last_done[None]))
-            logits, value_n = logits[0], value_n[0]
-            v_mean, v_std = _value_scale(norms.value)
-            value = value_n * v_std + v_mean
-
-            action = jax.random.categorical(policy_key, logits, axis=-1).astype(jnp.int32)
-            logp, probs = categorical(logits)
-            log_prob = jnp.take_along_axis(logp, action[..., None], axis=-1)[..., 0]
-
-            env_state, timestep = jax.vmap(env.step)(env_state, action)
-            done_env = timestep.last()  # (E,)
-
-            episode_return = ep.episode_return + timestep.reward[:, 0]  # shared reward
-            episode_length = ep.episode_length + 1
-            info = {
-                "episode_return": episode_return,
-                "episode_length": episode_length,
-                "is_terminal_step": done_env,
-                "val_accuracy": timestep.extras["val_accuracy"],
-                "diverged": timestep.extras["diverged"],
-                "action_probs": probs.mean(axis=(0, 1)),
-                "log10_lr": jnp.log10(jnp.maximum(env_state.lrs, 1e-10)).mean(),
-                "raw_obs": obs.agents_view,
-            }
-            ep = EpisodeStats(jnp.where(done_env, 0.0, episode_return), jnp.where(done_env, 0, episode_length))
-
-            # Auto-reset the environments whose episode ended (all of them end together unless
-            # one diverged, so the reset is computed only on steps where some episode ended).
-            def _reset(_: Any) -> Tuple[Any, Observation]:
-                new_state, new_ts = jax.vmap(env.reset)(jax.random.split(reset_key, num_envs))
-                pick = lambda r, s: jnp.where(done_env.reshape((-1,) + (1,) * (s.ndim - 1)), r, s)  # noqa: E731
-                return tree.map(pick, new_state, env_state), tree.map(pick, new_ts.observation, timestep.observation)
-
-            env_state, next_obs = jax.lax.cond(
-                jnp.any(done_env), _reset, lambda _: (env_state, timestep.observation), None
-            )
-            done = jnp.repeat(done_env[:, None], num_agents, axis=1)
-            transition = RNNPPOTransition(
-                last_done, action, value, timestep.reward, log_prob, x, obs.action_mask, last_h, info
-            )
-            ls = RNNLearnerState(
-                params, opt_states, key, env_state, next_obs, done, HiddenStates(policy_h, critic_h), norms, ep
-            )
-            return ls, transition
+            out = [
+                _group_step(envs[g], num_agents[g], params, norms, obs[g], last_done[g], last_h[g], ep[g], env_state[g], pk, rk)
+                for g, (pk, rk) in enumerate(zip(_split_key(policy_key, num_groups), _split_key(reset_key, num_groups)))
+            ]
+            carry, transitions = zip(*out)
+            env_state, next_obs, done, hstates, ep = (tuple(c) for c in zip(*carry))
+            return RNNLearnerState(params, opt_states, key, env_state, next_obs, done, hstates, norms, ep), tuple(transitions)
 
         # STEP ENVIRONMENT FOR ROLLOUT LENGTH
         learner_state, traj = jax.lax.scan(_env_step, learner_state, None, rollout)
         params, opt_states, key, env_state, obs, last_done, hstates, norms, ep = learner_state
 
-        # BOOTSTRAP VALUE AND GAE
-        x_last = _normalise_obs(norms, obs.agents_view)
-        _, last_val_n = critic_apply(params.critic_params, hstates.critic_hidden_state, (x_last[None], last_done[None]))
+        # BOOTSTRAP VALUE AND GAE (per group)
         v_mean, v_std = _value_scale(norms.value)
-        last_val = last_val_n[0] * v_std + v_mean
 
         def _gae_step(carry, t: RNNPPOTransition):
             gae, next_value, next_done = carry
@@ -178,39 +211,59 @@ def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: T
             gae = delta + gamma * lam * (1 - next_done) * gae
             return (gae, t.value, t.done.astype(jnp.float32)), gae
 
-        _, advantages = jax.lax.scan(
-            _gae_step, (jnp.zeros_like(last_val), last_val, last_done.astype(jnp.float32)), traj, reverse=True, unroll=8
-        )
-        targets = advantages + traj.value
+        advantages, targets = [], []
+        for g in range(num_groups):
+            x_last = _normalise_obs(norms, obs[g].agents_view)
+            _, last_val_n = critic_apply(
+                params.critic_params, hstates[g].critic_hidden_state, (x_last[None], last_done[g][None])
+            )
+            last_val = last_val_n[0] * v_std + v_mean
+            init = (jnp.zeros_like(last_val), last_val, last_done[g].astype(jnp.float32))
+            _, adv = jax.lax.scan(_gae_step, init, traj[g], reverse=True, unroll=8)
+            advantages.append(adv)
+            targets.append(adv + traj[g].value)
 
         # Value-target statistics: update first, then train the critic on standardised targets.
         if norm_targets:
-            t_mean, t_var = pmean_moments(targets, (0, 1, 2), batched)
-            vn = ValueNorm(*welford(norms.value.mean, norms.value.var, norms.value.count, t_mean, t_var, targets.size))
+            t_mean, t_var = _moments(targets)
+            size = sum(t.size for t in targets)
+            vn = ValueNorm(*welford(norms.value.mean, norms.value.var, norms.value.count, t_mean, t_var, size))
             norms = norms._replace(value=vn)
         v_mean, v_std = _value_scale(norms.value)
 
-        def _update_epoch(update_state: Tuple, _: Any) -> Tuple[Tuple, Dict[str, chex.Array]]:
-            def _update_minibatch(train_state: Tuple, batch: Tuple) -> Tuple[Tuple, Dict[str, chex.Array]]:
-                params, opt_states = train_state
-                t, gae, tgt = batch  # time-major (chunk, S, N, ...)
+        def _normalised_advantages(gaes: Sequence[chex.Array]) -> List[chex.Array]:
+            if not norm_adv:
+                return list(gaes)
+            if num_groups == 1:
+                return [(gaes[0] - gaes[0].mean()) / (gaes[0].std() + 1e-8)]
+            mean = _weighted([a.mean() for a in gaes], shares)
+            std = jnp.sqrt(_weighted([jnp.square(a - mean).mean() for a in gaes], shares))
+            return [(a - mean) / (std + 1e-8) for a in gaes]
 
-                def _actor_loss_fn(actor_params):
-                    _, logits = actor_apply(
-                        actor_params, t.hstates.policy_hidden_state[0], (t.obs, t.action_mask, t.done)
-                    )
+        def _update_minibatch(train_state: Tuple, batch: Tuple) -> Tuple[Tuple, Dict[str, chex.Array]]:
+            params, opt_states = train_state  # batch: per group (t, gae, tgt), time-major (chunk, S, N, ...)
+
+            def _actor_loss_fn(actor_params):
+                advs = _normalised_advantages([b[1] for b in batch])
+                parts = []
+                for (t, _, _), adv in zip(batch, advs):
+                    _, logits = actor_apply(actor_params, t.hstates.policy_hidden_state[0], (t.obs, t.action_mask, t.done))
                     logp, _ = categorical(logits)
                     log_prob = jnp.take_along_axis(logp, t.action[..., None], axis=-1)[..., 0]
                     log_ratio = log_prob - t.log_prob
                     ratio = jnp.exp(log_ratio)
-                    adv = (gae - gae.mean()) / (gae.std() + 1e-8) if norm_adv else gae
-                    loss_actor = -jnp.minimum(ratio * adv, jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * adv).mean()
-                    entropy = categorical_entropy(logits).mean()
-                    approx_kl = ((ratio - 1) - log_ratio).mean()
-                    clip_frac = (jnp.abs(ratio - 1) > clip_eps).mean()
-                    return loss_actor - ent_coef * entropy, (loss_actor, entropy, approx_kl, clip_frac)
+                    parts.append((
+                        -jnp.minimum(ratio * adv, jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * adv).mean(),
+                        categorical_entropy(logits).mean(),
+                        ((ratio - 1) - log_ratio).mean(),
+                        (jnp.abs(ratio - 1) > clip_eps).mean(),
+                    ))
+                loss_actor, entropy, approx_kl, clip_frac = (_weighted(p, shares) for p in zip(*parts))
+                return loss_actor - ent_coef * entropy, (loss_actor, entropy, approx_kl, clip_frac)
 
-                def _critic_loss_fn(critic_params):
+            def _critic_loss_fn(critic_params):
+                parts = []
+                for t, _, tgt in batch:
                     _, value_n = critic_apply(critic_params, t.hstates.critic_hidden_state[0], (t.obs, t.done))
                     target_n = (tgt - v_mean) / v_std
                     old_n = (t.value - v_mean) / v_std
@@ -218,48 +271,52 @@ def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: T
                     if clip_value:
                         clipped = old_n + jnp.clip(value_n - old_n, -clip_eps, clip_eps)
                         losses = jnp.maximum(losses, jnp.square(clipped - target_n))
-                    value_loss = 0.5 * losses.mean()
-                    return vf_coef * value_loss, value_loss
+                    parts.append(0.5 * losses.mean())
+                value_loss = _weighted(parts, shares)
+                return vf_coef * value_loss, value_loss
 
-                (actor_total, actor_aux), actor_grads = jax.value_and_grad(_actor_loss_fn, has_aux=True)(params.actor_params)
-                (critic_total, value_loss), critic_grads = jax.value_and_grad(_critic_loss_fn, has_aux=True)(params.critic_params)
-                # Average over the update batch and the devices (Mava's Anakin pmeans).
-                actor_grads, critic_grads = pmean((actor_grads, critic_grads), batched)
+            (actor_total, actor_aux), actor_grads = jax.value_and_grad(_actor_loss_fn, has_aux=True)(params.actor_params)
+            (critic_total, value_loss), critic_grads = jax.value_and_grad(_critic_loss_fn, has_aux=True)(params.critic_params)
+            # Average over the update batch and the devices (Mava's Anakin pmeans).
+            actor_grads, critic_grads = pmean((actor_grads, critic_grads), batched)
 
-                a_updates, a_opt = actor_update(actor_grads, opt_states.actor_opt_state)
-                c_updates, c_opt = critic_update(critic_grads, opt_states.critic_opt_state)
-                params = Params(optax.apply_updates(params.actor_params, a_updates), optax.apply_updates(params.critic_params, c_updates))
-                loss_actor, entropy, approx_kl, clip_frac = actor_aux
-                loss_info = {
-                    "total_loss": actor_total + critic_total,
-                    "value_loss": value_loss,
-                    "actor_loss": loss_actor,
-                    "entropy": entropy,
-                    "approx_kl": approx_kl,
-                    "clip_fraction": clip_frac,
-                }
-                return (params, OptStates(a_opt, c_opt)), loss_info
+            a_updates, a_opt = actor_update(actor_grads, opt_states.actor_opt_state)
+            c_updates, c_opt = critic_update(critic_grads, opt_states.critic_opt_state)
+            params = Params(optax.apply_updates(params.actor_params, a_updates), optax.apply_updates(params.critic_params, c_updates))
+            loss_actor, entropy, approx_kl, clip_frac = actor_aux
+            loss_info = {
+                "total_loss": actor_total + critic_total,
+                "value_loss": value_loss,
+                "actor_loss": loss_actor,
+                "entropy": entropy,
+                "approx_kl": approx_kl,
+                "clip_fraction": clip_frac,
+            }
+            return (params, OptStates(a_opt, c_opt)), loss_info
 
+        # (T, E, ...) -> (chunk, E * T / chunk, ...): contiguous sequences of `chunk` steps.
+        n_chunks = rollout // chunk
+
+        def to_sequences(x: chex.Array) -> chex.Array:
+            x = x.reshape((n_chunks, chunk) + x.shape[1:])
+            x = jnp.swapaxes(x, 0, 1)
+            return x.reshape((chunk, n_chunks * num_envs) + x.shape[3:])
+
+        def _update_epoch(update_state: Tuple, _: Any) -> Tuple[Tuple, Dict[str, chex.Array]]:
             params, opt_states, key = update_state
             key, shuffle_key = jax.random.split(key)
-            # (T, E, ...) -> (chunk, E * T / chunk, ...): contiguous sequences of `chunk` steps.
-            n_chunks = rollout // chunk
-
-            def to_sequences(x: chex.Array) -> chex.Array:
-                x = x.reshape((n_chunks, chunk) + x.shape[1:])
-                x = jnp.swapaxes(x, 0, 1)
-                return x.reshape((chunk, n_chunks * num_envs) + x.shape[3:])
-
-            batch = tree.map(to_sequences, (traj_train, advantages, targets))
-            perm = jax.random.permutation(shuffle_key, n_chunks * num_envs)
-            batch = tree.map(lambda x: jnp.take(x, perm, axis=1), batch)
-            minibatches = tree.map(
-                lambda x: jnp.swapaxes(x.reshape((x.shape[0], num_minibatches, -1) + x.shape[2:]), 0, 1), batch
-            )
-            (params, opt_states), loss_info = jax.lax.scan(_update_minibatch, (params, opt_states), minibatches)
+            minibatches = []  # per group: (num_minibatches, chunk, S / num_minibatches, N, ...)
+            for g, k in enumerate(_split_key(shuffle_key, num_groups)):
+                batch = tree.map(to_sequences, (traj_train[g], advantages[g], targets[g]))
+                perm = jax.random.permutation(k, n_chunks * num_envs)
+                batch = tree.map(lambda x: jnp.take(x, perm, axis=1), batch)
+                minibatches.append(tree.map(
+                    lambda x: jnp.swapaxes(x.reshape((x.shape[0], num_minibatches, -1) + x.shape[2:]), 0, 1), batch
+                ))
+            (params, opt_states), loss_info = jax.lax.scan(_update_minibatch, (params, opt_states), tuple(minibatches))
             return (params, opt_states, key), loss_info
 
-        traj_train = traj._replace(info={})
+        traj_train = tuple(t._replace(info={}) for t in traj)
         key, epoch_key = jax.random.split(key)
         (params, opt_states, _), loss_info = jax.lax.scan(
             _update_epoch, (params, opt_states, epoch_key), None, int(sys_cfg.ppo_epochs)
@@ -267,26 +324,30 @@ def get_learner_fn(env: Any, apply_fns: Tuple[Callable, Callable], update_fns: T
 
         # Observation statistics: fold in this rollout (used from the next rollout on).
         if norm_obs:
-            raw = traj.info["raw_obs"]
-            o_mean, o_var = pmean_moments(raw, (0, 1, 2), batched)
-            count = raw.shape[0] * raw.shape[1] * raw.shape[2]
+            raws = [t.info["raw_obs"] for t in traj]
+            o_mean, o_var = _moments(raws)
+            count = sum(r.shape[0] * r.shape[1] * r.shape[2] for r in raws)
             norms = norms._replace(obs=norms.obs.update_moments(o_mean, o_var, count))
 
         learner_state = RNNLearnerState(params, opt_states, key, env_state, obs, last_done, hstates, norms, ep)
 
         # Per-update metrics (sums and counts, so devices and update batches combine exactly).
-        info = traj.info
-        term = info["is_terminal_step"].astype(jnp.float32)  # (T, E)
+        def total(f: Callable) -> chex.Array:
+            return functools.reduce(lambda x, y: x + y, [f(t.info, t) for t in traj])
+
+        def term(info: Dict[str, chex.Array]) -> chex.Array:
+            return info["is_terminal_step"].astype(jnp.float32)  # (T, E)
+
         metrics = {
-            "episodes": term.sum(),
-            "episode_return_sum": (info["episode_return"] * term).sum(),
-            "episode_length_sum": (info["episode_length"] * term).sum(),
-            "final_val_accuracy_sum": (info["val_accuracy"] * term).sum(),
-            "diverged": info["diverged"].astype(jnp.float32).sum(),
-            "val_accuracy": info["val_accuracy"].mean(),
-            "reward": traj.reward.mean(),
-            "log10_lr": info["log10_lr"].mean(),
-            "action_probs": info["action_probs"].mean(0),
+            "episodes": total(lambda i, t: term(i).sum()),
+            "episode_return_sum": total(lambda i, t: (i["episode_return"] * term(i)).sum()),
+            "episode_length_sum": total(lambda i, t: (i["episode_length"] * term(i)).sum()),
+            "final_val_accuracy_sum": total(lambda i, t: (i["val_accuracy"] * term(i)).sum()),
+            "diverged": total(lambda i, t: i["diverged"].astype(jnp.float32).sum()),
+            "val_accuracy": _weighted([t.info["val_accuracy"].mean() for t in traj], env_shares),
+            "reward": _weighted([t.reward.mean() for t in traj], shares),
+            "log10_lr": _weighted([t.info["log10_lr"].mean() for t in traj], env_shares),
+            "action_probs": _weighted([t.info["action_probs"].mean(0) for t in traj], env_shares),
             **tree.map(jnp.mean, loss_info),
         }
         return learner_state, metrics
@@ -322,11 +383,30 @@ class Learner:
     init_state: RNNLearnerState  # (devices, update_batch_size, ...)
 
 
-def learner_setup(env: Any, keys: chex.Array, config: DictConfig) -> Learner:
-    """Initialise learner_fn, networks, optimisers, environment and states (Mava's layout)."""
+def check_groups(envs: Sequence[Any]) -> None:
+    """Task groups share one policy: same features, action table, LR cap and agent mode."""
+    def sig(e: Any) -> Tuple:
+        return (tuple(e.features), tuple(e.action_table.entries), float(e.lr_max), bool(e.single_agent), e.obs_dim)
+
+    bad = [f"group {g}: {sig(e)}" for g, e in enumerate(envs) if sig(e) != sig(envs[0])]
+    if bad:
+        raise ConfigError(
+            "every task group must share features, action_table, lr_max and single_agent (one shared policy); "
+            f"group 0 has {sig(envs[0])}, but " + "; ".join(bad)
+        )
+
+
+def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> Learner:
+    """Initialise learner_fn, networks, optimisers, environments and states (Mava's layout).
+
+    ``envs``: one env per task group (``utils.make_env.make_groups``); a single Ganno env is
+    accepted for a single scenario."""
+    envs = list(envs) if isinstance(envs, (list, tuple)) else [envs]
+    check_groups(envs)
+    env = envs[0]
     n_devices = len(jax.devices())
-    num_agents, num_envs = env.num_agents, int(config.arch.num_envs)
-    config.system.num_agents = num_agents
+    num_envs, num_groups = int(config.arch.num_envs), len(envs)
+    config.system.num_agents = max(e.num_agents for e in envs)
     key, actor_key, critic_key = keys
 
     actor_cfg, critic_cfg = network_configs(config)
@@ -340,17 +420,22 @@ def learner_setup(env: Any, keys: chex.Array, config: DictConfig) -> Learner:
         optax.adam(make_learning_rate(config.system.critic_lr, config), eps=1e-5),
     )
 
-    f, a = env.obs_dim, env.action_dim
-    init_x = jnp.zeros((1, num_envs, num_agents, f), jnp.float32)
-    init_mask = jnp.ones((1, num_envs, num_agents, a), bool)
-    init_done = jnp.zeros((1, num_envs, num_agents), bool)
-    init_h = ScannedRNN.initialize_carry((num_envs, num_agents), actor_cfg.hidden_state_dim)
-    init_hc = ScannedRNN.initialize_carry((num_envs, num_agents), critic_cfg.hidden_state_dim)
-    actor_params = actor.init(actor_key, init_h, (init_x, init_mask, init_done))
-    critic_params = critic.init(critic_key, init_hc, (init_x, init_done))
+    def init_hidden(n: int) -> HiddenStates:
+        return HiddenStates(
+            ScannedRNN.initialize_carry((num_envs, n), actor_cfg.hidden_state_dim),
+            ScannedRNN.initialize_carry((num_envs, n), critic_cfg.hidden_state_dim),
+        )
+
+    f, a, n0 = env.obs_dim, env.action_dim, env.num_agents
+    init_x = jnp.zeros((1, num_envs, n0, f), jnp.float32)
+    init_mask = jnp.ones((1, num_envs, n0, a), bool)
+    init_done = jnp.zeros((1, num_envs, n0), bool)
+    h0 = init_hidden(n0)
+    actor_params = actor.init(actor_key, h0.policy_hidden_state, (init_x, init_mask, init_done))
+    critic_params = critic.init(critic_key, h0.critic_hidden_state, (init_x, init_done))
     params = Params(actor_params, critic_params)
     opt_states = OptStates(actor_optim.init(actor_params), critic_optim.init(critic_params))
-    hstates = HiddenStates(init_h, init_hc)
+    hstates = tuple(init_hidden(e.num_agents) for e in envs)
 
     obs_norm = None
     if config.system.normalise_observations:
@@ -362,29 +447,32 @@ def learner_setup(env: Any, keys: chex.Array, config: DictConfig) -> Learner:
     key_str = compile_key(config, n_devices)
     learn = _LEARNER_CACHE.get(key_str)
     if learn is None:
-        learn = get_learner_fn(env, (actor.apply, critic.apply), (actor_optim.update, critic_optim.update), config)
+        learn = get_learner_fn(envs, (actor.apply, critic.apply), (actor_optim.update, critic_optim.update), config)
         learn = jax.pmap(learn, axis_name="device")
         cache_put(_LEARNER_CACHE, key_str, learn)
 
-    # Environments: (devices, update batch, envs, ...).
+    # Environments: per group (devices, update batch, envs, ...).
     ubs = int(config.system.update_batch_size)
-    key, *env_keys = jax.random.split(key, n_devices * ubs * num_envs + 1)
-    reset_key = key_str + "|reset"
-    if reset_key not in _LEARNER_CACHE:
-        cache_put(_LEARNER_CACHE, reset_key, jax.jit(jax.vmap(env.reset)))
-    env_states, timesteps = _LEARNER_CACHE[reset_key](jnp.stack(env_keys))
+    per_group = n_devices * ubs * num_envs
+    key, *env_keys = jax.random.split(key, per_group * num_groups + 1)
     reshape = lambda x: x.reshape((n_devices, ubs, num_envs) + x.shape[1:])  # noqa: E731
-    env_states = tree.map(reshape, env_states)
-    obs = tree.map(reshape, timesteps.observation)
+    env_states, obs = [], []
+    for g, e in enumerate(envs):
+        reset_key = key_str + f"|reset:{g}"
+        if reset_key not in _LEARNER_CACHE:
+            cache_put(_LEARNER_CACHE, reset_key, jax.jit(jax.vmap(e.reset)))
+        states, timesteps = _LEARNER_CACHE[reset_key](jnp.stack(env_keys[g * per_group:(g + 1) * per_group]))
+        env_states.append(tree.map(reshape, states))
+        obs.append(tree.map(reshape, timesteps.observation))
 
-    dones = jnp.ones((num_envs, num_agents), bool)  # the first observation starts an episode
-    episode = EpisodeStats(jnp.zeros((num_envs,), jnp.float32), jnp.zeros((num_envs,), jnp.int32))
+    dones = tuple(jnp.ones((num_envs, e.num_agents), bool) for e in envs)  # the first observation starts an episode
+    episode = tuple(EpisodeStats(jnp.zeros((num_envs,), jnp.float32), jnp.zeros((num_envs,), jnp.int32)) for _ in envs)
     replicate = (params, opt_states, hstates, dones, norms, episode)
     replicate = tree.map(lambda x: jnp.broadcast_to(x, (ubs,) + jnp.shape(x)), replicate)
     replicate = flax.jax_utils.replicate(replicate, devices=jax.devices())
     params, opt_states, hstates, dones, norms, episode = replicate
     step_keys = jax.random.split(key, n_devices * ubs).reshape(n_devices, ubs, -1)
-    init_state = RNNLearnerState(params, opt_states, step_keys, env_states, obs, dones, hstates, norms, episode)
+    init_state = RNNLearnerState(params, opt_states, step_keys, tuple(env_states), tuple(obs), dones, hstates, norms, episode)
     init_state = shard_like_learner(init_state)
     return Learner(learn, actor, critic, actor_cfg, critic_cfg, init_state)
 
@@ -416,6 +504,7 @@ class Budget(NamedTuple):
     def of(cls, config: DictConfig, n_devices: int) -> "Budget":
         s, upe = config.system, int(config.system.num_updates_per_eval)
         steps = n_devices * upe * int(s.rollout_length) * int(s.update_batch_size) * int(config.arch.num_envs)
+        steps *= num_groups(config)
         return cls(steps, int(config.arch.num_evaluation), upe)
 
     @property
@@ -461,11 +550,11 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     config = check_config(config, n_devices)
     point = resume.find_resume_point(config)  # before building anything
 
-    env = environments.make_single(config)
-    arch = config.arch
-    eval_env = environments.make_single(config, difference_reward=False) if arch.num_eval_episodes or arch.absolute_metric else None
+    envs = environments.make_groups(config)
+    env, arch = envs[0], config.arch
+    eval_envs = environments.make_groups(config, difference_reward=False) if arch.num_eval_episodes or arch.absolute_metric else []
     key, key_e, actor_key, critic_key = jax.random.split(jax.random.PRNGKey(int(config.system.seed)), 4)
-    learner = learner_setup(env, (key, actor_key, critic_key), config)
+    learner = learner_setup(envs, (key, actor_key, critic_key), config)
     state, start = learner.init_state, 0
     initial_actor_params = jax.device_get(unreplicate(state.params.actor_params))
     if point is not None:
@@ -478,12 +567,12 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     logger = GannoLogger(config, uid)
     if verbose:
         print(
-            f"rec_ippo on {config.env.scenario.task_name}: {env}, {budget.updates_per_eval * budget.num_evals} "
+            f"rec_ippo on {config.env.scenario.task_name}: {', '.join(map(str, envs))}, {budget.updates_per_eval * budget.num_evals} "
             f"updates x {budget.steps_per_eval // budget.updates_per_eval} timesteps, "
             f"{n_devices} device(s); run {uid}" + (f", resumed from {point.path}" if point else "")
         )
     checkpointer = make_checkpointer(config, run_dir, resuming=point is not None)
-    evaluator = Evaluator(eval_env, learner.actor_config, arch, config.env.eval_metric, compile_key(config, n_devices))
+    evaluator = Evaluator(eval_envs, learner.actor_config, arch, config.env.eval_metric, compile_key(config, n_devices))
     show = bool(config.logger.get("progress_bar", True)) and verbose
     bar = ProgressBar(budget.total, enabled=show, initial=start * budget.steps_per_eval)
     t_start = time.time()
@@ -497,7 +586,7 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     abs_metrics = evaluator.absolute_metric(key_e)
     if abs_metrics is not None:
         logger.log(abs_metrics, budget.total, budget.num_evals, LogEvent.ABSOLUTE)
-    policy = make_policy(learner.actor_config, state, env, policy_metadata(config, env, uid, budget.total))
+    policy = make_policy(learner.actor_config, state, env, policy_metadata(config, envs, uid, budget.total))
     save_policy(os.path.join(run_dir, "policy"), policy)
     logger.stop()
     if verbose:

@@ -7,7 +7,7 @@ is raised before any data is loaded or anything is compiled.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Dict
 
 import jax
 from omegaconf import DictConfig, OmegaConf
@@ -52,6 +52,29 @@ def _sizes(config: DictConfig, key: str) -> None:
             raise ConfigError(f"{key} must be a list of positive integers, got {list(value)}.")
 
 
+def task_groups(config: DictConfig) -> Dict[str, Dict[str, Any]]:
+    """A task-distribution scenario's groups, ``{name: {"env_kwargs": ..., "task_config": ...}}``
+    (empty for a single scenario). Each group is one vmapped set of ``arch.num_envs``
+    environments; its ``env_kwargs``/``task_config`` override the scenario's."""
+    groups = _plain_groups(config) or {}
+    if not isinstance(groups, dict):
+        raise ConfigError(f"env.scenario.groups must map group names to settings, got {type(groups).__name__}.")
+    for name, group in groups.items():
+        unknown = set(group or {}) - {"env_kwargs", "task_config"}
+        if unknown:
+            raise ConfigError(f"env.scenario.groups.{name}: unknown keys {sorted(unknown)}; use env_kwargs and task_config.")
+    return {str(k): dict(v or {}) for k, v in groups.items()}
+
+
+def num_groups(config: DictConfig) -> int:
+    return max(1, len(task_groups(config)))
+
+
+def _plain_groups(config: DictConfig) -> Any:
+    groups = config.env.scenario.get("groups")
+    return OmegaConf.to_container(groups, resolve=True) if OmegaConf.is_config(groups) else groups
+
+
 def check_config(config: DictConfig, n_devices: int | None = None) -> DictConfig:
     """Validate ``config`` and fill Mava's derived values (in place; also returned):
     ``system.num_updates``/``total_timesteps`` (one from the other, as Mava's
@@ -62,6 +85,7 @@ def check_config(config: DictConfig, n_devices: int | None = None) -> DictConfig
     n_devices = n_devices or len(jax.devices())
     OmegaConf.set_struct(config, False)
     _check_env(config)
+    task_groups(config)
     _check_system(config)
     _check_budget(config, n_devices)
     _check_network(config)
@@ -120,7 +144,8 @@ def _check_budget(config: DictConfig, n_devices: int) -> None:
     learner) covering at least num_updates: unlike Mava (which drops the remainder) the budget
     is rounded up, by less than one evaluation step."""
     rollout, ubs, num_envs = config.system.rollout_length, config.system.update_batch_size, config.arch.num_envs
-    steps_per_update = n_devices * rollout * ubs * num_envs
+    groups = num_groups(config)
+    steps_per_update = n_devices * rollout * ubs * num_envs * groups
     total = _get(config, "system.total_timesteps")
     if total is None:
         num_updates = _int(config, "system.num_updates")
@@ -132,7 +157,8 @@ def _check_budget(config: DictConfig, n_devices: int) -> None:
             raise ConfigError(
                 f"system.total_timesteps={total} is less than one update: each update takes "
                 f"devices ({n_devices}) x system.rollout_length ({rollout}) x system.update_batch_size "
-                f"({ubs}) x arch.num_envs ({num_envs}) = {steps_per_update} timesteps."
+                f"({ubs}) x arch.num_envs ({num_envs})" + (f" x task groups ({groups})" if groups > 1 else "")
+                + f" = {steps_per_update} timesteps."
             )
         config.system.num_updates = num_updates
     num_eval = min(_int(config, "arch.num_evaluation"), config.system.num_updates)

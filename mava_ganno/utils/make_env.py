@@ -13,7 +13,7 @@ branch, so it costs half as much per step).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import jumanji
 from omegaconf import DictConfig, OmegaConf
@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 import mava_ganno  # noqa: F401  (registers GANNO-v0)
 from mava_ganno.env.env import Ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
-from mava_ganno.utils.config import ConfigError
+from mava_ganno.utils.config import ConfigError, task_groups
 
 
 def _plain(x: Any) -> Any:
@@ -57,6 +57,25 @@ def make_single(config: DictConfig, generator: Optional[InitialConditionsGenerat
         ) from e
     except ValueError as e:
         raise ConfigError(f"env.kwargs / env.scenario.env_kwargs ({config.env.scenario.task_name}): {e}") from e
+
+
+def make_groups(config: DictConfig, **overrides: Any) -> List[Ganno]:
+    """One env per task group (``env.scenario.groups``), or ``[make_single(config)]``."""
+    groups = task_groups(config)
+    if not groups:
+        return [make_single(config, **overrides)]
+    envs = []
+    for name, group in groups.items():
+        task = {**(_plain(config.env.scenario.get("task_config")) or {}), **(group.get("task_config") or {})}
+        try:
+            generator = InitialConditionsGenerator(**task)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"env.scenario.groups.{name}.task_config: {e}") from e
+        try:
+            envs.append(make_single(config, generator, **{**(group.get("env_kwargs") or {}), **overrides}))
+        except ConfigError as e:
+            raise ConfigError(f"env.scenario.groups.{name}: {e}") from e
+    return envs
 
 
 def make(config: DictConfig) -> Tuple[Ganno, Ganno]:
