@@ -11,7 +11,10 @@ schedule-free AdamW, Prodigy), a GANNO policy sampled and greedy (an untrained o
 same jitted code (``evaluate(..., sequential=True)`` calls ``jit(run)`` once per run in a
 Python loop); times include compilation. It also reports how far the two modes' final test
 accuracies are apart (batched and unbatched kernels round differently, and high-LR runs
-amplify it). Prints a JSON summary (also written to ``--out``).
+amplify it). It counts, per mode, the XLA compilations made during the evaluation and their
+seconds (``mava_ganno.evaluation.compiles``: ``jax.monitoring`` events, or JAX's compile log on
+jax < 0.4.36): all of them, and the harness's runners alone. Prints a JSON summary (also
+written to ``--out``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from mava_ganno.env.env import Ganno  # noqa: E402
 from mava_ganno.evaluation import harness as E  # noqa: E402
 from mava_ganno.evaluation import policies as P  # noqa: E402
 from mava_ganno.evaluation import records as REC  # noqa: E402
+from mava_ganno.evaluation.compiles import count_compiles  # noqa: E402
 from mava_ganno.policy import init_policy_for_env  # noqa: E402
 
 
@@ -67,14 +71,22 @@ def main(argv=None) -> dict:
         if mode not in ("vmapped", "sequential"):
             raise SystemExit(f"--modes: unknown mode {mode!r}; use vmapped and/or sequential.")
         t0 = time.perf_counter()
-        ev = E.evaluate(sc, [policy], seeds=args.seeds, sequential=mode == "sequential",
-                        log=lambda s: print(f"  [{mode}] {s}", flush=True))
+        with count_compiles() as compiles:
+            ev = E.evaluate(sc, [policy], seeds=args.seeds, sequential=mode == "sequential",
+                            log=lambda s: print(f"  [{mode}] {s}", flush=True))
         dt = time.perf_counter() - t0
         runs = sum(rs.num_runs for rs in ev.runsets)
         summary[f"{mode}_seconds"] = round(dt, 1)
+        summary[f"{mode}_compiles"] = {
+            **compiles.summary(),
+            "slowest": [(n, round(t, 2)) for n, t in sorted(compiles.events, key=lambda e: -e[1])[:10]],
+        }
         summary[f"{mode}_method_seconds"] = {rs.label: round(rs.seconds, 1) for rs in ev.runsets}
         finals[mode] = np.concatenate([rs.test_accuracy[:, -1] for rs in ev.runsets])
-        print(f"{mode}: {runs} runs x {sc.sl_steps} SGD steps in {dt:.1f} s", flush=True)
+        c = compiles.summary()
+        print(f"{mode}: {runs} runs x {sc.sl_steps} SGD steps in {dt:.1f} s; {c['compilations']} "
+              f"compilations in {c['compile_seconds']:.1f} s (runners: {c['runner_compilations']} in "
+              f"{c['runner_compile_seconds']:.1f} s)" + (f" [{c['note']}]" if "note" in c else ""), flush=True)
     summary["runs"] = runs
     summary["load_average_after"] = os.getloadavg()[0]
     if "vmapped_seconds" in summary and "sequential_seconds" in summary:

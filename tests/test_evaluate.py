@@ -23,7 +23,7 @@ from mava_ganno.evaluation import policies as P
 from mava_ganno.evaluation import records as REC
 from mava_ganno.evaluation import rollouts as RO
 from mava_ganno.evaluation import store as R
-from mava_ganno.evaluation import tables as T
+from mava_ganno.evaluation.compiles import count_compiles
 from mava_ganno.policy import init_policy, init_policy_for_env, save_policy
 
 TINY_SCENARIO = dict(tau=5, sl_steps=20, hidden=16)  # = conftest.TINY: mlp2 on digits
@@ -31,57 +31,38 @@ LRS = (0.0, 1e-3, 1e30)  # 1e30 makes every baseline that takes an LR diverge
 METHODS = ("constant", "onecycle", "warmup_cosine", "prodigy", "velo")
 
 
-# ----------------------------------------------------------------------------- tables
-def _row(label, lr, seed, acc, group="handcrafted", diverged=False, wd=0.1):
-    return dict(
-        method=label.lower(), label=label, group=group, mode="", initial_lr=lr, weight_decay=wd,
-        seed=seed, final_test_accuracy=acc, best_test_accuracy=acc, final_train_loss=0.1,
-        diverged=diverged, final_val_accuracy=acc, policy="",
-    )
-
-
-def test_table_mean_std_average_and_bold():
-    rows = [
-        _row("A", 1e-3, 0, 0.50), _row("A", 1e-3, 1, 0.70),
-        _row("A", 1e-2, 0, 0.90), _row("A", 1e-2, 1, 0.90),
-        _row("B", 1e-3, 0, 0.65), _row("B", 1e-3, 1, 0.65),
-        _row("B", 1e-2, 0, 0.10, diverged=True), _row("B", 1e-2, 1, 0.30),
-        _row("P", None, 0, 0.80, group="optimizer"), _row("P", None, 1, 0.60, group="optimizer"),
-    ]
-    md = T.table_markdown(rows, ["A", "B", "P", "V"], [1e-3, 1e-2], notes={"V": "offline"})
-    lines = md.splitlines()
-    assert lines[2] == "| Method | 0.001 | 0.01 | Average |"
-    # A: 1e-3 -> 60 +- 14.14 (sample std of 50, 70); 1e-2 -> 90 +- 0, the column's best;
-    # Average per seed (70, 80) -> 75 +- 7.07, the best Average (P's is 70).
-    assert lines[4] == "| A | 60.00 ± 14.14 | **90.00 ± 0.00** | **75.00 ± 7.07** |"
-    # B: 65 +- 0 is the best at 1e-3; a diverged seed puts a dagger on the cell and Average.
-    assert lines[5] == "| B | **65.00 ± 0.00** | 20.00 ± 14.14 † | 42.50 ± 7.07 † |"
-    # LR-free: only an Average; an unavailable method is listed with its reason.
-    assert lines[6] == "| P | / | / | 70.00 ± 14.14 |"
-    assert lines[7] == "| V | / | / | not run: offline |"
-
-
-def test_table_bolds_ties_and_single_seed_has_zero_std():
-    rows = [_row("A", 1e-3, 0, 0.5), _row("B", 1e-3, 0, 0.5), _row("C", 1e-3, 0, 0.4)]
-    lines = T.table_markdown(rows, ["A", "B", "C"], [1e-3]).splitlines()
-    assert lines[4].startswith("| A | **50.00 ± 0.00** |")
-    assert lines[5].startswith("| B | **50.00 ± 0.00** |")
-    assert lines[6] == "| C | 40.00 ± 0.00 | 40.00 ± 0.00 |"
-
-
 # ----------------------------------------------------------------------------- a tiny evaluation
 @pytest.fixture(scope="module")
-def tiny_eval(tmp_path_factory):
+def tiny_run(tmp_path_factory):
+    """A tiny evaluation: two baseline families (the AdamW bank: constant, onecycle,
+    warmup_cosine; prodigy), an untrained GANNO policy, a no-op and the random agent; its
+    compilations are counted."""
     sc = REC.make_scenario("mlp2-digits", **TINY_SCENARIO)
     env = Ganno(**sc.env_kwargs(), difference_reward=False, track_test=True)
     policy = P.describe_policy(init_policy_for_env(env, jax.random.PRNGKey(0)), path="untrained")
     noop = P.PolicySource("No-op agent", "random", P.NoopPolicy(env.action_table.entries))
-    ev = E.evaluate(
-        sc, [policy, noop], lrs=LRS, weight_decays=(0.1,), seeds=2, methods=METHODS, log=lambda s: None
-    )
+    with count_compiles() as compiles:
+        ev = E.evaluate(
+            sc, [policy, noop], lrs=LRS, weight_decays=(0.1,), seeds=2, methods=METHODS, log=lambda s: None
+        )
     out = str(tmp_path_factory.mktemp("results") / "tiny")
     files = R.write_all(ev, out, command=["pytest"])
-    return ev, out, files
+    return ev, out, files, compiles
+
+
+@pytest.fixture(scope="module")
+def tiny_eval(tiny_run):
+    return tiny_run[:3]
+
+
+def test_one_baseline_runner_and_one_policy_runner_are_compiled(tiny_run):
+    """Two baseline families share one compiled runner (lax.switch on an unbatched family
+    index), and GANNO, the no-op agent and the random agent share one policy runner."""
+    compiles = tiny_run[3]
+    if not compiles.supported:
+        pytest.skip(compiles.message)
+    assert sorted(name for name, _ in compiles.runners()) == ["jit(baseline_runner)", "jit(policy_runner)"]
+    assert compiles.count >= 2 and compiles.seconds > 0
 
 
 def _read_csv(path):
@@ -204,6 +185,19 @@ def test_sequential_runs_equal_the_vmapped_ones(tiny_eval, tiny_eval_env):
     seq = BAT.sequential_runs(run, args)
     np.testing.assert_allclose(seq["test_accuracy"], const.test_accuracy[i], atol=1e-6)
     np.testing.assert_allclose(seq["train_loss"], const.train_loss[i], rtol=1e-5)
+
+
+def test_the_shared_policy_runner_equals_the_policy_alone(tiny_eval, tiny_eval_env):
+    """GANNO run through the shared runner (SharedPolicy, lax.cond) == the policy on its own."""
+    ev, _, _ = tiny_eval
+    rs = ev.get("GANNO (greedy)")
+    i = np.nonzero(np.isclose(rs.lr, 1e-3))[0]
+    env = tiny_eval_env.env
+    policy = init_policy_for_env(env, jax.random.PRNGKey(0))  # the evaluation's untrained policy
+    args = [BAT.seed_keys(rs.seed[i]), rs.lr[i].astype(np.float32), rs.weight_decay[i].astype(np.float32), np.ones(len(i), bool)]
+    alone = BAT.vmapped_runs(RO.make_policy_run(env, 0.1), args, 8, shared=(policy,))
+    np.testing.assert_allclose(alone["test_accuracy"], rs.test_accuracy[i], atol=1e-6)
+    np.testing.assert_allclose(alone["lrs"], rs.lrs[i], rtol=1e-6)
 
 
 # ----------------------------------------------------------------------------- inputs

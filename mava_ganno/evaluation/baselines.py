@@ -41,7 +41,7 @@ Optimisers (``make_optimizer``), all with the same decoupled weight decay ``wd``
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Sequence, Tuple
 
 import chex
 import jax
@@ -259,6 +259,7 @@ __all__ = [
     "make_schedule",
     "make_optimizer",
     "make_adamw_schedule_bank",
+    "make_baselines_runner",
     "takes_lr",
 ]
 
@@ -359,3 +360,24 @@ def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: 
         )
 
     return run
+
+
+def make_baselines_runner(trainer: SLTrainer, families: Sequence[Any], num_chunks: int, chance: float) -> Callable:
+    """``baseline_runner(family, seed_key, lr, wd, index) -> dict``: every baseline family of an
+    evaluation in one function, so it compiles once.
+
+    ``families`` are ``make_baseline_run`` families (the AdamW schedule bank, a tuple, and
+    optimiser names); ``family`` (an int32 scalar) picks one with ``lax.switch`` over whole
+    runs (every branch is a complete scanned run with the same outputs). Pass ``family``
+    unbatched (``vmap(in_axes=None)``): then the switch stays a real conditional under
+    ``vmap`` and a call only runs its own family's branch; ``index`` (batched) still picks the
+    schedule inside the bank.
+    """
+    branches = [make_baseline_run(trainer, f, num_chunks, chance) for f in families]
+    if not branches:
+        raise ValueError("make_baselines_runner needs at least one family.")
+
+    def baseline_runner(family, seed_key, lr, wd, index):
+        return jax.lax.switch(family, branches, seed_key, lr, wd, index)
+
+    return baseline_runner

@@ -1,12 +1,14 @@
 """Running many evaluation runs: ``jit(vmap(run))`` over equal batches (or one at a time), the
 grid of (initial LR, weight decay, seed) and its keys. A run function is compiled once per
-process and reused by every call (the cache is keyed by the function object)."""
+process and input shape, and reused by every call (the cache is keyed by the function object);
+groups of runs that share a runner are cut into calls of one size (``call_size``), so the
+runner compiles once for all of them."""
 
 from __future__ import annotations
 
 import math
 import weakref
-from typing import Any, Callable, Dict, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import jax
 import numpy as np
@@ -16,6 +18,26 @@ def _batches(num_runs: int, max_runs: int) -> Tuple[int, int]:
     """(number of calls, runs per call) splitting num_runs evenly into calls <= max_runs."""
     calls = max(1, math.ceil(num_runs / max(1, max_runs)))
     return calls, math.ceil(num_runs / calls)
+
+
+def call_size(counts: Sequence[int], max_runs: int, waste: float = 0.1) -> int:
+    """One batch size for several groups of runs that go through one compiled runner.
+
+    Every call of a ``jit(vmap(run))`` with a new batch size compiles again, so groups of
+    ``counts`` runs (e.g. one per baseline family: 270, 30, 30, 30, 6) are all cut into calls of
+    one size, the last call of each group padded. The size is the largest <= ``max_runs`` whose
+    padding adds at most ``waste`` (10%) to the runs (or no more than splitting each group
+    evenly on its own would), then shrunk as far as it can be without adding calls
+    (270, 30, 30, 30, 6 -> 30: 13 calls, 390 runs computed for 366; one group: ``_batches``).
+    """
+    counts = [int(n) for n in counts if int(n) > 0]
+    if not counts:
+        return 1
+    cap = max(1, min(int(max_runs), max(counts)))
+    extra = lambda b: sum(math.ceil(n / b) * b - n for n in counts)  # noqa: E731
+    allowed = max(waste * sum(counts), sum(math.ceil(n / cap) - 1 for n in counts))
+    size = max(b for b in range(1, cap + 1) if extra(b) <= allowed or b == 1)
+    return max(math.ceil(n / math.ceil(n / size)) for n in counts)
 
 
 _JIT_CACHE: "weakref.WeakKeyDictionary[Callable, Dict[Tuple, Callable]]" = weakref.WeakKeyDictionary()
@@ -36,15 +58,23 @@ def _jitted(fn: Callable, kind: str, num_shared: int, num_args: int) -> Callable
 
 
 def vmapped_runs(
-    fn: Callable, args: Sequence[np.ndarray], max_runs: int, shared: Sequence[Any] = ()
+    fn: Callable,
+    args: Sequence[np.ndarray],
+    max_runs: int,
+    shared: Sequence[Any] = (),
+    size: Optional[int] = None,
 ) -> Dict[str, np.ndarray]:
     """``jit(vmap(fn))(*shared, *args)`` over the leading axis of ``args``, in equal calls.
 
-    ``shared`` are passed unbatched (e.g. the policy). The last call is padded with copies of
-    run 0 (one compiled shape), the padding dropped.
+    ``shared`` are passed unbatched (e.g. the policy, a family index). Calls hold ``size`` runs
+    (default: ``num_runs`` split evenly into calls <= ``max_runs``); the last call is padded
+    with copies of run 0 (one compiled shape), the padding dropped.
     """
     num_runs = int(args[0].shape[0])
-    calls, size = _batches(num_runs, max_runs)
+    if size is None:
+        calls, size = _batches(num_runs, max_runs)
+    else:
+        calls = max(1, math.ceil(num_runs / int(size)))
     vfn = _jitted(fn, "vmap", len(shared), len(args))
     outs = []
     for i in range(calls):

@@ -19,7 +19,11 @@ same initialisation and on the same minibatch order for a given seed, whatever t
 
 Runs that share a shape are ``jax.vmap``-ed (over LR x weight decay x seed, and for the
 AdamW schedules over the schedule too) and each run is a ``lax.scan`` over tau-step chunks,
-recording train loss and validation/test accuracy after every chunk.
+recording train loss and validation/test accuracy after every chunk. An evaluation compiles
+one baseline runner (every baseline family behind one ``lax.switch``, the family an unbatched
+argument) and one policy runner per environment configuration (trained policies and the
+fixed-distribution agents share it: ``policies.SharedPolicy``); calls through one runner all
+have one batch size (``batching.call_size``), so each compiles exactly once.
 
 Divergence (a non-finite train or validation loss in a chunk) is a result, not an error: the
 run stops changing, its accuracy is recorded as chance level (10% on 10 classes) from then
@@ -31,10 +35,11 @@ Outputs (``results/<name>/``, see ``mava_ganno.evaluation.store``): ``table.csv`
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import time
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import jax
 import numpy as np
@@ -48,10 +53,10 @@ from mava_ganno.evaluation.baselines import (
     SCHEDULE_NAMES,
     UNAVAILABLE,
     check_optax,
-    make_baseline_run,
+    make_baselines_runner,
 )
-from mava_ganno.evaluation.batching import grid, seed_keys, sequential_runs, vmapped_runs
-from mava_ganno.evaluation.policies import PolicySource, RandomPolicy, describe_policy
+from mava_ganno.evaluation.batching import call_size, grid, seed_keys, sequential_runs, vmapped_runs
+from mava_ganno.evaluation.policies import PolicySource, RandomPolicy, describe_policy, shared_policy
 from mava_ganno.evaluation.records import (
     DEFAULT_LRS,
     DEFAULT_SEEDS,
@@ -64,8 +69,12 @@ from mava_ganno.evaluation.records import (
     make_scenario,
 )
 from mava_ganno.evaluation.rollouts import make_policy_run
+from mava_ganno.policy import GannoPolicy
+
+Grid = Tuple[np.ndarray, np.ndarray, np.ndarray]  # (lr, weight decay, seed) per run
 
 
+# ============================================================================ arguments
 def _validategrid(lrs, wds, seeds) -> None:
     if not lrs:
         raise ValueError("the LR grid is empty; e.g. --lrs 0,1e-4,3e-4,1e-3,3e-3,1e-2.")
@@ -83,6 +92,157 @@ def _validategrid(lrs, wds, seeds) -> None:
         raise ValueError(f"the grid repeats a value: lrs={lrs}, weight_decays={wds}, seeds={seeds}.")
 
 
+def _validated_grid(lrs, weight_decays, seeds) -> Tuple[Tuple[float, ...], Tuple[float, ...], Tuple[int, ...]]:
+    """The grid as tuples (``seeds`` an int n -> 0..n-1), or a ValueError saying what is wrong."""
+    seeds = tuple(range(seeds)) if isinstance(seeds, int) else tuple(int(s) for s in seeds)
+    lrs, wds = tuple(float(x) for x in lrs), tuple(float(x) for x in weight_decays)
+    _validategrid(lrs, wds, seeds)
+    return lrs, wds, seeds
+
+
+def _validate_methods(methods, policy_modes, max_runs_per_call) -> None:
+    unknown = [m for m in methods if m not in BASELINES]
+    if unknown:
+        raise ValueError(f"unknown methods {unknown}; choose from {list(BASELINES)}.")
+    bad_modes = [m for m in policy_modes if m not in POLICY_MODES]
+    if bad_modes or not policy_modes:
+        raise ValueError(f"policy modes {list(policy_modes)} invalid; use {list(POLICY_MODES)}.")
+    if int(max_runs_per_call) <= 0:
+        raise ValueError(f"max_runs_per_call must be positive, got {max_runs_per_call}.")
+
+
+# ============================================================================ jobs
+@dataclasses.dataclass
+class _Part:
+    """The runs of one method inside a job (one RunSet)."""
+
+    method: str
+    info: MethodInfo
+    mode: str = ""
+    policy: str = ""
+
+
+@dataclasses.dataclass
+class _Job:
+    """One batch of runs through ``runner``: ``len(parts)`` methods x the runs of ``grid``,
+    method-major. ``shared`` are the runner's unbatched arguments (family index, policy)."""
+
+    title: str
+    runner: Callable
+    args: List[np.ndarray]
+    shared: Tuple[Any, ...]
+    grid: Grid
+    parts: List[_Part]
+
+
+def _tiled_args(grid_: Grid, copies: int, last: np.ndarray, lr_nan: float = 1.0) -> List[np.ndarray]:
+    """(seed keys, lr, wd, last) for ``copies`` repeats of the grid (NaN LRs -> ``lr_nan``)."""
+    lr_g, wd_g, seed_g = grid_
+    return [
+        seed_keys(np.tile(seed_g, copies)),
+        np.nan_to_num(np.tile(lr_g, copies), nan=lr_nan).astype(np.float32),
+        np.tile(wd_g, copies).astype(np.float32),
+        last,
+    ]
+
+
+def _baseline_jobs(sc: Scenario, trainer, chance: float, methods, lrs, wds, seeds, log) -> List[_Job]:
+    """The baselines as jobs through ONE runner: the AdamW schedule bank (the schedule a
+    batched index) and each optimiser are branches of ``make_baselines_runner``."""
+    positive = tuple(lr for lr in lrs if lr > 0)
+    sched = tuple(m for m in methods if m in SCHEDULE_NAMES)
+    families: List[Tuple[Any, Tuple[str, ...]]] = [(sched, sched)] if sched else []
+    families += [(m, (m,)) for m in methods if m in OPTIMIZER_NAMES]
+    runnable = []
+    for family, names in families:
+        if BASELINES[names[0]].takes_lr and not positive:
+            log(f"[evaluate] skipping {list(names)}: no positive LR in the grid")
+        else:
+            runnable.append((family, names))
+    if not runnable:
+        return []
+    runner = make_baselines_runner(trainer, [f for f, _ in runnable], sc.num_chunks, chance)
+    jobs = []
+    for k, (_, names) in enumerate(runnable):
+        g = grid(positive if BASELINES[names[0]].takes_lr else (float("nan"),), wds, seeds)
+        idx = np.repeat(np.arange(len(names), dtype=np.int32), len(g[2]))
+        parts = [_Part(n, BASELINES[n]) for n in names]
+        jobs.append(_Job(", ".join(names), runner, _tiled_args(g, len(names), idx), (np.int32(k),), g, parts))
+    return jobs
+
+
+def _policy_env(sc: Scenario, gen, key: Tuple) -> Ganno:
+    features, table, lr_max, single = key
+    return Ganno(
+        gen, **sc.env_kwargs(), difference_reward=False, track_test=True,
+        features=features, action_table=table, lr_max=lr_max, single_agent=single,
+    )  # fmt: skip
+
+
+def _policy_jobs(sc: Scenario, gen, chance: float, sources, policy_modes, lrs, wds, seeds) -> List[_Job]:
+    """One job per policy (all its modes: ``greedy`` is a batched flag). Policies of one env
+    configuration share the env and ONE runner; a fixed-distribution agent (group ``random``,
+    sampled only) runs as a ``SharedPolicy`` next to the first trained policy of its env."""
+    g = grid(lrs, wds, seeds)
+    env_key = lambda s: (tuple(s.policy.feature_names), tuple(s.policy.action_table), float(s.policy.lr_max), s.single_agent)  # noqa: E731
+    envs: Dict[Tuple, Tuple[Ganno, Callable, Optional[Any]]] = {}
+    for src in sources:
+        key = env_key(src)
+        if key not in envs:
+            env = _policy_env(sc, gen, key)
+            networks = [s.policy for s in sources if env_key(s) == key and isinstance(s.policy, GannoPolicy)]
+            envs[key] = (env, make_policy_run(env, chance), networks[0] if networks else None)
+    jobs = []
+    for src in sources:
+        env, runner, network = envs[env_key(src)]
+        if hasattr(src.policy, "check_env"):
+            src.policy.check_env(env)
+        modes = ("sampled",) if src.group == "random" else tuple(policy_modes)
+        greedy = np.repeat(np.array([m == "greedy" for m in modes]), len(g[2]))
+        parts = []
+        for mode in modes:
+            label = src.label if src.group == "random" else f"{src.label} ({mode})"
+            method = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
+            parts.append(_Part(method, MethodInfo(label, src.group), mode, src.path))
+        policy = shared_policy(src.policy, network)
+        jobs.append(_Job(f"{src.label} ({', '.join(modes)})", runner, _tiled_args(g, len(modes), greedy), (policy,), g, parts))
+    return jobs
+
+
+def _run_jobs(jobs: List[_Job], steps: np.ndarray, max_runs: int, sequential: bool, log) -> List[RunSet]:
+    """Run every job; jobs through one runner share one call size (one compilation). A RunSet's
+    ``seconds`` is its share of its job's wall time, so the first job through a runner (the
+    AdamW schedules, the first policy) also carries that runner's compilation."""
+    sizes: Dict[int, int] = {}
+    for runner in {id(j.runner): j.runner for j in jobs}.values():
+        sizes[id(runner)] = call_size([len(j.args[0]) for j in jobs if j.runner is runner], max_runs)
+    runsets = []
+    for job in jobs:
+        t0 = time.perf_counter()
+        if sequential:
+            out = sequential_runs(job.runner, job.args, job.shared)
+        else:
+            out = vmapped_runs(job.runner, job.args, max_runs, job.shared, size=sizes[id(job.runner)])
+        dt = time.perf_counter() - t0
+        n, r = len(job.args[0]), len(job.grid[2])
+        log(f"[evaluate] {job.title}: {n} runs in {dt:.1f} s")
+        for j, part in enumerate(job.parts):
+            runsets.append(_runset(part, job.grid, jax.tree_util.tree_map(lambda x: x[j * r : (j + 1) * r], out), steps, dt * r / n))
+    return runsets
+
+
+def _runset(part: _Part, grid_: Grid, out: Dict[str, np.ndarray], steps: np.ndarray, seconds: float) -> RunSet:
+    lr, wd, seed = grid_
+    return RunSet(
+        method=part.method, label=part.info.label, group=part.info.group, mode=part.mode,
+        lr=lr, weight_decay=wd, seed=seed, steps=steps,
+        test_accuracy=out["test_accuracy"], val_accuracy=out["val_accuracy"], train_loss=out["train_loss"],
+        lrs=out["lrs"], diverged=out["diverged"].astype(bool),
+        takes_lr=part.info.takes_lr, policy=part.policy, seconds=seconds,
+    )  # fmt: skip
+
+
+# ============================================================================ evaluate
 def evaluate(
     scenario: Scenario | str,
     policies: Sequence[PolicySource | Any] = (),
@@ -113,132 +273,25 @@ def evaluate(
     """
     t_start = time.perf_counter()
     sc = make_scenario(scenario) if isinstance(scenario, str) else scenario
-    seeds = tuple(range(seeds)) if isinstance(seeds, int) else tuple(int(s) for s in seeds)
-    lrs, wds = tuple(float(x) for x in lrs), tuple(float(x) for x in weight_decays)
-    _validategrid(lrs, wds, seeds)
-    unknown = [m for m in methods if m not in BASELINES]
-    if unknown:
-        raise ValueError(f"unknown methods {unknown}; choose from {list(BASELINES)}.")
-    bad_modes = [m for m in policy_modes if m not in POLICY_MODES]
-    if bad_modes or not policy_modes:
-        raise ValueError(f"policy modes {list(policy_modes)} invalid; use {list(POLICY_MODES)}.")
-    if int(max_runs_per_call) <= 0:
-        raise ValueError(f"max_runs_per_call must be positive, got {max_runs_per_call}.")
+    lrs, wds, seeds = _validated_grid(lrs, weight_decays, seeds)
+    _validate_methods(methods, policy_modes, max_runs_per_call)
     check_optax()
     sources = [p if isinstance(p, PolicySource) else describe_policy(p) for p in policies]
-
-    def execute(fn, args, shared=()):
-        if sequential:
-            return sequential_runs(fn, args, shared)
-        return vmapped_runs(fn, args, max_runs_per_call, shared)
 
     gen = InitialConditionsGenerator(lr=max(lrs), weight_decay=wds[0])
     base_env = Ganno(gen, **sc.env_kwargs(), difference_reward=False, track_test=True)
     chance = 1.0 / base_env.dataset.num_classes
-    trainer, c = base_env.trainer, sc.num_chunks
-    steps = np.arange(c + 1, dtype=np.int64) * sc.tau
-    runsets: List[RunSet] = []
     log(
         f"[evaluate] {sc.name}: {base_env.num_layers} layers, {sc.sl_steps} SGD steps "
         f"(tau {sc.tau}), LRs {list(lrs)}, weight decays {list(wds)}, seeds {list(seeds)}"
     )
-
-    def add(method: str, info: MethodInfo, mode: str, grid, out, seconds: float, policy: str = ""):
-        lr, wd, seed = grid
-        runsets.append(
-            RunSet(
-                method=method,
-                label=info.label,
-                group=info.group,
-                mode=mode,
-                lr=lr,
-                weight_decay=wd,
-                seed=seed,
-                steps=steps,
-                test_accuracy=out["test_accuracy"],
-                val_accuracy=out["val_accuracy"],
-                train_loss=out["train_loss"],
-                lrs=out["lrs"],
-                diverged=out["diverged"].astype(bool),
-                takes_lr=info.takes_lr,
-                policy=policy,
-                seconds=seconds,
-            )
-        )
-
-    # ---- baselines: AdamW schedules share one vmapped function, optimisers one each.
-    positive = tuple(lr for lr in lrs if lr > 0)
-    sched = tuple(m for m in methods if m in SCHEDULE_NAMES)
-    families: List[Tuple[Any, Tuple[str, ...]]] = []
-    if sched:
-        families.append((sched, sched))
-    families += [(m, (m,)) for m in methods if m in OPTIMIZER_NAMES]
-    for family, names in families:
-        takes = BASELINES[names[0]].takes_lr
-        if takes and not positive:
-            log(f"[evaluate] skipping {list(names)}: no positive LR in the grid")
-            continue
-        lr_g, wd_g, seed_g = grid(positive if takes else (float("nan"),), wds, seeds)
-        r = lr_g.shape[0]
-        idx = np.repeat(np.arange(len(names), dtype=np.int32), r)
-        args = [
-            seed_keys(np.tile(seed_g, len(names))),
-            np.nan_to_num(np.tile(lr_g, len(names)), nan=1.0).astype(np.float32),
-            np.tile(wd_g, len(names)).astype(np.float32),
-            idx,
-        ]
-        t0 = time.perf_counter()
-        out = execute(make_baseline_run(trainer, family, c, chance), args)
-        dt = time.perf_counter() - t0
-        log(f"[evaluate] {', '.join(names)}: {len(idx)} runs in {dt:.1f} s")
-        for j, name in enumerate(names):
-            part = jax.tree_util.tree_map(lambda x: x[j * r : (j + 1) * r], out)
-            add(name, BASELINES[name], "", (lr_g, wd_g, seed_g), part, dt * r / len(idx))
-
-    # ---- policies (GANNO, ablations, random agent): the env in evaluation mode.
     if random_agent:
         rnd = RandomPolicy(base_env.action_table.entries, base_env.lr_max)
         sources.append(PolicySource("Random layerwise agent", "random", rnd))
-    # A fixed-distribution agent (group "random") is only sampled; trained policies in every mode.
-    runners = [(s, ("sampled",) if s.group == "random" else tuple(policy_modes)) for s in sources]
-    lr_g, wd_g, seed_g = grid(lrs, wds, seeds)
-    r = len(seed_g)
-    policy_runs: Dict[Tuple, Tuple[Ganno, Callable]] = {}
-    for src, modes in runners:
-        pol = src.policy
-        env_key = (tuple(pol.feature_names), tuple(pol.action_table), float(pol.lr_max), src.single_agent)
-        if env_key not in policy_runs:  # policies of one env config share env and compiled run
-            env = Ganno(
-                gen,
-                **sc.env_kwargs(),
-                difference_reward=False,
-                track_test=True,
-                features=env_key[0],
-                action_table=env_key[1],
-                lr_max=env_key[2],
-                single_agent=env_key[3],
-            )
-            policy_runs[env_key] = (env, make_policy_run(env, chance))
-        env, run = policy_runs[env_key]
-        if hasattr(pol, "check_env"):
-            pol.check_env(env)
-        # Every mode of a policy in one call: greedy is a traced per-run flag.
-        greedy = np.repeat(np.array([m == "greedy" for m in modes]), r)
-        args = [
-            seed_keys(np.tile(seed_g, len(modes))),
-            np.tile(lr_g, len(modes)).astype(np.float32),
-            np.tile(wd_g, len(modes)).astype(np.float32),
-            greedy,
-        ]
-        t0 = time.perf_counter()
-        out = execute(run, args, shared=(pol,))
-        dt = time.perf_counter() - t0
-        log(f"[evaluate] {src.label} ({', '.join(modes)}): {len(greedy)} runs in {dt:.1f} s")
-        for j, mode in enumerate(modes):
-            part = jax.tree_util.tree_map(lambda x: x[j * r : (j + 1) * r], out)
-            label = src.label if src.group == "random" else f"{src.label} ({mode})"
-            method = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
-            add(method, MethodInfo(label, src.group), mode, (lr_g, wd_g, seed_g), part, dt / len(modes), policy=src.path)
+    jobs = _baseline_jobs(sc, base_env.trainer, chance, methods, lrs, wds, seeds, log)
+    jobs += _policy_jobs(sc, gen, chance, sources, policy_modes, lrs, wds, seeds)
+    steps = np.arange(sc.num_chunks + 1, dtype=np.int64) * sc.tau
+    runsets = _run_jobs(jobs, steps, int(max_runs_per_call), sequential, log)
 
     unavailable = {m: BASELINES[m].note for m in methods if m in UNAVAILABLE}
     for m, why in unavailable.items():

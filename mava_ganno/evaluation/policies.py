@@ -63,6 +63,59 @@ def NoopPolicy(action_table: Sequence[str], lr_max: float = 0.1) -> FixedPolicy:
     return FixedPolicy(logits, tuple(action_table), float(lr_max))
 
 
+class SharedPolicy(struct.PyTreeNode):
+    """A network policy and a fixed-distribution agent in one pytree, so that the harness runs
+    both through ONE compiled policy runner per network shape.
+
+    ``use_fixed`` (a bool leaf, passed unbatched) picks, with ``lax.cond``, either
+    ``network.act`` (a trained ``GannoPolicy``) or ``FixedPolicy(logits).act``; unbatched, the
+    cond stays a real conditional under ``vmap``, so a fixed agent does not pay for the network
+    (whose parameters it carries only for their shapes: ``shared_policy``). Either branch
+    computes exactly what the policy alone computes; the fixed agent keeps the network's
+    hidden state unchanged (it has none of its own).
+    """
+
+    network: Any  # a GannoPolicy, its metadata cleared (static fields would split compilations)
+    logits: chex.Array  # (A,) the fixed agent's logits (unused when use_fixed is False)
+    use_fixed: chex.Array  # () bool
+
+    @property
+    def feature_names(self) -> Tuple[str, ...]:
+        return tuple(self.network.feature_names)
+
+    def init_hidden(self, num_agents: int) -> chex.Array:
+        return self.network.init_hidden(num_agents)
+
+    def act(self, hidden, agents_view, action_mask, reset, key, greedy=False):
+        fixed = FixedPolicy(self.logits, tuple(self.network.action_table), float(self.network.lr_max))
+        return jax.lax.cond(
+            self.use_fixed,
+            lambda: fixed.act(hidden, agents_view, action_mask, reset, key, greedy),
+            lambda: self.network.act(hidden, agents_view, action_mask, reset, key, greedy),
+        )
+
+
+def shared_policy(policy: Any, network: Any = None) -> Any:
+    """What ``policy`` runs as in the harness's policy runner.
+
+    A ``GannoPolicy`` -> ``SharedPolicy`` of itself; a ``FixedPolicy`` -> ``SharedPolicy`` with
+    ``network`` (a ``GannoPolicy`` of the same environment) in the network slot, so both
+    compile one runner; anything else (or a fixed agent with no network policy to share
+    with) runs as itself.
+    """
+    from mava_ganno.policy import GannoPolicy
+
+    if isinstance(policy, GannoPolicy):
+        zeros = jnp.zeros(policy.action_dim, jnp.float32)
+        return SharedPolicy(policy.replace(metadata_json="{}"), zeros, jnp.asarray(False))
+    if isinstance(policy, FixedPolicy) and isinstance(network, GannoPolicy):
+        if len(policy.action_table) != network.action_dim:
+            return policy
+        logits = jnp.asarray(policy.logits, jnp.float32)
+        return SharedPolicy(network.replace(metadata_json="{}"), logits, jnp.asarray(True))
+    return policy
+
+
 @dataclasses.dataclass
 class PolicySource:
     """A policy to evaluate: ``label`` (table row), ``group`` (ganno/ablation/random)."""

@@ -123,17 +123,18 @@ def episode_summary(episode: Dict[str, Any]) -> Dict[str, chex.Array]:
 
 
 def make_policy_run(env: Any, chance: float) -> Callable:
-    """``run(policy, seed_key, lr, wd, greedy) -> dict``: one evaluation episode through the
-    one episode runner (``rollouts``), recorded as ``rollouts.present``.
+    """``policy_runner(policy, seed_key, lr, wd, greedy) -> dict``: one evaluation episode
+    through the one episode runner (``rollouts``), recorded as ``rollouts.present``.
 
     Jittable and vmappable over ``seed_key, lr, wd, greedy`` (``greedy`` a traced bool, so
     sampled and greedy runs share one compiled function); ``policy`` is a pytree argument
-    (``GannoPolicy`` or ``FixedPolicy``), passed unbatched.
+    (``GannoPolicy``, ``FixedPolicy`` or, in the harness, ``policies.SharedPolicy``, which lets
+    both share one compiled runner), passed unbatched.
     """
     episode = make_episode_runner(env)
 
-    def run(policy, seed_key, lr, wd, greedy):
+    def policy_runner(policy, seed_key, lr, wd, greedy):
         out = present(episode(policy, seed_key, lr, wd, greedy), chance)
         return {k: out[k] for k in ("train_loss", "val_accuracy", "test_accuracy", "lrs", "diverged")}
 
-    return run
+    return policy_runner
