@@ -7,6 +7,42 @@ Names:
   from ``data_dir`` where it has been prepared (``pip install mava_ganno[tfds]``).
 - ``synthetic:<H>x<W>x<C>`` (optionally ``:<n>``): random images and labels, for throughput
   benchmarks only.
+- ``digits:<key>=<value>[,<key>=<value>...]`` (e.g. ``digits:perm=3,noise=0.2``): transformed
+  digits for the training pool (``mava_ganno.backend.task_pool``). Options, which combine:
+
+  - ``perm=<k>`` (k >= 0): the fixed pixel permutation number k (``pixel_permutation``, drawn
+    from k only, so the same for every call and ``seed``), applied to every split.
+  - ``shift=<p>`` (1..4) and ``copies=<c>`` (default 4): shifted digits. The split is made
+    first, on the original images; then every training image is replaced by ``c`` copies,
+    each moved by its own random (dy, dx) in [-p, p]^2 (zero fill), and every validation and
+    test image is moved once the same way. No copy of a held-out image is in the training
+    split, and all splits come from the same shift distribution.
+  - ``noise=<f>`` (0 <= f < 1): exactly round(f * n_train) of the (pre-shift) training images
+    get a wrong label, uniform over the other classes in use; validation and test labels are
+    clean. Shifted copies keep their image's (possibly wrong) label.
+  - ``classes=<a>-<b>`` (0 <= a < b <= 9): only digits a..b; labels keep their values and
+    ``num_classes`` stays 10, so networks keep one output shape.
+  - ``val=<f>``, ``test=<f>``: split fractions (default 0.1, 0.2 as for ``digits``).
+
+  Order: class subset, split (``seed``), label noise, shifts, permutation. With the default
+  fractions the split is that of ``digits`` (1,294 / 144 / 359 train/val/test images; so
+  ``digits:perm=k`` holds the same images, permuted); ``val=0.3`` gives 1,007 / 431 / 359,
+  and ``shift`` multiplies the training images by ``copies`` (4,028 with ``val=0.3``).
+- ``teacher:<kind>[,<key>=<value>...]`` (e.g. ``teacher:mlp,seed=1,n=10000,dim=8x8``): a
+  synthetic teacher task. ``n`` inputs (default 10,000) are smooth Gaussian random fields of
+  ``dim=<H>x<W>`` pixels (default 8x8, one channel; white noise blurred by a Gaussian of
+  ``smooth=<sigma>`` pixels, default 1.0, 0 = white noise) stored as uint8
+  ``clip(round(128 + 40 z))``; the label is the argmax of a random teacher applied to the
+  stored uint8 image, with per-class offsets fitted so the 10 classes are about equally
+  frequent. Kinds: ``mlp`` (one tanh hidden layer of ``hidden=<h>`` units, default 32) and
+  ``linear``. ``seed=<s>`` (default 0) draws the inputs and the teacher; ``load_dataset``'s
+  ``seed`` only draws the split. Also ``noise=<f>`` (training labels only, as for digits),
+  ``val=<f>`` and ``test=<f>`` (default 0.25, 0.2: 6,000 / 2,000 / 2,000 images for
+  n = 10,000).
+
+Names are parsed strictly: an unknown option, a malformed or out-of-range value, or a
+repeated option raises ValueError naming it, with a valid example. Everything is generated
+locally (no downloads) and is deterministic given the name and ``seed``.
 
 Images are stored as uint8 (N, H, W, C) and normalised per minibatch with the training split's
 per-channel mean and std (see ``Dataset.normalise``). Train/validation/test splits are
@@ -20,7 +56,7 @@ import dataclasses
 import functools
 import os
 import re
-from typing import Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -51,8 +87,7 @@ class Dataset:
         return (x - jnp.asarray(self.mean)) / jnp.asarray(self.std)
 
 
-def _split(
-    name: str,
+def _split_arrays(
     x: np.ndarray,
     y: np.ndarray,
     seed: int,
@@ -60,7 +95,13 @@ def _split(
     test_fraction: float,
     x_test: Optional[np.ndarray] = None,
     y_test: Optional[np.ndarray] = None,
-) -> Dataset:
+) -> Tuple[np.ndarray, ...]:
+    """Shuffles with ``seed`` and returns (x_train, y_train, x_val, y_val, x_test, y_test).
+
+    Without a given test split, the first ``test_fraction`` of the shuffled data is the test
+    split; the validation split is the first ``val_fraction`` of the rest (held out from
+    training), the remainder is the training split.
+    """
     if not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction}.")
     rng = np.random.default_rng(seed)
@@ -74,11 +115,25 @@ def _split(
         n_test = int(round(len(x) * test_fraction))
         x_test, y_test, x, y = x[:n_test], y[:n_test], x[n_test:], y[n_test:]
     n_val = int(round(len(x) * val_fraction))
-    x_val, y_val, x_train, y_train = x[:n_val], y[:n_val], x[n_val:], y[n_val:]
+    return x[n_val:], y[n_val:], x[:n_val], y[:n_val], x_test, y_test
+
+
+def _make_dataset(
+    name: str,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    num_classes: Optional[int] = None,
+) -> Dataset:
+    """A Dataset whose mean/std are the training split's; num_classes defaults to max label + 1."""
     xf = x_train.astype(np.float32) / 255.0
     mean = xf.mean(axis=(0, 1, 2)).astype(np.float32)
     std = np.maximum(xf.std(axis=(0, 1, 2)), 1e-3).astype(np.float32)
-    num_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
+    if num_classes is None:
+        num_classes = int(max(y_train.max(), y_val.max(), y_test.max())) + 1
     as_u8 = lambda a: np.ascontiguousarray(a, dtype=np.uint8)  # noqa: E731
     as_i32 = lambda a: np.ascontiguousarray(a, dtype=np.int32)  # noqa: E731
     return Dataset(
@@ -89,9 +144,24 @@ def _split(
         as_i32(y_val),
         as_u8(x_test),
         as_i32(y_test),
-        num_classes,
+        int(num_classes),
         mean,
         std,
+    )
+
+
+def _split(
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    val_fraction: float,
+    test_fraction: float,
+    x_test: Optional[np.ndarray] = None,
+    y_test: Optional[np.ndarray] = None,
+) -> Dataset:
+    return _make_dataset(
+        name, *_split_arrays(x, y, seed, val_fraction, test_fraction, x_test, y_test)
     )
 
 
@@ -141,6 +211,252 @@ def _load_tfds(name: str, data_dir: Optional[str]):
     return out
 
 
+# ============================================================================ option parsing
+_INT_RE = re.compile(r"^\d+$")
+_FLOAT_RE = re.compile(r"^(\d+(\.\d*)?|\.\d+)$")
+_RANGE_RE = re.compile(r"^(\d)-(\d)$")
+_DIM_RE = re.compile(r"^(\d+)x(\d+)$")
+
+DIGITS_EXAMPLE = "digits:perm=3,noise=0.2"
+TEACHER_EXAMPLE = "teacher:mlp,seed=1,n=10000,dim=8x8"
+DIGITS_OPTIONS = ("perm", "shift", "copies", "noise", "classes", "val", "test")
+TEACHER_KINDS = ("mlp", "linear")
+TEACHER_OPTIONS = ("seed", "n", "dim", "hidden", "smooth", "noise", "val", "test")
+
+# Streams of np.random.default_rng([seed, tag]) so the transformations draw independent numbers.
+_TAG_PERM, _TAG_SHIFT, _TAG_NOISE, _TAG_INPUTS, _TAG_TEACHER = 101, 102, 103, 104, 105
+
+
+def _parse_options(name: str, family: str, parts, known, example: str) -> Dict[str, str]:
+    """``["k=v", ...]`` -> {k: v}; unknown, duplicate or malformed options raise ValueError."""
+    opts: Dict[str, str] = {}
+    for part in parts:
+        key, eq, value = part.partition("=")
+        if not eq or not key or not value:
+            raise ValueError(
+                f"malformed option {part!r} in dataset {name!r}: {family} options are "
+                f"'<key>=<value>' separated by commas, e.g. {example!r}."
+            )
+        if key not in known:
+            raise ValueError(
+                f"unknown option {key!r} in dataset {name!r}; {family} options are "
+                f"{list(known)}, e.g. {example!r}."
+            )
+        if key in opts:
+            raise ValueError(f"option {key!r} given twice in dataset {name!r}, e.g. {example!r}.")
+        opts[key] = value
+    return opts
+
+
+def _opt_int(name: str, key: str, value: str, lo: int, hi: Optional[int], example: str) -> int:
+    if _INT_RE.match(value) and lo <= int(value) and (hi is None or int(value) <= hi):
+        return int(value)
+    bound = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+    raise ValueError(
+        f"option {key}={value!r} of dataset {name!r} must be an integer {bound}, e.g. {example!r}."
+    )
+
+
+def _opt_float(
+    name: str, key: str, value: str, lo: float, hi: float, example: str, lo_open: bool = False
+) -> float:
+    if _FLOAT_RE.match(value):
+        f = float(value)
+        if (lo < f if lo_open else lo <= f) and f < hi:
+            return f
+    bound = f"{'(' if lo_open else '['}{lo}, {hi})"
+    raise ValueError(
+        f"option {key}={value!r} of dataset {name!r} must be a number in {bound}, e.g. {example!r}."
+    )
+
+
+def _fractions(
+    name: str,
+    opts: Dict[str, str],
+    val_fraction: Optional[float],
+    test_fraction: Optional[float],
+    defaults: Tuple[float, float],
+    example: str,
+) -> Tuple[float, float]:
+    """Split fractions: the name's ``val=``/``test=``, else the arguments, else the defaults."""
+    out = []
+    for key, arg, default in (("val", val_fraction, defaults[0]), ("test", test_fraction, defaults[1])):
+        if key in opts:
+            if arg is not None:
+                raise ValueError(
+                    f"dataset {name!r} sets {key}= in its name and load_dataset got "
+                    f"{key}_fraction={arg}; give it in one place only."
+                )
+            out.append(_opt_float(name, key, opts[key], 0.0, 1.0, example, lo_open=True))
+        else:
+            out.append(default if arg is None else float(arg))
+    return out[0], out[1]
+
+
+# ============================================================================ transformations
+def pixel_permutation(k: int, height: int, width: int) -> np.ndarray:
+    """The fixed permutation number ``k`` of ``height * width`` pixel positions."""
+    return np.random.default_rng([int(k), _TAG_PERM]).permutation(height * width)
+
+
+def _permute_pixels(x: np.ndarray, perm: np.ndarray) -> np.ndarray:
+    n, h, w, c = x.shape
+    return x.reshape(n, h * w, c)[:, perm].reshape(n, h, w, c)
+
+
+def _shift_images(x: np.ndarray, p: int, rng: np.random.Generator) -> np.ndarray:
+    """Each image moved by its own (dy, dx), uniform in [-p, p]^2; uncovered pixels are 0."""
+    n, h, w, _ = x.shape
+    d = rng.integers(-p, p + 1, size=(n, 2))
+    padded = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+    out = np.empty_like(x)
+    for dy in range(-p, p + 1):
+        for dx in range(-p, p + 1):
+            m = (d[:, 0] == dy) & (d[:, 1] == dx)
+            out[m] = padded[m, p - dy : p - dy + h, p - dx : p - dx + w]
+    return out
+
+
+def _corrupt_labels(
+    y: np.ndarray, fraction: float, classes: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Exactly ``round(fraction * len(y))`` labels replaced by a different class, uniformly."""
+    y = y.copy()
+    n_bad = int(round(fraction * len(y)))
+    if n_bad == 0:
+        return y
+    idx = rng.choice(len(y), size=n_bad, replace=False)
+    k = len(classes)
+    pos = np.searchsorted(classes, y[idx])  # position of the true label among the classes
+    y[idx] = classes[(pos + rng.integers(1, k, size=n_bad)) % k]
+    return y
+
+
+# ============================================================================ digits:<options>
+def _load_digits_variant(
+    name: str, spec: str, seed: int, val_fraction: Optional[float], test_fraction: Optional[float]
+) -> Dataset:
+    ex = DIGITS_EXAMPLE
+    if not spec:
+        raise ValueError(
+            f"dataset {name!r} has no options after 'digits:'; use 'digits' for the plain "
+            f"dataset or options, e.g. {ex!r}."
+        )
+    opts = _parse_options(name, "digits", spec.split(","), DIGITS_OPTIONS, ex)
+    val_fraction, test_fraction = _fractions(name, opts, val_fraction, test_fraction, (0.1, 0.2), ex)
+    x, y = _load_digits()
+    classes = np.arange(10)
+    if "classes" in opts:
+        m = _RANGE_RE.match(opts["classes"])
+        if m is None or int(m.group(1)) >= int(m.group(2)):
+            raise ValueError(
+                f"option classes={opts['classes']!r} of dataset {name!r} must be a range "
+                f"'<a>-<b>' of digits with 0 <= a < b <= 9, e.g. 'digits:classes=0-4'."
+            )
+        classes = np.arange(int(m.group(1)), int(m.group(2)) + 1)
+        keep = np.isin(y, classes)
+        x, y = x[keep], y[keep]
+    shift = _opt_int(name, "shift", opts["shift"], 1, 4, ex) if "shift" in opts else 0
+    if "copies" in opts and not shift:
+        raise ValueError(
+            f"option copies= of dataset {name!r} needs shift=<p>, e.g. 'digits:shift=2,copies=4'."
+        )
+    copies = _opt_int(name, "copies", opts["copies"], 1, 64, ex) if "copies" in opts else 4
+    noise = _opt_float(name, "noise", opts["noise"], 0.0, 1.0, ex) if "noise" in opts else 0.0
+    perm = _opt_int(name, "perm", opts["perm"], 0, None, ex) if "perm" in opts else None
+
+    x_tr, y_tr, x_va, y_va, x_te, y_te = _split_arrays(x, y, seed, val_fraction, test_fraction)
+    if noise > 0.0:
+        y_tr = _corrupt_labels(y_tr, noise, classes, np.random.default_rng([seed, _TAG_NOISE]))
+    if shift:
+        rng = np.random.default_rng([seed, _TAG_SHIFT])
+        x_tr = np.concatenate([_shift_images(x_tr, shift, rng) for _ in range(copies)])
+        y_tr = np.tile(y_tr, copies)
+        x_va, x_te = _shift_images(x_va, shift, rng), _shift_images(x_te, shift, rng)
+    if perm is not None:
+        p = pixel_permutation(perm, 8, 8)
+        x_tr, x_va, x_te = (_permute_pixels(a, p) for a in (x_tr, x_va, x_te))
+    return _make_dataset(name, x_tr, y_tr, x_va, y_va, x_te, y_te, num_classes=10)
+
+
+# ============================================================================ teacher:<kind>,...
+def smooth_random_field(
+    n: int, height: int, width: int, sigma: float, rng: np.random.Generator
+) -> np.ndarray:
+    """(n, height, width) Gaussian noise blurred by a Gaussian of ``sigma`` pixels, unit variance."""
+    if sigma <= 0.0:
+        return rng.standard_normal((n, height, width))
+    r = int(np.ceil(3.0 * sigma))
+    g = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    g /= np.sqrt(np.sum(g**2))  # unit variance of the 1-D blur of white noise
+    z = rng.standard_normal((n, height + 2 * r, width + 2 * r))
+    z = sum(g[i] * z[:, i : i + height, :] for i in range(2 * r + 1))
+    return sum(g[i] * z[:, :, i : i + width] for i in range(2 * r + 1))
+
+
+def _balanced_argmax(logits: np.ndarray, iters: int = 200) -> np.ndarray:
+    """argmax(logits - b) with per-class offsets b fitted so the classes are about equally big."""
+    n, k = logits.shape
+    b = np.zeros(k)
+    step = 0.1 * float(logits.std())
+    for _ in range(iters):
+        counts = np.bincount(np.argmax(logits - b, axis=1), minlength=k)
+        b += step * np.log((counts + 1.0) / (n / k + 1.0))
+    return np.argmax(logits - b, axis=1)
+
+
+_TEACHER_SCALE = 40.0  # uint8 pixel = clip(round(128 + 40 z)): z is clipped at about 3.2 sigma
+
+
+def _load_teacher(
+    name: str, spec: str, seed: int, val_fraction: Optional[float], test_fraction: Optional[float]
+) -> Dataset:
+    ex = TEACHER_EXAMPLE
+    parts = spec.split(",")
+    kind = parts[0]
+    if kind not in TEACHER_KINDS:
+        raise ValueError(
+            f"unknown teacher {kind!r} in dataset {name!r}; 'teacher:<kind>[,<key>=<value>...]' "
+            f"with kind one of {list(TEACHER_KINDS)}, e.g. {ex!r}."
+        )
+    opts = _parse_options(name, "teacher", parts[1:], TEACHER_OPTIONS, ex)
+    val_fraction, test_fraction = _fractions(name, opts, val_fraction, test_fraction, (0.25, 0.2), ex)
+    tseed = _opt_int(name, "seed", opts["seed"], 0, None, ex) if "seed" in opts else 0
+    n = _opt_int(name, "n", opts["n"], 100, 1_000_000, ex) if "n" in opts else 10_000
+    hidden = _opt_int(name, "hidden", opts["hidden"], 1, 4096, ex) if "hidden" in opts else 32
+    sigma = _opt_float(name, "smooth", opts["smooth"], 0.0, 8.0, ex) if "smooth" in opts else 1.0
+    noise = _opt_float(name, "noise", opts["noise"], 0.0, 1.0, ex) if "noise" in opts else 0.0
+    h, w = 8, 8
+    if "dim" in opts:
+        m = _DIM_RE.match(opts["dim"])
+        if m is None or not (2 <= int(m.group(1)) <= 64 and 2 <= int(m.group(2)) <= 64):
+            raise ValueError(
+                f"option dim={opts['dim']!r} of dataset {name!r} must be '<H>x<W>' with sides "
+                f"in [2, 64], e.g. {ex!r}."
+            )
+        h, w = int(m.group(1)), int(m.group(2))
+
+    z = smooth_random_field(n, h, w, sigma, np.random.default_rng([tseed, _TAG_INPUTS]))
+    x = np.clip(np.round(128.0 + _TEACHER_SCALE * z), 0, 255).astype(np.uint8)
+    u = (x.reshape(n, h * w).astype(np.float64) - 128.0) / _TEACHER_SCALE  # labels see the uint8s
+    rng = np.random.default_rng([tseed, _TAG_TEACHER])
+    d = h * w
+    if kind == "linear":
+        logits = u @ (rng.standard_normal((d, 10)) / np.sqrt(d))
+    else:  # mlp: a random tanh MLP with one hidden layer
+        w1 = rng.standard_normal((d, hidden)) / np.sqrt(d)
+        b1 = 0.5 * rng.standard_normal(hidden)
+        w2 = rng.standard_normal((hidden, 10)) / np.sqrt(hidden)
+        logits = np.tanh(u @ w1 + b1) @ w2
+    y = _balanced_argmax(logits).astype(np.int32)
+    x_tr, y_tr, x_va, y_va, x_te, y_te = _split_arrays(
+        x[..., None], y, seed, val_fraction, test_fraction
+    )
+    if noise > 0.0:
+        y_tr = _corrupt_labels(y_tr, noise, np.arange(10), np.random.default_rng([seed, _TAG_NOISE]))
+    return _make_dataset(name, x_tr, y_tr, x_va, y_va, x_te, y_te, num_classes=10)
+
+
 _SYNTHETIC_RE = re.compile(r"^(\d+)x(\d+)x(\d+)(?::(\d+))?$")
 
 
@@ -148,11 +464,22 @@ _SYNTHETIC_RE = re.compile(r"^(\d+)x(\d+)x(\d+)(?::(\d+))?$")
 def load_dataset(
     name: str,
     seed: int = 0,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.2,
+    val_fraction: Optional[float] = None,
+    test_fraction: Optional[float] = None,
     data_dir: Optional[str] = None,
 ) -> Dataset:
-    """Loads a dataset by name and splits it deterministically (cached per process)."""
+    """Loads a dataset by name and splits it deterministically (cached per process).
+
+    ``val_fraction`` / ``test_fraction`` default (None) to the dataset's own: 0.1 / 0.2, and
+    0.25 / 0.2 for ``teacher:`` tasks. A ``digits:`` or ``teacher:`` name may set them itself
+    (``val=``, ``test=``); setting them both in the name and here is an error.
+    """
+    if name.startswith("digits:"):
+        return _load_digits_variant(name, name[len("digits:") :], seed, val_fraction, test_fraction)
+    if name.startswith("teacher:"):
+        return _load_teacher(name, name[len("teacher:") :], seed, val_fraction, test_fraction)
+    val_fraction = 0.1 if val_fraction is None else val_fraction
+    test_fraction = 0.2 if test_fraction is None else test_fraction
     if name == "digits":
         return _split(name, *_load_digits(), seed, val_fraction, test_fraction)
     if name == "mnist_5k":
@@ -175,5 +502,6 @@ def load_dataset(
         return _split(name, x, y, seed, val_fraction, test_fraction)
     raise ValueError(
         f"unknown dataset {name!r}; choose one of {list(EMBEDDED_DATASETS)}, 'tfds:<name>' "
-        "(e.g. 'tfds:fashion_mnist') or 'synthetic:<H>x<W>x<C>'."
+        f"(e.g. 'tfds:fashion_mnist'), 'synthetic:<H>x<W>x<C>', 'digits:<options>' (e.g. "
+        f"{DIGITS_EXAMPLE!r}) or 'teacher:<kind>,<options>' (e.g. {TEACHER_EXAMPLE!r})."
     )
