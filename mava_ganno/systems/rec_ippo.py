@@ -25,9 +25,9 @@ import functools
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, List, NamedTuple, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import chex
 import flax
@@ -40,7 +40,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from mava_ganno.env.types import Observation
 from mava_ganno.policy import (
-    GannoPolicy,
     NetworkConfig,
     ObsNormStats,
     ScannedRNN,
@@ -54,6 +53,7 @@ from mava_ganno.systems import resume
 from mava_ganno.systems.evaluator import Evaluator, make_policy, policy_metadata, unreplicate
 from mava_ganno.systems.resume import make_checkpointer
 from mava_ganno.systems.types import (
+    Budget,
     EpisodeStats,
     HiddenStates,
     NormStates,
@@ -61,42 +61,33 @@ from mava_ganno.systems.types import (
     Params,
     RNNLearnerState,
     RNNPPOTransition,
+    TrainResult,
     ValueNorm,
 )
 from mava_ganno.systems.utils import (
     cache_put,
     categorical,
     categorical_entropy,
+    check_groups,
     combine_update_metrics,
     compile_key,
     make_learning_rate,
     network_configs,
     pmean,
     shard_like_learner,
+    shares_of,
+    split_per_group,
+    weighted,
 )
 from mava_ganno.utils import checkpointing
 from mava_ganno.utils import make_env as environments
-from mava_ganno.utils.config import ConfigError, check_config, num_groups
+from mava_ganno.utils.config import ConfigError, check_config
 from mava_ganno.utils.logger import GannoLogger, LogEvent, ProgressBar
 
 # ----------------------------------------------------------------------------- helpers
 
 
 # ----------------------------------------------------------------------------- learner
-def _weighted(parts: Sequence[chex.Array], weights: Sequence[float]) -> chex.Array:
-    """sum_g weights[g] * parts[g]; with one group exactly parts[0] (its weight is 1.0)."""
-    return functools.reduce(lambda x, y: x + y, [w * p for w, p in zip(weights, parts)])
-
-
-def _shares(sizes: Sequence[int]) -> Tuple[float, ...]:
-    """Each group's share of all elements (python floats, so one group gets exactly 1.0)."""
-    total = float(sum(sizes))
-    return tuple(n / total for n in sizes)
-
-
-def _split_key(key: chex.PRNGKey, num_groups: int) -> List[chex.PRNGKey]:
-    """One key per group; one group uses the key itself (the single-task key chain)."""
-    return [key] if num_groups == 1 else list(jax.random.split(key, num_groups))
 
 
 def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], update_fns: Tuple[Callable, Callable],
@@ -121,8 +112,8 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
     norm_obs = bool(sys_cfg.normalise_observations)
     # Every agent-step weighs the same, whatever its group: a group's share of a rollout (or a
     # minibatch: every group gives each minibatch the same fraction of its sequences).
-    shares = _shares([num_envs * n for n in num_agents])
-    env_shares = _shares([num_envs] * num_groups)
+    shares = shares_of([num_envs * n for n in num_agents])
+    env_shares = shares_of([num_envs] * num_groups)
     # With one update-batch copy the batch axis is added by hand instead of vmapped, so the
     # auto-reset stays a real `cond` (a vmapped cond computes both branches every step).
     batched = int(sys_cfg.update_batch_size) > 1
@@ -138,7 +129,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
     def _moments(xs: Sequence[chex.Array]) -> Tuple[chex.Array, chex.Array]:
         """Mean and variance over every element of every group, the update batch and devices."""
         parts = [(x.mean((0, 1, 2)), jnp.square(x).mean((0, 1, 2))) for x in xs]
-        mean, sq = pmean((_weighted([p[0] for p in parts], shares), _weighted([p[1] for p in parts], shares)), batched)
+        mean, sq = pmean((weighted([p[0] for p in parts], shares), weighted([p[1] for p in parts], shares)), batched)
         return mean, jnp.maximum(sq - jnp.square(mean), 0.0)
 
     def _group_step(env: Any, n: int, params: Params, norms: NormStates, obs: Observation, last_done: chex.Array,
@@ -192,7 +183,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
             key, policy_key, reset_key = jax.random.split(key, 3)
             out = [
                 _group_step(envs[g], num_agents[g], params, norms, obs[g], last_done[g], last_h[g], ep[g], env_state[g], pk, rk)
-                for g, (pk, rk) in enumerate(zip(_split_key(policy_key, num_groups), _split_key(reset_key, num_groups)))
+                for g, (pk, rk) in enumerate(zip(split_per_group(policy_key, num_groups), split_per_group(reset_key, num_groups)))
             ]
             carry, transitions = zip(*out)
             env_state, next_obs, done, hstates, ep = (tuple(c) for c in zip(*carry))
@@ -236,8 +227,8 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
                 return list(gaes)
             if num_groups == 1:
                 return [(gaes[0] - gaes[0].mean()) / (gaes[0].std() + 1e-8)]
-            mean = _weighted([a.mean() for a in gaes], shares)
-            std = jnp.sqrt(_weighted([jnp.square(a - mean).mean() for a in gaes], shares))
+            mean = weighted([a.mean() for a in gaes], shares)
+            std = jnp.sqrt(weighted([jnp.square(a - mean).mean() for a in gaes], shares))
             return [(a - mean) / (std + 1e-8) for a in gaes]
 
         def _update_minibatch(train_state: Tuple, batch: Tuple) -> Tuple[Tuple, Dict[str, chex.Array]]:
@@ -258,7 +249,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
                         ((ratio - 1) - log_ratio).mean(),
                         (jnp.abs(ratio - 1) > clip_eps).mean(),
                     ))
-                loss_actor, entropy, approx_kl, clip_frac = (_weighted(p, shares) for p in zip(*parts))
+                loss_actor, entropy, approx_kl, clip_frac = (weighted(p, shares) for p in zip(*parts))
                 return loss_actor - ent_coef * entropy, (loss_actor, entropy, approx_kl, clip_frac)
 
             def _critic_loss_fn(critic_params):
@@ -272,7 +263,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
                         clipped = old_n + jnp.clip(value_n - old_n, -clip_eps, clip_eps)
                         losses = jnp.maximum(losses, jnp.square(clipped - target_n))
                     parts.append(0.5 * losses.mean())
-                value_loss = _weighted(parts, shares)
+                value_loss = weighted(parts, shares)
                 return vf_coef * value_loss, value_loss
 
             (actor_total, actor_aux), actor_grads = jax.value_and_grad(_actor_loss_fn, has_aux=True)(params.actor_params)
@@ -306,7 +297,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
             params, opt_states, key = update_state
             key, shuffle_key = jax.random.split(key)
             minibatches = []  # per group: (num_minibatches, chunk, S / num_minibatches, N, ...)
-            for g, k in enumerate(_split_key(shuffle_key, num_groups)):
+            for g, k in enumerate(split_per_group(shuffle_key, num_groups)):
                 batch = tree.map(to_sequences, (traj_train[g], advantages[g], targets[g]))
                 perm = jax.random.permutation(k, n_chunks * num_envs)
                 batch = tree.map(lambda x: jnp.take(x, perm, axis=1), batch)
@@ -344,10 +335,10 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
             "episode_length_sum": total(lambda i, t: (i["episode_length"] * term(i)).sum()),
             "final_val_accuracy_sum": total(lambda i, t: (i["val_accuracy"] * term(i)).sum()),
             "diverged": total(lambda i, t: i["diverged"].astype(jnp.float32).sum()),
-            "val_accuracy": _weighted([t.info["val_accuracy"].mean() for t in traj], env_shares),
-            "reward": _weighted([t.reward.mean() for t in traj], shares),
-            "log10_lr": _weighted([t.info["log10_lr"].mean() for t in traj], env_shares),
-            "action_probs": _weighted([t.info["action_probs"].mean(0) for t in traj], env_shares),
+            "val_accuracy": weighted([t.info["val_accuracy"].mean() for t in traj], env_shares),
+            "reward": weighted([t.reward.mean() for t in traj], shares),
+            "log10_lr": weighted([t.info["log10_lr"].mean() for t in traj], env_shares),
+            "action_probs": weighted([t.info["action_probs"].mean(0) for t in traj], env_shares),
             **tree.map(jnp.mean, loss_info),
         }
         return learner_state, metrics
@@ -381,19 +372,6 @@ class Learner:
     actor_config: NetworkConfig
     critic_config: NetworkConfig
     init_state: RNNLearnerState  # (devices, update_batch_size, ...)
-
-
-def check_groups(envs: Sequence[Any]) -> None:
-    """Task groups share one policy: same features, action table, LR cap and agent mode."""
-    def sig(e: Any) -> Tuple:
-        return (tuple(e.features), tuple(e.action_table.entries), float(e.lr_max), bool(e.single_agent), e.obs_dim)
-
-    bad = [f"group {g}: {sig(e)}" for g, e in enumerate(envs) if sig(e) != sig(envs[0])]
-    if bad:
-        raise ConfigError(
-            "every task group must share features, action_table, lr_max and single_agent (one shared policy); "
-            f"group 0 has {sig(envs[0])}, but " + "; ".join(bad)
-        )
 
 
 def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> Learner:
@@ -478,38 +456,6 @@ def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> 
 
 
 # ----------------------------------------------------------------------------- experiment
-@dataclass
-class TrainResult:
-    eval_performance: float
-    policy: GannoPolicy
-    run_dir: str  # checkpoints and the final policy (run_dir/policy)
-    uid: str
-    num_updates: int
-    total_timesteps: int
-    train_seconds: float  # wall time of the training loop (incl. compilation)
-    history: List[Dict[str, Any]] = field(default_factory=list)  # per-update metrics
-    eval_history: List[Dict[str, Any]] = field(default_factory=list)
-    final_state: Any = None  # the final learner state, (devices, update_batch_size, ...)
-    initial_actor_params: Any = None  # the actor's parameters before training
-
-
-class Budget(NamedTuple):
-    """Timesteps per evaluation step (all devices, update batches and envs), and their number."""
-
-    steps_per_eval: int
-    num_evals: int
-    updates_per_eval: int
-
-    @classmethod
-    def of(cls, config: DictConfig, n_devices: int) -> "Budget":
-        s, upe = config.system, int(config.system.num_updates_per_eval)
-        steps = n_devices * upe * int(s.rollout_length) * int(s.update_batch_size) * int(config.arch.num_envs)
-        steps *= num_groups(config)
-        return cls(steps, int(config.arch.num_evaluation), upe)
-
-    @property
-    def total(self) -> int:
-        return self.steps_per_eval * self.num_evals
 
 
 def _train(learner: Learner, state: RNNLearnerState, start: int, budget: Budget, key_e: chex.PRNGKey,

@@ -4,12 +4,15 @@ H hidden units, F features, A actions."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, NamedTuple, Optional
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import chex
+from omegaconf import DictConfig
 
 from mava_ganno.env.types import Observation
-from mava_ganno.policy import ObsNormStats
+from mava_ganno.policy import GannoPolicy, ObsNormStats
+from mava_ganno.utils.config import num_groups
 
 
 class Params(NamedTuple):
@@ -46,18 +49,24 @@ class EpisodeStats(NamedTuple):
 
 
 class RNNLearnerState(NamedTuple):
+    """Shared by all task groups: params, optimiser states, key, normalisation statistics.
+    Per group g (tuples of length G, one group for a single scenario; N_g agents each):
+    env_state, obs, dones, hstates and episode."""
+
     params: Params
     opt_states: OptStates
     key: chex.PRNGKey
-    env_state: Any  # mava_ganno.env.types.State, batched (E, ...)
-    obs: Observation  # current observation (E, N, ...)
-    dones: chex.Array  # (E, N) True where the current observation starts an episode
-    hstates: HiddenStates
+    env_state: Tuple[Any, ...]  # mava_ganno.env.types.State per group, batched (E, ...)
+    obs: Tuple[Observation, ...]  # current observation per group (E, N_g, ...)
+    dones: Tuple[chex.Array, ...]  # (E, N_g) True where the current observation starts an episode
+    hstates: Tuple[HiddenStates, ...]
     norms: NormStates
-    episode: EpisodeStats
+    episode: Tuple[EpisodeStats, ...]
 
 
 class RNNPPOTransition(NamedTuple):
+    """One step of one task group (a rollout holds a tuple of them, one per group)."""
+
     done: chex.Array  # (E, N) this step starts an episode (reset the hidden state first)
     action: chex.Array  # (E, N)
     value: chex.Array  # (E, N) unnormalised value estimate
@@ -67,3 +76,38 @@ class RNNPPOTransition(NamedTuple):
     action_mask: chex.Array  # (E, N, A)
     hstates: HiddenStates  # hidden states before this step
     info: Dict[str, chex.Array]
+
+
+# ----------------------------------------------------------------------------- experiment
+@dataclass
+class TrainResult:
+    eval_performance: float
+    policy: GannoPolicy
+    run_dir: str  # checkpoints and the final policy (run_dir/policy)
+    uid: str
+    num_updates: int
+    total_timesteps: int
+    train_seconds: float  # wall time of the training loop (incl. compilation)
+    history: List[Dict[str, Any]] = field(default_factory=list)  # per-update metrics
+    eval_history: List[Dict[str, Any]] = field(default_factory=list)
+    final_state: Any = None  # the final learner state, (devices, update_batch_size, ...)
+    initial_actor_params: Any = None  # the actor's parameters before training
+
+
+class Budget(NamedTuple):
+    """Timesteps per evaluation step (all devices, update batches and envs), and their number."""
+
+    steps_per_eval: int
+    num_evals: int
+    updates_per_eval: int
+
+    @classmethod
+    def of(cls, config: DictConfig, n_devices: int) -> "Budget":
+        s, upe = config.system, int(config.system.num_updates_per_eval)
+        steps = n_devices * upe * int(s.rollout_length) * int(s.update_batch_size) * int(config.arch.num_envs)
+        steps *= num_groups(config)
+        return cls(steps, int(config.arch.num_evaluation), upe)
+
+    @property
+    def total(self) -> int:
+        return self.steps_per_eval * self.num_evals

@@ -4,8 +4,9 @@ Mava's config groups, the compiled-function cache and the per-update metrics row
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 import chex
 import jax
@@ -16,6 +17,7 @@ from jax import tree
 from omegaconf import DictConfig, OmegaConf
 
 from mava_ganno.policy import NetworkConfig
+from mava_ganno.utils.config import ConfigError
 
 
 def categorical(logits: chex.Array) -> Tuple[chex.Array, chex.Array]:
@@ -114,3 +116,33 @@ def combine_update_metrics(m: Dict[str, np.ndarray], i: int, action_table: Tuple
     probs = np.asarray(m["action_probs"])[:, i].reshape(-1, len(action_table)).mean(0)
     row["action_probs"] = [float(p) for p in probs]
     return row
+
+
+# ----------------------------------------------------------------------------- task groups
+def weighted(parts: Sequence[chex.Array], weights: Sequence[float]) -> chex.Array:
+    """sum_g weights[g] * parts[g]; with one group exactly parts[0] (its weight is 1.0)."""
+    return functools.reduce(lambda x, y: x + y, [w * p for w, p in zip(weights, parts)])
+
+
+def shares_of(sizes: Sequence[int]) -> Tuple[float, ...]:
+    """Each group's share of all elements (python floats, so one group gets exactly 1.0)."""
+    total = float(sum(sizes))
+    return tuple(n / total for n in sizes)
+
+
+def split_per_group(key: chex.PRNGKey, num_groups: int) -> List[chex.PRNGKey]:
+    """One key per group; one group uses the key itself (the single-task key chain)."""
+    return [key] if num_groups == 1 else list(jax.random.split(key, num_groups))
+
+
+def check_groups(envs: Sequence[Any]) -> None:
+    """Task groups share one policy: same features, action table, LR cap and agent mode."""
+    def sig(e: Any) -> Tuple:
+        return (tuple(e.features), tuple(e.action_table.entries), float(e.lr_max), bool(e.single_agent), e.obs_dim)
+
+    bad = [f"group {g}: {sig(e)}" for g, e in enumerate(envs) if sig(e) != sig(envs[0])]
+    if bad:
+        raise ConfigError(
+            "every task group must share features, action_table, lr_max and single_agent (one shared policy); "
+            f"group 0 has {sig(envs[0])}, but " + "; ".join(bad)
+        )
