@@ -10,6 +10,7 @@ import jax
 import numpy as np
 import optax
 import pytest
+from omegaconf import OmegaConf
 
 from mava_ganno import cli
 from mava_ganno.policy import NetworkConfig, init_policy_for_env
@@ -141,3 +142,19 @@ def test_main_job_rejects_bad_input_before_training(tmp_path, capsys, argv, expe
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_pool_scenario_is_a_task_distribution_without_evaluation_data():
+    """pool-8x8: groups of 1-4 hidden layers (MLP) and CNNs, only training-pool datasets, and a
+    wide initial-LR range (up to 0.1, where pool tasks collapse)."""
+    from mava_ganno.backend.task_pool import check_training_pool
+    from mava_ganno.utils.config import num_groups, task_groups
+
+    cfg = compose_config(["env/scenario=pool-8x8"])
+    groups = task_groups(cfg)
+    assert num_groups(cfg) == len(groups) >= 6
+    base = OmegaConf.to_container(cfg.env.scenario.env_kwargs)
+    kw = [{**base, **g.get("env_kwargs", {})} for g in groups.values()]
+    check_training_pool({k["dataset"] for k in kw} | {base["dataset"]})  # raises for mnist_5k / tfds:
+    assert {k["network"] for k in kw} >= {"mlp1", "mlp2", "mlp3", "mlp4", "cnn1", "cnn2"}
+    assert max(cfg.env.scenario.task_config.lr) >= 0.1
