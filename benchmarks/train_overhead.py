@@ -35,27 +35,31 @@ import jax
 import jax.numpy as jnp
 
 
-def env_only_fn(env, num_envs: int, steps: int):
-    """Jitted: step ``num_envs`` envs ``steps`` times with random actions and auto-reset."""
+def env_only_fn(envs, num_envs: int, steps: int):
+    """Jitted: step ``num_envs`` envs of every task group ``steps`` times with random actions
+    and auto-reset (``envs``: one env per group, as training steps them)."""
 
-    def run(state_obs_key):
+    def group_step(env, state, k_act, k_reset):
+        actions = jax.random.randint(k_act, (num_envs, env.num_agents), 0, env.action_dim)
+        state, ts = jax.vmap(env.step)(state, actions)
+        done = ts.last()
+
+        def reset(_):
+            new_state, _ = jax.vmap(env.reset)(jax.random.split(k_reset, num_envs))
+            pick = lambda r, s: jnp.where(done.reshape((-1,) + (1,) * (s.ndim - 1)), r, s)  # noqa: E731
+            return jax.tree_util.tree_map(pick, new_state, state)
+
+        return jax.lax.cond(jnp.any(done), reset, lambda _: state, None), ts.reward.mean()
+
+    def run(states_key):
         def body(carry, _):
-            state, key = carry
-            key, k_act, k_reset = jax.random.split(key, 3)
-            actions = jax.random.randint(k_act, (num_envs, env.num_agents), 0, env.action_dim)
-            state, ts = jax.vmap(env.step)(state, actions)
-            done = ts.last()
+            states, key = carry
+            key, *ks = jax.random.split(key, 1 + 2 * len(envs))
+            out = [group_step(e, s, ks[2 * g], ks[2 * g + 1]) for g, (e, s) in enumerate(zip(envs, states))]
+            return (tuple(o[0] for o in out), key), jnp.mean(jnp.stack([o[1] for o in out]))
 
-            def reset(_):
-                new_state, _ = jax.vmap(env.reset)(jax.random.split(k_reset, num_envs))
-                pick = lambda r, s: jnp.where(done.reshape((-1,) + (1,) * (s.ndim - 1)), r, s)  # noqa: E731
-                return jax.tree_util.tree_map(pick, new_state, state)
-
-            state = jax.lax.cond(jnp.any(done), reset, lambda _: state, None)
-            return (state, key), ts.reward.mean()
-
-        (state, key), rewards = jax.lax.scan(body, state_obs_key, None, steps)
-        return (state, key), rewards.mean()
+        (states, key), rewards = jax.lax.scan(body, states_key, None, steps)
+        return (states, key), rewards.mean()
 
     return jax.jit(run)
 
@@ -84,25 +88,25 @@ def main(argv=None) -> dict:
     base = [f"logger.base_exp_path={tmp}", "logger.use_console=False", "logger.progress_bar=False",
             "arch.num_eval_episodes=0", "logger.checkpointing.save_model=False"]
     cfg = check_config(compose_config(base + [f"system.total_timesteps={args.timesteps}", "arch.num_evaluation=1", *overrides]))
-    env = make_env.make_single(cfg)
+    envs = make_env.make_groups(cfg)
     E, steps_per_call = int(cfg.arch.num_envs), int(cfg.system.rollout_length) * int(cfg.system.num_updates_per_eval)
-    T = steps_per_call * E  # timesteps per call (one device, update_batch_size 1)
-    print(f"scenario {cfg.env.scenario.task_name}: {env}; T = {T:,} timesteps per timed call "
-          f"({cfg.system.num_updates_per_eval} updates x {cfg.system.rollout_length} steps x {E} envs); "
-          f"load average {load_average()}", flush=True)
+    T = steps_per_call * E * len(envs)  # timesteps per call (one device, update_batch_size 1)
+    print(f"scenario {cfg.env.scenario.task_name}: {', '.join(map(str, envs))}; T = {T:,} timesteps per timed call "
+          f"({cfg.system.num_updates_per_eval} updates x {cfg.system.rollout_length} steps x {E} envs x {len(envs)} "
+          f"task group(s)); load average {load_average()}", flush=True)
 
     # env only
     key = jax.random.PRNGKey(0)
-    state, _ = jax.jit(jax.vmap(env.reset))(jax.random.split(key, E))
-    env_run = env_only_fn(env, E, steps_per_call)
+    states = tuple(jax.jit(jax.vmap(e.reset))(jax.random.split(k, E))[0] for e, k in zip(envs, jax.random.split(key, len(envs))))
+    env_run = env_only_fn(envs, E, steps_per_call)
     t0 = time.time()
-    carry, r = env_run((state, key))
+    carry, r = env_run((states, key))
     jax.block_until_ready(r)
     env_compile = time.time() - t0
 
     # training
     keys = jax.random.split(jax.random.PRNGKey(1), 4)
-    learner = rec_ippo.learner_setup(env, (keys[0], keys[2], keys[3]), cfg)
+    learner = rec_ippo.learner_setup(envs, (keys[0], keys[2], keys[3]), cfg)
     ls = learner.init_state
     t0 = time.time()
     ls, m = learner.learn(ls)
@@ -124,6 +128,7 @@ def main(argv=None) -> dict:
         "scenario": str(cfg.env.scenario.task_name),
         "timesteps": T,
         "num_envs": E,
+        "task_groups": len(envs),
         "env_only_s": env_t,
         "training_s": train_t,
         "overhead": train_t / env_t - 1.0,

@@ -79,6 +79,18 @@ def layerwise_adamw(
     return optax.chain(adam_direction(weight_decay, b1, b2, eps), scale_by_layerwise_lr(agent_index))
 
 
+def reset_keys(key: chex.PRNGKey) -> chex.Array:
+    """The key chain of an episode's start: (carried key, initial-conditions key, network
+    initialisation key, measurement key). ``Ganno.reset`` and every baseline use it, so a seed
+    gives every method the same network initialisation and minibatches."""
+    return jax.random.split(key, 4)
+
+
+def step_keys(key: chex.PRNGKey) -> chex.Array:
+    """The key chain of one tau-step chunk: (carried key, minibatch key, measurement key)."""
+    return jax.random.split(key, 3)
+
+
 class TrainState(NamedTuple):
     params: Any
     batch_stats: Any  # {} for networks without BatchNorm
@@ -167,17 +179,36 @@ class SLTrainer:
         n = self.dataset.x_train.shape[0]
         return jax.random.randint(key, (num_steps, self.batch_size), 0, n)
 
+    def loss_and_grad(self, params: Any, batch_stats: Any, idx: chex.Array):
+        """Training loss, accuracy, updated batch statistics and gradient on the minibatch
+        ``idx`` (batch_size,): ``((loss, (accuracy, batch_stats)), grads)``."""
+        x, y = self.minibatch(idx)
+        return jax.value_and_grad(self._loss, has_aux=True)(params, batch_stats, x, y)
+
     def sgd_step(self, ts: TrainState, idx: chex.Array, lrs: chex.Array, weight_decay):
         """One AdamW step with layerwise learning rates; returns (state, loss, accuracy)."""
-        x, y = self.minibatch(idx)
-        (loss, (acc, bs)), grads = jax.value_and_grad(self._loss, has_aux=True)(
-            ts.params, ts.batch_stats, x, y
-        )
+        (loss, (acc, bs)), grads = self.loss_and_grad(ts.params, ts.batch_stats, idx)
         updates, opt_state = self.optimizer(weight_decay).update(
             grads, ts.opt_state, ts.params, layer_lrs=lrs
         )
         params = optax.apply_updates(ts.params, updates)
         return TrainState(params, bs, opt_state), loss, acc
+
+    def train_with(
+        self, tx: optax.GradientTransformation, ts: TrainState, indices: chex.Array
+    ) -> Tuple[TrainState, chex.Array]:
+        """Train with any optax transformation ``tx`` (``ts.opt_state`` is its state) on the
+        minibatches ``indices`` (k, batch_size), in ``lax.scan``: (state, (k,) losses).
+        The one SGD loop of the baselines and of the plain-optax benchmark."""
+
+        def body(carry, idx):
+            params, bs, opt_state = carry
+            (loss, (_, bs)), grads = self.loss_and_grad(params, bs, idx)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), bs, opt_state), loss
+
+        (params, bs, opt_state), losses = jax.lax.scan(body, (ts.params, ts.batch_stats, ts.opt_state), indices)
+        return TrainState(params, bs, opt_state), losses
 
     def train(
         self, ts: TrainState, lrs: chex.Array, weight_decay: chex.Numeric, key: chex.PRNGKey
@@ -208,10 +239,7 @@ class SLTrainer:
         """
         if idx is None:
             idx = self.batch_indices(key, 1)[0]
-        x, y = self.minibatch(idx)
-        (loss, (acc, _)), grads = jax.value_and_grad(self._loss, has_aux=True)(
-            ts.params, ts.batch_stats, x, y
-        )
+        (loss, (acc, _)), grads = self.loss_and_grad(ts.params, ts.batch_stats, idx)
         direction, _ = adam_direction(weight_decay, **self.adam_kwargs).update(
             grads, ts.opt_state[0], ts.params
         )
@@ -251,18 +279,8 @@ def plain_adamw_loop(trainer: SLTrainer, lr: float, weight_decay: float, num_ste
     @jax.jit
     def run(params, batch_stats, key):
         indices = trainer.batch_indices(key, num_steps)
-
-        def body(carry, idx):
-            params, bs, opt_state = carry
-            x, y = trainer.minibatch(idx)
-            (loss, (_, bs)), grads = jax.value_and_grad(trainer._loss, has_aux=True)(
-                params, bs, x, y
-            )
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), bs, opt_state), loss
-
-        (params, _, _), losses = jax.lax.scan(body, (params, batch_stats, tx.init(params)), indices)
-        return params, jnp.mean(losses)
+        ts, losses = trainer.train_with(tx, TrainState(params, batch_stats, tx.init(params)), indices)
+        return ts.params, jnp.mean(losses)
 
     return run
 
@@ -275,4 +293,6 @@ __all__ = [
     "adam_direction",
     "scale_by_layerwise_lr",
     "plain_adamw_loop",
+    "reset_keys",
+    "step_keys",
 ]

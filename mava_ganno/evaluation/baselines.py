@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from mava_ganno.backend.trainer import SLTrainer, TrainState
+from mava_ganno.backend.trainer import SLTrainer, TrainState, reset_keys, step_keys
 from mava_ganno.evaluation.records import MethodInfo
 
 Schedule = Callable[[chex.Numeric], chex.Numeric]
@@ -310,7 +310,7 @@ def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: 
             opt = make_adamw_schedule_bank(family, index, lr, wd, total)
         else:
             opt = make_optimizer(family, lr, wd, total)
-        key, _, k_init, k_measure = jax.random.split(seed_key, 4)
+        key, _, k_init, k_measure = reset_keys(seed_key)
         ts0 = trainer.init(k_init)
         _, loss0, _ = trainer.measure(ts0, wd, k_measure)
         params, bs = ts0.params, ts0.batch_stats
@@ -322,20 +322,11 @@ def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: 
 
         (_, vacc0), (_, tacc0) = evaluate(params, bs, opt_state)
 
-        def sgd(carry, idx):
-            params, bs, opt_state = carry
-            x, y = trainer.minibatch(idx)
-            (loss, (_, bs)), grads = jax.value_and_grad(trainer._loss, has_aux=True)(
-                params, bs, x, y
-            )
-            updates, opt_state = opt.tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), bs, opt_state), loss
-
         def chunk(carry, c):
             key, params, bs, opt_state, dead = carry
-            key, k_train, _ = jax.random.split(key, 3)
-            idx = trainer.batch_indices(k_train, tau)
-            (p2, bs2, o2), losses = jax.lax.scan(sgd, (params, bs, opt_state), idx)
+            key, k_train, _ = step_keys(key)
+            trained, losses = trainer.train_with(opt.tx, TrainState(params, bs, opt_state), trainer.batch_indices(k_train, tau))
+            p2, bs2, o2 = trained
             loss = jnp.mean(losses)
             (vloss, vacc), (_, tacc) = evaluate(p2, bs2, o2)
             now_dead = dead | ~(jnp.isfinite(loss) & jnp.isfinite(vloss))
