@@ -40,6 +40,11 @@ Extra arguments of ``update`` (``GradientTransformationExtraArgs``):
 With only ``loss`` given the policy thus sees train = hold-out and accuracy ``exp(-loss)``:
 it runs, but on observations that only approximate what it was trained on.
 
+A policy trained on the ``robust`` feature set (losses and accuracies relative to chance level,
+the train-loss trend; ``mava_ganno.env.observations``) also needs the task's number of classes:
+``ganno_adamw(policy, ..., num_classes=10)`` (a clear error says so when it is missing). The
+previous decision's train loss is kept in the state (``GannoState.prev_train_loss``).
+
 Differences from the environment (``mava_ganno.env.Ganno``), by design:
 
 - the layer statistics at a decision step use the gradient passed to that ``update`` (and the
@@ -73,7 +78,14 @@ import optax
 from mava_ganno.backend.layer_stats import layer_statistics
 from mava_ganno.backend.trainer import adam_direction, layerwise_adamw
 from mava_ganno.env.actions import ActionTable
-from mava_ganno.env.observations import AgentLayout, agent_layout, feature_dim, observe, resolve_features
+from mava_ganno.env.observations import (
+    AgentLayout,
+    agent_layout,
+    feature_dim,
+    features_needing,
+    observe,
+    resolve_features,
+)
 from mava_ganno.env.stats import global_stats
 from mava_ganno.layers import LayerAgents, LayerType, find_layer_agents, layer_names
 from mava_ganno.policy import policy_is_single_agent, policy_metadata_value
@@ -93,6 +105,8 @@ class GannoState(NamedTuple):
     action_history: (D, N) int32 actions taken at each decision (-1 until taken).
     last_obs: (N, F) float32 the policy's last observation (agents_view).
     last_probs: (N, A) float32 the policy's last action probabilities.
+    prev_train_loss: () float32 the (capped) train loss observed at the last decision, for the
+        ``train_loss_trend`` feature (0 before the first decision, which does not read it).
     """
 
     count: chex.Array
@@ -107,6 +121,7 @@ class GannoState(NamedTuple):
     action_history: chex.Array
     last_obs: chex.Array
     last_probs: chex.Array
+    prev_train_loss: chex.Array
 
 
 # ----------------------------------------------------------------------------- the pieces
@@ -141,6 +156,22 @@ def _check_arguments(tau: Any, total_steps: Any, lr_max: float, initial_lr: Any,
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
 
 
+def _check_num_classes(features: Tuple[str, ...], num_classes: Any) -> Optional[int]:
+    """The static number of classes, required when a feature reads it."""
+    needing = features_needing(features, "num_classes")
+    if num_classes is None:
+        if needing:
+            raise ValueError(
+                f"the policy observes {list(needing)}, which need the number of classes of the task "
+                "being trained (chance level is 1/C, chance loss ln C); pass "
+                "ganno_adamw(policy, ..., num_classes=C), e.g. num_classes=10."
+            )
+        return None
+    if not isinstance(num_classes, (int, np.integer)) or isinstance(num_classes, bool) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}.")
+    return int(num_classes)
+
+
 def _initial_key(seed: Union[int, chex.PRNGKey]) -> chex.Array:
     if isinstance(seed, (int, np.integer)):
         return jax.random.PRNGKey(int(seed))
@@ -166,6 +197,7 @@ class _Config:
     single_agent: Any
     key0: chex.Array
     layer_types: Optional[Sequence[LayerType]]
+    num_classes: Optional[int] = None
     cache: Dict[Any, LayerAgents] = dataclasses.field(default_factory=dict)
 
     @property
@@ -215,6 +247,7 @@ def _init(cfg: _Config, params: Any) -> GannoState:
         action_history=jnp.full((num_decisions, n), -1, jnp.int32),
         last_obs=jnp.zeros((n, feature_dim(cfg.features, cfg.num_actions)), jnp.float32),
         last_probs=jnp.zeros((n, cfg.num_actions), jnp.float32),
+        prev_train_loss=jnp.zeros((), jnp.float32),
     )
 
 
@@ -245,8 +278,9 @@ def _read_step(cfg: _Config, updates: Any, state: GannoState, params: Any, extra
     return _Step(updates, params, loss, acc, extra.get("val_loss"), extra.get("val_accuracy"), agents, layout)
 
 
-def _observation(cfg: _Config, step: _Step, state: GannoState) -> chex.Array:
-    """(N, F) the agents' observation at a decision: the environment's features."""
+def _observation(cfg: _Config, step: _Step, state: GannoState) -> Tuple[chex.Array, chex.Array]:
+    """(N, F) the agents' observation at a decision (the environment's features), and the
+    () capped train loss it saw (the next decision's ``prev_train_loss``)."""
     first, decision = state.count == 0, state.count // cfg.tau
     time_limit = cfg.total_steps / cfg.tau  # the environment's episode length, in decisions
     train_loss = jnp.where(first, step.loss, jnp.mean(state.loss_window))
@@ -255,18 +289,20 @@ def _observation(cfg: _Config, step: _Step, state: GannoState) -> chex.Array:
     v_acc = train_acc if step.val_accuracy is None else jnp.asarray(step.val_accuracy, jnp.float32).reshape(())
     stats_g = global_stats(
         train_loss, train_acc, v_loss, v_acc, decision.astype(jnp.float32) / time_limit,
-        cfg.initial_lr, cfg.weight_decay,
+        cfg.initial_lr, cfg.weight_decay, prev_train_loss=jnp.where(first, train_loss, state.prev_train_loss),
     )
     direction, _ = adam_direction(cfg.weight_decay, **cfg.adam_kw).update(step.updates, state.inner[0], step.params)
     stats = layer_statistics(step.params, step.updates, direction, step.agents.leaf_agent_ids(), step.agents.num_agents)
-    return observe(
-        cfg.features, step.layout, stats_g, stats, state.lrs, state.prev_actions, cfg.num_actions, cfg.lr_max
-    )
+    obs = observe(
+        cfg.features, step.layout, stats_g, stats, state.lrs, state.prev_actions, cfg.num_actions, cfg.lr_max,
+        cfg.num_classes,
+    )  # fmt: skip
+    return obs, stats_g.train_loss
 
 
 def _decide(cfg: _Config, step: _Step, state: GannoState) -> GannoState:
     """Runs the policy on every agent and applies its actions to the learning rates."""
-    obs = _observation(cfg, step, state)
+    obs, train_loss = _observation(cfg, step, state)
     n, decision = step.layout.num_agents, state.count // cfg.tau
     key, k_act = jax.random.split(state.key)
     hidden, actions, probs = cfg.policy.act(
@@ -283,6 +319,7 @@ def _decide(cfg: _Config, step: _Step, state: GannoState) -> GannoState:
         action_history=state.action_history.at[decision].set(actions, mode="drop"),
         last_obs=obs,
         last_probs=jnp.asarray(probs, jnp.float32),
+        prev_train_loss=jnp.asarray(train_loss, jnp.float32),
     )
 
 
@@ -317,6 +354,7 @@ def ganno_adamw(
     seed: Union[int, chex.PRNGKey] = 0,
     single_agent: Optional[bool] = None,
     layer_types: Optional[Sequence[LayerType]] = None,
+    num_classes: Optional[int] = None,
 ) -> optax.GradientTransformationExtraArgs:
     """AdamW whose layerwise learning rates a GANNO policy sets every ``tau`` steps.
 
@@ -339,6 +377,9 @@ def ganno_adamw(
             ablation); default: the policy's ``metadata["single_agent"]``, else whether its
             features are the ``single_agent`` preset (as ``mava_ganno.evaluation.harness`` decides).
         layer_types: restrict/override the registered layer types (default: entry points).
+        num_classes: number of classes C of the task; required (a ``ValueError`` otherwise) when
+            the policy observes chance-relative features (the ``robust`` set: loss / ln C,
+            accuracy above 1/C), the environment's ``dataset.num_classes``.
 
     Returns:
         an optax ``GradientTransformationExtraArgs``; ``update(grads, state, params, *, loss,
@@ -354,9 +395,10 @@ def ganno_adamw(
         single_agent = policy_is_single_agent(policy)
     if single_agent:
         resolve_features(features, single_agent=True)  # clear error if the features need layers
+    num_classes = _check_num_classes(features, num_classes)
     cfg = _Config(
         policy, features, table, int(tau), int(total_steps), weight_decay, initial_lr, lr_max,
-        dict(b1=b1, b2=b2, eps=eps), greedy, single_agent, _initial_key(seed), layer_types,
+        dict(b1=b1, b2=b2, eps=eps), greedy, single_agent, _initial_key(seed), layer_types, num_classes,
     )
     return optax.GradientTransformationExtraArgs(functools.partial(_init, cfg), functools.partial(_update, cfg))
 

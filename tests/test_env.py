@@ -227,6 +227,41 @@ def test_single_agent_and_ablation_feature_sets():
         Ganno(**TINY, single_agent=True, features="full")
 
 
+def test_robust_feature_set_runs_finite_and_flags_a_collapse():
+    """``features="robust"``: full + chance-relative loss/accuracy and the loss trend, finite in
+    a normal run and in a diverged one (huge LR)."""
+    env = Ganno(**TINY, features="robust", difference_reward=False, lr_max=1e13)
+    full = FEATURE_SETS["full"]
+    assert env.obs_dim == feature_dim(full, 9) + 5 and env.features[: len(full)] == full
+    col = {n: feature_dim(env.features[: env.features.index(n)], 9) for n in env.features[len(full) :]}
+    reset, step = jax.jit(env.reset_with_conditions), jax.jit(env.step)
+    ln_c = np.log(env.dataset.num_classes)
+
+    state, ts = reset(jax.random.PRNGKey(0), 2e-3, 0.05)
+    prev = float(ts.extras["train_loss"])
+    assert float(ts.observation.agents_view[0, col["train_loss_trend"]]) == 0.0  # first decision
+    for t in range(env.time_limit):
+        state, ts = step(state, jnp.full((env.num_agents,), 1 + t % 4, jnp.int32))
+        view, loss = np.asarray(ts.observation.agents_view), float(ts.extras["train_loss"])
+        assert np.isfinite(view).all() and not bool(ts.extras["diverged"])
+        assert np.all(view == view[0], axis=0)[list(col.values())].all()  # global: the same for all
+        np.testing.assert_allclose(view[0, col["train_loss_trend"]], np.log(loss / prev), rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(view[0, col["train_loss_vs_chance"]], loss / ln_c, rtol=1e-5)
+        acc = float(ts.extras["val_accuracy"])
+        np.testing.assert_allclose(view[0, col["test_accuracy_above_chance"]], (acc - 0.1) / 0.9, atol=1e-6)
+        prev = loss
+    assert float(state.global_stats.prev_train_loss) != float(state.global_stats.train_loss)
+
+    state, ts = reset(jax.random.PRNGKey(0), 1e12, 1e-5)  # activations overflow float32
+    state, ts = step(state, jnp.full((env.num_agents,), 2, jnp.int32))
+    assert bool(ts.extras["diverged"])
+    chex.assert_tree_all_finite((state, ts))
+    view = np.asarray(ts.observation.agents_view)[0]
+    assert view[col["train_loss_vs_chance"]] == view[col["test_loss_vs_chance"]] == 4.0  # clipped
+    assert view[col["train_loss_trend"]] == 2.0  # the loss went up (to the cap)
+    assert view[col["test_accuracy_above_chance"]] == pytest.approx(-1.0 / 9.0)  # accuracy 0
+
+
 @pytest.mark.parametrize(
     "kwargs,match",
     [

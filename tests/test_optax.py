@@ -29,6 +29,7 @@ from mava_ganno.policy import NetworkConfig, init_policy
 
 TAU, DECISIONS = 5, 4
 FULL = FEATURE_SETS["full"]
+ROBUST = FEATURE_SETS["robust"]
 
 
 def _column(name: str) -> int:
@@ -36,15 +37,19 @@ def _column(name: str) -> int:
     return sum(FEATURES[n].width(len(DEFAULT_ACTION_TABLE)) for n in FULL[: FULL.index(name)])
 
 
-@pytest.fixture(scope="module")
-def policy():
+def _decisive_policy(features):
     """A random policy made decisive (large logits), so its actions differ between agents and
     steps and a tiny numerical difference in the observations cannot flip a near-tie."""
-    pol = init_policy(jax.random.PRNGKey(3), FULL, DEFAULT_ACTION_TABLE, 0.1, NetworkConfig((32,), (32,), 16))
+    pol = init_policy(jax.random.PRNGKey(3), features, DEFAULT_ACTION_TABLE, 0.1, NetworkConfig((32,), (32,), 16))
     params = jax.tree_util.tree_map(lambda x: x, pol.params)
     head = params["params"]["action_head"]["Dense_0"]
     head["kernel"] = head["kernel"] * 300.0
     return pol.replace(params=params)
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return _decisive_policy(FULL)
 
 
 class TinyNet(nn.Module):
@@ -90,8 +95,7 @@ def _batches(steps, bs=16):
 
 
 # ----------------------------------------------------------------------------- equivalence
-@pytest.fixture(scope="module")
-def eval_env():
+def _eval_env(features="full"):
     """Evaluation mode, measuring the layer statistics on the first minibatch of the next tau
     steps (what the optimiser sees) instead of a fresh one."""
     env = Ganno(
@@ -103,12 +107,43 @@ def eval_env():
         hidden=16,
         difference_reward=False,
         measure_batch="next",
+        features=features,
     )
     return env, jax.jit(env.reset), jax.jit(env.step)
 
 
+@pytest.fixture(scope="module")
+def eval_env():
+    return _eval_env()
+
+
 @pytest.mark.parametrize("greedy", [False])
 def test_reproduces_env_evaluation_trajectory(eval_env, policy, greedy):
+    _reproduce_env_trajectory(eval_env, policy, greedy)
+
+
+def test_robust_features_match_the_environment():
+    """The ``robust`` set (chance-relative loss/accuracy, loss trend) is the same in the
+    environment and the optimiser, decision by decision (num_classes given to the optimiser,
+    the previous decision's train loss carried in GannoState)."""
+    env_obs, metrics = _reproduce_env_trajectory(_eval_env("robust"), _decisive_policy(ROBUST), False, num_classes=10)
+    width = sum(FEATURES[n].width(len(DEFAULT_ACTION_TABLE)) for n in FULL)
+    new = dict(zip(ROBUST[len(FULL) :], np.moveaxis(env_obs[:, 0, width:], -1, 0)))
+    loss = metrics["train_loss"]
+    np.testing.assert_allclose(new["train_loss_vs_chance"], loss / np.log(10), rtol=1e-5)
+    np.testing.assert_allclose(new["test_loss_vs_chance"], metrics["val_loss"] / np.log(10), rtol=1e-5)
+    np.testing.assert_allclose(new["train_accuracy_above_chance"], (metrics["train_accuracy"] - 0.1) / 0.9, atol=1e-6)
+    np.testing.assert_allclose(new["test_accuracy_above_chance"], (metrics["val_accuracy"] - 0.1) / 0.9, atol=1e-6)
+    trend = new["train_loss_trend"]
+    assert trend[0] == 0.0 and np.all(trend[1:] != 0.0)  # 0 at the first decision, then it moves
+    np.testing.assert_allclose(trend[1:], np.log(loss[1:] / loss[:-1]), rtol=1e-4, atol=1e-6)
+
+
+def _reproduce_env_trajectory(eval_env, policy, greedy, num_classes=None):
+    """Drives the env with the policy, then ganno_adamw on the same network, init, minibatch
+    order and hold-out split; asserts both see the same observations and take the same
+    actions. Returns the env's observations, (DECISIONS, N, F), and the global metrics
+    (``extras``) each observation was computed from, each (DECISIONS,)."""
     env, reset, step = eval_env
     trainer, n = env.trainer, env.num_agents
     seed_key = jax.random.PRNGKey(5)
@@ -119,11 +154,14 @@ def test_reproduces_env_evaluation_trajectory(eval_env, policy, greedy):
     params0, env_keys = state.train_state.params, []
     hidden, key = policy.init_hidden(n), k_policy
     env_obs, env_actions, env_lrs = [], [], []
+    metrics = {k: [] for k in ("train_loss", "val_loss", "train_accuracy", "val_accuracy")}
     act = jax.jit(policy.act, static_argnums=5)
     for t in range(env.time_limit):
         key, k_act = jax.random.split(key)
         hidden, actions, _ = act(hidden, ts.observation.agents_view, ts.observation.action_mask, jnp.full((n,), t == 0), k_act, greedy)
         env_obs.append(np.asarray(ts.observation.agents_view))
+        for k, v in metrics.items():
+            v.append(float(ts.extras[k]))
         env_actions.append(np.asarray(actions))
         env_keys.append(state.key)
         state, ts = step(state, actions)
@@ -132,8 +170,9 @@ def test_reproduces_env_evaluation_trajectory(eval_env, policy, greedy):
 
     # --- the optimiser on the same network, init, minibatch order and hold-out split
     tx = ganno_adamw(
-        policy, total_steps=env.sl_steps, tau=TAU, weight_decay=0.05, initial_lr=2e-3, greedy=greedy, seed=k_policy
-    )
+        policy, total_steps=env.sl_steps, tau=TAU, weight_decay=0.05, initial_lr=2e-3, greedy=greedy, seed=k_policy,
+        num_classes=num_classes,
+    )  # fmt: skip
 
     @jax.jit
     def sgd(params, opt_state, idx):
@@ -163,6 +202,7 @@ def test_reproduces_env_evaluation_trajectory(eval_env, policy, greedy):
     # the trajectory is not trivial: the policy changes its actions, and the LRs move
     assert len(np.unique(np.stack(env_actions))) >= 2
     assert len(np.unique(np.stack(env_lrs))) >= 3
+    return np.stack(env_obs), {k: np.asarray(v) for k, v in metrics.items()}
 
 
 # ----------------------------------------------------------------------------- jit, scan, checkpoint
@@ -277,6 +317,12 @@ def test_clear_errors(policy):
         ganno_adamw(policy, total_steps=3, tau=TAU)
     with pytest.raises(ValueError, match="initial_lr"):
         ganno_adamw(policy, total_steps=10, tau=TAU, initial_lr=1.0)
+    robust = _decisive_policy(ROBUST)
+    with pytest.raises(ValueError, match=r"observes \['train_loss_vs_chance'.*pass ganno_adamw\(policy, \.\.\., num_classes=C\)"):
+        ganno_adamw(robust, total_steps=10, tau=TAU)
+    with pytest.raises(ValueError, match="num_classes must be an integer >= 2, got 1"):
+        ganno_adamw(robust, total_steps=10, tau=TAU, num_classes=1)
+    assert ganno_adamw(robust, total_steps=10, tau=TAU, num_classes=10).init(params).prev_train_loss.shape == ()
     with pytest.raises(ValueError, match="measure_batch must be 'fresh' or 'next', got 'last'"):
         Ganno(network="mlp2", tau=TAU, sl_steps=10, measure_batch="last")
 

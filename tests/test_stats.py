@@ -23,3 +23,16 @@ def test_global_stats_are_jittable_and_typed():
     assert float(g.progress) == 0.25 and float(g.initial_lr) == np.float32(1e-3) and float(g.weight_decay) == np.float32(0.1)
     nan_train = global_stats(jnp.float32(jnp.nan), 0.5, jnp.float32(0.8), 0.9, 0.5, 1e-3, 0.1)
     assert bool(nan_train.nonfinite) and float(nan_train.val_loss) == np.float32(0.8)  # only the bad loss is capped
+
+
+def test_previous_train_loss_is_carried_capped():
+    first = global_stats(jnp.float32(2.0), 0.5, jnp.float32(2.1), 0.4, 0.0, 1e-3, 0.1)
+    assert float(first.prev_train_loss) == 2.0  # the first decision: the loss itself (trend 0)
+    later = global_stats(jnp.float32(1.5), 0.5, jnp.float32(2.1), 0.4, 0.25, 1e-3, 0.1, prev_train_loss=first.train_loss)
+    assert float(later.prev_train_loss) == 2.0 and later.prev_train_loss.dtype == jnp.float32
+    blown = global_stats(jnp.float32(jnp.inf), 0.5, jnp.float32(2.1), 0.4, 0.5, 1e-3, 0.1, prev_train_loss=jnp.nan)
+    assert float(blown.train_loss) == float(blown.prev_train_loss) == LOSS_CAP
+    first_nan = global_stats(jnp.float32(jnp.nan), 0.5, jnp.float32(2.1), 0.4, 0.0, 1e-3, 0.1)
+    assert float(first_nan.prev_train_loss) == LOSS_CAP
+    jitted = jax.jit(global_stats)(jnp.float32(1.0), 0.5, jnp.float32(1.0), 0.5, 0.5, 1e-3, 0.1, jnp.float32(3.0))
+    assert float(jitted.prev_train_loss) == 3.0

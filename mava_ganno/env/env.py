@@ -62,7 +62,8 @@ class Ganno(Environment):
           non-finite flag, training progress, loss ratio, initial LR and weight decay) and
           the agent's layer features (LR, previous action, layer type, depth, LAMB trust
           ratio, grad/update/weight norms, weight mean/variance); see
-          ``mava_ganno.env.observations`` for every feature and its scaling.
+          ``mava_ganno.env.observations`` for every feature and its scaling. The ``robust``
+          set adds losses and accuracies relative to chance level and the train-loss trend.
         - action_mask: (N, A) bool, all True.
         - step_count: (N,) int32.
     - action: (N,) int32, an index into the action table for each agent (``+0, *1.01, *1.1,
@@ -85,7 +86,8 @@ class Ganno(Environment):
         sl_steps: SGD steps per episode; a multiple of tau.
         batch_size: SGD minibatch size.
         difference_reward: shape the reward against the no-op counterfactual (training).
-        features: observation features, a preset name or a list (observations.FEATURE_SETS).
+        features: observation features, a preset name or a list (observations.FEATURE_SETS):
+            ``full`` (default, the paper's), ``robust`` (full + chance-relative features), ...
         action_table: list of action strings (actions.DEFAULT_ACTION_TABLE).
         lr_max: upper clip of every learning rate.
         single_agent: one agent sets one global LR from global features (the ablation).
@@ -220,6 +222,7 @@ class Ganno(Environment):
                 state.prev_actions,
                 self.action_dim,
                 self.lr_max,
+                self.dataset.num_classes,
             ),
             action_mask=jnp.ones((n, self.action_dim), bool),
             step_count=jnp.full((n,), state.step_count, jnp.int32),
@@ -315,7 +318,7 @@ class Ganno(Environment):
         step_count = state.step_count + 1
         stats = global_stats(
             loss, acc, val_loss, val_acc, step_count.astype(jnp.float32) / self.time_limit,
-            state.global_stats.initial_lr, wd,
+            state.global_stats.initial_lr, wd, prev_train_loss=state.global_stats.train_loss,
         )
         diverged = stats.nonfinite
         # Nothing non-finite leaves the env: a diverged run keeps its last finite parameters.

@@ -10,7 +10,21 @@ Feature sets (``features=`` in the env config) are lists of names or a preset:
 - ``full``: the paper's appendix A (all global and layer features below);
 - ``lr_only`` and ``timestep_only``: the paper's ablations;
 - ``single_agent``: global features plus the (single, global) learning rate and previous
-  action, for the single-agent ablation where one agent sets one LR for the whole network.
+  action, for the single-agent ablation where one agent sets one LR for the whole network;
+- ``robust``: ``full`` (same columns, in the same order, same values) followed by the
+  ``CHANCE_FEATURES`` (not in the paper), global features that say where training stands
+  against chance level and whether the loss is going up (C = number of classes)::
+
+      train_loss_vs_chance   clip(train loss / ln C, 0, 4)      1 = chance-level loss
+      test_loss_vs_chance    clip(hold-out loss / ln C, 0, 4)
+      train_loss_trend       clip(ln(train loss / train loss at the previous decision), -2, 2)
+                             0 at the first decision, > 0 when the loss rose
+      train_accuracy_above_chance  (acc - 1/C) / (1 - 1/C), acc clipped to [0, 1]:
+      test_accuracy_above_chance   0 = chance, 1 = perfect, -1/(C-1) = always wrong
+
+  They need the number of classes (``ObsContext.num_classes``: the environment passes its
+  dataset's; ``mava_ganno.optimiser.ganno_adamw`` takes ``num_classes=``) and the previous
+  decision's train loss (``GlobalStats.prev_train_loss``).
 
 The paper's "test" loss and accuracy are computed on the hold-out *validation* split (the
 one the reward uses), so agents never see the split that results are reported on.
@@ -19,7 +33,7 @@ one the reward uses), so agents never see the split that results are reported on
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Dict, NamedTuple, Sequence, Tuple, Union
+from typing import Callable, Dict, NamedTuple, Optional, Sequence, Tuple, Union
 
 import chex
 import jax
@@ -44,6 +58,7 @@ class ObsContext(NamedTuple):
     depth_ids: chex.Array  # (N,) int
     num_actions: int
     lr_max: float
+    num_classes: Optional[int] = None  # static; features with needs=("num_classes",) read it
 
 
 def _log10(x: chex.Array, lo: float, hi: float) -> chex.Array:
@@ -68,10 +83,13 @@ class Feature:
     fn: Callable[[ObsContext], chex.Array]
     doc: str
     categorical: bool = False  # one-hot / binary columns (not standardised by the policy)
+    needs: Tuple[str, ...] = ()  # optional inputs it reads: "num_classes", "prev_train_loss"
 
 
-def _g(name: str, doc: str, fn: Callable[[ObsContext], chex.Array], categorical: bool = False) -> Feature:
-    return Feature(name, "global", lambda a: 1, lambda c: jnp.reshape(fn(c), (1,)), doc, categorical)
+def _g(
+    name: str, doc: str, fn: Callable[[ObsContext], chex.Array], categorical: bool = False, needs: Tuple[str, ...] = ()
+) -> Feature:
+    return Feature(name, "global", lambda a: 1, lambda c: jnp.reshape(fn(c), (1,)), doc, categorical, needs)
 
 
 def _l(
@@ -139,9 +157,84 @@ _FEATURES: Tuple[Feature, ...] = (
     _l("weight_norm", "log10 ||theta||, clipped to [-8, 8]", lambda c: _log10(c.layer_stats.weight_norm, -8.0, 8.0)),
 )
 
-FEATURES: Dict[str, Feature] = {f.name: f for f in _FEATURES}
+
+# ----------------------------------------------------------------------------- beyond the paper
+LOSS_VS_CHANCE_MAX = 4.0  # upper clip of loss / ln C
+LOSS_TREND_BOUND = 2.0  # |ln(loss / previous loss)| clip
+
+
+def _num_classes(c: ObsContext) -> int:
+    if c.num_classes is None:  # extract() checks first; this guards direct calls of fn
+        raise ValueError("this feature needs the number of classes: ObsContext(num_classes=C).")
+    return int(c.num_classes)
+
+
+def _loss_vs_chance(loss: chex.Array, c: ObsContext) -> chex.Array:
+    """loss / ln C, clipped to [0, LOSS_VS_CHANCE_MAX]; NaN/inf -> the upper bound."""
+    rel = jnp.asarray(loss, jnp.float32) / np.float32(np.log(_num_classes(c)))
+    rel = jnp.nan_to_num(rel, nan=LOSS_VS_CHANCE_MAX, posinf=LOSS_VS_CHANCE_MAX, neginf=0.0)
+    return jnp.clip(rel, 0.0, LOSS_VS_CHANCE_MAX)
+
+
+def _above_chance(acc: chex.Array, c: ObsContext) -> chex.Array:
+    """(acc - 1/C) / (1 - 1/C) of the accuracy clipped to [0, 1] (NaN -> 0): in [-1/(C-1), 1]."""
+    chance = 1.0 / _num_classes(c)
+    return (_unit(acc) - np.float32(chance)) / np.float32(1.0 - chance)
+
+
+def _loss_trend(c: ObsContext) -> chex.Array:
+    """ln(train loss / previous decision's train loss), clipped to [-2, 2]; a NaN loss (either)
+    or a rise to inf -> +2 (a blow-up), a fall from inf -> -2; losses below 1e-8 count as 1e-8.
+    (``global_stats`` already stores non-finite losses as ``LOSS_CAP``.)"""
+    g = c.global_stats
+    if g.prev_train_loss is None:
+        raise ValueError("train_loss_trend needs GlobalStats.prev_train_loss (build the stats with global_stats()).")
+    log = lambda x: jnp.log(jnp.maximum(jnp.asarray(x, jnp.float32), 1e-8))  # noqa: E731
+    trend = jnp.nan_to_num(log(g.train_loss) - log(g.prev_train_loss), nan=LOSS_TREND_BOUND, posinf=LOSS_TREND_BOUND)
+    return jnp.clip(trend, -LOSS_TREND_BOUND, LOSS_TREND_BOUND)
+
+
+_C = ("num_classes",)
+_CHANCE_FEATURES: Tuple[Feature, ...] = (
+    _g(
+        "train_loss_vs_chance",
+        f"train loss / ln(num classes), clipped to [0, {LOSS_VS_CHANCE_MAX:g}] (1 = chance level)",
+        lambda c: _loss_vs_chance(c.global_stats.train_loss, c),
+        needs=_C,
+    ),
+    _g(
+        "test_loss_vs_chance",
+        f"hold-out loss / ln(num classes), clipped to [0, {LOSS_VS_CHANCE_MAX:g}]",
+        lambda c: _loss_vs_chance(c.global_stats.val_loss, c),
+        needs=_C,
+    ),
+    _g(
+        "train_loss_trend",
+        f"ln(train loss / train loss at the previous decision), clipped to [-{LOSS_TREND_BOUND:g}, "
+        f"{LOSS_TREND_BOUND:g}]; 0 at the first decision",
+        _loss_trend,
+        needs=("prev_train_loss",),
+    ),
+    _g(
+        "train_accuracy_above_chance",
+        "(train accuracy - 1/C) / (1 - 1/C): 0 at chance, 1 perfect",
+        lambda c: _above_chance(c.global_stats.train_accuracy, c),
+        needs=_C,
+    ),
+    _g(
+        "test_accuracy_above_chance",
+        "(hold-out accuracy - 1/C) / (1 - 1/C): 0 at chance, 1 perfect",
+        lambda c: _above_chance(c.global_stats.val_accuracy, c),
+        needs=_C,
+    ),
+)
+
+FEATURES: Dict[str, Feature] = {f.name: f for f in _FEATURES + _CHANCE_FEATURES}
+# The paper's (appendix A) global and layer features.
 GLOBAL_FEATURES = tuple(f.name for f in _FEATURES if f.scope == "global")
 LAYER_FEATURES = tuple(f.name for f in _FEATURES if f.scope == "layer")
+# Global features beyond the paper: chance-relative loss and accuracy, loss trend.
+CHANCE_FEATURES = tuple(f.name for f in _CHANCE_FEATURES)
 # Layer features that remain meaningful when one agent controls one global LR.
 SINGLE_AGENT_FEATURES = ("current_lr", "previous_action")
 
@@ -150,7 +243,14 @@ FEATURE_SETS: Dict[str, Tuple[str, ...]] = {
     "lr_only": ("current_lr",),
     "timestep_only": ("training_progress",),
     "single_agent": GLOBAL_FEATURES + SINGLE_AGENT_FEATURES,
+    "robust": GLOBAL_FEATURES + LAYER_FEATURES + CHANCE_FEATURES,
 }
+
+
+def features_needing(names: Sequence[str], need: str) -> Tuple[str, ...]:
+    """The features among ``names`` that read the optional input ``need``
+    (``"num_classes"`` or ``"prev_train_loss"``)."""
+    return tuple(n for n in names if need in FEATURES[n].needs)
 
 
 def resolve_features(features: Union[str, Sequence[str]], single_agent: bool = False) -> Tuple[str, ...]:
@@ -192,6 +292,13 @@ def feature_columns(names: Sequence[str], num_actions: int, keep: Callable[[Feat
 
 def extract(names: Sequence[str], ctx: ObsContext) -> chex.Array:
     """(N, F) float32 agents_view for the given feature names."""
+    if ctx.num_classes is None and features_needing(names, "num_classes"):
+        raise ValueError(
+            f"observation features {list(features_needing(names, 'num_classes'))} need the number of "
+            "classes: pass num_classes=C to observe() (ObsContext.num_classes)."
+        )
+    if ctx.num_classes is not None and (isinstance(ctx.num_classes, bool) or int(ctx.num_classes) < 2):
+        raise ValueError(f"num_classes must be an integer >= 2, got {ctx.num_classes!r}.")
     n = ctx.lrs.shape[0]
     cols = []
     for name in names:
@@ -231,9 +338,11 @@ def observe(
     prev_actions: chex.Array,
     num_actions: int,
     lr_max: float,
+    num_classes: Optional[int] = None,
 ) -> chex.Array:
     """(N, F) float32 agents_view: the one observation assembly of the environment and of
-    ``mava_ganno.optimiser``."""
+    ``mava_ganno.optimiser``. ``num_classes`` (static) is needed by the chance-relative
+    features only (``features_needing(names, "num_classes")``)."""
     ctx = ObsContext(
         global_stats,
         layer_stats,
@@ -243,6 +352,7 @@ def observe(
         jnp.asarray(layout.depth_ids),
         num_actions,
         lr_max,
+        num_classes,
     )
     return extract(features, ctx)
 

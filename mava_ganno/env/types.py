@@ -25,7 +25,8 @@ class State:
     lrs: (N,) current learning rate of each agent.
     prev_actions: (N,) int32 previous action of each agent (the no-op at reset).
     step_count: () int32 env steps since reset.
-    global_stats: GlobalStats after the last tau steps.
+    global_stats: GlobalStats after the last tau steps; its prev_train_loss () is the train
+        loss of the previous env step (= train_loss at reset), for the loss-trend feature.
     layer_stats: LayerStats (each (L,), L = number of layers) after the last tau steps.
     """
 
