@@ -27,58 +27,25 @@ import os
 import sys
 import time
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mava_ganno.evaluation.baselines import make_schedule
-from mava_ganno.evaluation.rollouts import make_episode_runner, present
+from mava_ganno.evaluation.rollouts import METHODS, make_method_runner, method_lr  # noqa: F401  (main_job's API)
 
 DEFAULT_TIMESTEPS = 25_600
 DEFAULT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)  # the paper's Table 1 grid
 EVAL_WEIGHT_DECAY = 0.1  # the paper's evaluation weight decay
 
 
-# ----------------------------------------------------------------------------- episode runners
-METHODS = ("ganno", "constant", "cosine")
-
-
-def method_lr(num_steps: int) -> Callable:
-    """``lr_override((lr0, method), t)``: NaN for ``ganno`` (the policy acts), lr0 for
-    ``constant``, and for ``cosine`` optax's cosine decay from lr0 over the episode's env steps
-    (``lr0 * (1 + cos(pi t / T)) / 2`` for the tau SGD steps of env step t)."""
-
-    def lr_override(data: Any, t: Any) -> Any:
-        lr0, method = data
-        cosine = make_schedule("cosine", lr0, num_steps)
-        return jnp.where(method == 0, jnp.nan, jnp.where(method == 2, cosine(t), lr0))
-
-    return lr_override
-
-
-def make_runner(env: Any, greedy: bool = False) -> Callable:
-    """Jitted ``run(policy, key, lrs (M,), methods (M,), weight_decay) -> records (M, ...)``.
-
-    ``methods[i]`` indexes ``METHODS``; all three run through the one episode runner
-    (``evaluation.rollouts``) in one compiled, vmapped function. The same key gives every run
-    the same initialisation and minibatch order; records as ``rollouts.present``.
-    """
-    run = make_episode_runner(env, lr_override=method_lr(env.time_limit))
-    chance = 1.0 / env.dataset.num_classes
-
-    def one(policy, key, lr, method, wd):
-        return present(run(policy, key, lr, wd, greedy, (lr, method)), chance)
-
-    return jax.jit(jax.vmap(one, in_axes=(None, None, 0, 0, None)))
-
-
+# ----------------------------------------------------------------------------- zero-shot runs
 def zero_shot(policy: Any, env: Any, lrs: Sequence[float], seeds: Sequence[int], weight_decay: float,
               greedy: bool = False) -> Dict[str, Dict[str, np.ndarray]]:
     """{method: {metric: (seeds, lrs, T+1, ...)}} for ganno / constant / cosine."""
     policy.check_env(env)
-    runner = make_runner(env, greedy)
+    runner = make_method_runner(env, greedy)
     R = len(lrs)
     grid_lrs = jnp.asarray(np.tile(np.asarray(lrs, np.float32), len(METHODS)))
     grid_methods = jnp.asarray(np.repeat(np.arange(len(METHODS)), R), jnp.int32)
@@ -271,7 +238,7 @@ def write_main_figures(run_dir: str, cfg: Any, res: Any, eval_env: Any, results:
 
     train_env = make_env.make_single(cfg, difference_reward=False, track_test=True)
     untrained = res.policy.replace(params=res.initial_actor_params)
-    fig_runner = make_runner(train_env)  # compiled once, for both policies
+    fig_runner = make_method_runner(train_env)  # compiled once, for both policies
     before, after = (
         jax.device_get(fig_runner(p, jax.random.PRNGKey(0), jnp.asarray([FIG_LR]), jnp.asarray([0]), EVAL_WEIGHT_DECAY))
         for p in (untrained, res.policy)

@@ -240,3 +240,35 @@ def test_task_group_errors_name_the_group(tmp_path):
     odd = "+env.scenario.groups={a:{env_kwargs:{network:mlp1}},b:{env_kwargs:{action_table:['+0','*2']}}}"
     with pytest.raises(ConfigError, match="every task group must share features, action_table"):
         rec_ippo.run_experiment(tiny_config(tmp_path, odd, "system.num_updates=2"), verbose=False)
+
+
+def test_validation_suite_selects_the_best_policy(tmp_path):
+    """Model selection: the suite runs after every `every`-th evaluation step and the last,
+    scores the policy against a constant LR on held-out tasks, and policy_best holds the
+    policy with the best advantage (its score in its metadata)."""
+    suite = ("+env.scenario.validation={every:2,lrs:[1.0e-4,1.0e-2],seeds:[0,1],weight_decay:0.1,"
+             "tasks:{mlp1-val:{env_kwargs:{network:mlp1,hidden:8}}}}")
+    cfg = tiny_config(tmp_path, suite, f"system.num_updates={3 * UPDATES_PER_EVAL}", "arch.num_evaluation=3",
+                      "arch.num_eval_episodes=0")
+    res = rec_ippo.run_experiment(cfg, verbose=False)
+    assert [v["timestep"] for v in res.validation_history] == [res.total_timesteps * 2 // 3, res.total_timesteps]
+    scores = [v["validation_advantage"] for v in res.validation_history]
+    assert all(np.isfinite(scores)) and all(v["validation_worst"] <= v["validation_advantage"] for v in res.validation_history)
+    best = load_policy(res.best_policy_dir)
+    assert best.metadata["validation_advantage"] == max(scores)
+    assert best.metadata["selected_at_timestep"] in [v["timestep"] for v in res.validation_history]
+
+
+def test_the_constant_lr_has_zero_advantage_over_itself(tmp_path):
+    """A policy that never changes the LR (the no-op agent) *is* the constant schedule: same
+    init and minibatches per seed, so its validation advantage is exactly 0."""
+    from mava_ganno.evaluation.policies import NoopPolicy
+    from mava_ganno.systems.validation import ValidationSuite
+
+    cfg = tiny_config(tmp_path, "+env.scenario.validation={every:1,lrs:[1.0e-3,3.0e-2],seeds:[0],tasks:{t:{}}}")
+    suite = ValidationSuite.from_config(cfg)
+    env = suite.envs["t"]
+    out = suite(NoopPolicy(env.action_table.entries, env.lr_max))
+    assert out["validation_advantage"] == 0.0 and out["validation_worst"] == 0.0 and out["validation/t"] == 0.0
+    with pytest.raises(ConfigError, match="validation.lrs"):
+        ValidationSuite({"t": env}, [-1.0], [0], 0.1)

@@ -10,7 +10,7 @@ import pytest
 
 from mava_ganno.evaluation.policies import NoopPolicy, RandomPolicy
 from mava_ganno.evaluation.rollouts import episode_summary, make_episode_runner, present
-from mava_ganno.main_job import make_runner
+from mava_ganno.evaluation.rollouts import make_method_runner as make_runner
 
 
 def test_an_lr_override_is_the_constant_schedule_and_the_no_op_agent(tiny_eval_env):

@@ -22,6 +22,8 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from mava_ganno.evaluation.baselines import make_schedule
+
 POLICY_KEY_SALT = 7
 RECORD_KEYS = ("train_loss", "val_accuracy", "test_accuracy", "layer_lrs")
 
@@ -138,3 +140,37 @@ def make_policy_run(env: Any, chance: float) -> Callable:
         return {k: out[k] for k in ("train_loss", "val_accuracy", "test_accuracy", "lrs", "diverged")}
 
     return policy_runner
+
+
+# The policy, a constant LR and a cosine decay from the same initial LR, as data (lr_override).
+METHODS = ("ganno", "constant", "cosine")
+
+
+def method_lr(num_steps: int) -> Callable:
+    """``lr_override((lr0, method), t)``: NaN for ``ganno`` (the policy acts), lr0 for
+    ``constant``, and for ``cosine`` optax's cosine decay from lr0 over the episode's env steps
+    (``lr0 * (1 + cos(pi t / T)) / 2`` for the tau SGD steps of env step t)."""
+
+    def lr_override(data: Any, t: Any) -> Any:
+        lr0, method = data
+        cosine = make_schedule("cosine", lr0, num_steps)
+        return jnp.where(method == 0, jnp.nan, jnp.where(method == 2, cosine(t), lr0))
+
+    return lr_override
+
+
+def make_method_runner(env: Any, greedy: bool = False) -> Callable:
+    """Jitted ``run(policy, key, lrs (M,), methods (M,), weight_decay) -> records (M, ...)``.
+
+    ``methods[i]`` indexes ``METHODS``; all three run through the one episode runner in one
+    compiled, vmapped function (the main job's zero-shot runs, the training system's
+    validation suite). The same key gives every run
+    the same initialisation and minibatch order; records as ``rollouts.present``.
+    """
+    run = make_episode_runner(env, lr_override=method_lr(env.time_limit))
+    chance = 1.0 / env.dataset.num_classes
+
+    def one(policy, key, lr, method, wd):
+        return present(run(policy, key, lr, wd, greedy, (lr, method)), chance)
+
+    return jax.jit(jax.vmap(one, in_axes=(None, None, 0, 0, None)))

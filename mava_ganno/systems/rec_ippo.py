@@ -27,7 +27,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import chex
 import flax
@@ -79,6 +79,7 @@ from mava_ganno.systems.utils import (
     split_per_group,
     weighted,
 )
+from mava_ganno.systems.validation import ModelSelection, ValidationSuite
 from mava_ganno.utils import checkpointing
 from mava_ganno.utils import make_env as environments
 from mava_ganno.utils.config import ConfigError, check_config
@@ -459,9 +460,10 @@ def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> 
 
 
 def _train(learner: Learner, state: RNNLearnerState, start: int, budget: Budget, key_e: chex.PRNGKey,
-           evaluator: Evaluator, logger: GannoLogger, checkpointer: Any, action_table: Tuple[str, ...],
-           bar: ProgressBar) -> Tuple[RNNLearnerState, chex.PRNGKey, List[Dict[str, Any]]]:
-    """Mava's loop: learn for an evaluation step, log every update, evaluate, checkpoint."""
+           evaluator: Evaluator, selection: Optional[ModelSelection], logger: GannoLogger, checkpointer: Any,
+           action_table: Tuple[str, ...], bar: ProgressBar) -> Tuple[RNNLearnerState, chex.PRNGKey, List[Dict[str, Any]]]:
+    """Mava's loop: learn for an evaluation step, log every update, evaluate (and validate:
+    model selection), checkpoint."""
     history: List[Dict[str, Any]] = []
     t_prev = time.time()
     for eval_step in range(start, budget.num_evals):
@@ -481,6 +483,9 @@ def _train(learner: Learner, state: RNNLearnerState, start: int, budget: Budget,
         if evaluator.enabled:
             key_e, k = jax.random.split(key_e)
             logger.log({**evaluator(state, k, t), "steps_per_second": rate}, t, eval_step, LogEvent.EVAL)
+        validated = selection(state, eval_step, budget.num_evals, t) if selection is not None else None
+        if validated is not None:
+            logger.log(validated, t, eval_step, LogEvent.EVAL)
         if checkpointer is not None:
             extra = {"eval_key": np.asarray(key_e).tolist()}
             checkpointer.save(eval_step + 1, t, state, extra, force=eval_step + 1 == budget.num_evals)
@@ -518,12 +523,17 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
             f"{n_devices} device(s); run {uid}" + (f", resumed from {point.path}" if point else "")
         )
     checkpointer = make_checkpointer(config, run_dir, resuming=point is not None)
+    suite = ValidationSuite.from_config(config)
+    metadata = policy_metadata(config, envs, uid, budget.total)
+    selection = None if suite is None else ModelSelection(
+        suite, os.path.join(run_dir, "policy_best"), lambda st: make_policy(learner.actor_config, st, env, metadata),
+        resuming=point is not None)
     evaluator = Evaluator(eval_envs, learner.actor_config, arch, config.env.eval_metric, compile_key(config, n_devices))
     show = bool(config.logger.get("progress_bar", True)) and verbose
     bar = ProgressBar(budget.total, enabled=show, initial=start * budget.steps_per_eval)
     t_start = time.time()
     try:
-        state, key_e, history = _train(learner, state, start, budget, key_e, evaluator, logger, checkpointer,
+        state, key_e, history = _train(learner, state, start, budget, key_e, evaluator, selection, logger, checkpointer,
                                        tuple(env.action_table.entries), bar)
     finally:
         bar.stop()
@@ -532,7 +542,7 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     abs_metrics = evaluator.absolute_metric(key_e)
     if abs_metrics is not None:
         logger.log(abs_metrics, budget.total, budget.num_evals, LogEvent.ABSOLUTE)
-    policy = make_policy(learner.actor_config, state, env, policy_metadata(config, envs, uid, budget.total))
+    policy = make_policy(learner.actor_config, state, env, metadata)
     save_policy(os.path.join(run_dir, "policy"), policy)
     logger.stop()
     if verbose:
@@ -540,6 +550,7 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     return TrainResult(
         evaluator.performance, policy, run_dir, uid, budget.updates_per_eval * budget.num_evals, budget.total,
         train_seconds, history, evaluator.history, state, initial_actor_params,
+        selection.history if selection is not None else [], selection.best_dir if selection is not None else None,
     )
 
 

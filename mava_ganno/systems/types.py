@@ -92,6 +92,8 @@ class TrainResult:
     eval_history: List[Dict[str, Any]] = field(default_factory=list)
     final_state: Any = None  # the final learner state, (devices, update_batch_size, ...)
     initial_actor_params: Any = None  # the actor's parameters before training
+    validation_history: List[Dict[str, Any]] = field(default_factory=list)  # systems.validation scores
+    best_policy_dir: Optional[str] = None  # the policy with the best validation score (None: no suite)
 
 
 class Budget(NamedTuple):

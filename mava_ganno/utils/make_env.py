@@ -59,23 +59,25 @@ def make_single(config: DictConfig, generator: Optional[InitialConditionsGenerat
         raise ConfigError(f"env.kwargs / env.scenario.env_kwargs ({config.env.scenario.task_name}): {e}") from e
 
 
+def make_task(config: DictConfig, name: str, task: Dict[str, Any], where: str = "groups", **overrides: Any) -> Ganno:
+    """One env of a named task (``{"env_kwargs": ..., "task_config": ...}`` over the scenario's)."""
+    task_config = {**(_plain(config.env.scenario.get("task_config")) or {}), **(task.get("task_config") or {})}
+    try:
+        generator = InitialConditionsGenerator(**task_config)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"env.scenario.{where}.{name}.task_config: {e}") from e
+    try:
+        return make_single(config, generator, **{**(task.get("env_kwargs") or {}), **overrides})
+    except ConfigError as e:
+        raise ConfigError(f"env.scenario.{where}.{name}: {e}") from e
+
+
 def make_groups(config: DictConfig, **overrides: Any) -> List[Ganno]:
     """One env per task group (``env.scenario.groups``), or ``[make_single(config)]``."""
     groups = task_groups(config)
     if not groups:
         return [make_single(config, **overrides)]
-    envs = []
-    for name, group in groups.items():
-        task = {**(_plain(config.env.scenario.get("task_config")) or {}), **(group.get("task_config") or {})}
-        try:
-            generator = InitialConditionsGenerator(**task)
-        except (TypeError, ValueError) as e:
-            raise ConfigError(f"env.scenario.groups.{name}.task_config: {e}") from e
-        try:
-            envs.append(make_single(config, generator, **{**(group.get("env_kwargs") or {}), **overrides}))
-        except ConfigError as e:
-            raise ConfigError(f"env.scenario.groups.{name}: {e}") from e
-    return envs
+    return [make_task(config, name, group, "groups", **overrides) for name, group in groups.items()]
 
 
 def make(config: DictConfig) -> Tuple[Ganno, Ganno]:

@@ -1,0 +1,124 @@
+"""Model selection on a validation suite (issue 10): held-out tasks of the training pool's
+families, never the evaluation scenarios.
+
+Every ``every`` evaluation steps the learner's current policy runs zero-shot on each task of
+``env.scenario.validation.tasks`` from every initial LR of ``lrs`` and every seed, next to a
+constant LR from the same initial LR (same initialisation and minibatches: one key per seed).
+The score is the policy's final hold-out accuracy minus the constant LR's, in points:
+``advantage`` is its mean over tasks, LRs and seeds, ``worst`` the lowest mean over seeds of
+one (task, LR) cell (the "never worse than a constant LR" floor). The constant LR's runs do
+not depend on the policy and are run once. ``run_experiment`` logs every validation, keeps
+the policy with the best ``advantage`` in ``<run_dir>/policy_best`` beside the last one.
+
+Config (``env.scenario.validation``; absent or ``every: 0``: off)::
+
+    validation:
+      every: 5                 # evaluation steps between validations (and after the last)
+      lrs: [1.0e-4, 1.0e-3, 1.0e-2]
+      weight_decay: 0.1
+      seeds: [0, 1]
+      tasks:                   # like env.scenario.groups: env_kwargs / task_config overrides
+        mlp2-teacher10: {env_kwargs: {network: mlp2, dataset: "teacher:mlp,seed=10"}}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from mava_ganno.evaluation.rollouts import METHODS, make_method_runner
+from mava_ganno.policy import load_policy, policy_metadata_value, save_policy
+from mava_ganno.utils import make_env
+from mava_ganno.utils.config import ConfigError
+
+_POLICY, _CONSTANT = METHODS.index("ganno"), METHODS.index("constant")
+
+
+class ValidationSuite:
+    """``suite(policy) -> {"advantage", "worst", "<task>"...}``; see the module docstring."""
+
+    def __init__(self, envs: Dict[str, Any], lrs: Sequence[float], seeds: Sequence[int], weight_decay: float,
+                 every: int = 1, greedy: bool = False):
+        if not envs:
+            raise ConfigError("env.scenario.validation.tasks is empty; name at least one task or set every: 0.")
+        bad = [lr for lr in lrs if not (math.isfinite(lr) and lr > 0)]
+        if not lrs or bad:
+            raise ConfigError(f"env.scenario.validation.lrs={list(lrs)}: give finite initial LRs > 0, e.g. [1.0e-4, 1.0e-3, 1.0e-2].")
+        if not seeds:
+            raise ConfigError("env.scenario.validation.seeds is empty; e.g. [0, 1].")
+        self.envs, self.every = dict(envs), int(every)
+        self.lrs = np.asarray(lrs, np.float32)
+        self.seeds, self.weight_decay = [int(s) for s in seeds], float(weight_decay)
+        self._runners = {name: make_method_runner(env, greedy) for name, env in self.envs.items()}
+        self._constant: Dict[str, np.ndarray] = {}
+
+    @classmethod
+    def from_config(cls, config: DictConfig) -> Optional["ValidationSuite"]:
+        v = config.env.scenario.get("validation")
+        if v is None or not int(v.get("every", 0)):
+            return None
+        tasks = OmegaConf.to_container(v.get("tasks"), resolve=True) if v.get("tasks") is not None else {}
+        envs = {str(n): make_env.make_task(config, str(n), t or {}, "validation.tasks", difference_reward=False)
+                for n, t in tasks.items()}
+        return cls(envs, list(v.get("lrs", [1e-4, 1e-3, 1e-2])), list(v.get("seeds", [0, 1])),
+                   float(v.get("weight_decay", 0.1)), int(v.every))
+
+    def due(self, eval_step: int, num_evals: int) -> bool:
+        """After every ``every``-th evaluation step, and after the last."""
+        return (eval_step + 1) % self.every == 0 or eval_step + 1 == num_evals
+
+    def _final_val(self, name: str, policy: Any, method: int) -> np.ndarray:
+        """(seeds, lrs) final hold-out accuracy of one method on one task."""
+        methods = jnp.full(self.lrs.shape, method, jnp.int32)
+        runs = [self._runners[name](policy, jax.random.PRNGKey(s), jnp.asarray(self.lrs), methods, self.weight_decay)
+                for s in self.seeds]
+        return np.stack([np.asarray(jax.device_get(r["val_accuracy"]))[:, -1] for r in runs])
+
+    def __call__(self, policy: Any) -> Dict[str, float]:
+        cells, out = [], {}
+        for name, env in self.envs.items():
+            if hasattr(policy, "check_env"):
+                policy.check_env(env)
+            if name not in self._constant:  # independent of the policy: run once
+                self._constant[name] = self._final_val(name, policy, _CONSTANT)
+            diff = 100.0 * (self._final_val(name, policy, _POLICY) - self._constant[name])  # (seeds, lrs)
+            out[f"validation/{name}"] = float(diff.mean())
+            cells.append(diff.mean(axis=0))
+        cells = np.concatenate(cells)
+        return {"validation_advantage": float(cells.mean()), "validation_worst": float(cells.min()), **out}
+
+
+class ModelSelection:
+    """Runs the suite when due and keeps the best policy (highest ``validation_advantage``)
+    in ``best_dir``, its scores in the policy's metadata. A resumed run reads the best score
+    back from there, so it only replaces that policy with a better one."""
+
+    def __init__(self, suite: ValidationSuite, best_dir: str, to_policy: Callable[[Any], Any], resuming: bool = False):
+        self.suite, self.best_dir, self.to_policy = suite, best_dir, to_policy
+        self.history: List[Dict[str, Any]] = []  # every validation, with its timestep
+        self.best = -math.inf
+        if os.path.isdir(best_dir) and not resuming:  # an earlier run under this uid
+            shutil.rmtree(best_dir)
+        if os.path.isdir(best_dir):
+            score = policy_metadata_value(load_policy(best_dir), "validation_advantage")
+            self.best = float(score) if score is not None else -math.inf
+
+    def __call__(self, state: Any, eval_step: int, num_evals: int, timestep: int) -> Optional[Dict[str, float]]:
+        if not self.suite.due(eval_step, num_evals):
+            return None
+        policy = self.to_policy(state)
+        result = {"timestep": timestep, **self.suite(policy)}
+        self.history.append(result)
+        if result["validation_advantage"] > self.best:
+            self.best = result["validation_advantage"]
+            meta = {**policy.metadata, **{k: v for k, v in result.items()}, "selected_at_timestep": timestep}
+            save_policy(self.best_dir, policy.replace(metadata_json=json.dumps(meta, sort_keys=True, default=str)))
+        return result
