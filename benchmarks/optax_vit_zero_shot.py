@@ -37,7 +37,8 @@ def main() -> None:
         tau=100, sl_steps=args.steps, difference_reward=False,
     )
     tr = env.trainer  # only for the network, data and loss: training is the plain loop below
-    tx = ganno_adamw(policy, total_steps=args.steps, weight_decay=args.weight_decay, initial_lr=args.lr)
+    tx = ganno_adamw(policy, total_steps=args.steps, weight_decay=args.weight_decay, initial_lr=args.lr,
+                     num_classes=env.dataset.num_classes)
 
     @jax.jit
     def run(key):

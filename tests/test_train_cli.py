@@ -158,3 +158,7 @@ def test_pool_scenario_is_a_task_distribution_without_evaluation_data():
     check_training_pool({k["dataset"] for k in kw} | {base["dataset"]})  # raises for mnist_5k / tfds:
     assert {k["network"] for k in kw} >= {"mlp1", "mlp2", "mlp3", "mlp4", "cnn1", "cnn2"}
     assert max(cfg.env.scenario.task_config.lr) >= 0.1
+    val = OmegaConf.to_container(cfg.env.scenario.validation.tasks)
+    val_data = {t["env_kwargs"]["dataset"] for t in val.values()}
+    check_training_pool(val_data)  # the validation suite is held out from training, not evaluation data
+    assert not val_data & {k["dataset"] for k in kw}

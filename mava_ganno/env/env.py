@@ -16,7 +16,7 @@ from jumanji.types import TimeStep, restart, termination, transition
 
 from mava_ganno.backend.datasets import load_dataset
 from mava_ganno.backend.networks import make_network
-from mava_ganno.backend.trainer import SLTrainer, TrainState
+from mava_ganno.backend.trainer import SLTrainer, TrainState, reset_keys, step_keys
 from mava_ganno.env.actions import DEFAULT_ACTION_TABLE, ActionTable
 from mava_ganno.env.generator import InitialConditions, InitialConditionsGenerator
 from mava_ganno.env.observations import agent_layout, feature_dim, observe, resolve_features
@@ -207,7 +207,7 @@ class Ganno(Environment):
         next ``step`` trains on (``step`` splits ``state.key`` into key, k_train, k_measure)."""
         if self.measure_batch == "fresh":
             return None
-        _, k_train, _ = jax.random.split(next_key, 3)
+        _, k_train, _ = step_keys(next_key)
         return self.trainer.batch_indices(k_train, self.tau)[0]
 
     def _observation(self, state: State) -> Observation:
@@ -266,7 +266,7 @@ class Ganno(Environment):
     def _reset(
         self, key: chex.PRNGKey, ic: Optional[InitialConditions]
     ) -> Tuple[State, TimeStep]:
-        key, k_ic, k_init, k_measure = jax.random.split(key, 4)
+        key, k_ic, k_init, k_measure = reset_keys(key)
         if ic is None:
             ic = self.generator(k_ic)
         ts = self.trainer.init(k_init)
@@ -292,7 +292,7 @@ class Ganno(Environment):
     def step(self, state: State, action: chex.Array) -> Tuple[State, TimeStep]:
         action = jnp.asarray(action, jnp.int32).reshape((self.num_agents,))
         new_lrs = self.action_table.apply(state.lrs, action, self.lr_max)
-        key, k_train, k_measure = jax.random.split(state.key, 3)
+        key, k_train, k_measure = step_keys(state.key)
         wd = state.global_stats.weight_decay
         train = self.trainer.train
         evaluate = functools.partial(self.trainer.evaluate, split="val")

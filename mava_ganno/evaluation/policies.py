@@ -20,6 +20,7 @@ ABLATION_LABELS = {
     "lr_only": "GANNO-LR-only",
     "timestep_only": "GANNO-timestep-only",
     "single_agent": "GANNO-single-agent",
+    "robust": "GANNO-robust",
 }
 
 
@@ -148,6 +149,8 @@ def describe_policy(policy: Any, path: str = "", label: Optional[str] = None) ->
         preset, group = "timestep_only", "ablation"
     elif feats == FEATURE_SETS["full"]:
         preset, group = "full", "ganno"
+    elif feats == FEATURE_SETS["robust"]:
+        preset, group = "robust", "ganno"
     else:
         preset, group = "custom", "ablation"
     if label is None:
