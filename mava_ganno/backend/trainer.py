@@ -185,42 +185,38 @@ class SLTrainer:
         x, y = self.minibatch(idx)
         return jax.value_and_grad(self._loss, has_aux=True)(params, batch_stats, x, y)
 
-    def sgd_step(self, ts: TrainState, idx: chex.Array, lrs: chex.Array, weight_decay):
-        """One AdamW step with layerwise learning rates; returns (state, loss, accuracy)."""
+    def step_with(self, tx: optax.GradientTransformation, ts: TrainState, idx: chex.Array, **update_kwargs: Any):
+        """One SGD step of any optax transformation on the minibatch ``idx``; ``update_kwargs``
+        go to ``tx.update`` (e.g. ``layer_lrs``). Returns (state, loss, accuracy)."""
         (loss, (acc, bs)), grads = self.loss_and_grad(ts.params, ts.batch_stats, idx)
-        updates, opt_state = self.optimizer(weight_decay).update(
-            grads, ts.opt_state, ts.params, layer_lrs=lrs
-        )
-        params = optax.apply_updates(ts.params, updates)
-        return TrainState(params, bs, opt_state), loss, acc
+        updates, opt_state = tx.update(grads, ts.opt_state, ts.params, **update_kwargs)
+        return TrainState(optax.apply_updates(ts.params, updates), bs, opt_state), loss, acc
 
     def train_with(
-        self, tx: optax.GradientTransformation, ts: TrainState, indices: chex.Array
-    ) -> Tuple[TrainState, chex.Array]:
-        """Train with any optax transformation ``tx`` (``ts.opt_state`` is its state) on the
-        minibatches ``indices`` (k, batch_size), in ``lax.scan``: (state, (k,) losses).
-        The one SGD loop of the baselines and of the plain-optax benchmark."""
+        self, tx: optax.GradientTransformation, ts: TrainState, indices: chex.Array, **update_kwargs: Any
+    ) -> Tuple[TrainState, chex.Array, chex.Array]:
+        """The one SGD loop: any optax transformation ``tx`` (``ts.opt_state`` is its state) on
+        the minibatches ``indices`` (k, batch_size), in ``lax.scan``. Returns (state, (k,)
+        losses, (k,) accuracies). The environment, the baselines and the plain-optax benchmark
+        all train through it."""
 
         def body(carry, idx):
-            params, bs, opt_state = carry
-            (loss, (_, bs)), grads = self.loss_and_grad(params, bs, idx)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), bs, opt_state), loss
+            carry, loss, acc = self.step_with(tx, carry, idx, **update_kwargs)
+            return carry, (loss, acc)
 
-        (params, bs, opt_state), losses = jax.lax.scan(body, (ts.params, ts.batch_stats, ts.opt_state), indices)
-        return TrainState(params, bs, opt_state), losses
+        ts, (losses, accs) = jax.lax.scan(body, ts, indices)
+        return ts, losses, accs
+
+    def sgd_step(self, ts: TrainState, idx: chex.Array, lrs: chex.Array, weight_decay):
+        """One AdamW step with layerwise learning rates; returns (state, loss, accuracy)."""
+        return self.step_with(self.optimizer(weight_decay), ts, idx, layer_lrs=lrs)
 
     def train(
         self, ts: TrainState, lrs: chex.Array, weight_decay: chex.Numeric, key: chex.PRNGKey
     ) -> Tuple[TrainState, chex.Array, chex.Array]:
-        """tau SGD steps in ``lax.scan``; returns (state, mean train loss, mean train acc)."""
+        """tau layerwise-AdamW steps; returns (state, mean train loss, mean train acc)."""
         indices = self.batch_indices(key, self.tau)
-
-        def body(carry, idx):
-            carry, loss, acc = self.sgd_step(carry, idx, lrs, weight_decay)
-            return carry, (loss, acc)
-
-        ts, (losses, accs) = jax.lax.scan(body, ts, indices)
+        ts, losses, accs = self.train_with(self.optimizer(weight_decay), ts, indices, layer_lrs=lrs)
         return ts, jnp.mean(losses), jnp.mean(accs)
 
     def measure(
@@ -279,7 +275,7 @@ def plain_adamw_loop(trainer: SLTrainer, lr: float, weight_decay: float, num_ste
     @jax.jit
     def run(params, batch_stats, key):
         indices = trainer.batch_indices(key, num_steps)
-        ts, losses = trainer.train_with(tx, TrainState(params, batch_stats, tx.init(params)), indices)
+        ts, losses, _ = trainer.train_with(tx, TrainState(params, batch_stats, tx.init(params)), indices)
         return ts.params, jnp.mean(losses)
 
     return run

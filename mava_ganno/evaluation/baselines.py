@@ -325,7 +325,7 @@ def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: 
         def chunk(carry, c):
             key, params, bs, opt_state, dead = carry
             key, k_train, _ = step_keys(key)
-            trained, losses = trainer.train_with(opt.tx, TrainState(params, bs, opt_state), trainer.batch_indices(k_train, tau))
+            trained, losses, _ = trainer.train_with(opt.tx, TrainState(params, bs, opt_state), trainer.batch_indices(k_train, tau))
             p2, bs2, o2 = trained
             loss = jnp.mean(losses)
             (vloss, vacc), (_, tacc) = evaluate(p2, bs2, o2)
