@@ -148,12 +148,12 @@ def _check_arguments(tau: Any, total_steps: Any, lr_max: float, initial_lr: Any,
             f"total_steps must be an integer >= tau={tau} (the planned number of update calls; "
             f"the policy observes training progress), got {total_steps!r}."
         )
-    if not lr_max > 0:
-        raise ValueError(f"lr_max must be > 0, got {lr_max}.")
-    if not 0.0 <= float(initial_lr) <= lr_max:
-        raise ValueError(f"initial_lr must lie in [0, lr_max={lr_max}], got {initial_lr}.")
-    if float(weight_decay) < 0:
-        raise ValueError(f"weight_decay must be >= 0, got {weight_decay}.")
+    if not (0 < lr_max < float("inf")):
+        raise ValueError(f"lr_max must be a finite number > 0 (default: the policy's), got {lr_max}.")
+    if isinstance(initial_lr, bool) or not 0.0 <= float(initial_lr) <= lr_max:
+        raise ValueError(f"initial_lr must be a number in [0, lr_max={lr_max}], got {initial_lr!r}.")
+    if isinstance(weight_decay, bool) or not 0.0 <= float(weight_decay) < float("inf"):
+        raise ValueError(f"weight_decay must be a finite number >= 0 (e.g. 0.1), got {weight_decay!r}.")
 
 
 def _check_num_classes(features: Tuple[str, ...], num_classes: Any) -> Optional[int]:

@@ -212,7 +212,21 @@ def _load_tfds(name: str, data_dir: Optional[str]):
             f"dataset 'tfds:{name}' needs data_dir (env.kwargs.data_dir=... or TFDS_DATA_DIR) "
             "pointing at a folder where the dataset has been prepared."
         )
-    builder = tfds.builder(name, data_dir=data_dir)
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as e:
+        if type(e).__name__ != "DatasetNotFoundError":  # tfds.core.registered.DatasetNotFoundError
+            raise
+        import difflib
+
+        try:  # the datasets that ship with tensorflow-datasets (no network)
+            known = list(tfds.list_builders(with_community_datasets=False))
+        except Exception:  # pragma: no cover - depends on the tfds version
+            known = []
+        base = name.split("/")[0].split(":")[0]
+        close = difflib.get_close_matches(base, known, n=5, cutoff=0.6)
+        hint = f"did you mean {', '.join(f'tfds:{c}' for c in close)}?" if close else "e.g. tfds:fashion_mnist, tfds:cifar10."
+        raise ValueError(f"unknown tfds dataset 'tfds:{name}': {hint} (names: tfds.list_builders()).") from None
     if not builder.is_prepared():
         raise FileNotFoundError(
             f"tfds dataset {name!r} is not prepared in data_dir={data_dir!r}. Prepare it on a "

@@ -8,14 +8,23 @@ Each action is an operation on the current learning rate, written as a string
 Every action is stored as an affine map ``lr -> lr * multiplier + offset`` and the result is
 clipped to ``[0, lr_max]``. Additive actions make the learning rate 0 both reachable and
 escapable. The no-op (``+0``, ``*1``, ...) is the counterfactual action of the difference reward.
+A factor or addend that is not finite in float32 (``*1e400``, ``+1e39``) or a factor that
+rounds to 0 is refused when the table is parsed.
+
+Out-of-range actions (an index outside ``0..A-1``, e.g. ``A``, ``100`` or ``-1``): ``apply`` on
+a concrete action array (outside ``jit``) raises a ``ValueError`` naming the index; on a
+traced one (inside ``jit``, where nothing can raise) the action keeps the learning rate,
+exactly as the no-op ``+0`` does, and ``valid`` tells which actions were in range. An
+out-of-range index is never mapped to another action of the table.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Sequence, Tuple
+from typing import Any, Sequence, Tuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -47,16 +56,28 @@ def parse_action(entry: str, index: int = 0) -> Tuple[float, float]:
             "'+', '-', '*', '/' followed by a non-negative number, e.g. '*1.1' or '-0.001'."
         )
     op, value = m.group(1), float(m.group(2))
-    if op == "+":
-        return 1.0, value
-    if op == "-":
-        return 1.0, -value
-    if value == 0.0:
+    if op in "*x/" and value == 0.0:
         raise ValueError(
             f"action table entry {index} ({entry!r}) would {'divide' if op == '/' else 'multiply'} "
             "the learning rate by 0; use '-<value>' to lower it or '+0' for a no-op."
         )
-    return (value, 0.0) if op in "*x" else (1.0 / value, 0.0)
+    if op in "+-":
+        mult, off = 1.0, (value if op == "+" else -value)
+    else:
+        mult, off = (value if op in "*x" else 1.0 / value), 0.0
+    with np.errstate(over="ignore", under="ignore"):
+        m32, o32 = np.float32(mult), np.float32(off)
+    if not (np.isfinite(m32) and np.isfinite(o32)):
+        raise ValueError(
+            f"action table entry {index} ({entry!r}) is not a finite float32 number (|value| must be "
+            f"below {float(np.finfo(np.float32).max):.3g}); use a factor like '*1.1' or an addend like '+0.0005'."
+        )
+    if op in "*x/" and m32 == 0.0:
+        raise ValueError(
+            f"action table entry {index} ({entry!r}) makes a factor that rounds to 0 in float32; "
+            "use '-<value>' to lower the learning rate or '+0' for a no-op."
+        )
+    return mult, off
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,8 +120,33 @@ class ActionTable:
         idx = np.flatnonzero((self.multipliers == 1.0) & (self.offsets == 0.0))
         return int(idx[0]) if idx.size else 0
 
+    def valid(self, action: jnp.ndarray) -> jnp.ndarray:
+        """Which actions index the table (``0 <= a < num_actions``); jittable."""
+        action = jnp.asarray(action)
+        return (action >= 0) & (action < self.num_actions)
+
+    def check_actions(self, action: Any) -> None:
+        """A ``ValueError`` naming the first out-of-range action, if ``action`` is concrete
+        (outside ``jit``); traced actions are not checked (see ``apply``)."""
+        if isinstance(action, jax.core.Tracer):
+            return
+        a = np.asarray(action)
+        bad = np.flatnonzero((a < 0) | (a >= self.num_actions))
+        if bad.size:
+            i = int(bad[0])
+            raise ValueError(
+                f"action {int(a.reshape(-1)[i])} (at position {i} of {a.reshape(-1).tolist()}) is out of range: "
+                f"the action table has {self.num_actions} actions, indices 0..{self.num_actions - 1} "
+                f"({list(self.entries)})."
+            )
+
     def apply(self, lr: jnp.ndarray, action: jnp.ndarray, lr_max: float) -> jnp.ndarray:
-        """New learning rates ``clip(lr * m[a] + o[a], 0, lr_max)``."""
-        mult = jnp.asarray(self.multipliers)[action]
-        off = jnp.asarray(self.offsets)[action]
+        """New learning rates ``clip(lr * m[a] + o[a], 0, lr_max)``.
+
+        An out-of-range action raises (concrete ``action``) or keeps the LR like the no-op
+        ``+0`` (traced ``action``, inside ``jit``); see the module docstring."""
+        self.check_actions(action)
+        valid = self.valid(action)
+        mult = jnp.where(valid, jnp.asarray(self.multipliers)[action], jnp.float32(1.0))
+        off = jnp.where(valid, jnp.asarray(self.offsets)[action], jnp.float32(0.0))
         return jnp.clip(lr * mult + off, 0.0, lr_max)

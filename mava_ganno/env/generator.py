@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence, Tuple, Union
+import math
+from typing import Any, Iterable, NamedTuple, Sequence, Tuple, Union
 
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 Range = Union[float, Sequence[float]]
 
@@ -16,14 +18,24 @@ class InitialConditions(NamedTuple):
     weight_decay: chex.Array  # ()
 
 
+def _number(name: str, v: Any, whole: Any) -> float:
+    """``v`` as a finite float, or a ValueError naming ``name`` and the value."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a number or a [min, max] pair of numbers, got {whole!r}.")
+    if not math.isfinite(float(v)):
+        example = "[1e-5,1e-2]" if name == "lr" else "[1e-5,1e-1]"
+        raise ValueError(f"{name} = {whole!r} is not finite; give a finite number or [min, max] pair, e.g. {name}={example}.")
+    return float(v)
+
+
 def _parse(name: str, value: Range, allow_zero: bool) -> Tuple[float, float]:
-    if isinstance(value, (int, float)):
-        lo = hi = float(value)
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        lo = hi = _number(name, value, value)
     else:
-        vals = [float(v) for v in value]
+        vals = list(value)
         if len(vals) != 2:
-            raise ValueError(f"{name} must be a number or a [min, max] pair, got {list(value)}.")
-        lo, hi = vals
+            raise ValueError(f"{name} must be a number or a [min, max] pair, got {vals}.")
+        lo, hi = (_number(name, v, vals) for v in vals)
     if lo > hi:
         raise ValueError(f"{name} range [{lo}, {hi}] has min > max; swap them.")
     if lo < 0 or (lo == 0 and not (allow_zero and hi == 0)):

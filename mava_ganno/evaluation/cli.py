@@ -1,17 +1,23 @@
 """``ganno evaluate`` (``python -m mava_ganno.evaluation.cli``): evaluate trained policies
 zero-shot against handcrafted schedules, optimisers and a random layerwise agent, and write
-``results/<name>/`` (see ``mava_ganno.evaluation.store``)."""
+``results/<name>/`` (see ``mava_ganno.evaluation.store``).
+
+Every input is checked before anything runs (the grid, methods, scenario and its dataset, the
+policies, and that the output folder can be written); a user error prints one line
+``error: ...`` naming the value, file or key and exits with status 2 (``UsageError``)."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
-from typing import Optional, Sequence, Tuple
+import tempfile
+from typing import Any, Dict, NoReturn, Optional, Sequence, Tuple
 
 from mava_ganno.evaluation import store
 from mava_ganno.evaluation.baselines import DEFAULT_METHODS
-from mava_ganno.evaluation.harness import evaluate
+from mava_ganno.evaluation.harness import check_inputs, evaluate
 from mava_ganno.evaluation.policies import describe_policy, load_policy_any, parse_policy_arg
 from mava_ganno.evaluation.records import (
     DEFAULT_LRS,
@@ -20,9 +26,27 @@ from mava_ganno.evaluation.records import (
     Evaluation,
     make_scenario,
 )
+from mava_ganno.policy.io import ensure_writable_dir
 
 
 # ============================================================================ CLI
+class UsageError(SystemExit):
+    """A user error of ``ganno evaluate``: exit status 2, ``str()`` is the message (printed
+    once, as ``error: <message>``, before it is raised)."""
+
+    def __init__(self, message: str):
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _fail(message: str) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    raise UsageError(message)
+
+
 def _floats(text: str, what: str) -> Tuple[float, ...]:
     try:
         return tuple(float(x) for x in text.split(",") if x.strip())
@@ -78,15 +102,39 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[Sequence[str]] = None) -> Evaluation:
-    args = build_parser().parse_args(argv)
+_POSITIVE = {
+    "tau": "--tau must be a positive integer, the SGD steps per agent decision (e.g. --tau 100; "
+    "the budget --sl-steps must be a multiple of it)",
+    "sl_steps": "--sl-steps must be a positive integer, a multiple of --tau (e.g. --sl-steps 2000 with --tau 100)",
+    "batch_size": "--batch-size must be a positive integer (e.g. --batch-size 32)",
+    "hidden": "--hidden must be a positive integer (e.g. --hidden 64)",
+    "width": "--width must be a positive integer (e.g. --width 16)",
+    "max_runs_per_call": "--max-runs-per-call must be a positive integer (e.g. --max-runs-per-call 128)",
+}
+
+
+def _prepare(args: argparse.Namespace) -> Dict[str, Any]:
+    """Every check that needs no run: arguments, scenario, dataset, policies, output folder.
+    Raises ValueError / OSError / ImportError naming the culprit."""
     try:
         lrs = _floats(args.lrs, "--lrs")
         wds = _floats(args.weight_decays, "--weight-decays")
     except argparse.ArgumentTypeError as e:
-        raise SystemExit(f"ganno evaluate: {e}")
+        raise ValueError(str(e)) from None
+    for lr in lrs:
+        if not (math.isfinite(lr) and lr >= 0):
+            raise ValueError(f"--lrs: {lr:g} is not a finite number >= 0; e.g. --lrs 0,1e-4,1e-3.")
+    for wd in wds:
+        if not (math.isfinite(wd) and wd >= 0):
+            raise ValueError(f"--weight-decays: {wd:g} is not a finite number >= 0; e.g. --weight-decays 0.1,1e-4.")
     if args.seeds <= 0:
-        raise SystemExit(f"ganno evaluate: --seeds must be >= 1, got {args.seeds}.")
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}.")
+    for key, message in _POSITIVE.items():
+        value = getattr(args, key)
+        if value is not None and value <= 0:
+            raise ValueError(f"{message}, got {value}.")
+    if args.figure_lr is not None and not (math.isfinite(args.figure_lr) and args.figure_lr >= 0):
+        raise ValueError(f"--figure-lr must be a finite number >= 0 (the figures show the grid LR nearest it), got {args.figure_lr}.")
     if args.methods == "all":
         methods = DEFAULT_METHODS
     elif args.methods == "none":
@@ -107,22 +155,44 @@ def main(argv: Optional[Sequence[str]] = None) -> Evaluation:
     for arg in args.policy:
         label, path = parse_policy_arg(arg)
         sources.append(describe_policy(load_policy_any(path), path=path, label=label))
+    kwargs = dict(lrs=lrs, weight_decays=wds, seeds=args.seeds, methods=methods, policy_modes=modes)
+    check_inputs(scenario, sources, max_runs_per_call=args.max_runs_per_call, **kwargs)
+    # Last, so that an input error leaves no folder behind.
+    out_dir = os.path.join(args.out, args.name or scenario.name.replace(":", "_"))
+    fix = "choose another --out (or --name)."
+    ensure_writable_dir(args.out, fix)
+    if os.path.lexists(out_dir):
+        if not os.path.isdir(out_dir):
+            raise NotADirectoryError(f"{out_dir} exists and is not a folder; {fix}")
+        ensure_writable_dir(out_dir, fix)
+    return dict(scenario=scenario, sources=sources, out_dir=out_dir, kwargs=kwargs)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> Evaluation:
+    args = build_parser().parse_args(argv)
+    try:
+        plan = _prepare(args)
+    except (ValueError, OSError, ImportError) as e:
+        _fail(str(e))
     ev = evaluate(
-        scenario,
-        sources,
-        lrs=lrs,
-        weight_decays=wds,
-        seeds=args.seeds,
-        methods=methods,
-        policy_modes=modes,
+        plan["scenario"],
+        plan["sources"],
         random_agent=not args.no_random,
         max_runs_per_call=args.max_runs_per_call,
+        **plan["kwargs"],
     )
-    out_dir = os.path.join(args.out, args.name or scenario.name.replace(":", "_"))
-    files = store.write_all(
-        ev, out_dir, figures=not args.no_figures, figure_lr=args.figure_lr, command=sys.argv
-    )
+    out_dir = plan["out_dir"]
+    write = dict(figures=not args.no_figures, figure_lr=args.figure_lr, command=sys.argv)
+    try:
+        files = store.write_all(ev, out_dir, **write)
+    except OSError as e:  # e.g. the disk filled up during the evaluation: keep the results
+        rescue = tempfile.mkdtemp(prefix="ganno-evaluate-")
+        files = store.write_all(ev, rescue, **write)
+        print(f"error: could not write {out_dir}: {e}; the results were written to {rescue}/ instead.", file=sys.stderr)
+        raise UsageError(f"could not write {out_dir}: {e}; results in {rescue}") from None
     print(f"[evaluate] wrote {len(files)} files to {out_dir}/: " + ", ".join(sorted(os.path.basename(f) for f in files)))
     return ev
+
+
 if __name__ == "__main__":
     main()

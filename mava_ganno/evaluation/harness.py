@@ -111,6 +111,40 @@ def _validate_methods(methods, policy_modes, max_runs_per_call) -> None:
         raise ValueError(f"max_runs_per_call must be positive, got {max_runs_per_call}.")
 
 
+def check_inputs(
+    scenario: Scenario | str,
+    policies: Sequence[PolicySource | Any] = (),
+    *,
+    lrs: Sequence[float] = DEFAULT_LRS,
+    weight_decays: Sequence[float] = DEFAULT_WEIGHT_DECAYS,
+    seeds: Sequence[int] | int = DEFAULT_SEEDS,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    policy_modes: Sequence[str] = POLICY_MODES,
+    max_runs_per_call: int = 128,
+) -> Scenario:
+    """Every input check ``evaluate`` makes, without running anything (seconds, not the
+    evaluation): the grid, methods and modes, optax, the scenario's dataset (loaded: an unknown
+    or unprepared dataset fails here) and each policy against its environment. Raises
+    ``ValueError`` / ``FileNotFoundError`` / ``ImportError`` naming the culprit; returns the
+    scenario."""
+    sc = make_scenario(scenario) if isinstance(scenario, str) else scenario
+    lrs, wds, seeds = _validated_grid(lrs, weight_decays, seeds)
+    _validate_methods(methods, policy_modes, max_runs_per_call)
+    check_optax()
+    sources = [p if isinstance(p, PolicySource) else describe_policy(p) for p in policies]
+    gen = InitialConditionsGenerator(lr=max(lrs), weight_decay=wds[0])
+    Ganno(gen, **sc.env_kwargs(), difference_reward=False, track_test=True)
+    for src in sources:
+        key = (tuple(src.policy.feature_names), tuple(src.policy.action_table), float(src.policy.lr_max), src.single_agent)
+        try:
+            env = _policy_env(sc, gen, key)
+            if hasattr(src.policy, "check_env"):
+                src.policy.check_env(env)
+        except ValueError as e:
+            raise ValueError(f"policy {src.label!r} ({src.path or 'in memory'}): {e}") from None
+    return sc
+
+
 # ============================================================================ jobs
 @dataclasses.dataclass
 class _Part:

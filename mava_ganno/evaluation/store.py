@@ -17,7 +17,9 @@ import csv
 import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -212,25 +214,53 @@ def write_all(
     figure_lr: Optional[float] = None,
     command: Optional[Sequence[str]] = None,
 ) -> List[str]:
-    """Write every output of an evaluation to ``out_dir``; returns the paths."""
-    os.makedirs(out_dir, exist_ok=True)
-    rows = ev.rows()
-    meta = evaluation_meta(ev, command)
-    files = [write_table_csv(rows, os.path.join(out_dir, "table.csv"))]
-    path = os.path.join(out_dir, "table.md")
-    with open(path, "w") as f:
-        f.write(tables_markdown(rows, meta))
-    files.append(path)
-    files.append(write_curves_csv(ev, os.path.join(out_dir, "curves.csv")))
-    files.append(write_layer_lrs_csv(ev, os.path.join(out_dir, "layer_lrs.csv")))
-    path = os.path.join(out_dir, "config.json")
-    with open(path, "w") as f:
-        json.dump(meta, f, indent=2, default=str)
-        f.write("\n")
-    files.append(path)
-    if figures:
-        files += write_figures(ev, out_dir, figure_lr)
-    return files
+    """Write every output of an evaluation to ``out_dir``; returns the paths.
+
+    The files are first written to a temporary folder next to ``out_dir`` and only then moved
+    into it (other files already in ``out_dir`` are kept), so a failed write (a full disk, no
+    permission) leaves ``out_dir`` as it was; its ``OSError`` names the file being written.
+    """
+    out_dir = os.path.abspath(out_dir)
+    parent = os.path.dirname(out_dir)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.tmp-", dir=parent)
+    except OSError as e:
+        raise OSError(e.errno, f"{e.strerror or e} while writing {out_dir}", e.filename or parent) from e
+    current = [out_dir]
+
+    def at(name: str) -> str:
+        current[0] = os.path.join(out_dir, name)
+        return os.path.join(tmp, name)
+
+    try:
+        rows = ev.rows()
+        meta = evaluation_meta(ev, command)
+        names = ["table.csv", "table.md", "curves.csv", "layer_lrs.csv", "config.json"]
+        write_table_csv(rows, at("table.csv"))
+        with open(at("table.md"), "w") as f:
+            f.write(tables_markdown(rows, meta))
+        write_curves_csv(ev, at("curves.csv"))
+        write_layer_lrs_csv(ev, at("layer_lrs.csv"))
+        with open(at("config.json"), "w") as f:
+            json.dump(meta, f, indent=2, default=str)
+            f.write("\n")
+        if figures:
+            current[0] = os.path.join(out_dir, "fig_*.png")
+            names += [os.path.relpath(p, tmp) for p in write_figures(ev, tmp, figure_lr)]
+        current[0] = out_dir
+        os.makedirs(out_dir, exist_ok=True)
+        for name in names:
+            current[0] = os.path.join(out_dir, name)
+            os.replace(os.path.join(tmp, name), current[0])
+    except OSError as e:
+        name = str(e.filename) if e.filename else current[0]
+        if name.startswith(tmp):
+            name = out_dir + name[len(tmp):]
+        raise OSError(e.errno, f"{e.strerror or e} while writing {name}", name) from e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return [os.path.join(out_dir, name) for name in names]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:

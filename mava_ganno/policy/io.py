@@ -1,16 +1,25 @@
 """Save/load of a ``GannoPolicy``: flax msgpack (parameters) plus JSON (everything else).
 
 No pickle, and loading needs no dataset. Directories are written atomically.
+
+Loading validates everything before returning: a file that does not parse, a config that is
+not what ``save_policy`` writes, an unknown network key or a parameter array whose shape does
+not match a network freshly built from the stored config raises ``PolicyFileError`` (a
+``ValueError``) naming the file and what is wrong, so a bad policy fails at load time, not at
+its first use. Writes that fail (a full disk, no permission) raise an ``OSError`` naming the
+path being written; ``ensure_writable_dir`` checks an output folder up front.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import shutil
 import tempfile
 import uuid
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import jax
 import jax.numpy as jnp
@@ -26,6 +35,46 @@ CONFIG_FILE = "policy.json"
 PARAMS_FILE = "params.msgpack"
 
 
+class PolicyFileError(ValueError):
+    """A saved policy file that cannot be used; the message names the file and what is wrong."""
+
+
+def _oserror_naming(e: OSError, path: str, what: Optional[str] = None) -> OSError:
+    """``e`` (same errno, so the same OSError subclass) with ``path`` named in its message."""
+    detail = e.strerror or str(e)
+    return OSError(e.errno, f"{detail} while writing {what or path}", e.filename or path)
+
+
+def write_file(path: str, data: Any) -> str:
+    """Write ``data`` (bytes or str) to ``path``; an OSError (e.g. a full disk, errno 28, which
+    ``write`` raises without a file name) names ``path``."""
+    try:
+        with open(path, "wb" if isinstance(data, (bytes, bytearray)) else "w") as f:
+            f.write(data)
+    except OSError as e:
+        raise _oserror_naming(e, path) from e
+    return path
+
+
+def ensure_writable_dir(path: str, fix: str = "choose a folder you can write to") -> str:
+    """Create ``path`` (and its parents) and write and remove a probe file in it, so that an
+    unwritable output is found before any work is done. Raises an ``OSError`` (the same
+    subclass: ``PermissionError``, ``NotADirectoryError``, ...) whose message names the path,
+    the reason and ``fix``. Returns the absolute path."""
+    path = os.path.abspath(path)
+    probe = os.path.join(path, f".ganno-write-probe-{uuid.uuid4().hex}")
+    try:
+        os.makedirs(path, exist_ok=True)
+        with open(probe, "w") as f:
+            f.write("probe\n")
+        os.remove(probe)
+    except OSError as e:
+        reason = e.strerror or str(e)
+        culprit = f" ({e.filename})" if e.filename and os.path.abspath(str(e.filename)) not in (path, probe) else ""
+        raise OSError(e.errno, f"cannot write to {path}{culprit}: {reason}; {fix}", path) from None
+    return path
+
+
 def _to_numpy(tree: Any) -> Any:
     return jax.tree_util.tree_map(lambda x: np.asarray(x), tree)
 
@@ -38,8 +87,11 @@ def atomic_write_dir(directory: str, write_fn) -> str:
     """
     directory = os.path.abspath(directory)
     parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(directory)}.tmp-", dir=parent)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(directory)}.tmp-", dir=parent)
+    except OSError as e:
+        raise _oserror_naming(e, directory) from e
     try:
         write_fn(tmp)
         old = None
@@ -49,6 +101,12 @@ def atomic_write_dir(directory: str, write_fn) -> str:
         os.rename(tmp, directory)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        name = str(e.filename) if e.filename else None
+        if name and name.startswith(tmp):  # name the file as it would have been in place
+            name = directory + name[len(tmp):]
+        raise OSError(e.errno, f"{e.strerror or e} while writing {directory}", name or directory) from e
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -84,43 +142,148 @@ def save_policy(directory: str, policy: GannoPolicy) -> str:
     text = json.dumps(policy_config(policy), indent=2, sort_keys=True)
 
     def write(tmp: str) -> None:
-        with open(os.path.join(tmp, PARAMS_FILE), "wb") as f:
-            f.write(blob)
-        with open(os.path.join(tmp, CONFIG_FILE), "w") as f:
-            f.write(text + "\n")
+        write_file(os.path.join(tmp, PARAMS_FILE), blob)
+        write_file(os.path.join(tmp, CONFIG_FILE), text + "\n")
 
     return atomic_write_dir(directory, write)
 
 
+def _read_config(cfg_path: str) -> Dict[str, Any]:
+    """``policy.json`` as a dict with the keys ``save_policy`` writes, or a PolicyFileError."""
+    try:
+        with open(cfg_path, encoding="utf-8") as f:
+            cfg = json.load(f)
+    except UnicodeDecodeError as e:
+        raise PolicyFileError(f"{cfg_path}: not a text file ({e.reason} at byte {e.start}); the file is corrupt.") from None
+    except json.JSONDecodeError as e:
+        raise PolicyFileError(f"{cfg_path}: not valid JSON ({e.msg}, line {e.lineno} column {e.colno}); the file is corrupt.") from None
+    if not isinstance(cfg, dict):
+        raise PolicyFileError(f"{cfg_path}: expected a JSON object written by save_policy, got a JSON {type(cfg).__name__}.")
+    if cfg.get("format") != POLICY_FORMAT:
+        raise PolicyFileError(f"{cfg_path}: unknown policy format {cfg.get('format')!r} (expected {POLICY_FORMAT!r}).")
+    missing = [k for k in ("network", "feature_names", "action_table", "lr_max", "obs_dim") if k not in cfg]
+    if missing:
+        raise PolicyFileError(f"{cfg_path}: missing key(s) {missing}; it was not written by save_policy or is damaged.")
+    return cfg
+
+
+def _network_config(cfg_path: str, net: Any) -> NetworkConfig:
+    if not isinstance(net, dict):
+        raise PolicyFileError(f"{cfg_path}: 'network' must be an object of network sizes, got {net!r}.")
+    known = [f.name for f in dataclasses.fields(NetworkConfig)]
+    unknown = sorted(set(net) - set(known))
+    if unknown:
+        raise PolicyFileError(f"{cfg_path}: unknown key(s) {unknown} in 'network'; known keys: {known}.")
+    try:
+        return NetworkConfig(**net)
+    except (TypeError, ValueError) as e:
+        raise PolicyFileError(f"{cfg_path}: invalid 'network' {net}: {e}") from None
+
+
+def _check_fields(cfg_path: str, cfg: Dict[str, Any]) -> None:
+    from mava_ganno.env.actions import ActionTable
+    from mava_ganno.env.observations import resolve_features
+
+    names, table, lr_max = cfg["feature_names"], cfg["action_table"], cfg["lr_max"]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise PolicyFileError(f"{cfg_path}: 'feature_names' must be a list of strings, got {names!r}.")
+    if not isinstance(table, list):
+        raise PolicyFileError(f"{cfg_path}: 'action_table' must be a list of strings, got {table!r}.")
+    try:
+        resolve_features(tuple(names))
+        ActionTable.from_strings(tuple(table))
+    except ValueError as e:
+        raise PolicyFileError(f"{cfg_path}: {e}") from None
+    if isinstance(lr_max, bool) or not isinstance(lr_max, (int, float)) or not 0 < lr_max < math.inf:
+        raise PolicyFileError(f"{cfg_path}: 'lr_max' must be a finite number > 0, got {lr_max!r}.")
+    norm = cfg.get("obs_norm")
+    if norm is not None and not (isinstance(norm, dict) and {"min_std", "clip"} <= set(norm)):
+        raise PolicyFileError(f"{cfg_path}: 'obs_norm' must be an object with min_std and clip, got {norm!r}.")
+
+
+def _read_params(params_path: str) -> Dict[str, Any]:
+    with open(params_path, "rb") as f:
+        blob = f.read()
+    try:
+        state = serialization.msgpack_restore(blob)
+    except Exception as e:  # msgpack raises ValueError / ExtraData / TypeError ... on damaged bytes
+        raise PolicyFileError(
+            f"{params_path}: not a readable flax msgpack file ({type(e).__name__}: {e}; {len(blob)} bytes): "
+            "the file is truncated or corrupt; save the policy again (ganno train writes <run>/policy)."
+        ) from None
+    if not isinstance(state, dict) or not isinstance(state.get("actor"), dict):
+        found = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise PolicyFileError(f"{params_path}: expected the 'actor' parameters written by save_policy; found {found}.")
+    return state
+
+
+def _check_shapes(params_path: str, what: str, found: Any, expected: Any) -> None:
+    """Every leaf of ``found`` has the shape (and kind) of ``expected`` (a shape tree), and the
+    two trees hold the same arrays; else a PolicyFileError naming the first culprit."""
+    exp = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_flatten_with_path(expected)[0]}
+    got = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_flatten_with_path(found)[0]}
+    missing, extra = sorted(set(exp) - set(got)), sorted(set(got) - set(exp))
+    if missing or extra:
+        raise PolicyFileError(
+            f"{params_path}: the {what} do not match the network in {CONFIG_FILE}"
+            + (f"; missing {missing[:5]}" if missing else "") + (f"; unexpected {extra[:5]}" if extra else "") + "."
+        )
+    for k, e in exp.items():
+        x = np.asarray(got[k])
+        if x.shape != tuple(e.shape) or (x.dtype.kind != np.dtype(e.dtype).kind):
+            raise PolicyFileError(
+                f"{params_path}: {what} {k} has shape {x.shape} {x.dtype}, the network in {CONFIG_FILE} "
+                f"needs {tuple(e.shape)} {np.dtype(e.dtype)}; the files do not belong together or are damaged."
+            )
+
+
 def load_policy(directory: str) -> GannoPolicy:
-    """Load a policy saved by ``save_policy`` (needs no dataset and no training config)."""
+    """Load a policy saved by ``save_policy`` (needs no dataset and no training config).
+
+    Raises ``FileNotFoundError`` when a file is missing and ``PolicyFileError`` (a
+    ``ValueError`` naming the file) when one is corrupt or does not match the other.
+    """
     cfg_path, params_path = os.path.join(directory, CONFIG_FILE), os.path.join(directory, PARAMS_FILE)
     for path in (cfg_path, params_path):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"{path} not found: is {directory!r} a directory written by save_policy?")
-    with open(cfg_path) as f:
-        cfg = json.load(f)
-    if cfg.get("format") != POLICY_FORMAT:
-        raise ValueError(f"{cfg_path}: unknown policy format {cfg.get('format')!r} (expected {POLICY_FORMAT!r}).")
-    with open(params_path, "rb") as f:
-        state = serialization.msgpack_restore(f.read())
+    cfg = _read_config(cfg_path)
+    network = _network_config(cfg_path, cfg["network"])
+    _check_fields(cfg_path, cfg)
+    state = _read_params(params_path)
     to_jnp = lambda t: jax.tree_util.tree_map(jnp.asarray, t)  # noqa: E731
+    shell = GannoPolicy(
+        params=None, obs_norm=None, network=network, feature_names=tuple(cfg["feature_names"]),
+        action_table=tuple(cfg["action_table"]), lr_max=float(cfg["lr_max"]),
+    )  # fmt: skip
+    if shell.obs_dim != cfg["obs_dim"]:
+        raise PolicyFileError(f"{cfg_path}: obs_dim {cfg['obs_dim']} does not match its features ({shell.obs_dim}).")
+    dummy = (
+        jnp.zeros((1, 1, shell.obs_dim), jnp.float32),
+        jnp.ones((1, 1, shell.action_dim), bool),
+        jnp.zeros((1, 1), bool),
+    )
+    expected = jax.eval_shape(shell.actor.init, jax.random.PRNGKey(0), shell.init_hidden(1), dummy)
+    _check_shapes(params_path, "actor parameters", state["actor"], expected)
     norm = None
+    if ("obs_norm" in state) != (cfg.get("obs_norm") is not None):
+        raise PolicyFileError(
+            f"{directory}: {PARAMS_FILE} {'holds' if 'obs_norm' in state else 'lacks'} observation-normalisation "
+            f"statistics but {CONFIG_FILE} {'lacks' if 'obs_norm' in state else 'holds'} their settings; the files do not belong together."
+        )
     if "obs_norm" in state:
         s = state["obs_norm"]
+        f = shell.obs_dim
+        vec = jax.ShapeDtypeStruct((f,), np.float32)
+        want = {"mean": vec, "var": vec, "count": jax.ShapeDtypeStruct((), np.float32), "norm_mask": jax.ShapeDtypeStruct((f,), np.bool_)}
+        found = s if isinstance(s, dict) else {}
+        _check_shapes(params_path, "observation statistics", found, want)
         norm = ObsNormStats(
             to_jnp(s["mean"]), to_jnp(s["var"]), to_jnp(s["count"]), jnp.asarray(s["norm_mask"], bool),
             float(cfg["obs_norm"]["min_std"]), float(cfg["obs_norm"]["clip"]),
         )
-    policy = GannoPolicy(
+    return shell.replace(
         params=to_jnp(state["actor"]),
         obs_norm=norm,
-        network=NetworkConfig(**cfg["network"]),
-        feature_names=tuple(cfg["feature_names"]),
-        action_table=tuple(cfg["action_table"]),
-        lr_max=float(cfg["lr_max"]),
         metadata_json=json.dumps(cfg.get("metadata", {}), sort_keys=True, default=str),
     )
-    if policy.obs_dim != cfg["obs_dim"]:
-        raise ValueError(f"{cfg_path}: obs_dim {cfg['obs_dim']} does not match its features ({policy.obs_dim}).")
-    return policy

@@ -500,6 +500,7 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     n_devices = len(jax.devices())
     config = check_config(config, n_devices)
     point = resume.find_resume_point(config)  # before building anything
+    resume.check_output_dir(config, point)  # an unwritable output fails now, not after training
 
     envs = environments.make_groups(config)
     env, arch = envs[0], config.arch

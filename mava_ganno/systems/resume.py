@@ -2,18 +2,22 @@
 checkpoint's learner state (``logger.checkpointing.load_model=True``, ``ganno train --resume``).
 
 Checkpoints are written by ``mava_ganno.utils.checkpointing``; a run resumed from its last
-checkpoint ends with the parameters of the uninterrupted run."""
+checkpoint ends with the parameters of the uninterrupted run. A damaged checkpoint (its
+learner state's size or checksum does not match its ``meta.json``, or a file does not parse)
+is skipped with a warning naming it, and the run resumes from the newest intact one; if none
+is intact, a ``ConfigError`` names the damaged files."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import sys
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import jax.numpy as jnp
 from omegaconf import DictConfig, OmegaConf
 
+from mava_ganno.policy.io import ensure_writable_dir
 from mava_ganno.utils import checkpointing
 from mava_ganno.utils.config import ConfigError
 
@@ -63,9 +67,22 @@ def find_resume_point(config: DictConfig) -> Optional[ResumePoint]:
     ckpts = checkpointing.list_checkpoints(os.path.join(checkpointing.checkpoint_root(base, system), str(uid)))
     if not ckpts:
         raise ConfigError(f"logger.checkpointing.load_args.checkpoint_uid={uid!r}: no complete checkpoint in it.")
-    path = ckpts[-1][1]
-    with open(os.path.join(path, checkpointing.META_FILE)) as fh:
-        saved_cfg = json.load(fh)["metadata"]["config"]
+    path, bad = None, []
+    for _, candidate in reversed(ckpts):
+        problem = checkpointing.verify(candidate)
+        if problem is None:
+            path = candidate
+            break
+        bad.append(problem)
+        print(f"warning: --resume skips the damaged checkpoint {candidate}: {problem}", file=sys.stderr)
+    if path is None:
+        raise ConfigError(
+            f"logger.checkpointing.load_model=True (--resume): no intact checkpoint in run {uid!r}: "
+            + " ".join(bad) + " Start a fresh run, or pick another run with logger.checkpointing.load_args.checkpoint_uid."
+        )
+    if bad:
+        print(f"warning: resuming from the older checkpoint {path}", file=sys.stderr)
+    saved_cfg = checkpointing.read_meta(path).get("metadata", {}).get("config", {})
     now_cfg = OmegaConf.to_container(config, resolve=True)
     diff = [
         d for s in RESUME_SECTIONS
@@ -75,6 +92,21 @@ def find_resume_point(config: DictConfig) -> Optional[ResumePoint]:
     if diff:
         raise ConfigError("cannot resume: the config differs from the checkpoint's: " + "; ".join(diff))
     return ResumePoint(str(uid), path)
+
+
+def check_output_dir(config: DictConfig, point: Optional[ResumePoint] = None) -> str:
+    """Create ``logger.base_exp_path``'s checkpoint folder (checkpoints and the final policy go
+    there, even with ``save_model=False``) and write and remove a probe file in it, and in the
+    run being resumed, before anything is built: a ``ConfigError`` names the path otherwise."""
+    base = str(config.logger.base_exp_path)
+    root = checkpointing.checkpoint_root(base, config.logger.system_name)
+    fix = f"set logger.base_exp_path to a folder you can write to (now {base!r})."
+    try:
+        for path in [base, root] + ([os.path.dirname(point.path)] if point is not None else []):
+            ensure_writable_dir(path, fix)
+    except OSError as e:
+        raise ConfigError(f"logger.base_exp_path: {e.strerror or e}") from None
+    return root
 
 
 def restore(point: ResumePoint, template: Any) -> Tuple[Any, Any, int]:

@@ -9,12 +9,17 @@ Layout (Mava's ``checkpoints/<system>/<uid>/``, under ``logger.base_exp_path``):
         policy/                   the final policy (mava_ganno.policy.save_policy)
 
 Each checkpoint directory is written to a temporary directory and renamed into place, so a run
-killed at any moment leaves only complete checkpoints. Restoring needs a template learner state
+killed at any moment leaves only complete checkpoints. ``meta.json`` records the size and the
+SHA-256 of ``learner_state.msgpack``; ``verify`` checks them (a checkpoint written before the
+checksum existed is verified by parsing it), so a checkpoint damaged after it was written (a
+truncated copy, a bad disk) is found before anything is built, and ``--resume`` falls back to
+the newest intact one (``mava_ganno.systems.resume``). Restoring needs a template learner state
 (the one a fresh run builds) and checks every leaf's shape and dtype against it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -26,6 +31,7 @@ import numpy as np
 from flax import serialization
 
 from mava_ganno.policy import atomic_write_dir
+from mava_ganno.policy.io import PolicyFileError, write_file
 
 CKPT_RE = re.compile(r"^ckpt_(\d+)$")
 STATE_FILE = "learner_state.msgpack"
@@ -94,16 +100,16 @@ class Checkpointer:
             "timestep": int(timestep),
             "num_leaves": len(leaves),
             "treedef": str(treedef),
+            "state_bytes": len(blob),
+            "state_sha256": hashlib.sha256(blob).hexdigest(),
             **(extra or {}),
             "metadata": self.metadata,
         }
         text = json.dumps(meta, indent=2, default=str)
 
         def write(tmp: str) -> None:
-            with open(os.path.join(tmp, STATE_FILE), "wb") as f:
-                f.write(blob)
-            with open(os.path.join(tmp, META_FILE), "w") as f:
-                f.write(text)
+            write_file(os.path.join(tmp, STATE_FILE), blob)
+            write_file(os.path.join(tmp, META_FILE), text)
 
         atomic_write_dir(os.path.join(self.run_dir, f"ckpt_{step:06d}"), write)
         self._prune()
@@ -118,12 +124,69 @@ class Checkpointer:
             shutil.rmtree(path, ignore_errors=True)
 
 
+class CheckpointFileError(PolicyFileError):
+    """A damaged checkpoint file; the message names the file and what is wrong."""
+
+
+def read_meta(path: str) -> Dict[str, Any]:
+    """A checkpoint's ``meta.json``, or a ``CheckpointFileError`` naming it."""
+    meta_path = os.path.join(path, META_FILE)
+    try:
+        with open(meta_path, encoding="utf-8") as f:
+            meta = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointFileError(f"{meta_path}: unreadable ({type(e).__name__}: {e}).") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("num_leaves"), int) or "step" not in meta:
+        raise CheckpointFileError(f"{meta_path}: not a checkpoint's metadata (no step / num_leaves).")
+    return meta
+
+
+def _read_state(path: str) -> Dict[str, Any]:
+    state_path = os.path.join(path, STATE_FILE)
+    try:
+        with open(state_path, "rb") as f:
+            raw = serialization.msgpack_restore(f.read())
+    except Exception as e:  # msgpack's errors on damaged bytes: ValueError, ExtraData, TypeError ...
+        raise CheckpointFileError(f"{state_path}: not a readable flax msgpack file ({type(e).__name__}: {e}).") from None
+    if not isinstance(raw, dict):
+        raise CheckpointFileError(f"{state_path}: expected the learner state's arrays, got {type(raw).__name__}.")
+    return raw
+
+
+def verify(path: str) -> Optional[str]:
+    """None if the checkpoint at ``path`` is intact, else what is wrong (naming the file):
+    ``meta.json`` must parse and ``learner_state.msgpack`` must have the size and SHA-256 it
+    records (checkpoints written without a checksum are parsed instead)."""
+    try:
+        meta = read_meta(path)
+        state_path = os.path.join(path, STATE_FILE)
+        if "state_sha256" not in meta:
+            raw = _read_state(path)
+            if len(raw) != meta["num_leaves"]:
+                return f"{state_path}: holds {len(raw)} arrays, {META_FILE} says {meta['num_leaves']}."
+            return None
+        size = os.path.getsize(state_path)
+        if size != meta.get("state_bytes"):
+            return f"{state_path}: {size} bytes, {META_FILE} records {meta.get('state_bytes')} (truncated or damaged)."
+        digest = hashlib.sha256()
+        with open(state_path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        if digest.hexdigest() != meta["state_sha256"]:
+            return f"{state_path}: its SHA-256 differs from the one in {META_FILE} (damaged)."
+    except CheckpointFileError as e:
+        return str(e)
+    except OSError as e:
+        return f"{path}: unreadable ({e})."
+    return None
+
+
 def restore(path: str, template: Any) -> Tuple[Any, Dict[str, Any]]:
-    """Load a checkpoint directory into the structure of ``template``; returns (state, meta)."""
-    with open(os.path.join(path, META_FILE)) as f:
-        meta = json.load(f)
-    with open(os.path.join(path, STATE_FILE), "rb") as f:
-        raw = serialization.msgpack_restore(f.read())
+    """Load a checkpoint directory into the structure of ``template``; returns (state, meta).
+
+    A damaged file raises ``CheckpointFileError`` (a ``ValueError``) naming it."""
+    meta = read_meta(path)
+    raw = _read_state(path)
     t_leaves, treedef = jax.tree_util.tree_flatten(template)
     if meta["num_leaves"] != len(t_leaves) or len(raw) != len(t_leaves):
         raise ValueError(
@@ -132,6 +195,8 @@ def restore(path: str, template: Any) -> Tuple[Any, Dict[str, Any]]:
         )
     leaves = []
     for i, t in enumerate(t_leaves):
+        if str(i) not in raw:
+            raise CheckpointFileError(f"{os.path.join(path, STATE_FILE)}: array {i} is missing (damaged file).")
         x = np.asarray(raw[str(i)])
         if x.shape != np.shape(t) or x.dtype != np.asarray(t).dtype:
             raise ValueError(
