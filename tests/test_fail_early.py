@@ -377,6 +377,9 @@ def test_an_out_of_range_action_in_a_jitted_env_step_is_the_noop(tiny_eval_env):
     s_bad, ts_bad = tiny_eval_env.step(state, jnp.full((env.num_agents,), env.action_dim, jnp.int32))
     np.testing.assert_array_equal(s_bad.lrs, s_noop.lrs)
     np.testing.assert_array_equal(ts_bad.reward, ts_noop.reward)
+    # ... and it is observed as the no-op too: the previous-action feature never shows a raw bad index
+    np.testing.assert_array_equal(s_bad.prev_actions, s_noop.prev_actions)
+    np.testing.assert_array_equal(ts_bad.observation.agents_view, ts_noop.observation.agents_view)
     for a, b in zip(jax.tree_util.tree_leaves(s_bad.train_state), jax.tree_util.tree_leaves(s_noop.train_state)):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match=f"action {env.action_dim} "):

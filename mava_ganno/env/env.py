@@ -331,7 +331,7 @@ class Ganno(Environment):
             key=key,
             train_state=ts,
             lrs=new_lrs,
-            prev_actions=action,
+            prev_actions=jnp.where(self.action_table.valid(action), action, self.noop_action).astype(jnp.int32),
             step_count=step_count,
             global_stats=stats,
             layer_stats=layer_stats,
