@@ -324,6 +324,7 @@ def run_main(
     verbose: bool = True,
 ) -> str:
     """Train, evaluate zero-shot, write figures and ``summary.md``; returns the run directory."""
+    from mava_ganno.policy.io import ensure_writable_dir
     from mava_ganno.train import compose_config
     from mava_ganno.utils import make_env
 
@@ -334,7 +335,7 @@ def run_main(
     # Both configs first: an unknown scenario or a bad override fails before anything is written.
     ecfg = compose_config([f"env/scenario={eval_scenario}"])
     cfg = train_config(timesteps, run, run_dir, overrides)
-    os.makedirs(run_dir, exist_ok=True)
+    ensure_writable_dir(run_dir, f"choose another --out (now {out!r})")  # before training, not after
     say = print if verbose else (lambda *a, **k: None)
 
     res = train_stage(cfg, run_dir, verbose)
@@ -398,6 +399,9 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
             names = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml"))
             msg += f"; scenarios: {', '.join(names)}"
         print(f"Config error: {msg}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as e:  # an unwritable --out, found before training (Hydra's missing-config errors are OSErrors too: caught above)
+        print(f"error: {e.strerror or e}", file=sys.stderr)
         sys.exit(2)
 
 

@@ -162,3 +162,15 @@ def test_pool_scenario_is_a_task_distribution_without_evaluation_data():
     val_data = {t["env_kwargs"]["dataset"] for t in val.values()}
     check_training_pool(val_data)  # the validation suite is held out from training, not evaluation data
     assert not val_data & {k["dataset"] for k in kw}
+
+
+def test_main_job_rejects_an_unwritable_out_before_training(tmp_path, capsys):
+    from mava_ganno import main_job
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as e:
+        main_job.main(["--out", str(blocker / "results"), "--run", "r"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert f"cannot write to {blocker / 'results' / 'r'}" in err and "choose another --out" in err and "Traceback" not in err
