@@ -62,7 +62,7 @@ def test_one_baseline_runner_and_one_policy_runner_are_compiled(tiny_run):
     if not compiles.supported:
         pytest.skip(compiles.message)
     assert sorted(name for name, _ in compiles.runners()) == ["jit(baseline_runner)", "jit(policy_runner)"]
-    assert compiles.count >= 2 and compiles.seconds > 0
+    assert compiles.count >= 2  # plus small eager ops; how long they took is benchmarks/eval_grid.py's business
 
 
 def _read_csv(path):
