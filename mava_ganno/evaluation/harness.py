@@ -111,6 +111,16 @@ def _validate_methods(methods, policy_modes, max_runs_per_call) -> None:
         raise ValueError(f"max_runs_per_call must be positive, got {max_runs_per_call}.")
 
 
+def _checked(scenario, policies, lrs, weight_decays, seeds, methods, policy_modes, max_runs_per_call) -> Tuple:
+    """The argument checks ``check_inputs`` and ``evaluate`` share: (scenario, lrs, weight
+    decays, seeds, policy sources)."""
+    sc = make_scenario(scenario) if isinstance(scenario, str) else scenario
+    lrs, wds, seeds = _validated_grid(lrs, weight_decays, seeds)
+    _validate_methods(methods, policy_modes, max_runs_per_call)
+    check_optax()
+    return sc, lrs, wds, seeds, [p if isinstance(p, PolicySource) else describe_policy(p) for p in policies]
+
+
 def check_inputs(
     scenario: Scenario | str,
     policies: Sequence[PolicySource | Any] = (),
@@ -127,11 +137,8 @@ def check_inputs(
     or unprepared dataset fails here) and each policy against its environment. Raises
     ``ValueError`` / ``FileNotFoundError`` / ``ImportError`` naming the culprit; returns the
     scenario."""
-    sc = make_scenario(scenario) if isinstance(scenario, str) else scenario
-    lrs, wds, seeds = _validated_grid(lrs, weight_decays, seeds)
-    _validate_methods(methods, policy_modes, max_runs_per_call)
-    check_optax()
-    sources = [p if isinstance(p, PolicySource) else describe_policy(p) for p in policies]
+    sc, lrs, wds, seeds, sources = _checked(scenario, policies, lrs, weight_decays, seeds, methods, policy_modes,
+                                            max_runs_per_call)
     gen = InitialConditionsGenerator(lr=max(lrs), weight_decay=wds[0])
     Ganno(gen, **sc.env_kwargs(), difference_reward=False, track_test=True)
     for src in sources:
@@ -306,12 +313,8 @@ def evaluate(
             runs) instead of vmapped; for benchmarks/eval_grid.py. Same results.
     """
     t_start = time.perf_counter()
-    sc = make_scenario(scenario) if isinstance(scenario, str) else scenario
-    lrs, wds, seeds = _validated_grid(lrs, weight_decays, seeds)
-    _validate_methods(methods, policy_modes, max_runs_per_call)
-    check_optax()
-    sources = [p if isinstance(p, PolicySource) else describe_policy(p) for p in policies]
-
+    sc, lrs, wds, seeds, sources = _checked(scenario, policies, lrs, weight_decays, seeds, methods, policy_modes,
+                                            max_runs_per_call)
     gen = InitialConditionsGenerator(lr=max(lrs), weight_decay=wds[0])
     base_env = Ganno(gen, **sc.env_kwargs(), difference_reward=False, track_test=True)
     chance = 1.0 / base_env.dataset.num_classes
