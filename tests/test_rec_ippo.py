@@ -184,9 +184,11 @@ def test_resume_flag():
     assert _preprocess_argv(["a=1"]) == ["a=1"]
 
 
-def test_learning_raises_too_low_lr(tmp_path):
+@pytest.mark.parametrize("counterfactual", ["noop_step", "constant_episode"])
+def test_learning_raises_too_low_lr(tmp_path, counterfactual):
     """Initial LR 1e-5 (far too low): the trained policy's probability of LR-raising actions
-    rises clearly above its initial value within a short run."""
+    rises clearly above its initial value within a short run, under the paper's difference
+    reward and under the episode-level one (its reference episode keeps the LR at 1e-5)."""
     cfg = tiny_config(
         tmp_path,
         f"system.num_updates={20 * UPDATES_PER_EVAL}",
@@ -194,8 +196,12 @@ def test_learning_raises_too_low_lr(tmp_path):
         "arch.num_eval_episodes=0",
         "logger.checkpointing.save_model=False",
         "system.seed=3",
+        f"env.kwargs.reward_counterfactual={counterfactual}",
     )
     res = rec_ippo.run_experiment(cfg, verbose=False)
+    assert res.policy.metadata["reward"].startswith(
+        "DifferenceReward(" if counterfactual == "noop_step" else "EpisodeDifferenceReward("
+    )
     table = ActionTable.from_strings(list(cfg.env.kwargs.action_table))
     raise_idx = np.flatnonzero((table.multipliers > 1) | (table.offsets > 0))
     p_raise = np.array([sum(r["action_probs"][i] for i in raise_idx) for r in res.history])

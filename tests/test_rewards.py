@@ -9,7 +9,15 @@ import pytest
 from conftest import TINY
 
 from mava_ganno.env import Ganno
-from mava_ganno.env.rewards import DifferenceReward, HoldOutAccuracy, RewardFn, StepOutcome
+from mava_ganno.env.generator import InitialConditionsGenerator
+from mava_ganno.env.rewards import (
+    DifferenceReward,
+    EpisodeDifferenceReward,
+    HoldOutAccuracy,
+    RewardFn,
+    StepOutcome,
+    make_reward_fn,
+)
 
 
 def outcome(acc=0.8, diverged=False, cf=0.75, cf_diverged=False, unchanged=False) -> StepOutcome:
@@ -45,3 +53,98 @@ def test_the_environment_uses_the_injected_reward_function():
     np.testing.assert_allclose(np.asarray(ts.reward), -0.5 * float(ts.extras["val_accuracy"]), rtol=1e-6)
     with pytest.raises(TypeError, match="RewardFn"):
         Ganno(**TINY, reward_fn=lambda o: 0.0)
+
+
+def test_the_validation_loss_term_adds_to_the_accuracy_difference():
+    o = outcome()._replace(val_loss=jnp.float32(0.5), counterfactual_val_loss=jnp.float32(0.7))
+    assert float(DifferenceReward(loss_weight=0.5)(o)) == pytest.approx(0.05 + 0.5 * 0.2)
+    assert float(DifferenceReward(loss_weight=0.5)(o._replace(lrs_unchanged=jnp.bool_(True)))) == 0.0
+
+
+def test_the_episode_reward_telescopes_to_the_final_gap():
+    """Rewards of an episode sum to final accuracy minus the reference's, whatever the path."""
+    fn = EpisodeDifferenceReward(loss_weight=0.1)
+    accs, refs = [0.1, 0.5, 0.4, 0.8], [0.1, 0.6, 0.7, 0.7]
+    losses, ref_losses = [2.3, 1.0, 1.1, 0.6], [2.3, 0.9, 0.8, 0.8]
+    total = 0.0
+    for t in range(1, 4):
+        o = StepOutcome(
+            jnp.float32(accs[t]), jnp.bool_(False), jnp.float32(refs[t]), jnp.bool_(False), jnp.bool_(False),
+            val_loss=losses[t], counterfactual_val_loss=ref_losses[t], prev_val_accuracy=accs[t - 1],
+            prev_counterfactual_val_accuracy=refs[t - 1], prev_val_loss=losses[t - 1],
+            prev_counterfactual_val_loss=ref_losses[t - 1],
+        )
+        total += float(fn(o))
+    assert total == pytest.approx((0.8 - 0.7) + 0.1 * (0.8 - 0.6), abs=1e-6)
+    # a diverged step takes back the gap collected so far: the episode's return is -1
+    o = StepOutcome(jnp.float32(0.0), jnp.bool_(True), jnp.float32(0.5), jnp.bool_(False), jnp.bool_(False),
+                    prev_val_accuracy=0.6, prev_counterfactual_val_accuracy=0.4)
+    assert float(EpisodeDifferenceReward()(o)) == pytest.approx(-1.0 - 0.2)
+
+
+def test_reference_schedules_are_optax_schedules_of_the_initial_lr():
+    const, cos = EpisodeDifferenceReward(reference="constant"), EpisodeDifferenceReward(reference="cosine")
+    assert float(const.reference_lr(1e-2, 3, 4)) == pytest.approx(1e-2)
+    assert [round(float(cos.reference_lr(1e-2, t, 4)), 8) for t in (0, 2, 4)] == [1e-2, 5e-3, 0.0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(reward_counterfactual="episode"), "reward_counterfactual 'episode' is not known; use one of noop_step"),
+        (dict(reward_loss_weight=-0.1), "loss_weight must be a finite number >= 0.0, got -0.1"),
+        (dict(reward_loss_weight=float("inf")), "loss_weight must be a finite number"),
+        (dict(reward_loss_weight=True), "loss_weight must be a finite number"),
+    ],
+)
+def test_bad_reward_options_are_refused_by_name(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_reward_fn(True, -1.0, **kwargs)
+    with pytest.raises(ValueError, match=match):  # also where no data is loaded yet
+        Ganno(**TINY, **kwargs)
+
+
+def test_make_reward_fn_picks_the_counterfactual():
+    assert isinstance(make_reward_fn(False), HoldOutAccuracy)
+    assert make_reward_fn(True).counterfactual == "step"
+    ep = make_reward_fn(True, -2.0, "cosine_episode", 0.3)
+    assert (ep.counterfactual, ep.reference, ep.loss_weight, ep.divergence_reward) == ("episode", "cosine", 0.3, -2.0)
+
+
+@pytest.fixture(scope="module")
+def episode_env():
+    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
+    env = Ganno(gen, **TINY, reward_counterfactual="constant_episode")
+    return env, jax.jit(env.reset), jax.jit(env.step)
+
+
+def _episode(episode_env, action: int, key: int = 3):
+    env, reset, step = episode_env
+    state, _ = reset(jax.random.PRNGKey(key))
+    out = []
+    for _ in range(env.time_limit):
+        state, ts = step(state, jnp.full(env.num_agents, action, jnp.int32))
+        out.append((float(ts.reward[0]), float(ts.extras["val_accuracy"]), float(ts.extras["counterfactual_val_accuracy"])))
+    return np.asarray(out), state
+
+
+def test_the_episode_counterfactual_in_the_environment(episode_env):
+    env = episode_env[0]
+    assert env.difference_reward and env.reward_fn.counterfactual == "episode"
+    # all no-ops: the actual run *is* the constant-LR reference, every reward is 0 (up to the
+    # float rounding of XLA's fused arithmetic)
+    noop, _ = _episode(episode_env, 0)
+    np.testing.assert_allclose(noop[:, 0], 0.0, atol=1e-6)
+    np.testing.assert_array_equal(noop[:, 1], noop[:, 2])
+    # raising every LR (+1e-3 each decision): the reference ignores the actions (the same
+    # accuracies as the no-op run), the actual run differs, and the return is the final gap
+    up, state = _episode(episode_env, 7)
+    np.testing.assert_array_equal(up[:, 2], noop[:, 2])
+    assert not np.array_equal(up[:, 1], noop[:, 1])
+    assert up[:, 0].sum() == pytest.approx(up[-1, 1] - up[-1, 2], abs=1e-5)
+    assert state.reference is not None and not bool(state.reference.diverged)
+
+
+def test_the_step_counterfactual_keeps_no_reference(tiny_train_env):
+    state, _ = tiny_train_env.reset(jax.random.PRNGKey(0))
+    assert state.reference is None

@@ -20,10 +20,10 @@ from mava_ganno.backend.trainer import SLTrainer, TrainState, reset_keys, step_k
 from mava_ganno.env.actions import DEFAULT_ACTION_TABLE, ActionTable
 from mava_ganno.env.generator import InitialConditions, InitialConditionsGenerator
 from mava_ganno.env.observations import agent_layout, feature_dim, observe, resolve_features
-from mava_ganno.env.rewards import DifferenceReward, HoldOutAccuracy, RewardFn, StepOutcome
+from mava_ganno.env.rewards import RewardFn, StepOutcome, make_reward_fn
 from mava_ganno.env.specs import spec as _spec
 from mava_ganno.env.stats import LOSS_CAP, global_stats
-from mava_ganno.env.types import Observation, State
+from mava_ganno.env.types import Observation, Reference, State
 from mava_ganno.env.viewer import GannoViewer
 
 _JAX_VERSION = tuple(int(p) for p in jax.__version__.split(".")[:2])
@@ -72,7 +72,10 @@ class Ganno(Environment):
     - reward: (N,) float32, shared: hold-out accuracy, or with ``difference_reward`` the
       accuracy minus that of a counterfactual copy trained with every LR unchanged (exactly 0
       when all agents pick the no-op); ``divergence_reward`` when the loss becomes NaN/inf.
-      See ``mava_ganno.env.rewards``.
+      Options: a validation-loss term (``reward_loss_weight``) and an episode-level
+      counterfactual (``reward_counterfactual``: the change of the gap to a reference episode
+      with a constant or cosine LR, so the return is the final gap). See
+      ``mava_ganno.env.rewards``.
     - episode: ``time_limit = sl_steps // tau`` env steps, then the episode terminates (the
       training run is over). A diverged run terminates at once; its parameters are rolled
       back to the last finite ones so nothing non-finite leaves the environment.
@@ -93,10 +96,15 @@ class Ganno(Environment):
         single_agent: one agent sets one global LR from global features (the ablation).
         track_test: also evaluate the test split every step (``extras``), for evaluation.
         divergence_reward: reward of the step in which the loss became non-finite.
+        reward_counterfactual: with ``difference_reward``, what the reward compares against:
+            ``noop_step`` (default, the paper's: the next tau steps with LRs unchanged),
+            ``constant_episode`` / ``cosine_episode`` (a reference episode, see rewards.py).
+        reward_loss_weight: with ``difference_reward``, weight of the continuous term
+            (counterfactual's minus actual hold-out loss) added to the accuracy difference.
         reward_fn: the reward function (``mava_ganno.env.rewards``); default
-            ``DifferenceReward(divergence_reward)`` if ``difference_reward`` else
-            ``HoldOutAccuracy(divergence_reward)``. Given, it decides ``difference_reward``
-            (whether the counterfactual branch is trained) and ``divergence_reward``.
+            ``make_reward_fn(difference_reward, divergence_reward, reward_counterfactual,
+            reward_loss_weight)``. Given, it decides ``difference_reward`` (whether a
+            counterfactual branch is trained) and ``divergence_reward``.
         viewer: renders states (``render``/``animate``); default a ``GannoViewer``.
         data_seed: seed of the deterministic train/validation/test split.
         data_dir: where tensorflow-datasets finds prepared data (``tfds:`` datasets).
@@ -142,6 +150,8 @@ class Ganno(Environment):
         eval_batch_size: int = 1024,
         measure_batch: str = "fresh",
         counterfactual: str = "auto",
+        reward_counterfactual: str = "noop_step",
+        reward_loss_weight: float = 0.0,
         reward_fn: Optional[RewardFn] = None,
         viewer: Optional[GannoViewer] = None,
     ):
@@ -154,7 +164,7 @@ class Ganno(Environment):
         self.generator = generator if generator is not None else InitialConditionsGenerator()
         self.action_table = ActionTable.from_strings(action_table)
         if reward_fn is None:
-            reward_fn = (DifferenceReward if difference_reward else HoldOutAccuracy)(divergence_reward)
+            reward_fn = make_reward_fn(difference_reward, divergence_reward, reward_counterfactual, reward_loss_weight)
         elif not isinstance(reward_fn, RewardFn):
             raise TypeError(f"reward_fn must be a mava_ganno.env.rewards.RewardFn, got {reward_fn!r}.")
         self.reward_fn = reward_fn
@@ -286,6 +296,8 @@ class Ganno(Environment):
             ),
             layer_stats=layer_stats,
         )
+        if self.reward_fn.counterfactual == "episode":
+            state = state.replace(reference=Reference(ts, val_acc, state.global_stats.val_loss, jnp.asarray(False)))
         extras = self._extras(state, ts, False, val_acc)
         return state, restart(self._observation(state), extras, shape=(self.num_agents,))
 
@@ -296,25 +308,43 @@ class Ganno(Environment):
         wd = state.global_stats.weight_decay
         train = self.trainer.train
         evaluate = functools.partial(self.trainer.evaluate, split="val")
+        reference = state.reference
         if self.difference_reward:
-            branch_lrs = jnp.stack([self.layer_lrs(new_lrs), self.layer_lrs(state.lrs)])
 
-            def run_branch(lrs):
-                ts_, loss_, acc_ = train(state.train_state, lrs, wd, k_train)
+            def run_branch(ts0, lrs):
+                ts_, loss_, acc_ = train(ts0, lrs, wd, k_train)
                 return (ts_, loss_, acc_) + tuple(evaluate(ts_))
 
+            if reference is None:  # the no-op from the current parameters (shared, not copied)
+                cf_lrs = self.layer_lrs(state.lrs)
+                branch, xs = functools.partial(run_branch, state.train_state), None
+            else:  # the reference episode from its own parameters, with the reference schedule
+                ref_lr = self.reward_fn.reference_lr(state.global_stats.initial_lr, state.step_count, self.time_limit)
+                cf_lrs = jnp.full((self.num_layers,), ref_lr, jnp.float32)
+                starts = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), state.train_state, reference.train_state)
+                branch, xs = (lambda x: run_branch(*x)), starts
+            branch_lrs = jnp.stack([self.layer_lrs(new_lrs), cf_lrs])
+            args = branch_lrs if xs is None else (xs, branch_lrs)
             if self.counterfactual == "vmap":
-                ts_b, loss_b, acc_b, vloss_b, vacc_b = jax.vmap(run_branch)(branch_lrs)
+                ts_b, loss_b, acc_b, vloss_b, vacc_b = jax.vmap(branch)(args)
             else:  # one branch after the other (same minibatches), see __init__
-                ts_b, loss_b, acc_b, vloss_b, vacc_b = jax.lax.map(run_branch, branch_lrs)
+                ts_b, loss_b, acc_b, vloss_b, vacc_b = jax.lax.map(branch, args)
             ts = jax.tree_util.tree_map(lambda x: x[0], ts_b)
             loss, acc, val_loss, val_acc = loss_b[0], acc_b[0], vloss_b[0], vacc_b[0]
-            cf_val_acc = vacc_b[1]
+            cf_val_acc, cf_val_loss = vacc_b[1], vloss_b[1]
             cf_diverged = ~(jnp.isfinite(loss_b[1]) & jnp.isfinite(vloss_b[1]))
+            if reference is not None:
+                ref_ts = jax.tree_util.tree_map(
+                    lambda new, old: jnp.where(cf_diverged, old, new[1]), ts_b, reference.train_state
+                )
+                cf_diverged = reference.diverged | cf_diverged
+                cf_val_acc = jnp.where(cf_diverged, 0.0, cf_val_acc)
+                cf_val_loss = jnp.where(cf_diverged, LOSS_CAP, cf_val_loss)
+                reference = Reference(ref_ts, cf_val_acc, cf_val_loss, cf_diverged)
         else:
             ts, loss, acc = train(state.train_state, self.layer_lrs(new_lrs), wd, k_train)
             val_loss, val_acc = evaluate(ts)
-            cf_val_acc, cf_diverged = val_acc, jnp.asarray(False)
+            cf_val_acc, cf_val_loss, cf_diverged = val_acc, val_loss, jnp.asarray(False)
         step_count = state.step_count + 1
         stats = global_stats(
             loss, acc, val_loss, val_acc, step_count.astype(jnp.float32) / self.time_limit,
@@ -324,8 +354,17 @@ class Ganno(Environment):
         # Nothing non-finite leaves the env: a diverged run keeps its last finite parameters.
         ts = jax.tree_util.tree_map(lambda new, old: jnp.where(diverged, old, new), ts, state.train_state)
         layer_stats, _, _ = self.trainer.measure(ts, wd, k_measure, self._measure_indices(key))
+        cap = lambda x: jnp.nan_to_num(x, nan=LOSS_CAP, posinf=LOSS_CAP)  # noqa: E731
+        prev = state.reference
         reward = self.reward_fn(
-            StepOutcome(val_acc, diverged, cf_val_acc, cf_diverged, jnp.all(new_lrs == state.lrs))
+            StepOutcome(
+                val_acc, diverged, cf_val_acc, cf_diverged, jnp.all(new_lrs == state.lrs),
+                val_loss=stats.val_loss, counterfactual_val_loss=cap(cf_val_loss),
+                prev_val_accuracy=state.global_stats.val_accuracy,
+                prev_counterfactual_val_accuracy=state.global_stats.val_accuracy if prev is None else prev.val_accuracy,
+                prev_val_loss=state.global_stats.val_loss,
+                prev_counterfactual_val_loss=state.global_stats.val_loss if prev is None else prev.val_loss,
+            )
         )
         next_state = State(
             key=key,
@@ -335,6 +374,7 @@ class Ganno(Environment):
             step_count=step_count,
             global_stats=stats,
             layer_stats=layer_stats,
+            reference=reference,
         )
         obs = self._observation(next_state)
         extras = self._extras(next_state, ts, diverged, jnp.where(cf_diverged, 0.0, cf_val_acc))

@@ -7,22 +7,37 @@ The reward is shared: every agent receives the same value, shape (num_agents,).
   trains the same tau steps on the same minibatches with every learning rate left unchanged
   (the no-op joint action), and r = val_acc(actual) - val_acc(counterfactual). When the chosen
   actions leave every learning rate unchanged the counterfactual *is* the actual branch and r
-  is exactly 0. A diverged counterfactual counts as accuracy 0.
-- Divergence, for both: if the actual branch's loss became NaN/inf, r = ``divergence_reward``
-  (default -1, below any difference of accuracies) and the episode terminates.
+  is exactly 0. A diverged counterfactual counts as accuracy 0. ``loss_weight`` > 0 adds a
+  continuous term, ``loss_weight * (val_loss(counterfactual) - val_loss(actual))``, against
+  the quantisation of accuracy on a small hold-out split.
+- ``EpisodeDifferenceReward`` (an option): the counterfactual is a whole *reference episode*
+  started from the same initialisation and trained on the same minibatches with a reference
+  schedule (``constant``: every LR stays the initial LR; ``cosine``: cosine decay from it to 0
+  over the episode) whatever the agents do. The reward is the change of the gap
+  ``gap_t = val_acc_t - reference_val_acc_t`` (plus ``loss_weight`` times the loss gap), so
+  the undiscounted return of an episode is its final hold-out accuracy minus the reference's:
+  what evaluation measures, not the next tau steps. The reference does not depend on the
+  actions, so it is a baseline: it leaves the expected policy gradient unchanged and removes
+  the noise the minibatches and the task add to the final accuracy.
+- Divergence, for all: if the actual branch's loss became NaN/inf the episode terminates and
+  r = ``divergence_reward`` (default -1, below any difference of accuracies); for the episode
+  reward the step's reward also takes back the gap collected so far, so the episode's return
+  is ``divergence_reward``.
 
-The environment trains the counterfactual branch only for a reward function whose
-``needs_counterfactual`` is True.
+The environment trains a counterfactual branch for a reward function whose ``counterfactual``
+is ``"step"`` (from the current parameters, LRs unchanged) or ``"episode"`` (the reference run
+carried in ``State.reference``); ``make_reward_fn`` builds one from config values.
 """
 
 from __future__ import annotations
 
 import abc
 import math
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import chex
 import jax.numpy as jnp
+import optax
 
 
 class StepOutcome(NamedTuple):
@@ -30,27 +45,51 @@ class StepOutcome(NamedTuple):
 
     val_accuracy: chex.Array  # hold-out accuracy after the tau steps (actual branch)
     diverged: chex.Array  # bool: the actual branch's loss became NaN/inf
-    counterfactual_val_accuracy: chex.Array  # the no-op branch's (= val_accuracy without one)
-    counterfactual_diverged: chex.Array  # bool
+    counterfactual_val_accuracy: chex.Array  # the counterfactual's (= val_accuracy without one)
+    counterfactual_diverged: chex.Array  # bool (episode: the reference has diverged so far)
     lrs_unchanged: chex.Array  # bool: the joint action left every learning rate as it was
+    val_loss: chex.Array = 0.0  # hold-out loss after the tau steps (capped, stats.LOSS_CAP)
+    counterfactual_val_loss: chex.Array = 0.0
+    prev_val_accuracy: chex.Array = 0.0  # before the tau steps (episode reward)
+    prev_counterfactual_val_accuracy: chex.Array = 0.0
+    prev_val_loss: chex.Array = 0.0
+    prev_counterfactual_val_loss: chex.Array = 0.0
+
+
+def _check_number(name: str, value, minimum: Optional[float] = None) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if isinstance(value, bool) or not math.isfinite(v) or (minimum is not None and v < minimum):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}.")
+    return v
 
 
 class RewardFn(abc.ABC):
     """``reward_fn(outcome) -> ()`` float32 shared reward."""
 
-    needs_counterfactual: bool = False
+    counterfactual: Optional[str] = None  # None, "step" or "episode"
 
     def __init__(self, divergence_reward: float = -1.0):
-        if not math.isfinite(float(divergence_reward)):
-            raise ValueError(f"divergence_reward must be a finite number, got {divergence_reward!r}.")
-        self.divergence_reward = float(divergence_reward)
+        self.divergence_reward = _check_number("divergence_reward", divergence_reward)
+
+    @property
+    def needs_counterfactual(self) -> bool:
+        return self.counterfactual is not None
 
     @abc.abstractmethod
     def reward(self, outcome: StepOutcome) -> chex.Array:
         """The reward of a step that did not diverge."""
 
+    def diverged_reward(self, outcome: StepOutcome) -> chex.Array:
+        """The reward of the step in which the actual branch diverged."""
+        del outcome
+        return jnp.asarray(self.divergence_reward)
+
     def __call__(self, outcome: StepOutcome) -> chex.Array:
-        r = jnp.where(outcome.diverged, self.divergence_reward, self.reward(outcome))
+        r = jnp.where(outcome.diverged, self.diverged_reward(outcome), self.reward(outcome))
         return r.astype(jnp.float32)
 
     def __repr__(self) -> str:
@@ -64,11 +103,98 @@ class HoldOutAccuracy(RewardFn):
         return outcome.val_accuracy
 
 
+def _gap(acc, cf_acc, loss, cf_loss, loss_weight: float):
+    """Accuracy gap to the counterfactual, plus loss_weight times its loss gap."""
+    gap = acc - cf_acc
+    if loss_weight:
+        gap = gap + loss_weight * (cf_loss - loss)
+    return gap
+
+
 class DifferenceReward(RewardFn):
     """r = hold-out accuracy minus that of the no-op counterfactual (0 if nothing changed)."""
 
-    needs_counterfactual = True
+    counterfactual = "step"
+
+    def __init__(self, divergence_reward: float = -1.0, loss_weight: float = 0.0):
+        super().__init__(divergence_reward)
+        self.loss_weight = _check_number("loss_weight", loss_weight, minimum=0.0)
 
     def reward(self, outcome: StepOutcome) -> chex.Array:
         cf = jnp.where(outcome.counterfactual_diverged, 0.0, outcome.counterfactual_val_accuracy)
-        return jnp.where(outcome.lrs_unchanged, 0.0, outcome.val_accuracy - cf)
+        gap = _gap(outcome.val_accuracy, cf, outcome.val_loss, outcome.counterfactual_val_loss, self.loss_weight)
+        return jnp.where(outcome.lrs_unchanged, 0.0, gap)
+
+    def __repr__(self) -> str:
+        return f"DifferenceReward(divergence_reward={self.divergence_reward}, loss_weight={self.loss_weight})"
+
+
+REFERENCE_SCHEDULES = ("constant", "cosine")
+
+
+class EpisodeDifferenceReward(RewardFn):
+    """r = change of the gap to a reference episode; the return is the final gap."""
+
+    counterfactual = "episode"
+
+    def __init__(self, divergence_reward: float = -1.0, loss_weight: float = 0.0, reference: str = "constant"):
+        super().__init__(divergence_reward)
+        self.loss_weight = _check_number("loss_weight", loss_weight, minimum=0.0)
+        if reference not in REFERENCE_SCHEDULES:
+            raise ValueError(
+                f"reference schedule {reference!r} is not known; use one of {', '.join(REFERENCE_SCHEDULES)}."
+            )
+        self.reference = reference
+
+    def reference_lr(self, initial_lr: chex.Array, step_count: chex.Array, time_limit: int) -> chex.Array:
+        """The reference run's LR for the tau steps after env step ``step_count`` (optax schedule)."""
+        if self.reference == "constant":
+            return jnp.asarray(initial_lr, jnp.float32)
+        return optax.cosine_decay_schedule(initial_lr, time_limit)(step_count)
+
+    def _prev_gap(self, o: StepOutcome) -> chex.Array:
+        return _gap(o.prev_val_accuracy, o.prev_counterfactual_val_accuracy, o.prev_val_loss,
+                    o.prev_counterfactual_val_loss, self.loss_weight)
+
+    def reward(self, outcome: StepOutcome) -> chex.Array:
+        o = outcome
+        gap = _gap(o.val_accuracy, o.counterfactual_val_accuracy, o.val_loss, o.counterfactual_val_loss, self.loss_weight)
+        return gap - self._prev_gap(o)
+
+    def diverged_reward(self, outcome: StepOutcome) -> chex.Array:
+        return self.divergence_reward - self._prev_gap(outcome)
+
+    def __repr__(self) -> str:
+        return (f"EpisodeDifferenceReward(divergence_reward={self.divergence_reward}, "
+                f"loss_weight={self.loss_weight}, reference={self.reference!r})")
+
+
+REWARD_COUNTERFACTUALS = ("noop_step", "constant_episode", "cosine_episode")
+
+
+def make_reward_fn(
+    difference_reward: bool = True,
+    divergence_reward: float = -1.0,
+    reward_counterfactual: str = "noop_step",
+    reward_loss_weight: float = 0.0,
+) -> RewardFn:
+    """The reward function of the environment's config values.
+
+    ``difference_reward`` False (evaluation): ``HoldOutAccuracy``, the two reward options are
+    then not used. Otherwise ``reward_counterfactual`` picks the counterfactual: ``noop_step``
+    (the paper's ``DifferenceReward``), ``constant_episode`` or ``cosine_episode``
+    (``EpisodeDifferenceReward`` against a constant-LR or a cosine-decay reference episode);
+    ``reward_loss_weight`` adds the continuous validation-loss term.
+    """
+    if reward_counterfactual not in REWARD_COUNTERFACTUALS:
+        raise ValueError(
+            f"reward_counterfactual {reward_counterfactual!r} is not known; use one of "
+            f"{', '.join(REWARD_COUNTERFACTUALS)}."
+        )
+    if not difference_reward:
+        return HoldOutAccuracy(divergence_reward)
+    if reward_counterfactual == "noop_step":
+        return DifferenceReward(divergence_reward, loss_weight=reward_loss_weight)
+    return EpisodeDifferenceReward(
+        divergence_reward, loss_weight=reward_loss_weight, reference=reward_counterfactual.split("_")[0]
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 import chex
 
@@ -14,6 +14,22 @@ if TYPE_CHECKING:  # pragma: no cover
     from dataclasses import dataclass
 else:
     from chex import dataclass
+
+
+class Reference(NamedTuple):
+    """The reference episode of ``EpisodeDifferenceReward`` (rewards.py), stepped beside the
+    actual one from the same initialisation, on the same minibatches, with a reference schedule.
+
+    train_state: the reference network's params, BatchNorm statistics and optimiser state.
+    val_accuracy: () its hold-out accuracy after the last tau steps (0 once it has diverged).
+    val_loss: () its hold-out loss (stats.LOSS_CAP once it has diverged).
+    diverged: () bool, its loss became NaN/inf at some step (it keeps its last finite params).
+    """
+
+    train_state: TrainState
+    val_accuracy: chex.Array
+    val_loss: chex.Array
+    diverged: chex.Array
 
 
 @dataclass
@@ -28,6 +44,8 @@ class State:
     global_stats: GlobalStats after the last tau steps; its prev_train_loss () is the train
         loss of the previous env step (= train_loss at reset), for the loss-trend feature.
     layer_stats: LayerStats (each (L,), L = number of layers) after the last tau steps.
+    reference: the reference episode (``Reference``) when the reward function's counterfactual
+        is ``"episode"``, else None.
     """
 
     key: chex.PRNGKey
@@ -37,6 +55,7 @@ class State:
     step_count: chex.Array
     global_stats: GlobalStats
     layer_stats: LayerStats
+    reference: Optional[Reference] = None
 
 
 class Observation(NamedTuple):
