@@ -384,3 +384,8 @@ def test_an_out_of_range_action_in_a_jitted_env_step_is_the_noop(tiny_eval_env):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match=f"action {env.action_dim} "):
         env.action_table.apply(state.lrs, np.full((env.num_agents,), env.action_dim), env.lr_max)
+    # ... and counted, so a caller can see that its actions were not the table's
+    assert int(ts_bad.extras["invalid_actions"]) == env.num_agents and int(ts_noop.extras["invalid_actions"]) == 0
+    mixed = noop.at[0].set(-1)
+    assert int(tiny_eval_env.step(state, mixed)[1].extras["invalid_actions"]) == 1
+    assert int(tiny_eval_env.reset(jax.random.PRNGKey(0))[1].extras["invalid_actions"]) == 0

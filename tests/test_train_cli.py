@@ -174,3 +174,18 @@ def test_main_job_rejects_an_unwritable_out_before_training(tmp_path, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert f"cannot write to {blocker / 'results' / 'r'}" in err and "choose another --out" in err and "Traceback" not in err
+
+
+def test_ganno_train_leaves_no_files_in_the_working_directory(tmp_path):
+    """Hydra's default job logging writes an empty <job>.log into the working directory (run
+    dir '.'); the config logs to the console only. A config error exits 2 with one line."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "mava_ganno.train", "system.num_minibatches=3"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "system.num_minibatches" in proc.stderr + proc.stdout
+    assert sorted(os.listdir(tmp_path)) == []

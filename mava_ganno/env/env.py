@@ -79,6 +79,10 @@ class Ganno(Environment):
     - episode: ``time_limit = sl_steps // tau`` env steps, then the episode terminates (the
       training run is over). A diverged run terminates at once; its parameters are rolled
       back to the last finite ones so nothing non-finite leaves the environment.
+    - extras: train/hold-out loss and accuracy, ``layer_lrs`` (L,), ``diverged``,
+      ``invalid_actions`` (how many of the step's actions were outside the table: inside jit
+      they act and are observed as the no-op), ``counterfactual_val_accuracy`` with a
+      counterfactual branch, ``test_loss``/``test_accuracy`` with ``track_test``.
 
     Args:
         generator: samples the initial conditions (initial LR, weight decay) at each reset.
@@ -238,9 +242,11 @@ class Ganno(Environment):
             step_count=jnp.full((n,), state.step_count, jnp.int32),
         )
 
-    def _extras(self, state: State, ts: TrainState, diverged, cf_val_acc) -> Dict[str, chex.Array]:
+    def _extras(self, state: State, ts: TrainState, diverged, cf_val_acc, invalid_actions=0) -> Dict[str, chex.Array]:
         g = state.global_stats
         extras = {
+            # actions outside the table in this step (inside jit they act as the no-op)
+            "invalid_actions": jnp.asarray(invalid_actions, jnp.int32),
             "train_loss": g.train_loss,
             "train_accuracy": g.train_accuracy,
             "val_loss": g.val_loss,
@@ -377,7 +383,9 @@ class Ganno(Environment):
             reference=reference,
         )
         obs = self._observation(next_state)
-        extras = self._extras(next_state, ts, diverged, jnp.where(cf_diverged, 0.0, cf_val_acc))
+        extras = self._extras(
+            next_state, ts, diverged, jnp.where(cf_diverged, 0.0, cf_val_acc), (~self.action_table.valid(action)).sum()
+        )
         rewards = jnp.full((self.num_agents,), reward, jnp.float32)
         done = diverged | (step_count >= self.time_limit)
         timestep = jax.lax.cond(
