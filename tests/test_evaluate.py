@@ -239,3 +239,34 @@ def test_policies_load_and_are_labelled(tmp_path):
     assert P.describe_policy(loaded, label="Mine").label == "Mine"
     assert P.parse_policy_arg(f"Mine={tmp_path / 'full'}") == ("Mine", str(tmp_path / "full"))
     assert P.parse_policy_arg(str(tmp_path / "full")) == (None, str(tmp_path / "full"))
+
+
+def test_the_cli_keeps_the_runs_finished_before_a_failure(tmp_path, monkeypatch):
+    """ganno evaluate writes after every job: when the third job (the random agent) fails, the
+    two baseline jobs' runs are in the results folder, marked partial; a rerun completes it."""
+    calls = []
+    real = E.vmapped_runs
+
+    def failing_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("simulated failure in the third job")
+        return real(*args, **kwargs)
+
+    argv = ["--scenario", "mlp2-digits", "--tau", "5", "--sl-steps", "20", "--hidden", "16", "--lrs", "1e-3",
+            "--weight-decays", "0.1", "--seeds", "1", "--methods", "constant,prodigy", "--no-figures",
+            "--out", str(tmp_path), "--name", "partial"]
+    monkeypatch.setattr(E, "vmapped_runs", failing_third)
+    with pytest.raises(RuntimeError, match="simulated"):
+        CLI.main(argv)
+    out = tmp_path / "partial"
+    meta = json.load(open(out / "config.json"))
+    assert meta["complete"] is False and "partial" in meta["title"]
+    labels = {r["label"] for r in csv.DictReader(open(out / "table.csv"))}
+    assert labels == {"Constant", "Prodigy"}
+    assert R.load_evaluation(str(out)).complete is False
+    monkeypatch.setattr(E, "vmapped_runs", real)
+    CLI.main(argv)
+    meta = json.load(open(out / "config.json"))
+    assert meta["complete"] is True
+    assert "Random layerwise agent" in {r["label"] for r in csv.DictReader(open(out / "table.csv"))}

@@ -13,7 +13,7 @@ import math
 import os
 import sys
 import tempfile
-from typing import Any, Dict, NoReturn, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 from mava_ganno.evaluation import store
 from mava_ganno.evaluation.baselines import DEFAULT_METHODS
@@ -168,21 +168,40 @@ def _prepare(args: argparse.Namespace) -> Dict[str, Any]:
     return dict(scenario=scenario, sources=sources, out_dir=out_dir, kwargs=kwargs)
 
 
+def _partial_writer(out_dir: str, command: Sequence[str]):
+    """Writes the runs finished so far (tables and curves, no figures) after every job, so a
+    failure later keeps them; a failed write is reported once and the evaluation goes on (the
+    final write has its own rescue)."""
+    failed: List[str] = []
+
+    def write(partial: Evaluation) -> None:
+        if failed:
+            return
+        try:
+            store.write_all(partial, out_dir, figures=False, command=command)
+        except OSError as e:
+            failed.append(str(e))
+            print(f"warning: could not write the partial results to {out_dir}: {e}", file=sys.stderr)
+
+    return write
+
+
 def main(argv: Optional[Sequence[str]] = None) -> Evaluation:
     args = build_parser().parse_args(argv)
     try:
         plan = _prepare(args)
     except (ValueError, OSError, ImportError) as e:
         _fail(str(e))
+    out_dir = plan["out_dir"]
+    write = dict(figures=not args.no_figures, figure_lr=args.figure_lr, command=sys.argv)
     ev = evaluate(
         plan["scenario"],
         plan["sources"],
         random_agent=not args.no_random,
         max_runs_per_call=args.max_runs_per_call,
+        on_progress=_partial_writer(out_dir, sys.argv),
         **plan["kwargs"],
     )
-    out_dir = plan["out_dir"]
-    write = dict(figures=not args.no_figures, figure_lr=args.figure_lr, command=sys.argv)
     try:
         files = store.write_all(ev, out_dir, **write)
     except OSError as e:  # e.g. the disk filled up during the evaluation: keep the results

@@ -250,10 +250,11 @@ def _policy_jobs(sc: Scenario, gen, chance: float, sources, policy_modes, lrs, w
     return jobs
 
 
-def _run_jobs(jobs: List[_Job], steps: np.ndarray, max_runs: int, sequential: bool, log) -> List[RunSet]:
+def _run_jobs(jobs: List[_Job], steps: np.ndarray, max_runs: int, sequential: bool, log, on_job=None) -> List[RunSet]:
     """Run every job; jobs through one runner share one call size (one compilation). A RunSet's
     ``seconds`` is its share of its job's wall time, so the first job through a runner (the
-    AdamW schedules, the first policy) also carries that runner's compilation."""
+    AdamW schedules, the first policy) also carries that runner's compilation. ``on_job(runsets,
+    done, total)`` is called after every job with the run sets finished so far."""
     sizes: Dict[int, int] = {}
     for runner in {id(j.runner): j.runner for j in jobs}.values():
         sizes[id(runner)] = call_size([len(j.args[0]) for j in jobs if j.runner is runner], max_runs)
@@ -269,6 +270,8 @@ def _run_jobs(jobs: List[_Job], steps: np.ndarray, max_runs: int, sequential: bo
         log(f"[evaluate] {job.title}: {n} runs in {dt:.1f} s")
         for j, part in enumerate(job.parts):
             runsets.append(_runset(part, job.grid, jax.tree_util.tree_map(lambda x: x[j * r : (j + 1) * r], out), steps, dt * r / n))
+        if on_job is not None and len(runsets) < sum(len(j.parts) for j in jobs):
+            on_job(list(runsets))
     return runsets
 
 
@@ -297,6 +300,7 @@ def evaluate(
     max_runs_per_call: int = 128,
     sequential: bool = False,
     log: Callable[[str], None] = print,
+    on_progress: Optional[Callable[[Evaluation], None]] = None,
 ) -> Evaluation:
     """Run every method on the grid. See the module docstring.
 
@@ -311,6 +315,9 @@ def evaluate(
         max_runs_per_call: most runs in one vmapped call (memory bound).
         sequential: run the same runs one at a time (``jit`` of one run, a Python loop over
             runs) instead of vmapped; for benchmarks/eval_grid.py. Same results.
+        on_progress: called after every job but the last with an ``Evaluation`` of the runs
+            finished so far (``complete`` False), e.g. to write them (the CLI does), so a
+            failure later loses at most the job in flight.
     """
     t_start = time.perf_counter()
     sc, lrs, wds, seeds, sources = _checked(scenario, policies, lrs, weight_decays, seeds, methods, policy_modes,
@@ -328,11 +335,17 @@ def evaluate(
     jobs = _baseline_jobs(sc, base_env.trainer, chance, methods, lrs, wds, seeds, log)
     jobs += _policy_jobs(sc, gen, chance, sources, policy_modes, lrs, wds, seeds)
     steps = np.arange(sc.num_chunks + 1, dtype=np.int64) * sc.tau
-    runsets = _run_jobs(jobs, steps, int(max_runs_per_call), sequential, log)
-
     unavailable = {m: BASELINES[m].note for m in methods if m in UNAVAILABLE}
+    num_classes = base_env.dataset.num_classes
+
+    def partial(done: List[RunSet]) -> None:
+        on_progress(Evaluation(sc, lrs, wds, seeds, done, unavailable, time.perf_counter() - t_start, num_classes,
+                               complete=False))
+
+    runsets = _run_jobs(jobs, steps, int(max_runs_per_call), sequential, log, partial if on_progress else None)
+
     for m, why in unavailable.items():
         log(f"[evaluate] {BASELINES[m].label}: not run ({why})")
-    ev = Evaluation(sc, lrs, wds, seeds, runsets, unavailable, time.perf_counter() - t_start, base_env.dataset.num_classes)
+    ev = Evaluation(sc, lrs, wds, seeds, runsets, unavailable, time.perf_counter() - t_start, num_classes)
     log(f"[evaluate] done in {ev.seconds:.1f} s")
     return ev

@@ -191,6 +191,7 @@ class Evaluation:
     unavailable: Dict[str, str]
     seconds: float = 0.0
     num_classes: int = 10
+    complete: bool = True  # False: the runs finished so far (harness.evaluate's on_progress)
 
     def rows(self) -> List[Dict[str, Any]]:
         return [r for rs in self.runsets for r in rs.rows()]

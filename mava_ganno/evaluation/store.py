@@ -178,7 +178,7 @@ def load_evaluation(folder: str) -> Evaluation:
     sc = Scenario(**meta["scenario"])
     return Evaluation(
         sc, tuple(meta["lrs"]), tuple(meta["weight_decays"]), tuple(meta["seeds"]), runsets,
-        dict(meta.get("unavailable", {})), float(meta.get("seconds", 0.0)),
+        dict(meta.get("unavailable", {})), float(meta.get("seconds", 0.0)), complete=bool(meta.get("complete", True)),
     )
 
 
@@ -188,7 +188,8 @@ def evaluation_meta(ev: Evaluation, command: Optional[Sequence[str]] = None) -> 
     sc = ev.scenario
     policies = sorted({rs.policy for rs in ev.runsets if rs.policy})
     return {
-        "title": f"Evaluation on {sc.name}",
+        "title": f"Evaluation on {sc.name}" + ("" if ev.complete else " (partial: the runs finished so far)"),
+        "complete": bool(ev.complete),
         "description": (
             f"Scenario `{sc.name}`: network `{sc.network}`, dataset `{sc.dataset}`, "
             f"{sc.sl_steps} SGD steps per run (batch {sc.batch_size}), agents act every "
