@@ -278,3 +278,25 @@ def test_the_constant_lr_has_zero_advantage_over_itself(tmp_path):
     assert out["validation_advantage"] == 0.0 and out["validation_worst"] == 0.0 and out["validation/t"] == 0.0
     with pytest.raises(ConfigError, match="validation.lrs"):
         ValidationSuite({"t": env}, [-1.0], [0], 0.1)
+
+
+def test_a_failed_final_save_keeps_the_policy_elsewhere_and_says_where(tmp_path, monkeypatch, capsys):
+    """The disk fills up at the very end: the trained policy goes to a temporary folder, the
+    message names both paths, and the result points there."""
+    real = rec_ippo.save_policy
+
+    def full_disk(path, policy):
+        if str(path).startswith(str(tmp_path)):
+            raise OSError(28, "No space left on device", path)
+        return real(path, policy)
+
+    monkeypatch.setattr(rec_ippo, "save_policy", full_disk)
+    cfg = tiny_config(tmp_path, "system.num_updates=2", "arch.num_evaluation=1", "arch.num_eval_episodes=0",
+                      "logger.checkpointing.save_model=False")
+    res = rec_ippo.run_experiment(cfg, verbose=False)
+    err = capsys.readouterr().err
+    assert f"could not save the policy to {os.path.join(res.run_dir, 'policy')}: No space left on device" in err
+    assert res.policy_dir in err and not res.policy_dir.startswith(str(tmp_path))
+    loaded = load_policy(res.policy_dir)
+    for a, b in zip(jax.tree_util.tree_leaves(loaded.params), jax.tree_util.tree_leaves(res.policy.params)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -544,14 +544,15 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     if abs_metrics is not None:
         logger.log(abs_metrics, budget.total, budget.num_evals, LogEvent.ABSOLUTE)
     policy = make_policy(learner.actor_config, state, env, metadata)
-    save_policy(os.path.join(run_dir, "policy"), policy)
+    policy_dir = resume.save_final_policy(run_dir, policy, save_policy)
     logger.stop()
     if verbose:
-        print(f"Recurrent IPPO on GANNO completed in {train_seconds:.1f} s; policy saved to {os.path.join(run_dir, 'policy')}")
+        print(f"Recurrent IPPO on GANNO completed in {train_seconds:.1f} s; policy saved to {policy_dir}")
     return TrainResult(
         evaluator.performance, policy, run_dir, uid, budget.updates_per_eval * budget.num_evals, budget.total,
         train_seconds, history, evaluator.history, state, initial_actor_params,
         selection.history if selection is not None else [], selection.best_dir if selection is not None else None,
+        policy_dir,
     )
 
 

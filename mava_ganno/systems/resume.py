@@ -12,12 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import jax.numpy as jnp
 from omegaconf import DictConfig, OmegaConf
 
-from mava_ganno.policy.io import ensure_writable_dir
+from mava_ganno.policy.io import ensure_writable_dir, save_policy
 from mava_ganno.utils import checkpointing
 from mava_ganno.utils.config import ConfigError
 
@@ -107,6 +108,23 @@ def check_output_dir(config: DictConfig, point: Optional[ResumePoint] = None) ->
     except OSError as e:
         raise ConfigError(f"logger.base_exp_path: {e.strerror or e}") from None
     return root
+
+
+def save_final_policy(run_dir: str, policy: Any, save: Any = None) -> str:
+    """Save the trained policy in ``<run_dir>/policy``; where that fails (a full disk, the folder
+    gone or made read-only during training) save it in a new temporary folder instead, say so
+    on stderr naming both, and return where it is. Only if both fail is the error raised."""
+    save = save_policy if save is None else save
+    path = os.path.join(run_dir, "policy")
+    try:
+        save(path, policy)
+        return path
+    except OSError as e:
+        rescue = os.path.join(tempfile.mkdtemp(prefix="ganno-policy-"), "policy")
+        save(rescue, policy)
+        print(f"error: could not save the policy to {path}: {e.strerror or e}; it was saved to {rescue} instead.",
+              file=sys.stderr)
+        return rescue
 
 
 def restore(point: ResumePoint, template: Any) -> Tuple[Any, Any, int]:

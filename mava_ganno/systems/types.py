@@ -94,6 +94,7 @@ class TrainResult:
     initial_actor_params: Any = None  # the actor's parameters before training
     validation_history: List[Dict[str, Any]] = field(default_factory=list)  # systems.validation scores
     best_policy_dir: Optional[str] = None  # the policy with the best validation score (None: no suite)
+    policy_dir: Optional[str] = None  # where the final policy was saved (run_dir/policy unless that failed)
 
 
 class Budget(NamedTuple):
