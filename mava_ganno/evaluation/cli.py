@@ -190,7 +190,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Evaluation:
     args = build_parser().parse_args(argv)
     try:
         plan = _prepare(args)
-    except (ValueError, OSError, ImportError) as e:
+    except OSError as e:  # ensure_writable_dir's message names the path and the fix
+        _fail(e.strerror or str(e))
+    except (ValueError, ImportError) as e:
         _fail(str(e))
     out_dir = plan["out_dir"]
     write = dict(figures=not args.no_figures, figure_lr=args.figure_lr, command=sys.argv)
