@@ -14,11 +14,13 @@ COMMANDS: Dict[str, str] = {
     "train": "mava_ganno.train:main",
     "main": "mava_ganno.main_job:main",
     "evaluate": "mava_ganno.evaluation.cli:main",
+    "demos": "mava_ganno.offline.cli:main",
 }
 HELP: Dict[str, str] = {
     "train": "train GANNO with recurrent IPPO (Hydra overrides, --resume)",
     "main": "the main job: train on mlp2-digits, zero-shot on mlp5-mnist_5k, write results/<run>/",
     "evaluate": "zero-shot evaluation of trained policies vs schedules/optimisers; results/<name>/",
+    "demos": "demonstrations of handcrafted schedules in a training scenario (an .npz file)",
 }
 
 

@@ -37,7 +37,7 @@ def _select(pred: chex.Array, on_true: Any, on_false: Any) -> Any:
     return jax.tree_util.tree_map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
 
 
-def make_episode_runner(env: Any, lr_override: Optional[LROverride] = None) -> Callable:
+def make_episode_runner(env: Any, lr_override: Optional[LROverride] = None, record_transitions: bool = False) -> Callable:
     """``run(policy, key, lr=None, weight_decay=None, greedy=False, override=None) -> dict``.
 
     One episode of ``env.time_limit`` steps; pure, so jittable and vmappable over every
@@ -48,6 +48,9 @@ def make_episode_runner(env: Any, lr_override: Optional[LROverride] = None) -> C
     Returns arrays with a leading time axis: ``first`` (the reset's records) and per step
     ``reward`` (T,), ``alive`` (T,) bool (the episode was not over before the step: True for
     a prefix of the steps), ``diverged`` (T,) bool and the ``RECORD_KEYS`` the env's extras have.
+    ``record_transitions`` adds what the agents saw and did (demonstrations, ``mava_ganno.offline``):
+    ``obs`` (T, N, F) the observation each action was chosen from, ``actions`` (T, N) and
+    ``last`` (T,) bool, the step ended the episode.
     """
     n, num_steps = env.num_agents, env.time_limit
     noop = env.action_table.noop_index if lr_override is not None else None  # raises if none
@@ -78,6 +81,8 @@ def make_episode_runner(env: Any, lr_override: Optional[LROverride] = None) -> C
                 "alive": ~over,
                 "diverged": ts2.extras["diverged"],
             }
+            if record_transitions:
+                out.update(obs=obs.agents_view, actions=actions, last=ts2.last())
             carry = (
                 _select(over, state, state2),
                 _select(over, obs, ts2.observation),

@@ -1,0 +1,86 @@
+"""``ganno demos``: demonstrations of handcrafted schedules in a training scenario (an .npz file).
+
+    ganno demos env/scenario=pool-8x8 --out demos/pool.npz
+    ganno demos env/scenario=mlp2-digits --schedules warmup_cosine,onecycle --peaks 1e-3,1e-2 --seeds 0,1
+
+Extra arguments are Hydra overrides of the training config (``mava_ganno.train``): the
+scenario (every task group of a task distribution), its features, action table and reward.
+See ``mava_ganno.offline.demos`` for what is recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any, List, Optional, Sequence
+
+from mava_ganno.offline.demos import DEFAULT_PEAKS, DEMO_SCHEDULES, check_schedules
+
+
+def _list(kind):
+    def parse(text: str) -> List[Any]:
+        try:
+            return [kind(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of {kind.__name__}s") from None
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ganno demos", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default="demos.npz", help="output file (default %(default)s)")
+    p.add_argument("--schedules", type=_list(str), default=list(DEMO_SCHEDULES), help="comma-separated schedule names")
+    p.add_argument("--peaks", type=_list(float), default=list(DEFAULT_PEAKS), help="peak (grid) learning rates")
+    p.add_argument("--seeds", type=_list(int), default=[0], help="episode seeds (initialisation, data order, weight decay draw)")
+    p.add_argument("--weight-decay", type=float, default=None, help="fixed weight decay (default: the scenario's distribution)")
+    p.add_argument("--max-runs-per-call", type=int, default=64)
+    return p
+
+
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> str:
+    args, overrides = build_parser().parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    bad = [o for o in overrides if o.startswith("-")]
+    if bad:
+        build_parser().error(f"unrecognized arguments: {' '.join(bad)}")
+    from hydra.errors import HydraException
+
+    from mava_ganno.offline.demos import generate_demonstrations, save_demonstrations
+    from mava_ganno.policy.io import ensure_writable_dir
+    from mava_ganno.train import compose_config
+    from mava_ganno.utils import make_env
+    from mava_ganno.utils.config import ConfigError, task_groups
+
+    try:  # everything is checked before any episode runs
+        check_schedules(args.schedules, args.peaks)
+        if not args.seeds:
+            raise ValueError("no seeds given; e.g. --seeds 0,1.")
+        if args.max_runs_per_call < 1:
+            raise ValueError(f"--max-runs-per-call must be >= 1, got {args.max_runs_per_call}.")
+        ensure_writable_dir(os.path.dirname(os.path.abspath(args.out)), "choose another --out.")
+        cfg = compose_config(overrides)
+        envs = make_env.make_groups(cfg)
+        names = list(task_groups(cfg)) or [str(cfg.env.scenario.task_name)]
+    except (HydraException, ConfigError) as e:
+        _fail(f"config: {str(e).splitlines()[0]}")
+    except OSError as e:
+        _fail(e.strerror or str(e))
+    except ValueError as e:
+        _fail(str(e))
+    t0 = time.perf_counter()
+    data = generate_demonstrations(envs, names, args.schedules, args.peaks, args.seeds, args.weight_decay, args.max_runs_per_call)
+    path = save_demonstrations(args.out, data)
+    print(f"[demos] {data['obs'].shape[0]} agent sequences of {data['obs'].shape[1]} steps in "
+          f"{time.perf_counter() - t0:.1f} s -> {path}")
+    return path
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,221 @@
+"""Demonstrations: the environment rolled out under handcrafted schedules (issue 11, step 1).
+
+A ``ScheduleFollower`` is a policy (``init_hidden``/``act``, like ``GannoPolicy``) that, at
+every decision, gives each layer agent the action of the table that brings its learning rate
+closest, in log space, to the schedule's value at the next decision (``LR_FLOOR`` stands for
+LR 0; ties go to the first entry, the no-op in the paper's table). It tracks its own LR with
+the table's arithmetic, so it needs nothing from the observation. Episodes run through the one
+episode runner (``evaluation.rollouts``) in training mode (the scenario's reward), vmapped in
+equal calls like the evaluation harness.
+
+The dataset holds one sequence per layer agent and episode (S sequences, T = the longest
+episode; shorter episodes are padded and masked):
+
+    obs (S, T, F) float32          what the agent saw before acting
+    actions (S, T) int32           the table action it took
+    rewards (S, T) float32         the shared reward of the step
+    dones (S, T) bool              the step ended the episode
+    mask (S, T) bool               the step exists (False: padding, or after a divergence)
+    final_val_accuracy (S,)        hold-out accuracy at the end of the agent's episode
+    episode_return (S,)            the episode's summed reward
+    episode, agent, group, schedule, seed (S,) int32; peak (S,) float32
+    meta_json ()                   features, action table, lr_max, tau, group and schedule names
+
+saved with ``numpy.savez_compressed`` (load with ``allow_pickle=False``: no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from typing import Any, Dict, List, Optional, Sequence
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from mava_ganno.env.actions import ActionTable
+from mava_ganno.evaluation.baselines import SCHEDULE_NAMES, make_schedule
+from mava_ganno.evaluation.batching import vmapped_runs
+from mava_ganno.evaluation.rollouts import episode_summary, make_episode_runner
+
+DEMO_SCHEDULES = ("warmup_cosine", "onecycle", "cosine", "linear", "piecewise")
+DEFAULT_PEAKS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+LR_FLOOR = 1e-7  # log-space distance treats LRs below this as this (LR 0 included)
+FORMAT = "mava_ganno.demonstrations/1"
+
+
+class ScheduleFollower(struct.PyTreeNode):
+    """Follows a per-decision LR target sequence with the actions of a table."""
+
+    targets: chex.Array  # (T,) the schedule's LR at decisions 1..T (after decision t: targets[t])
+    initial_lr: chex.Array  # () every layer's LR at reset
+    multipliers: chex.Array  # (A,) the action table's
+    offsets: chex.Array  # (A,)
+    lr_max: float = struct.field(pytree_node=False, default=0.1)
+
+    def init_hidden(self, num_agents: int) -> chex.Array:
+        """(N, 2): decisions taken so far and the LR the agent has now."""
+        return jnp.zeros((int(num_agents), 2), jnp.float32)
+
+    def act(self, hidden, agents_view, action_mask, reset, key, greedy=False):
+        del agents_view, key, greedy
+        t = jnp.where(reset, 0.0, hidden[:, 0])
+        lr = jnp.where(reset, self.initial_lr, hidden[:, 1])
+        target = self.targets[jnp.minimum(t.astype(jnp.int32), self.targets.shape[0] - 1)]
+        cand = jnp.clip(lr[:, None] * self.multipliers + self.offsets, 0.0, self.lr_max)  # (N, A)
+        log = lambda x: jnp.log(jnp.maximum(x, LR_FLOOR))  # noqa: E731
+        dist = jnp.where(action_mask, jnp.abs(log(cand) - log(target)[:, None]), jnp.inf)
+        actions = jnp.argmin(dist, axis=-1).astype(jnp.int32)
+        new_lr = jnp.take_along_axis(cand, actions[:, None], axis=-1)[:, 0]
+        probs = jax.nn.one_hot(actions, self.multipliers.shape[0])
+        return jnp.stack([t + 1.0, new_lr], axis=-1), actions, probs
+
+
+def check_schedules(schedules: Sequence[str], peaks: Sequence[float]) -> None:
+    """A ``ValueError`` naming an unknown schedule or a peak that is not a positive number."""
+    for s in schedules:
+        if s not in SCHEDULE_NAMES:
+            raise ValueError(f"unknown schedule {s!r}; choose from {', '.join(SCHEDULE_NAMES)}.")
+    if not schedules:
+        raise ValueError(f"no schedules given; e.g. {','.join(DEMO_SCHEDULES)}.")
+    for p in peaks:
+        if isinstance(p, bool) or not np.isfinite(float(p)) or float(p) <= 0:
+            raise ValueError(f"peak learning rate {p!r} must be a finite number > 0; e.g. 1e-3.")
+    if not peaks:
+        raise ValueError("no peak learning rates given; e.g. 1e-4,1e-3,1e-2.")
+
+
+def schedule_targets(name: str, peak: float, sl_steps: int, tau: int) -> np.ndarray:
+    """(T+1,) the schedule's LR at every decision: [lr(0), lr(tau), ..., lr(T*tau)]."""
+    sched = make_schedule(name, peak, int(sl_steps))
+    return np.asarray([float(sched(t * tau)) for t in range(sl_steps // tau + 1)], np.float32)
+
+
+def _group_demos(env: Any, schedules, peaks, seeds, weight_decay: Optional[float], max_runs: int) -> Dict[str, np.ndarray]:
+    """The demonstrations of one environment: every schedule x peak x seed, as per-run arrays."""
+    table = ActionTable.from_strings(env.action_table.entries)
+    rows = [(si, p, seed) for si in range(len(schedules)) for p in peaks for seed in seeds]
+    targets = np.stack([schedule_targets(schedules[si], p, env.sl_steps, env.tau) for si, p, _ in rows])
+    keys = np.stack([np.asarray(jax.random.PRNGKey(seed)) for _, _, seed in rows])
+    if weight_decay is None:  # the scenario's distribution, one draw per seed
+        wds = np.asarray([float(env.generator(jax.random.fold_in(jax.random.PRNGKey(s), 1)).weight_decay) for _, _, s in rows])
+    else:
+        wds = np.full(len(rows), float(weight_decay))
+    run = make_episode_runner(env, record_transitions=True)
+    mult, off = jnp.asarray(table.multipliers), jnp.asarray(table.offsets)
+
+    def one(key, lr0, wd, tgt):
+        follower = ScheduleFollower(tgt[1:], lr0, mult, off, env.lr_max)
+        ep = run(follower, key, lr0, wd, False)
+        return {**ep, **episode_summary(ep)}
+
+    out = vmapped_runs(one, [keys, targets[:, 0], wds.astype(np.float32), targets], max_runs)
+    out["schedule"] = np.asarray([r[0] for r in rows], np.int32)
+    out["peak"] = np.asarray([r[1] for r in rows], np.float32)
+    out["seed"] = np.asarray([r[2] for r in rows], np.int32)
+    return out
+
+
+def _per_agent(out: Dict[str, np.ndarray], group: int, first_episode: int, horizon: int) -> Dict[str, np.ndarray]:
+    """Per-run arrays -> one sequence per (run, agent), padded to ``horizon`` steps."""
+    R, T, N, F = out["obs"].shape
+    pad = lambda x: np.pad(x, [(0, 0), (0, horizon - T)] + [(0, 0)] * (x.ndim - 2))  # noqa: E731
+    per_agent = lambda x: np.repeat(x, N, axis=0)  # (R, ...) -> (R*N, ...), run-major  # noqa: E731
+    mask = out["alive"].astype(bool)
+    return {
+        "obs": pad(out["obs"].transpose(0, 2, 1, 3).reshape(R * N, T, F).astype(np.float32)),
+        "actions": pad(out["actions"].transpose(0, 2, 1).reshape(R * N, T).astype(np.int32)),
+        "rewards": pad(per_agent(out["reward"].astype(np.float32))),
+        "dones": pad(per_agent(out["last"] & mask)),
+        "mask": pad(per_agent(mask)),
+        "final_val_accuracy": per_agent(out["final_val_accuracy"].astype(np.float32)),
+        "episode_return": per_agent(out["episode_return"].astype(np.float32)),
+        "episode": per_agent(np.arange(first_episode, first_episode + R, dtype=np.int32)),
+        "agent": np.tile(np.arange(N, dtype=np.int32), R),
+        "group": np.full(R * N, group, np.int32),
+        "schedule": per_agent(out["schedule"]),
+        "seed": per_agent(out["seed"]),
+        "peak": per_agent(out["peak"]),
+    }
+
+
+def generate_demonstrations(
+    envs: Sequence[Any],
+    group_names: Sequence[str],
+    schedules: Sequence[str] = DEMO_SCHEDULES,
+    peaks: Sequence[float] = DEFAULT_PEAKS,
+    seeds: Sequence[int] = (0,),
+    weight_decay: Optional[float] = None,
+    max_runs_per_call: int = 64,
+    log=print,
+) -> Dict[str, np.ndarray]:
+    """Demonstrations of every group's environment (see the module docstring for the arrays).
+
+    The environments must share their features and action table (as the groups of one
+    training scenario do). ``weight_decay`` None draws it from each environment's generator.
+    """
+    check_schedules(schedules, peaks)
+    first = envs[0]
+    for name, env in zip(group_names, envs):
+        if env.features != first.features or env.action_table.entries != first.action_table.entries:
+            raise ValueError(f"group {name!r} has other features or another action table than {group_names[0]!r}.")
+    horizon = max(env.time_limit for env in envs)
+    parts: List[Dict[str, np.ndarray]] = []
+    episodes = 0
+    for g, (name, env) in enumerate(zip(group_names, envs)):
+        out = _group_demos(env, list(schedules), list(peaks), list(seeds), weight_decay, max_runs_per_call)
+        parts.append(_per_agent(out, g, episodes, horizon))
+        episodes += out["obs"].shape[0]
+        log(f"[demos] {name}: {out['obs'].shape[0]} episodes x {env.num_agents} agents")
+    data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    data["meta_json"] = np.asarray(json.dumps({
+        "format": FORMAT,
+        "features": list(first.features),
+        "action_table": list(first.action_table.entries),
+        "lr_max": first.lr_max,
+        "taus": [env.tau for env in envs],
+        "groups": list(group_names),
+        "networks": [env.network_name for env in envs],
+        "datasets": [env.dataset_name for env in envs],
+        "schedules": list(schedules),
+        "reward": repr(first.reward_fn),
+    }))
+    return data
+
+
+def save_demonstrations(path: str, data: Dict[str, np.ndarray]) -> str:
+    """Write ``data`` to ``path`` (.npz) atomically: a temporary file, then renamed."""
+    path = os.path.abspath(path)
+    fd, tmp = tempfile.mkstemp(prefix=".demos-", suffix=".npz", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def load_demonstrations(path: str) -> Dict[str, Any]:
+    """The arrays of a demonstrations file and its ``meta`` (a dict); no pickle. A file that
+    is not one names itself and what is wrong."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: f[k] for k in f.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise ValueError(f"{path}: not a readable demonstrations file ({e}); generate it with `ganno demos`.") from None
+    required = ("obs", "actions", "rewards", "dones", "mask", "meta_json")
+    missing = [k for k in required if k not in data]
+    if missing:
+        raise ValueError(f"{path}: missing arrays {missing}; generate it with `ganno demos`.")
+    meta = json.loads(str(data.pop("meta_json")))
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}.")
+    data["meta"] = meta
+    return data
