@@ -15,12 +15,14 @@ COMMANDS: Dict[str, str] = {
     "main": "mava_ganno.main_job:main",
     "evaluate": "mava_ganno.evaluation.cli:main",
     "demos": "mava_ganno.offline.cli:main",
+    "clone": "mava_ganno.offline.cli:clone_main",
 }
 HELP: Dict[str, str] = {
     "train": "train GANNO with recurrent IPPO (Hydra overrides, --resume)",
     "main": "the main job: train on mlp2-digits, zero-shot on mlp5-mnist_5k, write results/<run>/",
     "evaluate": "zero-shot evaluation of trained policies vs schedules/optimisers; results/<name>/",
     "demos": "demonstrations of handcrafted schedules in a training scenario (an .npz file)",
+    "clone": "behaviour cloning of the policy on demonstrations; writes a policy folder",
 }
 
 

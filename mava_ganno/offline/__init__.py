@@ -1,4 +1,4 @@
-"""Offline data for GANNO (issue 11): demonstrations of handcrafted schedules."""
+"""Offline data for GANNO (issue 11): demonstrations of handcrafted schedules and behaviour cloning."""
 
 from mava_ganno.offline.demos import (
     DEMO_SCHEDULES,
@@ -8,8 +8,11 @@ from mava_ganno.offline.demos import (
     save_demonstrations,
     schedule_targets,
 )
+from mava_ganno.offline.bc import behaviour_clone, keep_top_episodes
 
 __all__ = [
+    "behaviour_clone",
+    "keep_top_episodes",
     "DEMO_SCHEDULES",
     "ScheduleFollower",
     "generate_demonstrations",
