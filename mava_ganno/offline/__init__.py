@@ -1,5 +1,6 @@
 """Offline data for GANNO (issue 11): demonstrations of handcrafted schedules and behaviour cloning."""
 
+from mava_ganno.offline.bc import behaviour_clone, keep_top_episodes
 from mava_ganno.offline.demos import (
     DEMO_SCHEDULES,
     ScheduleFollower,
@@ -8,7 +9,6 @@ from mava_ganno.offline.demos import (
     save_demonstrations,
     schedule_targets,
 )
-from mava_ganno.offline.bc import behaviour_clone, keep_top_episodes
 
 __all__ = [
     "behaviour_clone",
