@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Issue 10 study, step 2: zero-shot evaluation of every trained policy (all variants x RL seeds,
+# from experiments/study_task_distribution.sh), then the tables over RL seeds.
+#   A  mlp5-mnist_5k, the issue's grid: 3,000 SGD steps, LRs 1e-4..1e-2, weight decays 0.1 and
+#      1e-4, 3 evaluation seeds, sampled and greedy
+#   B  deeper and wider than any training network, another weight decay: mlp7 with 256 hidden
+#      units on mnist_5k, weight decay 1e-2, LRs 1e-4, 1e-3, 1e-2, 3 seeds, sampled
+#   C  cnn5-mnist_5k (width 8), LRs 3e-4, 1e-3, 3e-3, weight decay 0.1, 3 seeds, sampled,
+#      with a shorter budget (CNN_STEPS, default 1,000 SGD steps; ~10x slower per step)
+# Pool variants are evaluated with their validation-selected policy (policy_best: chosen on
+# held-out pool tasks only), the paper recipe with its last policy (it has no suite).
+# Usage: bash experiments/evaluate_study.sh [OUT] [STAGES]   (e.g. results/study10 "A B C")
+set -u
+OUT=${1:-results/study10}
+STAGES=${2:-"A B C"}
+PY=${PYTHON:-python}
+CNN_STEPS=${CNN_STEPS:-1000}
+export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$OUT/jax_cache}
+POLICIES=()
+for run in "$OUT"/*/checkpoints/rec_ippo/*; do
+  uid=$(basename "$run")
+  [ -f "$OUT/$uid/done" ] || continue
+  if [ -d "$run/policy_best" ]; then POLICIES+=(--policy "$uid=$run/policy_best"); else POLICIES+=(--policy "$uid=$run/policy"); fi
+done
+echo "${#POLICIES[@]} policy arguments: ${POLICIES[*]}"
+EVAL=(-u -m mava_ganno.evaluation.cli "${POLICIES[@]}" --no-random --out "$OUT/eval")
+for stage in $STAGES; do
+  start=$(date +%s)
+  case $stage in
+    A) $PY "${EVAL[@]}" --scenario mlp5-mnist_5k --name A-mlp5-mnist_5k --lrs 1e-4,3e-4,1e-3,3e-3,1e-2 \
+         --weight-decays 0.1,1e-4 --seeds 3 --modes sampled,greedy \
+         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-A.log" 2>&1 ;;
+    B) $PY "${EVAL[@]}" --scenario mlp7-mnist_5k --hidden 256 --name B-mlp7w256-mnist_5k --lrs 1e-4,1e-3,1e-2 \
+         --weight-decays 1e-2 --seeds 3 --modes sampled \
+         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-B.log" 2>&1 ;;
+    C) $PY "${EVAL[@]}" --scenario cnn5-mnist_5k --width 8 --sl-steps "$CNN_STEPS" --name C-cnn5-mnist_5k \
+         --lrs 3e-4,1e-3,3e-3 --weight-decays 0.1 --seeds 3 --modes sampled \
+         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-C.log" 2>&1 ;;
+    *) echo "unknown stage $stage (A, B, C)"; exit 2 ;;
+  esac
+  echo "$(date +%T) stage $stage rc=$? $(( $(date +%s) - start )) s"
+done
+for d in "$OUT"/eval/*/; do $PY experiments/study_table.py "$d" > "$d/study_table.md"; done
