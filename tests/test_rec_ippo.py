@@ -300,3 +300,29 @@ def test_a_failed_final_save_keeps_the_policy_elsewhere_and_says_where(tmp_path,
     loaded = load_policy(res.policy_dir)
     for a, b in zip(jax.tree_util.tree_leaves(loaded.params), jax.tree_util.tree_leaves(res.policy.params)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_training_starts_from_a_saved_policy(tmp_path):
+    """system.init_policy (e.g. a cloned policy): the actor starts from its parameters; a
+    policy of another network is refused by name before training."""
+    from mava_ganno.policy import NetworkConfig, init_policy_for_env, save_policy
+    from mava_ganno.utils import make_env
+
+    cfg = tiny_config(tmp_path, "system.num_updates=2", "arch.num_evaluation=1", "arch.num_eval_episodes=0",
+                      "logger.checkpointing.save_model=False")
+    env = make_env.make_single(cfg)
+    start = init_policy_for_env(env, jax.random.PRNGKey(123), network=NetworkConfig((32,), (16,), 16))
+    save_policy(str(tmp_path / "start"), start)
+    res = rec_ippo.run_experiment(tiny_config(tmp_path, "system.num_updates=2", "arch.num_evaluation=1",
+                                              "arch.num_eval_episodes=0", "logger.checkpointing.save_model=False",
+                                              f"system.init_policy={tmp_path / 'start'}"), verbose=False)
+    for a, b in zip(jax.tree_util.tree_leaves(res.initial_actor_params), jax.tree_util.tree_leaves(start.params)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert res.policy.metadata["init_policy"] == str(tmp_path / "start")
+    save_policy(str(tmp_path / "other"), init_policy_for_env(env, jax.random.PRNGKey(0)))  # the paper's network
+    with pytest.raises(ConfigError, match=r"system\.init_policy .*network .* this run's is"):
+        rec_ippo.run_experiment(tiny_config(tmp_path, "system.num_updates=2", f"system.init_policy={tmp_path / 'other'}"),
+                                verbose=False)
+    with pytest.raises(ConfigError, match=r"system\.init_policy .*not found"):
+        rec_ippo.run_experiment(tiny_config(tmp_path, "system.num_updates=2", f"system.init_policy={tmp_path / 'none'}"),
+                                verbose=False)

@@ -146,4 +146,5 @@ def policy_metadata(config: DictConfig, envs: Sequence[Any], uid: str, total_tim
         "seed": int(config.system.seed),
         "run": uid,
         "total_timesteps": total_timesteps,
+        "init_policy": config.system.get("init_policy"),
     }

@@ -44,6 +44,7 @@ from mava_ganno.policy import (
     ObsNormStats,
     ScannedRNN,
     continuous_feature_mask,
+    load_policy,
     make_actor,
     make_critic,
     save_policy,
@@ -375,6 +376,42 @@ class Learner:
     init_state: RNNLearnerState  # (devices, update_batch_size, ...)
 
 
+def start_from_policy(path: str, env: Any, actor_cfg: NetworkConfig, actor_params: Any, obs_norm: Any) -> Tuple[Any, Any]:
+    """``system.init_policy``: the actor parameters and observation statistics of a saved policy
+    (e.g. ``ganno clone``'s) instead of fresh ones. Its network, features and action table must
+    be the run's; a ``ConfigError`` names what differs."""
+    where = f"system.init_policy ({path})"
+    try:
+        policy = load_policy(path)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{where}: {e}") from None
+    diffs = [
+        (what, mine, theirs)
+        for what, mine, theirs in (
+            ("network (network.actor_network, network.hidden_state_dim)", actor_cfg, policy.network),
+            ("features (env.kwargs.features)", tuple(env.features), tuple(policy.feature_names)),
+            ("action table (env.kwargs.action_table)", tuple(env.action_table.entries), tuple(policy.action_table)),
+            ("lr_max (env.kwargs.lr_max)", float(env.lr_max), float(policy.lr_max)),
+        )
+        if mine != theirs
+    ]
+    if diffs:
+        what, mine, theirs = diffs[0]
+        raise ConfigError(f"{where}: the policy's {what} is {theirs}, this run's is {mine}; train with the policy's.")
+    if (obs_norm is None) != (policy.obs_norm is None):
+        raise ConfigError(
+            f"{where}: the policy {'has no' if policy.obs_norm is None else 'has'} observation normalisation, this run "
+            f"{'normalises' if obs_norm is not None else 'does not'}; set system.normalise_observations="
+            f"{policy.obs_norm is not None}."
+        )
+    if jax.tree_util.tree_structure(policy.params) != jax.tree_util.tree_structure(actor_params):
+        raise ConfigError(f"{where}: the policy's parameters do not fit the actor network.")
+    if obs_norm is not None:
+        s = policy.obs_norm
+        obs_norm = obs_norm.replace(mean=s.mean, var=s.var, count=s.count, norm_mask=s.norm_mask)
+    return jax.tree_util.tree_map(jnp.asarray, policy.params), obs_norm
+
+
 def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> Learner:
     """Initialise learner_fn, networks, optimisers, environments and states (Mava's layout).
 
@@ -420,6 +457,10 @@ def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> 
     if config.system.normalise_observations:
         mask = jnp.asarray(continuous_feature_mask(env.features, env.action_dim))
         obs_norm = ObsNormStats.create(mask, config.system.obs_norm_min_std, config.system.obs_norm_clip)
+    if config.system.get("init_policy"):
+        actor_params, obs_norm = start_from_policy(str(config.system.init_policy), env, actor_cfg, actor_params, obs_norm)
+        params = Params(actor_params, critic_params)
+        opt_states = OptStates(actor_optim.init(actor_params), opt_states.critic_opt_state)
     f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731  (strong types: no recompilation)
     norms = NormStates(obs_norm, ValueNorm(f32(0.0), f32(1.0), f32(1e-4)))
 
