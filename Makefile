@@ -19,7 +19,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest -q -n 2 tests
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check mava_ganno tests benchmarks hydra_plugins
+	$(VENV)/bin/ruff check mava_ganno tests benchmarks experiments hydra_plugins
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/env_throughput.py
