@@ -22,6 +22,8 @@ setup(
     package_data={
         "mava_ganno.configs": ["*.yaml", "**/*.yaml"],
         "mava_ganno.mava.configs": ["*.yaml", "**/*.yaml"],
+        # the shipped policies (mava_ganno.policy.io.SHIPPED_POLICIES): data folders, no code
+        "mava_ganno.policies": ["*/policy.json", "*/params.msgpack", "*/MODEL_CARD.md"],
     },
     # Version floors are Mava's pinned stack (jax 0.4.30, flax 0.10.0, optax 0.2.3,
     # chex 0.1.87, numpy 1.26, its jumanji 0.3.1 fork); no ceilings, so the latest releases

@@ -7,13 +7,15 @@
    difference reward; the embedded default, offline) for ``--timesteps`` (default 25,600:
    about half the paper's 50,000, so the whole job fits in 10 minutes on 2 CPU cores).
 2. Runs the trained policy zero-shot on ``mlp5-mnist_5k`` (6 layer agents, another dataset)
-   from several initial learning rates, next to a constant LR and a cosine decay from the same
-   initial LR (same initialisation and minibatch order for every method).
+   from several initial learning rates, next to a constant LR, a cosine decay from the same
+   initial LR and the policy shipped with mava_ganno (``load_policy("default")``, trained
+   elsewhere: see ``mava_ganno/policies/default/MODEL_CARD.md``), all with the same runner and
+   seeds (same initialisation and minibatch order for every method).
 3. Writes ``results/<run>/``: ``summary.md``, ``policy/`` (mava_ganno.policy format),
    ``zero_shot.json``, ``training_history.json`` and PNG figures: per-layer LR schedules and
    training loss of the untrained vs trained policy (paper, figure 2), per-layer LRs with test
-   accuracy on the deeper network (figure 3), accuracy curves against the baselines, and the
-   RL training curve.
+   accuracy on the deeper network (figure 3), accuracy curves against the baselines and the
+   shipped policy, and the RL training curve.
 
 Extra arguments are Hydra overrides of the training config (``mava_ganno.train``).
 """
@@ -38,22 +40,42 @@ from mava_ganno.evaluation.rollouts import METHODS, make_method_runner, method_l
 DEFAULT_TIMESTEPS = 25_600
 DEFAULT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)  # the paper's Table 1 grid
 EVAL_WEIGHT_DECAY = 0.1  # the paper's evaluation weight decay
+SHIPPED = "shipped_default"  # results key of the shipped policy's zero-shot runs (load_policy("default"))
+ROW_LABELS = {"ganno": "ganno (trained here)", SHIPPED: "ganno (shipped default)"}  # table and legend names
 
 
 # ----------------------------------------------------------------------------- zero-shot runs
 def zero_shot(policy: Any, env: Any, lrs: Sequence[float], seeds: Sequence[int], weight_decay: float,
-              greedy: bool = False) -> Dict[str, Dict[str, np.ndarray]]:
-    """{method: {metric: (seeds, lrs, T+1, ...)}} for ganno / constant / cosine."""
+              greedy: bool = False, methods: Sequence[str] = METHODS) -> Dict[str, Dict[str, np.ndarray]]:
+    """{method: {metric: (seeds, lrs, T+1, ...)}} for ``methods`` (of ganno / constant / cosine)."""
     policy.check_env(env)
     runner = make_method_runner(env, greedy)
     R = len(lrs)
-    grid_lrs = jnp.asarray(np.tile(np.asarray(lrs, np.float32), len(METHODS)))
-    grid_methods = jnp.asarray(np.repeat(np.arange(len(METHODS)), R), jnp.int32)
+    grid_lrs = jnp.asarray(np.tile(np.asarray(lrs, np.float32), len(methods)))
+    grid_methods = jnp.asarray(np.repeat([METHODS.index(m) for m in methods], R), jnp.int32)
     per_seed = [jax.device_get(runner(policy, jax.random.PRNGKey(s), grid_lrs, grid_methods, weight_decay)) for s in seeds]
     out: Dict[str, Dict[str, np.ndarray]] = {}
-    for i, method in enumerate(METHODS):
+    for i, method in enumerate(methods):
         out[method] = {k: np.stack([np.asarray(p[k])[i * R:(i + 1) * R] for p in per_seed]) for k in per_seed[0]}
     return out
+
+
+def shipped_env(ecfg: Any, shipped: Any) -> Any:
+    """The evaluation env of ``ecfg`` observed as the shipped policy was trained (its features,
+    action table, LR cap); same task, so the same key gives the same initialisation and minibatches."""
+    from mava_ganno.policy import policy_is_single_agent
+    from mava_ganno.utils import make_env
+
+    return make_env.make_single(
+        ecfg, difference_reward=False, track_test=True, features=tuple(shipped.feature_names),
+        action_table=tuple(shipped.action_table), lr_max=float(shipped.lr_max), single_agent=policy_is_single_agent(shipped),
+    )  # fmt: skip
+
+
+def zero_shot_shipped(shipped: Any, ecfg: Any, lrs: Sequence[float], seeds: Sequence[int],
+                      weight_decay: float) -> Dict[str, np.ndarray]:
+    """The shipped policy's zero-shot runs (sampled, as the trained policy's): {metric: (seeds, lrs, ...)}."""
+    return zero_shot(shipped, shipped_env(ecfg, shipped), lrs, seeds, weight_decay, methods=("ganno",))["ganno"]
 
 
 # ----------------------------------------------------------------------------- figures
@@ -116,13 +138,13 @@ def figure_layer_lrs_and_accuracy(path: str, rec: Dict[str, np.ndarray], tau: in
 def figure_accuracy_curves(path: str, results: Dict[str, Dict[str, np.ndarray]], lrs: Sequence[float], tau: int) -> str:
     plt = _plt()
     fig, axes = plt.subplots(1, len(lrs), figsize=(3.2 * len(lrs), 3.4), sharey=True, squeeze=False)
-    colours = {"ganno": "tab:blue", "constant": "tab:gray", "cosine": "tab:green"}
+    colours = {"ganno": "tab:blue", "constant": "tab:gray", "cosine": "tab:green", SHIPPED: "tab:purple"}
     for j, lr in enumerate(lrs):
         ax = axes[0, j]
         for method, rec in results.items():
             acc = 100 * rec.get("test_accuracy", rec["val_accuracy"])[:, j]  # (seeds, T+1)
             steps = np.arange(acc.shape[-1]) * tau
-            ax.plot(steps, acc.mean(0), color=colours[method], label=method)
+            ax.plot(steps, acc.mean(0), color=colours[method], label=ROW_LABELS.get(method, method))
             if acc.shape[0] > 1:
                 ax.fill_between(steps, acc.min(0), acc.max(0), color=colours[method], alpha=0.15)
         ax.set(title=f"initial LR {lr:g}", xlabel="SGD steps")
@@ -177,7 +199,7 @@ def summary_table(results: Dict[str, Dict[str, np.ndarray]], lrs: Sequence[float
             if results[method]["diverged"][:, j].any():
                 cell += " †"
             cells.append(cell)
-        lines.append(f"| {method} | " + " | ".join(cells) + f" | {100 * f.mean():.2f} |")
+        lines.append(f"| {ROW_LABELS.get(method, method)} | " + " | ".join(cells) + f" | {100 * f.mean():.2f} |")
     return "\n".join(lines)
 
 
@@ -254,9 +276,28 @@ def write_main_figures(run_dir: str, cfg: Any, res: Any, eval_env: Any, results:
     figure_training_curve(path("training_curve.png"), res.history)
 
 
+def _shipped_note(shipped: Any) -> str:
+    """What the ``ganno (shipped default)`` row is, from the shipped policy's metadata."""
+    meta = shipped.metadata if shipped is not None else {}
+    return (
+        "\n`ganno (trained here)` is the policy this job trained; `ganno (shipped default)` is the policy\n"
+        "shipped with mava_ganno (`load_policy(\"default\")`), not trained by this job (run "
+        f"{meta.get('run', '?')!r} on {meta.get('scenario', '?')},\n{meta.get('total_timesteps', '?')} timesteps, "
+        f"features {_feature_set_name(shipped)}; see `mava_ganno/policies/default/MODEL_CARD.md`),\n"
+        "run zero-shot with the same runner, seeds and initial LRs.\n"
+    )
+
+
+def _feature_set_name(policy: Any) -> str:
+    from mava_ganno.env.observations import FEATURE_SETS
+
+    names = tuple(policy.feature_names) if policy is not None else ()
+    return next((k for k, v in FEATURE_SETS.items() if tuple(v) == names), f"{len(names)} custom")
+
+
 def summary_text(run: str, run_dir: str, cfg: Any, res: Any, eval_env: Any, eval_scenario: str,
                  results: Dict[str, Dict[str, np.ndarray]], lrs: Sequence[float], seeds: Sequence[int],
-                 overrides: Sequence[str], seconds: Dict[str, float]) -> str:
+                 overrides: Sequence[str], seconds: Dict[str, float], shipped: Any = None) -> str:
     """``summary.md``: the zero-shot table, training statistics, figures, files, timings."""
     policy = res.policy
     last = res.history[-max(1, len(res.history) // 10):]
@@ -269,16 +310,16 @@ Trained the shared recurrent GANNO policy with recurrent IPPO on **{cfg.env.scen
 difference reward, {cfg.arch.num_envs} environments) for **{res.total_timesteps:,} timesteps**
 ({res.num_updates} updates), then ran it **zero-shot** on **{eval_scenario}**
 ({eval_env.num_agents} layer agents, {eval_env.sl_steps} SGD steps, weight decay {EVAL_WEIGHT_DECAY})
-from {len(lrs)} initial learning rates, next to a constant LR and a cosine decay from the same
-initial LR (same initialisation and minibatches for every method; seeds {list(seeds)};
-the policy samples its actions).
+from {len(lrs)} initial learning rates, next to a constant LR, a cosine decay from the same
+initial LR and the policy shipped with mava_ganno (same initialisation and minibatches for every
+method; seeds {list(seeds)}; both policies sample their actions).
 
 ## Zero-shot: final test accuracy (%) on {eval_scenario}
 
 {summary_table(results, lrs)}
 
 Bold: best per column; †: some seed diverged. Mean over seeds (± std).
-
+{_shipped_note(shipped) if SHIPPED in results else ""}
 ## Training
 
 | | first 10% of updates | last 10% of updates |
@@ -296,7 +337,8 @@ Final action probabilities ({', '.join(policy.action_table)}):
   (initial LR {FIG_LR:g}), untrained vs trained policy (the paper's figure 2).
 - `fig3_layer_lrs_zero_shot.png`: every layer's LR and the test accuracy, zero-shot on
   {eval_scenario} (the paper's figure 3).
-- `accuracy_curves.png`: test accuracy vs SGD steps, GANNO vs constant vs cosine, per initial LR.
+- `accuracy_curves.png`: test accuracy vs SGD steps, GANNO (trained here and shipped default) vs
+  constant vs cosine, per initial LR.
 - `training_curve.png`: episode return, final hold-out accuracy and policy entropy during training.
 
 ## Files
@@ -324,6 +366,7 @@ def run_main(
     verbose: bool = True,
 ) -> str:
     """Train, evaluate zero-shot, write figures and ``summary.md``; returns the run directory."""
+    from mava_ganno.policy import load_shipped_policy
     from mava_ganno.policy.io import ensure_writable_dir
     from mava_ganno.train import compose_config
     from mava_ganno.utils import make_env
@@ -335,20 +378,23 @@ def run_main(
     # Both configs first: an unknown scenario or a bad override fails before anything is written.
     ecfg = compose_config([f"env/scenario={eval_scenario}"])
     cfg = train_config(timesteps, run, run_dir, overrides)
+    shipped = load_shipped_policy("default")  # a broken installation fails before training too
     ensure_writable_dir(run_dir, f"choose another --out (now {out!r})")  # before training, not after
     say = print if verbose else (lambda *a, **k: None)
 
     res = train_stage(cfg, run_dir, verbose)
     t1 = time.time()
-    say(f"[2/3] zero-shot on {eval_scenario}: initial LRs {list(lrs)}, seeds {list(seeds)}, vs constant and cosine")
+    say(f"[2/3] zero-shot on {eval_scenario}: initial LRs {list(lrs)}, seeds {list(seeds)}, "
+        "vs constant, cosine and the shipped default policy")
     eval_env = make_env.make_single(ecfg, difference_reward=False, track_test=True)
     results = zero_shot(res.policy, eval_env, lrs, seeds, EVAL_WEIGHT_DECAY)
+    results[SHIPPED] = zero_shot_shipped(shipped, ecfg, lrs, seeds, EVAL_WEIGHT_DECAY)
     write_zero_shot(os.path.join(run_dir, "zero_shot.json"), eval_scenario, lrs, seeds, eval_env.tau, results)
     t2 = time.time()
     say("[3/3] figures and summary")
     write_main_figures(run_dir, cfg, res, eval_env, results, lrs, seeds, eval_scenario)
     seconds = {"train": t1 - t0, "eval": t2 - t1, "total": time.time() - t0}
-    text = summary_text(run, run_dir, cfg, res, eval_env, eval_scenario, results, lrs, seeds, overrides, seconds)
+    text = summary_text(run, run_dir, cfg, res, eval_env, eval_scenario, results, lrs, seeds, overrides, seconds, shipped)
     with open(os.path.join(run_dir, "summary.md"), "w") as f:
         f.write(text)
     say(text)

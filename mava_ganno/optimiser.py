@@ -1,7 +1,8 @@
 """A trained GANNO policy as a drop-in optax optimiser (the way VeLO ships as one).
 
 ``ganno_adamw(policy, total_steps, ...)`` is AdamW with one learning rate per layer, where the
-learning rates are set by a trained GANNO policy: every ``tau`` steps it computes the same
+learning rates are set by a trained GANNO policy (by default the one shipped with the package,
+``load_policy("default")``; see ``mava_ganno/policies/default/MODEL_CARD.md``): every ``tau`` steps it computes the same
 global and layer observations the environment computes (``mava_ganno.backend.layer_stats`` and
 ``mava_ganno.env.observations``, not a copy), runs the shared recurrent policy on every layer
 agent (its hidden state lives in the optimiser state) and applies the chosen actions
@@ -10,10 +11,9 @@ environment's ``backend.trainer.layerwise_adamw``::
 
     import optax
     from mava_ganno.optimiser import ganno_adamw
-    from mava_ganno.policy import load_policy
 
-    tx = ganno_adamw(load_policy("runs/policy"), total_steps=2000, tau=100,
-                     weight_decay=0.1, initial_lr=1e-3)
+    tx = ganno_adamw(total_steps=2000, num_classes=10, weight_decay=0.1, initial_lr=1e-3)
+    # or your own policy: ganno_adamw("runs/policy", total_steps=2000, tau=100, ...)
     opt_state = tx.init(params)
     (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, batch)
     updates, opt_state = tx.update(grads, opt_state, params, loss=loss, accuracy=acc)
@@ -88,7 +88,7 @@ from mava_ganno.env.observations import (
 )
 from mava_ganno.env.stats import global_stats
 from mava_ganno.layers import LayerAgents, LayerType, find_layer_agents, layer_names
-from mava_ganno.policy import policy_is_single_agent, policy_metadata_value
+from mava_ganno.policy import load_policy, load_shipped_policy, policy_is_single_agent, policy_metadata_value
 
 
 class GannoState(NamedTuple):
@@ -339,9 +339,19 @@ def _update(cfg: _Config, updates: Any, state: GannoState, params: Any = None, *
 
 
 # ----------------------------------------------------------------------------- the optimiser
+def _resolve_policy(policy: Any) -> Any:
+    """``None`` -> the shipped default policy; a str -> ``load_policy`` (a folder or a shipped
+    name); anything else is used as given."""
+    if policy is None:
+        return load_shipped_policy("default")
+    if isinstance(policy, str):
+        return load_policy(policy)
+    return policy
+
+
 def ganno_adamw(
-    policy: Any,
-    total_steps: int,
+    policy: Any = None,
+    total_steps: Optional[int] = None,
     tau: Optional[int] = None,
     weight_decay: float = 0.1,
     initial_lr: float = 1e-3,
@@ -359,11 +369,14 @@ def ganno_adamw(
     """AdamW whose layerwise learning rates a GANNO policy sets every ``tau`` steps.
 
     Args:
-        policy: a ``mava_ganno.policy.GannoPolicy`` (``load_policy(dir)``), or anything with
-            ``feature_names``, ``action_table``, ``lr_max``, ``init_hidden(n)`` and a jittable
+        policy: ``None`` (default) for the policy shipped with mava_ganno
+            (``load_policy("default")``; its model card is ``mava_ganno/policies/default/MODEL_CARD.md``);
+            a str, a policy folder or a shipped name, loaded with ``load_policy``; a
+            ``mava_ganno.policy.GannoPolicy``, or anything with ``feature_names``,
+            ``action_table``, ``lr_max``, ``init_hidden(n)`` and a jittable
             ``act(hidden, agents_view, action_mask, reset, key, greedy)``.
-        total_steps: the planned number of ``update`` calls; the policy observes the training
-            progress ``(step // tau) / (total_steps / tau)`` (the environment's episode length).
+        total_steps: required; the planned number of ``update`` calls; the policy observes the
+            training progress ``(step // tau) / (total_steps / tau)`` (the environment's episode length).
         tau: update calls between two decisions; default the ``tau`` the policy was trained
             with (its ``metadata``), else 100 (the paper's).
         weight_decay: decoupled weight decay (AdamW); also an observation.
@@ -385,6 +398,14 @@ def ganno_adamw(
         an optax ``GradientTransformationExtraArgs``; ``update(grads, state, params, *, loss,
         accuracy=None, val_loss=None, val_accuracy=None)`` (see the module docstring).
     """
+    if total_steps is None:
+        positional = isinstance(policy, (int, np.integer)) and not isinstance(policy, bool)
+        raise ValueError(
+            "ganno_adamw needs total_steps, the planned number of update calls (the policy observes "
+            "training progress), e.g. ganno_adamw(total_steps=2000, num_classes=10)"
+            + (f"; {policy!r} was passed as the policy (the first argument): pass it as total_steps={policy!r}." if positional else ".")
+        )
+    policy = _resolve_policy(policy)
     features = resolve_features(_policy_features(policy))
     table = _policy_table(policy)
     if tau is None:

@@ -117,7 +117,44 @@ def test_zero_shot_runner_and_figures(tiny_eval_env, tmp_path):
                                           {k: v[0, 1] for k, v in res["ganno"].items()}, env.tau, 1e-3)
     assert all(os.path.getsize(tmp_path / f) > 1000 for f in ("acc.png", "fig3.png", "fig2.png"))
     table = main_job.summary_table(res, lrs)
-    assert table.count("\n") == 4 and "| ganno |" in table
+    assert table.count("\n") == 4 and "| ganno (trained here) |" in table
+
+
+def test_main_job_runs_the_shipped_policy_beside_the_trained_one(tiny_eval_env, tmp_path):
+    """Step 2 adds the shipped policy's zero-shot runs (load_policy("default"): same runner,
+    seeds and initial LRs, so the same initialisation as the other methods), a row in
+    summary.md's table with a note saying what it is, and a curve in accuracy_curves.png."""
+    from types import SimpleNamespace
+
+    from mava_ganno import main_job
+    from mava_ganno.policy import load_shipped_policy
+
+    env = tiny_eval_env.env
+    trained = init_policy_for_env(env, jax.random.PRNGKey(0), network=NetworkConfig((16,), (16,), 8))
+    trained = trained.replace(metadata_json=json.dumps({"num_layers_trained_on": env.num_agents}))
+    lrs = [1e-3, 1e-2]
+    res = main_job.zero_shot(trained, env, lrs, seeds=[0], weight_decay=0.1, methods=("ganno", "constant"))
+    assert list(res) == ["ganno", "constant"]
+    tiny = ["env/scenario=mlp2-digits", "env.scenario.env_kwargs.tau=5", "env.scenario.env_kwargs.sl_steps=20",
+            "env.scenario.env_kwargs.hidden=16"]  # the task of tiny_eval_env, as a config
+    shipped = load_shipped_policy()
+    res[main_job.SHIPPED] = main_job.zero_shot_shipped(shipped, compose_config(tiny), lrs, [0], 0.1)
+    T, L = env.time_limit, env.num_layers
+    r = res[main_job.SHIPPED]
+    assert r["test_accuracy"].shape == (1, 2, T + 1) and r["lrs"].shape == (1, 2, T, L)
+    np.testing.assert_allclose(r["test_accuracy"][:, :, 0], res["constant"]["test_accuracy"][:, :, 0])  # same init
+    assert np.all(np.isfinite(r["lrs"])) and not r["diverged"].any()
+    table = main_job.summary_table(res, lrs)
+    assert [row.split("|")[1].strip() for row in table.splitlines()[2:]] == [
+        "ganno (trained here)", "constant", "ganno (shipped default)"]
+    main_job.figure_accuracy_curves(str(tmp_path / "acc.png"), res, lrs, env.tau)
+    assert os.path.getsize(tmp_path / "acc.png") > 1000
+    history = [{"timestep": 1, "episode_return": 0.1, "final_val_accuracy": 0.5, "entropy": 2.0, "action_probs": [0.1] * 9}]
+    fake = SimpleNamespace(policy=trained, history=history, total_timesteps=1, num_updates=1)
+    text = main_job.summary_text("r", str(tmp_path), compose_config(tiny), fake, env, "mlp2-digits", res, lrs, [0], [],
+                                 {"train": 1.0, "eval": 1.0, "total": 2.0}, shipped)
+    assert "| ganno (shipped default) |" in text and "`load_policy(\"default\")`" in text
+    assert all(part in text for part in ("run 'robust_s0' on pool-8x8", "13824 timesteps, features robust", "MODEL_CARD.md"))
 
 
 @pytest.mark.parametrize(

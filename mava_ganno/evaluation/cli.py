@@ -18,7 +18,7 @@ from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
 from mava_ganno.evaluation import store
 from mava_ganno.evaluation.baselines import DEFAULT_METHODS
 from mava_ganno.evaluation.harness import check_inputs, evaluate
-from mava_ganno.evaluation.policies import describe_policy, load_policy_any, parse_policy_arg
+from mava_ganno.evaluation.policies import policy_source
 from mava_ganno.evaluation.records import (
     DEFAULT_LRS,
     DEFAULT_SEEDS,
@@ -67,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="[LABEL=]PATH",
-        help="a trained policy directory (repeatable); the label defaults to GANNO or the "
-        "ablation name read from the policy (GANNO-LR-only, ...).",
+        help="a trained policy directory, or 'default' for the policy shipped with mava_ganno "
+        "(repeatable); the label defaults to GANNO, 'GANNO (shipped default)' or the ablation "
+        "name read from the policy (GANNO-LR-only, ...).",
     )
     p.add_argument(
         "--scenario",
@@ -151,10 +152,7 @@ def _prepare(args: argparse.Namespace) -> Dict[str, Any]:
         width=args.width,
         data_dir=args.data_dir,
     )
-    sources = []
-    for arg in args.policy:
-        label, path = parse_policy_arg(arg)
-        sources.append(describe_policy(load_policy_any(path), path=path, label=label))
+    sources = [policy_source(arg) for arg in args.policy]
     kwargs = dict(lrs=lrs, weight_decays=wds, seeds=args.seeds, methods=methods, policy_modes=modes)
     check_inputs(scenario, sources, max_runs_per_call=args.max_runs_per_call, **kwargs)
     # Last, so that an input error leaves no folder behind.

@@ -1,5 +1,6 @@
 """Policies to evaluate: fixed-distribution agents (random layerwise, always no-op), how a
-loaded policy is labelled in the tables, and loading a policy from any folder we know."""
+loaded policy is labelled in the tables, and loading a policy from any folder we know or by the
+name of a policy shipped with mava_ganno (``default``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from flax import struct
 
 from mava_ganno.env.actions import ActionTable
 from mava_ganno.env.observations import FEATURE_SETS
-from mava_ganno.policy import policy_is_single_agent
+from mava_ganno.policy import SHIPPED_POLICIES, load_shipped_policy, policy_is_single_agent, shipped_policy_dir
 
 ABLATION_LABELS = {
     "lr_only": "GANNO-LR-only",
@@ -158,9 +159,37 @@ def describe_policy(policy: Any, path: str = "", label: Optional[str] = None) ->
     return PolicySource(label, group, policy, path, single)
 
 
+def _load_shipped(name: str) -> Any:
+    """The shipped policy ``name``, unless a file or folder of that name exists here (then a
+    ValueError naming both spellings that work)."""
+    if os.path.lexists(name):
+        raise ValueError(
+            f"policy {name!r} is ambiguous: {os.path.abspath(name)} exists in the working directory and "
+            f"{name!r} is also the name of the policy shipped with mava_ganno; give './{name}' for the folder "
+            f"or {shipped_policy_dir(name)} for the shipped policy."
+        )
+    return load_shipped_policy(name)
+
+
+def shipped_name(path: str) -> Optional[str]:
+    """The name of the shipped policy ``path`` stands for (its name, with no such file or folder
+    here, or its own folder), else None."""
+    if path in SHIPPED_POLICIES and not os.path.lexists(path):
+        return path
+    for name in SHIPPED_POLICIES:
+        try:
+            if os.path.isdir(path) and os.path.samefile(path, shipped_policy_dir(name)):
+                return name
+        except FileNotFoundError:  # not installed: nothing to stand for
+            continue
+    return None
+
+
 def load_policy_any(path: str) -> Any:
     """Load a trained policy from a directory, dispatching on what it contains.
 
+    - the name of a shipped policy (``SHIPPED_POLICIES``: ``default``) when no file or folder of
+      that name exists here (else a ValueError: give ``./default`` or the shipped folder);
     - ``policy.json`` + ``params.msgpack``: a mava_ganno policy (``mava_ganno.policy``, what
       ``ganno train`` writes to ``<run>/policy``);
     - ``<step>/`` folders or ``metadata/``: a Mava checkpoint run directory
@@ -168,6 +197,8 @@ def load_policy_any(path: str) -> Any:
     """
     from mava_ganno import policy as policy_mod
 
+    if path in SHIPPED_POLICIES:
+        return _load_shipped(path)
     if not os.path.isdir(path):
         raise FileNotFoundError(
             f"policy path {path!r} is not a directory; give a folder written by ganno train "
@@ -188,6 +219,17 @@ def load_policy_any(path: str) -> Any:
         f"{policy_mod.PARAMS_FILE}, as in <run>/policy) nor a Mava checkpoint (<step>/ folders "
         "and metadata/, as in checkpoints/<system>/<uid>)."
     )
+
+
+def policy_source(arg: str) -> PolicySource:
+    """``--policy [LABEL=]PATH`` loaded and labelled (``describe_policy``); a shipped policy is
+    labelled ``GANNO (shipped <name>)`` unless ``LABEL=`` is given."""
+    label, path = parse_policy_arg(arg)
+    policy = load_policy_any(path)
+    name = shipped_name(path)
+    if label is None and name is not None:
+        label = f"GANNO (shipped {name})"
+    return describe_policy(policy, path=path, label=label)
 
 
 def parse_policy_arg(arg: str) -> Tuple[Optional[str], str]:

@@ -4,17 +4,22 @@
 - ``normalisation``: running observation statistics;
 - ``policy``: ``GannoPolicy`` (a jittable ``act`` for any number of layers), its
   initialisation and metadata;
-- ``io``: save/load (JSON + flax msgpack, written atomically).
+- ``io``: save/load (JSON + flax msgpack, written atomically) and the policies shipped with
+  the package (``load_policy("default")``, ``load_shipped_policy``, ``shipped_policy_dir``).
 """
 
 from mava_ganno.policy.io import (
     CONFIG_FILE,
     PARAMS_FILE,
     POLICY_FORMAT,
+    SHIPPED_POLICIES,
+    PolicyFileError,
     atomic_write_dir,
     load_policy,
+    load_shipped_policy,
     policy_config,
     save_policy,
+    shipped_policy_dir,
 )
 from mava_ganno.policy.networks import (
     DiscreteActionHead,
@@ -39,11 +44,13 @@ __all__ = [
     "CONFIG_FILE",
     "PARAMS_FILE",
     "POLICY_FORMAT",
+    "SHIPPED_POLICIES",
     "DiscreteActionHead",
     "GannoPolicy",
     "MLPTorso",
     "NetworkConfig",
     "ObsNormStats",
+    "PolicyFileError",
     "RecurrentActor",
     "RecurrentValueNet",
     "ScannedRNN",
@@ -52,11 +59,13 @@ __all__ = [
     "init_policy",
     "init_policy_for_env",
     "load_policy",
+    "load_shipped_policy",
     "make_actor",
     "make_critic",
     "policy_config",
     "policy_is_single_agent",
     "policy_metadata_value",
     "save_policy",
+    "shipped_policy_dir",
     "welford",
 ]

@@ -8,11 +8,17 @@ not match a network freshly built from the stored config raises ``PolicyFileErro
 ``ValueError``) naming the file and what is wrong, so a bad policy fails at load time, not at
 its first use. Writes that fail (a full disk, no permission) raise an ``OSError`` naming the
 path being written; ``ensure_writable_dir`` checks an output folder up front.
+
+Shipped policies: ``SHIPPED_POLICIES`` names the policies that ship inside the package
+(``mava_ganno/policies/<name>/``, with a ``MODEL_CARD.md``); ``load_policy("default")`` loads
+one when no folder of that name exists in the working directory (and refuses to guess when one
+does), ``load_shipped_policy(name)`` always loads the shipped one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import json
 import math
 import os
@@ -33,6 +39,7 @@ from mava_ganno.policy.policy import GannoPolicy
 POLICY_FORMAT = "ganno-policy/1"
 CONFIG_FILE = "policy.json"
 PARAMS_FILE = "params.msgpack"
+SHIPPED_POLICIES = ("default",)  # folders of mava_ganno/policies/, installed as package data
 
 
 class PolicyFileError(ValueError):
@@ -237,12 +244,51 @@ def _check_shapes(params_path: str, what: str, found: Any, expected: Any) -> Non
             )
 
 
+def shipped_policy_dir(name: str = "default") -> str:
+    """The folder of the shipped policy ``name`` (one of ``SHIPPED_POLICIES``) in the installed
+    package: ``mava_ganno/policies/<name>/`` (``policy.json``, ``params.msgpack``, ``MODEL_CARD.md``)."""
+    if name not in SHIPPED_POLICIES:
+        raise ValueError(f"no shipped policy named {name!r}; the shipped policies are {list(SHIPPED_POLICIES)}.")
+    path = str(importlib.resources.files("mava_ganno") / "policies" / name)
+    if not os.path.isfile(os.path.join(path, PARAMS_FILE)):
+        raise FileNotFoundError(
+            f"the shipped policy {name!r} is missing from this installation ({path}); reinstall mava_ganno "
+            "from a wheel or a source checkout that has mava_ganno/policies/ (it is package data)."
+        )
+    return path
+
+
+def load_shipped_policy(name: str = "default") -> GannoPolicy:
+    """Load the policy ``name`` shipped with mava_ganno (see its ``MODEL_CARD.md`` in
+    ``shipped_policy_dir(name)``), whatever folders the working directory holds."""
+    return load_policy(shipped_policy_dir(name))
+
+
+def _resolve_policy_dir(directory: str) -> str:
+    """``directory``, or the shipped policy's folder when ``directory`` is a shipped name
+    (``"default"``) and nothing of that name exists here; both existing is an error."""
+    if not isinstance(directory, str) or directory not in SHIPPED_POLICIES:
+        return directory
+    if os.path.lexists(directory):
+        raise PolicyFileError(
+            f"load_policy({directory!r}) is ambiguous: {os.path.abspath(directory)} exists in the working "
+            f"directory and {directory!r} is also the name of the policy shipped with mava_ganno; load the "
+            f"folder with load_policy('./{directory}') or the shipped policy with load_shipped_policy({directory!r})."
+        )
+    return shipped_policy_dir(directory)
+
+
 def load_policy(directory: str) -> GannoPolicy:
     """Load a policy saved by ``save_policy`` (needs no dataset and no training config).
+
+    ``directory`` is a folder written by ``save_policy`` or the name of a shipped policy
+    (``SHIPPED_POLICIES``: ``"default"``), used when no file or folder of that name exists in
+    the working directory; when one does, ``PolicyFileError`` says how to pick either.
 
     Raises ``FileNotFoundError`` when a file is missing and ``PolicyFileError`` (a
     ``ValueError`` naming the file) when one is corrupt or does not match the other.
     """
+    directory = _resolve_policy_dir(directory)
     cfg_path, params_path = os.path.join(directory, CONFIG_FILE), os.path.join(directory, PARAMS_FILE)
     for path in (cfg_path, params_path):
         if not os.path.isfile(path):
