@@ -29,9 +29,10 @@ def test_the_follower_takes_the_action_closest_to_the_schedule_in_log_space(tiny
     best approximation (from the LR it had) of the schedule's next value."""
     env = tiny_eval_env.env
     table = ActionTable.from_strings(env.action_table.entries)
+    run = jax.jit(make_episode_runner(env, record_transitions=True))  # one compilation for every schedule
     for name, peak in [("warmup_cosine", 1e-3), ("cosine", 3e-3), ("linear", 1e-2)]:
         pol, targets = follower(env, name, peak)
-        ep = jax.jit(make_episode_runner(env, record_transitions=True))(pol, jax.random.PRNGKey(0), targets[0], 0.1)
+        ep = run(pol, jax.random.PRNGKey(0), targets[0], 0.1)
         lrs = np.asarray(ep["layer_lrs"])  # (T, L): the LRs used after each decision
         prev = np.full(lrs.shape[1], targets[0], np.float32)
         for t in range(lrs.shape[0]):
@@ -42,7 +43,7 @@ def test_the_follower_takes_the_action_closest_to_the_schedule_in_log_space(tiny
             prev = lrs[t]
     # a constant schedule is the no-op at every decision (ties go to the first entry, '+0')
     pol, targets = follower(env, "constant", 1e-3)
-    ep = jax.jit(make_episode_runner(env, record_transitions=True))(pol, jax.random.PRNGKey(0), targets[0], 0.1)
+    ep = run(pol, jax.random.PRNGKey(0), targets[0], 0.1)
     assert (np.asarray(ep["actions"]) == table.noop_index).all()
 
 
@@ -125,7 +126,7 @@ def test_cloning_one_schedule_reproduces_its_actions(tiny_eval_env):
     assert history[-1]["accuracy"] == 1.0 and history[-1]["loss"] < history[0]["loss"]
     assert policy.metadata["source"] == "behaviour_cloning" and policy.obs_norm is not None
     pol, targets = follower(env, "warmup_cosine", 1e-3)
-    run = jax.jit(make_episode_runner(env, record_transitions=True), static_argnums=())
+    run = jax.jit(make_episode_runner(env, record_transitions=True))
     demo = run(pol, jax.random.PRNGKey(7), targets[0], 0.1)
     clone = run(policy, jax.random.PRNGKey(7), targets[0], 0.1, True)
     np.testing.assert_array_equal(np.asarray(clone["actions"]), np.asarray(demo["actions"]))
