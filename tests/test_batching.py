@@ -46,8 +46,8 @@ def test_count_compiles_names_and_times_compilations():
         baseline_runner(jnp.ones(4))  # a new shape compiles again
     assert [n for n, _ in log.runners()] == ["jit(baseline_runner)"] * 2
     assert log.supported and log.summary()["runner_compilations"] == 2 and log.count == len(log.events)
-    # the seconds are bookkeeping (how long is for benchmarks/eval_grid.py): one number per event, summed
-    assert log.seconds == sum(s for _, s in log.events) and all(isinstance(s, float) for _, s in log.events)
+    # one (name, duration) record per compilation; how long they take is for benchmarks/eval_grid.py
+    assert all(isinstance(name, str) and isinstance(s, float) for name, s in log.events)
 
 
 def test_count_compiles_reads_the_compile_log_when_events_have_no_names(monkeypatch):

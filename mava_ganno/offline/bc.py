@@ -125,9 +125,10 @@ def behaviour_clone(
         for i in range(0, len(order) - size + 1, size):  # equal batches: one compilation
             b = order[i : i + size]
             params, opt_state, loss, acc = sgd_step(params, opt_state, obs[b], actions[b], mask[b])
-            losses.append(float(loss))
-            accs.append(float(acc))
+            losses.append(loss)  # device values: read once per epoch, not once per step
+            accs.append(acc)
             weights.append(float(mask[b].sum()))
+        losses, accs = jax.device_get((losses, accs))
         row = {"epoch": epoch + 1, "loss": float(np.average(losses, weights=weights)),
                "accuracy": float(np.average(accs, weights=weights))}
         history.append(row)

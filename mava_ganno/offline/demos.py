@@ -92,8 +92,8 @@ def check_schedules(schedules: Sequence[str], peaks: Sequence[float]) -> None:
 
 def schedule_targets(name: str, peak: float, sl_steps: int, tau: int) -> np.ndarray:
     """(T+1,) the schedule's LR at every decision: [lr(0), lr(tau), ..., lr(T*tau)]."""
-    sched = make_schedule(name, peak, int(sl_steps))
-    return np.asarray([float(sched(t * tau)) for t in range(sl_steps // tau + 1)], np.float32)
+    counts = jnp.arange(sl_steps // tau + 1) * tau
+    return np.asarray(make_schedule(name, peak, int(sl_steps))(counts), np.float32)
 
 
 def _group_demos(env: Any, schedules, peaks, seeds, weight_decay: Optional[float], max_runs: int) -> Dict[str, np.ndarray]:
