@@ -8,7 +8,16 @@ For each track (MLP, CNN) this measures, in one run and interleaved (the machine
 It prints and writes JSON: SGD steps/s of each, the ratio eval-step / plain (target >= 0.90),
 and the cost of a difference-reward step over an evaluation step (target <= 2.1x).
 
-    python benchmarks/env_throughput.py [--repeats 5] [--out benchmarks/env_throughput.json]
+The three are timed round after round (``--repeats`` rounds, one call of each per round) and the
+ratios are the medians of the per-round ratios, with their interquartile range: on a 2-core
+machine a single timing of ~0.1 s varies by +-10% from call to call, and slow drifts (other
+jobs, CPU frequency) hit the three calls of one round alike. Before anything is compiled the
+script samples how busy the CPUs are (``/proc/stat`` over 3 s: other processes only, since this
+one is still idle) and records the load averages before and after; when other processes used
+>= 10% of the CPUs it says so, and the numbers are not idle-machine figures. (The 1-minute load
+average cannot tell: it still counts a run that ended a minute ago.)
+
+    python benchmarks/env_throughput.py [--repeats 25] [--out benchmarks/env_throughput.json]
 """
 
 from __future__ import annotations
@@ -76,37 +85,88 @@ def bench_track(name: str, cfg: dict, repeats: int) -> dict:
         t_train.append(_time(run_train, train_state))
     sgd = k * cfg["tau"]
     med = statistics.median
+    ratio = [p / e for p, e in zip(t_plain, t_eval)]
+    cost = [t / e for t, e in zip(t_train, t_eval)]
     out = {
         "track": name,
         "config": {**cfg, "env_steps": k},
+        "rounds": repeats,
         "sgd_steps_per_s": {
             "plain_adamw": sgd / med(t_plain),
             "env_step_eval": sgd / med(t_eval),
             "env_step_difference_reward": sgd / med(t_train),
         },
-        "ratio_env_eval_over_plain": med(t_plain) / med(t_eval),
-        "difference_reward_step_cost_over_eval_step": med(t_train) / med(t_eval),
+        "ratio_env_eval_over_plain": med(ratio),
+        "ratio_env_eval_over_plain_iqr": _iqr(ratio),
+        "difference_reward_step_cost_over_eval_step": med(cost),
+        "difference_reward_step_cost_over_eval_step_iqr": _iqr(cost),
     }
     return out
 
 
+def cpu_busy_fraction(seconds: float = 3.0):
+    """Fraction of all CPUs' time spent busy over ``seconds`` (``/proc/stat``), None off Linux."""
+    def read():
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields), idle
+
+    try:
+        total0, idle0 = read()
+        time.sleep(seconds)
+        total1, idle1 = read()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total1 - total0
+    return None if total <= 0 else 1.0 - (idle1 - idle0) / total
+
+
+def _iqr(values: list) -> list:
+    q = statistics.quantiles(values, n=4)
+    return [q[0], q[2]]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=25, help="interleaved rounds (>= 3)")
     p.add_argument("--tracks", nargs="+", default=list(TRACKS), choices=list(TRACKS))
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "env_throughput.json"))
     args = p.parse_args()
+    if args.repeats < 3:
+        p.error(f"--repeats must be >= 3 (rounds for a median and quartiles), got {args.repeats}.")
+    load_before = os.getloadavg()
+    busy = cpu_busy_fraction()
+    tracks = [bench_track(t, dict(TRACKS[t]), args.repeats) for t in args.tracks]
+    load_after = os.getloadavg()
     results = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "jax": jax.__version__},
-        "tracks": [bench_track(t, dict(TRACKS[t]), args.repeats) for t in args.tracks],
+        "load_average_before": list(load_before),
+        "load_average_after": list(load_after),
+        "cpu_busy_before": busy,
+        "idle_before": busy is not None and busy < 0.10,
+        "tracks": tracks,
     }
     for r in results["tracks"]:
         s = r["sgd_steps_per_s"]
+        q, c = r["ratio_env_eval_over_plain_iqr"], r["difference_reward_step_cost_over_eval_step_iqr"]
         print(
             f"[{r['track']}] plain AdamW {s['plain_adamw']:,.0f} SGD steps/s | env.step (eval) "
-            f"{s['env_step_eval']:,.0f} -> ratio {r['ratio_env_eval_over_plain']:.3f} (target >= 0.90) | "
-            f"difference-reward step costs {r['difference_reward_step_cost_over_eval_step']:.2f}x an eval "
+            f"{s['env_step_eval']:,.0f} -> ratio {r['ratio_env_eval_over_plain']:.3f} "
+            f"[IQR {q[0]:.3f}-{q[1]:.3f}] (target >= 0.90) | difference-reward step costs "
+            f"{r['difference_reward_step_cost_over_eval_step']:.2f}x [IQR {c[0]:.2f}-{c[1]:.2f}] an eval "
             f"step (target <= 2.1)"
+        )
+    print(
+        f"load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}; after "
+        f"{', '.join(f'{x:.2f}' for x in load_after)} (this run itself adds up to ~1-2); CPUs busy with "
+        f"other work before the run: {'unknown' if busy is None else f'{busy:.0%}'}"
+    )
+    if not results["idle_before"]:
+        print(
+            "WARNING: the machine was not idle before this run (other processes used "
+            f"{'an unknown share' if busy is None else f'{busy:.0%}'} of the CPUs, idle means < 10%): "
+            "these are not idle-machine figures; rerun when nothing else runs."
         )
     with open(args.out, "w") as f:
         json.dump(results, f, indent=2)

@@ -215,7 +215,13 @@ class SLTrainer:
         self, ts: TrainState, lrs: chex.Array, weight_decay: chex.Numeric, key: chex.PRNGKey
     ) -> Tuple[TrainState, chex.Array, chex.Array]:
         """tau layerwise-AdamW steps; returns (state, mean train loss, mean train acc)."""
-        indices = self.batch_indices(key, self.tau)
+        return self.train_on(ts, lrs, weight_decay, self.batch_indices(key, self.tau))
+
+    def train_on(
+        self, ts: TrainState, lrs: chex.Array, weight_decay: chex.Numeric, indices: chex.Array
+    ) -> Tuple[TrainState, chex.Array, chex.Array]:
+        """``train`` on given minibatches (k, batch_size): branches that share their minibatches
+        (the difference reward's actual and counterfactual) draw them once."""
         ts, losses, accs = self.train_with(self.optimizer(weight_decay), ts, indices, layer_lrs=lrs)
         return ts, jnp.mean(losses), jnp.mean(accs)
 

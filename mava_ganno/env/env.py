@@ -26,8 +26,6 @@ from mava_ganno.env.stats import LOSS_CAP, global_stats
 from mava_ganno.env.types import Observation, Reference, State
 from mava_ganno.env.viewer import GannoViewer
 
-_JAX_VERSION = tuple(int(p) for p in jax.__version__.split(".")[:2])
-
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
@@ -113,12 +111,14 @@ class Ganno(Environment):
         data_seed: seed of the deterministic train/validation/test split.
         data_dir: where tensorflow-datasets finds prepared data (``tfds:`` datasets).
         hidden, width: hidden units of MLPs and base channels of CNNs/ResNets.
-        counterfactual: how the difference reward's two branches (actual, no-op) run:
-            ``vmap`` as one batched computation (fastest on current jax), ``sequential`` one
-            after the other (``lax.map``; much faster on jax < 0.5, e.g. Mava's pinned 0.4.30,
-            whose CPU code for a branch-vmap nested in an env-vmap is 5-10x slower), or
-            ``auto`` (default): ``vmap`` on jax >= 0.5, else ``sequential``. Both give the
-            same reward up to float rounding.
+        counterfactual: how the difference reward's two branches (actual, counterfactual)
+            run: ``sequential`` one after the other (``lax.map``, on the same minibatches,
+            drawn once), or ``vmap`` as one batched computation. ``auto`` (default) is
+            ``sequential``: measured on 2 CPU cores (jax 0.10) two sequential branches cost
+            2.0x one, a vmap over them 2.15-2.45x (1 and 4 vmapped environments, MLP and CNN;
+            docs/benchmarks.md), and on jax < 0.5 (Mava's pinned 0.4.30) a branch-vmap nested
+            in an env-vmap is 5-10x slower. Both give the same reward up to float rounding;
+            results made before Nov 29 2026 used ``vmap`` on jax >= 0.5.
         measure_batch: minibatch the layer statistics (g, u) and the reset's train loss are
             measured on: ``fresh`` (default) a minibatch of its own; ``next`` the first
             minibatch of the next tau training steps, i.e. what ``mava_ganno.optimiser`` observes
@@ -162,7 +162,7 @@ class Ganno(Environment):
         # Validate everything cheap before any data is loaded or anything is compiled.
         _check_arguments(tau, sl_steps, batch_size, lr_max, measure_batch, counterfactual)
         if counterfactual == "auto":
-            counterfactual = "vmap" if _JAX_VERSION >= (0, 5) else "sequential"
+            counterfactual = "sequential"
         self.counterfactual = counterfactual
         self.measure_batch = measure_batch
         self.generator = generator if generator is not None else InitialConditionsGenerator()
@@ -316,9 +316,10 @@ class Ganno(Environment):
         evaluate = functools.partial(self.trainer.evaluate, split="val")
         reference = state.reference
         if self.difference_reward:
+            indices = self.trainer.batch_indices(k_train, self.tau)  # drawn once, for both branches
 
             def run_branch(ts0, lrs):
-                ts_, loss_, acc_ = train(ts0, lrs, wd, k_train)
+                ts_, loss_, acc_ = self.trainer.train_on(ts0, lrs, wd, indices)
                 return (ts_, loss_, acc_) + tuple(evaluate(ts_))
 
             if reference is None:  # the no-op from the current parameters (shared, not copied)
