@@ -12,12 +12,19 @@ Checks against the issue's bar, per variant and mode, over policy seeds and LRs:
 runs below 50% test accuracy, ``vs best schedule`` the Average minus the best handcrafted
 schedule's Average.
 
-Usage: python experiments/study_table.py RESULTS_DIR [RESULTS_DIR ...] > table.md
+With ``--runs OUT`` (the training output folder of study_task_distribution.sh) each policy's
+selected action mode is read from its ``policy_best`` metadata (``validation_mode``, chosen on
+the validation suite of its pool) and every variant gets a ``suite mode`` row: per policy seed,
+the runs of the mode its suite chose (both modes must have been evaluated). Policies without
+a recorded mode are left out of that row.
+
+Usage: python experiments/study_table.py [--runs OUT] RESULTS_DIR [RESULTS_DIR ...] > table.md
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import re
 import sys
 from collections import defaultdict
@@ -40,6 +47,27 @@ def load(folder: Path):
 def fmt(values) -> str:
     v = 100 * np.asarray(values, float)
     return f"{v.mean():.2f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.2f}"
+
+
+def suite_modes(runs: Path) -> dict:
+    """``<variant>_s<seed>`` -> the action mode its validation suite chose, where recorded."""
+    modes = {}
+    for meta_file in runs.glob("*/checkpoints/rec_ippo/*/policy_best/policy.json"):
+        mode = (json.load(open(meta_file)).get("metadata") or {}).get("validation_mode")
+        if mode is not None:
+            modes[meta_file.parent.parent.name] = mode
+    return modes
+
+
+def with_suite_mode(rows, modes: dict):
+    """Adds, per policy, copies of the rows of its suite-selected mode, under the mode
+    ``suite mode``."""
+    extra = []
+    for r in rows:
+        label = r["label"].removesuffix(f" ({r['mode']})")
+        if r["policy"] and modes.get(label) == r["mode"]:
+            extra.append({**r, "mode": "suite mode", "label": f"{label} (suite mode)"})
+    return rows + extra
 
 
 def table(rows, title: str) -> str:
@@ -81,12 +109,18 @@ def table(rows, title: str) -> str:
 
 
 def main(argv) -> None:
+    modes = None
+    if argv[:1] == ["--runs"]:
+        if len(argv) < 2 or not Path(argv[1]).is_dir():
+            sys.exit(f"--runs needs the training output folder (e.g. results/study10), got {argv[1:2]}")
+        modes, argv = suite_modes(Path(argv[1])), argv[2:]
     if not argv:
         sys.exit(__doc__)
     for folder in map(Path, argv):
         if not (folder / "table.csv").is_file():
             sys.exit(f"{folder}: no table.csv (run `ganno evaluate ... --out` first)")
-        print(table(load(folder), folder.name))
+        rows = load(folder)
+        print(table(rows if modes is None else with_suite_mode(rows, modes), folder.name))
 
 
 if __name__ == "__main__":

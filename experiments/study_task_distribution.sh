@@ -5,6 +5,9 @@
 #   pool-robust  the task distribution with the robust feature set
 #   pool-robust-episode  the same with the episode-level counterfactual reward (constant-LR
 #                reference episode; the return is the final hold-out accuracy gap)
+#   deep-robust, deep-robust-episode  pool-robust(-episode) on the second pool, pool-deep (deep
+#                and wide groups, whole-budget tasks, less label noise; its validation suite
+#                also chooses the action mode, sampled or greedy)
 # Pool variants select their policy on the pool's validation suite (policy_best); the paper
 # recipe has no suite and keeps its last policy. Outputs: $OUT/<variant>_s<seed>/ (train.log,
 # checkpoints/rec_ippo/<variant>_s<seed>/{policy,policy_best,validation_history.json}).
@@ -24,7 +27,9 @@ for variant in $VARIANTS; do
     pool-paper) args="env/scenario=pool-8x8 arch.num_envs=2 system.total_timesteps=12800 env.scenario.validation.every=2" ;;
     pool-robust) args="env/scenario=pool-8x8 env.kwargs.features=robust arch.num_envs=2 system.total_timesteps=12800 env.scenario.validation.every=2" ;;
     pool-robust-episode) args="env/scenario=pool-8x8 env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode arch.num_envs=2 system.total_timesteps=12800 env.scenario.validation.every=2" ;;
-    *) echo "unknown variant $variant (paper, pool-paper, pool-robust, pool-robust-episode)"; exit 2 ;;
+    deep-robust) args="env/scenario=pool-deep env.kwargs.features=robust arch.num_envs=2 system.total_timesteps=12800 env.scenario.validation.every=2" ;;
+    deep-robust-episode) args="env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode arch.num_envs=2 system.total_timesteps=12800 env.scenario.validation.every=2" ;;
+    *) echo "unknown variant $variant (paper, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode)"; exit 2 ;;
   esac
   for seed in $SEEDS; do
     uid=${variant}_s${seed}

@@ -280,6 +280,28 @@ def test_the_constant_lr_has_zero_advantage_over_itself(tmp_path):
         ValidationSuite({"t": env}, [-1.0], [0], 0.1)
 
 
+def test_validation_in_both_modes_selects_the_better_one(tmp_path):
+    """``modes: [sampled, greedy]``: the uniform random agent taken greedily is the no-op (action 0,
+    "+0"), i.e. the constant LR, so its greedy advantage is exactly 0 and its sampled one is not;
+    the unsuffixed scores are the better mode's, which ``validation_mode`` names."""
+    from mava_ganno.evaluation.policies import RandomPolicy
+    from mava_ganno.systems.validation import ValidationSuite
+
+    cfg = tiny_config(tmp_path, "+env.scenario.validation={every:1,lrs:[1.0e-3,3.0e-2],seeds:[0],modes:[sampled,greedy],tasks:{t:{}}}")
+    suite = ValidationSuite.from_config(cfg)
+    env = suite.envs["t"]
+    assert env.action_table.entries[0] == "+0"
+    out = suite(RandomPolicy(env.action_table.entries, env.lr_max))
+    assert out["validation_advantage/greedy"] == 0.0 and out["validation_worst/greedy"] == 0.0
+    assert out["validation_advantage/sampled"] != 0.0
+    best = max(("sampled", "greedy"), key=lambda m: out[f"validation_advantage/{m}"])
+    assert out["validation_mode"] == best
+    for k in ("validation_advantage", "validation_worst", "validation/t"):
+        assert out[k] == out[f"{k}/{best}"]
+    with pytest.raises(ConfigError, match=r"validation.modes=\['sampled', 'argmax'\].*\[sampled, greedy\]"):
+        ValidationSuite({"t": env}, [1e-3], [0], 0.1, modes=["sampled", "argmax"])
+
+
 def test_a_failed_final_save_keeps_the_policy_elsewhere_and_says_where(tmp_path, monkeypatch, capsys):
     """The disk fills up at the very end: the trained policy goes to a temporary folder, the
     message names both paths, and the result points there."""

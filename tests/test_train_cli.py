@@ -181,24 +181,37 @@ def test_main_job_rejects_bad_input_before_training(tmp_path, capsys, argv, expe
     assert not (tmp_path / "r").exists()
 
 
-def test_pool_scenario_is_a_task_distribution_without_evaluation_data():
-    """pool-8x8: groups of 1-4 hidden layers (MLP) and CNNs, only training-pool datasets, and a
-    wide initial-LR range (up to 0.1, where pool tasks collapse)."""
+@pytest.mark.parametrize(
+    "scenario, networks",
+    [
+        ("pool-8x8", {"mlp1", "mlp2", "mlp3", "mlp4", "cnn1", "cnn2"}),
+        ("pool-deep", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2"}),
+    ],
+)
+def test_pool_scenario_is_a_task_distribution_without_evaluation_data(scenario, networks):
+    """Pools: groups of MLPs of several depths and CNNs, only training-pool datasets, and a
+    wide initial-LR range (up to 0.1, where pool tasks collapse); a validation suite of other
+    datasets, also never evaluation data."""
     from mava_ganno.backend.task_pool import check_training_pool
     from mava_ganno.utils.config import num_groups, task_groups
 
-    cfg = compose_config(["env/scenario=pool-8x8"])
+    cfg = compose_config([f"env/scenario={scenario}"])
     groups = task_groups(cfg)
     assert num_groups(cfg) == len(groups) >= 6
     base = OmegaConf.to_container(cfg.env.scenario.env_kwargs)
     kw = [{**base, **g.get("env_kwargs", {})} for g in groups.values()]
     check_training_pool({k["dataset"] for k in kw} | {base["dataset"]})  # raises for mnist_5k / tfds:
-    assert {k["network"] for k in kw} >= {"mlp1", "mlp2", "mlp3", "mlp4", "cnn1", "cnn2"}
+    assert {k["network"] for k in kw} >= networks
     assert max(cfg.env.scenario.task_config.lr) >= 0.1
     val = OmegaConf.to_container(cfg.env.scenario.validation.tasks)
     val_data = {t["env_kwargs"]["dataset"] for t in val.values()}
     check_training_pool(val_data)  # the validation suite is held out from training, not evaluation data
     assert not val_data & {k["dataset"] for k in kw}
+    if scenario == "pool-deep":  # deep and wide groups, and a suite deeper than any of them, in both modes
+        depth = lambda k: int(k["network"][3:]) if k["network"].startswith("mlp") else 0  # noqa: E731
+        assert any(depth(k) >= 5 and k["hidden"] >= 256 for k in kw)
+        assert max(depth({**base, **t["env_kwargs"]}) for t in val.values()) > max(depth(k) for k in kw)
+        assert list(cfg.env.scenario.validation.modes) == ["sampled", "greedy"]
 
 
 def test_main_job_rejects_an_unwritable_out_before_training(tmp_path, capsys):

@@ -165,17 +165,24 @@ def method_lr(num_steps: int) -> Callable:
 
 
 def make_method_runner(env: Any, greedy: bool = False) -> Callable:
-    """Jitted ``run(policy, key, lrs (M,), methods (M,), weight_decay) -> records (M, ...)``.
+    """``run(policy, key, lrs (M,), methods (M,), weight_decay, greedy=greedy) -> records (M, ...)``.
 
     ``methods[i]`` indexes ``METHODS``; all three run through the one episode runner in one
     compiled, vmapped function (the main job's zero-shot runs, the training system's
     validation suite). The same key gives every run
-    the same initialisation and minibatch order; records as ``rollouts.present``.
+    the same initialisation and minibatch order; records as ``rollouts.present``. ``greedy``
+    (a bool, or (M,) bools, one per run; traced, so both modes share the compiled function)
+    picks the policy's most likely action instead of sampling it.
     """
     run = make_episode_runner(env, lr_override=method_lr(env.time_limit))
     chance = 1.0 / env.dataset.num_classes
 
-    def one(policy, key, lr, method, wd):
-        return present(run(policy, key, lr, wd, greedy, (lr, method)), chance)
+    def one(policy, key, lr, method, wd, g):
+        return present(run(policy, key, lr, wd, g, (lr, method)), chance)
 
-    return jax.jit(jax.vmap(one, in_axes=(None, None, 0, 0, None)))
+    batched = jax.jit(jax.vmap(one, in_axes=(None, None, 0, 0, None, 0)))
+
+    def runner(policy: Any, key: Any, lrs: Any, methods: Any, weight_decay: Any, greedy: Any = greedy):
+        return batched(policy, key, lrs, methods, weight_decay, jnp.broadcast_to(jnp.asarray(greedy, bool), jnp.shape(lrs)))
+
+    return runner

@@ -525,8 +525,9 @@ def _train(learner: Learner, state: RNNLearnerState, start: int, budget: Budget,
             key_e, k = jax.random.split(key_e)
             logger.log({**evaluator(state, k, t), "steps_per_second": rate}, t, eval_step, LogEvent.EVAL)
         validated = selection(state, eval_step, budget.num_evals, t) if selection is not None else None
-        if validated is not None:
-            logger.log(validated, t, eval_step, LogEvent.EVAL)
+        if validated is not None:  # the logger takes numbers: the selected mode as a 0/1 flag
+            numbers = {k: v for k, v in validated.items() if not isinstance(v, str)}
+            logger.log({**numbers, "validation_greedy": float(validated["validation_mode"] == "greedy")}, t, eval_step, LogEvent.EVAL)
         if checkpointer is not None:
             extra = {"eval_key": np.asarray(key_e).tolist()}
             checkpointer.save(eval_step + 1, t, state, extra, force=eval_step + 1 == budget.num_evals)

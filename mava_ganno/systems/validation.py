@@ -10,6 +10,12 @@ one (task, LR) cell (the "never worse than a constant LR" floor). The constant L
 not depend on the policy and are run once. ``run_experiment`` logs every validation, keeps
 the policy with the best ``advantage`` in ``<run_dir>/policy_best`` beside the last one.
 
+With ``modes: [sampled, greedy]`` the policy is validated in each action mode (sampling its
+actions, or taking the most likely one): every score gets a ``/<mode>`` twin, and the
+unsuffixed scores are those of the better mode by ``advantage``, named in
+``validation_mode`` (stored in the selected policy's metadata), so the mode a policy is used
+in is chosen on the suite, never on evaluation scenarios. Default ``[sampled]``.
+
 Config (``env.scenario.validation``; absent or ``every: 0``: off)::
 
     validation:
@@ -17,6 +23,7 @@ Config (``env.scenario.validation``; absent or ``every: 0``: off)::
       lrs: [1.0e-4, 1.0e-3, 1.0e-2]
       weight_decay: 0.1
       seeds: [0, 1]
+      modes: [sampled]         # action modes to validate in: sampled and/or greedy
       tasks:                   # like env.scenario.groups: env_kwargs / task_config overrides
         mlp2-teacher10: {env_kwargs: {network: mlp2, dataset: "teacher:mlp,seed=10"}}
 """
@@ -34,6 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from mava_ganno.evaluation.records import POLICY_MODES as MODES
 from mava_ganno.evaluation.rollouts import METHODS, make_method_runner
 from mava_ganno.policy import load_policy, policy_metadata_value, save_policy
 from mava_ganno.utils import make_env
@@ -46,7 +54,7 @@ class ValidationSuite:
     """``suite(policy) -> {"advantage", "worst", "<task>"...}``; see the module docstring."""
 
     def __init__(self, envs: Dict[str, Any], lrs: Sequence[float], seeds: Sequence[int], weight_decay: float,
-                 every: int = 1, greedy: bool = False):
+                 every: int = 1, modes: Sequence[str] = ("sampled",)):
         if not envs:
             raise ConfigError("env.scenario.validation.tasks is empty; name at least one task or set every: 0.")
         bad = [lr for lr in lrs if not (math.isfinite(lr) and lr > 0)]
@@ -54,10 +62,16 @@ class ValidationSuite:
             raise ConfigError(f"env.scenario.validation.lrs={list(lrs)}: give finite initial LRs > 0, e.g. [1.0e-4, 1.0e-3, 1.0e-2].")
         if not seeds:
             raise ConfigError("env.scenario.validation.seeds is empty; e.g. [0, 1].")
-        self.envs, self.every = dict(envs), int(every)
+        modes = list(modes)
+        bad_modes = [m for m in modes if m not in MODES]
+        if not modes or bad_modes or len(set(modes)) != len(modes):
+            raise ConfigError(f"env.scenario.validation.modes={modes}: give distinct action modes out of {list(MODES)}, "
+                              "e.g. [sampled, greedy].")
+        self.envs, self.every, self.modes = dict(envs), int(every), modes
         self.lrs = np.asarray(lrs, np.float32)
         self.seeds, self.weight_decay = [int(s) for s in seeds], float(weight_decay)
-        self._runners = {name: make_method_runner(env, greedy) for name, env in self.envs.items()}
+        # one runner per task; the action mode is a traced flag of the run (greedy=...)
+        self._runners = {name: make_method_runner(env) for name, env in self.envs.items()}
         self._constant: Dict[str, np.ndarray] = {}
 
     @classmethod
@@ -69,31 +83,42 @@ class ValidationSuite:
         envs = {str(n): make_env.make_task(config, str(n), t or {}, "validation.tasks", difference_reward=False)
                 for n, t in tasks.items()}
         return cls(envs, list(v.get("lrs", [1e-4, 1e-3, 1e-2])), list(v.get("seeds", [0, 1])),
-                   float(v.get("weight_decay", 0.1)), int(v.every))
+                   float(v.get("weight_decay", 0.1)), int(v.every), [str(m) for m in v.get("modes", ["sampled"])])
 
     def due(self, eval_step: int, num_evals: int) -> bool:
         """After every ``every``-th evaluation step, and after the last."""
         return (eval_step + 1) % self.every == 0 or eval_step + 1 == num_evals
 
-    def _final_val(self, name: str, policy: Any, method: int) -> np.ndarray:
+    def _final_val(self, name: str, policy: Any, method: int, greedy: bool = False) -> np.ndarray:
         """(seeds, lrs) final hold-out accuracy of one method on one task."""
         methods = jnp.full(self.lrs.shape, method, jnp.int32)
-        runs = [self._runners[name](policy, jax.random.PRNGKey(s), jnp.asarray(self.lrs), methods, self.weight_decay)
+        runs = [self._runners[name](policy, jax.random.PRNGKey(s), jnp.asarray(self.lrs), methods, self.weight_decay,
+                                    greedy=greedy)
                 for s in self.seeds]
         return np.stack([np.asarray(jax.device_get(r["val_accuracy"]))[:, -1] for r in runs])
 
-    def __call__(self, policy: Any) -> Dict[str, float]:
+    def _scores(self, policy: Any, greedy: bool) -> Dict[str, float]:
         cells, out = [], {}
-        for name, env in self.envs.items():
-            if hasattr(policy, "check_env"):
-                policy.check_env(env)
-            if name not in self._constant:  # independent of the policy: run once
+        for name in self.envs:
+            if name not in self._constant:  # independent of the policy and the mode: run once
                 self._constant[name] = self._final_val(name, policy, _CONSTANT)
-            diff = 100.0 * (self._final_val(name, policy, _POLICY) - self._constant[name])  # (seeds, lrs)
+            diff = 100.0 * (self._final_val(name, policy, _POLICY, greedy) - self._constant[name])  # (seeds, lrs)
             out[f"validation/{name}"] = float(diff.mean())
             cells.append(diff.mean(axis=0))
         cells = np.concatenate(cells)
         return {"validation_advantage": float(cells.mean()), "validation_worst": float(cells.min()), **out}
+
+    def __call__(self, policy: Any) -> Dict[str, Any]:
+        for env in self.envs.values():
+            if hasattr(policy, "check_env"):
+                policy.check_env(env)
+        by_mode = {m: self._scores(policy, m == "greedy") for m in self.modes}
+        best = max(self.modes, key=lambda m: by_mode[m]["validation_advantage"])  # first of equals
+        out: Dict[str, Any] = dict(by_mode[best])
+        if len(self.modes) > 1:
+            out.update({f"{k}/{m}": v for m, scores in by_mode.items() for k, v in scores.items()})
+        out["validation_mode"] = best
+        return out
 
 
 class ModelSelection:
