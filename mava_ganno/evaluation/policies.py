@@ -15,7 +15,7 @@ from flax import struct
 
 from mava_ganno.env.actions import ActionTable
 from mava_ganno.env.observations import FEATURE_SETS
-from mava_ganno.policy import SHIPPED_POLICIES, load_shipped_policy, policy_is_single_agent, shipped_policy_dir
+from mava_ganno.policy import SHIPPED_POLICIES, policy_is_single_agent, shipped_policy_dir
 
 ABLATION_LABELS = {
     "lr_only": "GANNO-LR-only",
@@ -159,18 +159,6 @@ def describe_policy(policy: Any, path: str = "", label: Optional[str] = None) ->
     return PolicySource(label, group, policy, path, single)
 
 
-def _load_shipped(name: str) -> Any:
-    """The shipped policy ``name``, unless a file or folder of that name exists here (then a
-    ValueError naming both spellings that work)."""
-    if os.path.lexists(name):
-        raise ValueError(
-            f"policy {name!r} is ambiguous: {os.path.abspath(name)} exists in the working directory and "
-            f"{name!r} is also the name of the policy shipped with mava_ganno; give './{name}' for the folder "
-            f"or {shipped_policy_dir(name)} for the shipped policy."
-        )
-    return load_shipped_policy(name)
-
-
 def shipped_name(path: str) -> Optional[str]:
     """The name of the shipped policy ``path`` stands for (its name, with no such file or folder
     here, or its own folder), else None."""
@@ -198,7 +186,7 @@ def load_policy_any(path: str) -> Any:
     from mava_ganno import policy as policy_mod
 
     if path in SHIPPED_POLICIES:
-        return _load_shipped(path)
+        return policy_mod.load_policy(policy_mod.resolve_policy_dir(path, command_line=True))
     if not os.path.isdir(path):
         raise FileNotFoundError(
             f"policy path {path!r} is not a directory; give a folder written by ganno train "

@@ -18,6 +18,7 @@ from mava_ganno.policy.io import (
     load_policy,
     load_shipped_policy,
     policy_config,
+    resolve_policy_dir,
     save_policy,
     shipped_policy_dir,
 )
@@ -67,5 +68,6 @@ __all__ = [
     "policy_metadata_value",
     "save_policy",
     "shipped_policy_dir",
+    "resolve_policy_dir",
     "welford",
 ]

@@ -264,16 +264,23 @@ def load_shipped_policy(name: str = "default") -> GannoPolicy:
     return load_policy(shipped_policy_dir(name))
 
 
-def _resolve_policy_dir(directory: str) -> str:
+def resolve_policy_dir(directory: str, command_line: bool = False) -> str:
     """``directory``, or the shipped policy's folder when ``directory`` is a shipped name
-    (``"default"``) and nothing of that name exists here; both existing is an error."""
+    (``"default"``) and nothing of that name exists here; both existing is a
+    ``PolicyFileError`` that says how to pick either (in Python, or with ``command_line`` as
+    command-line arguments). The one place that decides what a policy name means."""
     if not isinstance(directory, str) or directory not in SHIPPED_POLICIES:
         return directory
     if os.path.lexists(directory):
+        pick = (
+            f"give './{directory}' for the folder or {shipped_policy_dir(directory)} for the shipped policy"
+            if command_line
+            else f"load the folder with load_policy('./{directory}') or the shipped policy with "
+            f"load_shipped_policy({directory!r})"
+        )
         raise PolicyFileError(
-            f"load_policy({directory!r}) is ambiguous: {os.path.abspath(directory)} exists in the working "
-            f"directory and {directory!r} is also the name of the policy shipped with mava_ganno; load the "
-            f"folder with load_policy('./{directory}') or the shipped policy with load_shipped_policy({directory!r})."
+            f"policy {directory!r} is ambiguous: {os.path.abspath(directory)} exists in the working "
+            f"directory and {directory!r} is also the name of the policy shipped with mava_ganno; {pick}."
         )
     return shipped_policy_dir(directory)
 
@@ -288,7 +295,7 @@ def load_policy(directory: str) -> GannoPolicy:
     Raises ``FileNotFoundError`` when a file is missing and ``PolicyFileError`` (a
     ``ValueError`` naming the file) when one is corrupt or does not match the other.
     """
-    directory = _resolve_policy_dir(directory)
+    directory = resolve_policy_dir(directory)
     cfg_path, params_path = os.path.join(directory, CONFIG_FILE), os.path.join(directory, PARAMS_FILE)
     for path in (cfg_path, params_path):
         if not os.path.isfile(path):
