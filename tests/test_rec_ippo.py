@@ -302,6 +302,33 @@ def test_validation_in_both_modes_selects_the_better_one(tmp_path):
         ValidationSuite({"t": env}, [1e-3], [0], 0.1, modes=["sampled", "argmax"])
 
 
+def test_kl_penalty_keeps_the_actor_near_its_start_and_decays(tmp_path):
+    """system.init_policy_kl_coef: KL(start || policy) on every agent-step, weighted by a
+    coefficient that decays linearly over the run (in actor SGD steps). A strong penalty keeps
+    the policy much closer to its start than a negligible one does, on the same run."""
+    from mava_ganno.policy import NetworkConfig, init_policy_for_env, save_policy
+    from mava_ganno.utils import make_env
+
+    base = ["system.num_updates=6", "arch.num_evaluation=1", "arch.num_eval_episodes=0",
+            "logger.checkpointing.save_model=False", "system.actor_lr=3e-3"]
+    env = make_env.make_single(tiny_config(tmp_path, *base))
+    save_policy(str(tmp_path / "start"), init_policy_for_env(env, jax.random.PRNGKey(123), network=NetworkConfig((32,), (16,), 16)))
+    start = f"system.init_policy={tmp_path / 'start'}"
+    weak = rec_ippo.run_experiment(tiny_config(tmp_path, *base, start, "system.init_policy_kl_coef=1e-6"), verbose=False)
+    strong = rec_ippo.run_experiment(tiny_config(tmp_path, *base, start, "system.init_policy_kl_coef=10.0"), verbose=False)
+    kl_weak, kl_strong = ([row["anchor_kl"] for row in r.history] for r in (weak, strong))
+    assert kl_weak[0] < 1e-3 and kl_weak[-1] > 10 * kl_weak[0]  # unpenalised, the policy moves away
+    assert kl_strong[-1] < 0.5 * kl_weak[-1], (kl_strong, kl_weak)
+    steps = int(strong.final_state.opt_states.actor_opt_state[1][0].count.ravel()[0])  # epochs x minibatches x updates
+    per_update = steps // 6
+    expected = [10.0 * (1 - (u * per_update + (per_update - 1) / 2) / steps) for u in range(6)]  # mean over the update
+    np.testing.assert_allclose([row["anchor_kl_coef"] for row in strong.history], expected, rtol=1e-5)
+    with pytest.raises(ConfigError, match=r"system\.init_policy_kl_coef=0\.5 keeps the actor near system\.init_policy, which is not set"):
+        rec_ippo.run_experiment(tiny_config(tmp_path, "system.init_policy_kl_coef=0.5"), verbose=False)
+    with pytest.raises(ConfigError, match=r"system\.init_policy_kl_coef"):
+        rec_ippo.run_experiment(tiny_config(tmp_path, start, "system.init_policy_kl_coef=-1.0"), verbose=False)
+
+
 def test_a_failed_final_save_keeps_the_policy_elsewhere_and_says_where(tmp_path, monkeypatch, capsys):
     """The disk fills up at the very end: the trained policy goes to a temporary folder, the
     message names both paths, and the result points there."""

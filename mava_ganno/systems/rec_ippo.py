@@ -90,6 +90,15 @@ from mava_ganno.utils.logger import GannoLogger, LogEvent, ProgressBar
 
 
 # ----------------------------------------------------------------------------- learner
+def _adam_count(opt_state: Any) -> chex.Array:
+    """The step count of the (first) Adam state in an optax state: the actor's SGD steps."""
+    is_adam = lambda x: isinstance(x, optax.ScaleByAdamState)  # noqa: E731
+    for s in jax.tree_util.tree_leaves(opt_state, is_leaf=is_adam):
+        if is_adam(s):
+            return s.count
+    raise ValueError("the actor optimiser has no Adam state to count its steps")
+
+
 
 
 def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], update_fns: Tuple[Callable, Callable],
@@ -112,6 +121,13 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
     norm_adv, norm_targets = bool(sys_cfg.normalise_advantages), bool(sys_cfg.normalise_value_targets)
     clip_value = bool(sys_cfg.clip_value)
     norm_obs = bool(sys_cfg.normalise_observations)
+    # KL penalty to the anchor (the system.init_policy actor, frozen): coefficient
+    # init_policy_kl_coef, decaying linearly to 0 over init_policy_kl_updates updates (default:
+    # the whole run), counted in actor SGD steps (epochs x minibatches per update).
+    kl_coef = float(sys_cfg.get("init_policy_kl_coef") or 0.0)
+    use_anchor = kl_coef > 0
+    kl_updates = int(sys_cfg.get("init_policy_kl_updates") or sys_cfg.num_updates)
+    kl_schedule = optax.linear_schedule(kl_coef, 0.0, kl_updates * int(sys_cfg.ppo_epochs) * num_minibatches)
     # Every agent-step weighs the same, whatever its group: a group's share of a rollout (or a
     # minibatch: every group gives each minibatch the same fraction of its sequences).
     shares = shares_of([num_envs * n for n in num_agents])
@@ -135,12 +151,19 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
         return mean, jnp.maximum(sq - jnp.square(mean), 0.0)
 
     def _group_step(env: Any, n: int, params: Params, norms: NormStates, obs: Observation, last_done: chex.Array,
-                    last_h: HiddenStates, ep: EpisodeStats, env_state: Any, policy_key: chex.PRNGKey, reset_key: chex.PRNGKey):
+                    last_h: HiddenStates, ep: EpisodeStats, env_state: Any, policy_key: chex.PRNGKey, reset_key: chex.PRNGKey,
+                    anchor: Any = None):
         """One step of one group's environments: act, step, auto-reset, record."""
         x = _normalise_obs(norms, obs.agents_view)
         policy_h, logits = actor_apply(
             params.actor_params, last_h.policy_hidden_state, (x[None], obs.action_mask[None], last_done[None])
         )
+        anchor_h, anchor_info = None, {}
+        if use_anchor:  # the anchor acts on the same observations with its own memory
+            anchor_h, anchor_logits = actor_apply(
+                anchor, last_h.anchor_hidden_state, (x[None], obs.action_mask[None], last_done[None])
+            )
+            anchor_info = {"anchor_logp": categorical(anchor_logits[0])[0]}
         critic_h, value_n = critic_apply(params.critic_params, last_h.critic_hidden_state, (x[None], last_done[None]))
         logits, value_n = logits[0], value_n[0]
         v_mean, v_std = _value_scale(norms.value)
@@ -164,6 +187,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
             "action_probs": probs.mean(axis=(0, 1)),
             "log10_lr": jnp.log10(jnp.maximum(env_state.lrs, 1e-10)).mean(),
             "raw_obs": obs.agents_view,
+            **anchor_info,
         }
         ep = EpisodeStats(jnp.where(done_env, 0.0, episode_return), jnp.where(done_env, 0, episode_length))
 
@@ -177,23 +201,25 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
         env_state, next_obs = jax.lax.cond(jnp.any(done_env), _reset, lambda _: (env_state, timestep.observation), None)
         done = jnp.repeat(done_env[:, None], n, axis=1)
         transition = RNNPPOTransition(last_done, action, value, timestep.reward, log_prob, x, obs.action_mask, last_h, info)
-        return (env_state, next_obs, done, HiddenStates(policy_h, critic_h), ep), transition
+        return (env_state, next_obs, done, HiddenStates(policy_h, critic_h, anchor_h), ep), transition
 
     def _update_step(learner_state: RNNLearnerState, _: Any) -> Tuple[RNNLearnerState, Dict[str, chex.Array]]:
         def _env_step(ls: RNNLearnerState, _: Any) -> Tuple[RNNLearnerState, Tuple[RNNPPOTransition, ...]]:
-            params, opt_states, key, env_state, obs, last_done, last_h, norms, ep = ls
+            params, opt_states, key, env_state, obs, last_done, last_h, norms, ep, anchor = ls
             key, policy_key, reset_key = jax.random.split(key, 3)
             out = [
-                _group_step(envs[g], num_agents[g], params, norms, obs[g], last_done[g], last_h[g], ep[g], env_state[g], pk, rk)
+                _group_step(envs[g], num_agents[g], params, norms, obs[g], last_done[g], last_h[g], ep[g], env_state[g], pk, rk,
+                            anchor)
                 for g, (pk, rk) in enumerate(zip(split_per_group(policy_key, num_groups), split_per_group(reset_key, num_groups)))
             ]
             carry, transitions = zip(*out)
             env_state, next_obs, done, hstates, ep = (tuple(c) for c in zip(*carry))
-            return RNNLearnerState(params, opt_states, key, env_state, next_obs, done, hstates, norms, ep), tuple(transitions)
+            return (RNNLearnerState(params, opt_states, key, env_state, next_obs, done, hstates, norms, ep, anchor),
+                    tuple(transitions))
 
         # STEP ENVIRONMENT FOR ROLLOUT LENGTH
         learner_state, traj = jax.lax.scan(_env_step, learner_state, None, rollout)
-        params, opt_states, key, env_state, obs, last_done, hstates, norms, ep = learner_state
+        params, opt_states, key, env_state, obs, last_done, hstates, norms, ep, anchor = learner_state
 
         # BOOTSTRAP VALUE AND GAE (per group)
         v_mean, v_std = _value_scale(norms.value)
@@ -235,6 +261,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
 
         def _update_minibatch(train_state: Tuple, batch: Tuple) -> Tuple[Tuple, Dict[str, chex.Array]]:
             params, opt_states = train_state  # batch: per group (t, gae, tgt), time-major (chunk, S, N, ...)
+            anchor_coef = kl_schedule(_adam_count(opt_states.actor_opt_state)) if use_anchor else 0.0
 
             def _actor_loss_fn(actor_params):
                 advs = _normalised_advantages([b[1] for b in batch])
@@ -245,14 +272,21 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
                     log_prob = jnp.take_along_axis(logp, t.action[..., None], axis=-1)[..., 0]
                     log_ratio = log_prob - t.log_prob
                     ratio = jnp.exp(log_ratio)
+                    anchor_kl = jnp.asarray(0.0)
+                    if use_anchor:  # KL(anchor || policy) per agent-step (actions the anchor never takes: 0)
+                        a_logp = t.info["anchor_logp"]
+                        a_p = jnp.exp(a_logp)
+                        anchor_kl = jnp.sum(jnp.where(a_p > 0, a_p * (a_logp - logp), 0.0), axis=-1).mean()
                     parts.append((
                         -jnp.minimum(ratio * adv, jnp.clip(ratio, 1 - clip_eps, 1 + clip_eps) * adv).mean(),
                         categorical_entropy(logits).mean(),
                         ((ratio - 1) - log_ratio).mean(),
                         (jnp.abs(ratio - 1) > clip_eps).mean(),
+                        anchor_kl,
                     ))
-                loss_actor, entropy, approx_kl, clip_frac = (weighted(p, shares) for p in zip(*parts))
-                return loss_actor - ent_coef * entropy, (loss_actor, entropy, approx_kl, clip_frac)
+                loss_actor, entropy, approx_kl, clip_frac, anchor_kl = (weighted(p, shares) for p in zip(*parts))
+                total = loss_actor - ent_coef * entropy + anchor_coef * anchor_kl
+                return total, (loss_actor, entropy, approx_kl, clip_frac, anchor_kl)
 
             def _critic_loss_fn(critic_params):
                 parts = []
@@ -276,7 +310,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
             a_updates, a_opt = actor_update(actor_grads, opt_states.actor_opt_state)
             c_updates, c_opt = critic_update(critic_grads, opt_states.critic_opt_state)
             params = Params(optax.apply_updates(params.actor_params, a_updates), optax.apply_updates(params.critic_params, c_updates))
-            loss_actor, entropy, approx_kl, clip_frac = actor_aux
+            loss_actor, entropy, approx_kl, clip_frac, anchor_kl = actor_aux
             loss_info = {
                 "total_loss": actor_total + critic_total,
                 "value_loss": value_loss,
@@ -285,6 +319,8 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
                 "approx_kl": approx_kl,
                 "clip_fraction": clip_frac,
             }
+            if use_anchor:
+                loss_info.update(anchor_kl=anchor_kl, anchor_kl_coef=jnp.asarray(anchor_coef, jnp.float32))
             return (params, OptStates(a_opt, c_opt)), loss_info
 
         # (T, E, ...) -> (chunk, E * T / chunk, ...): contiguous sequences of `chunk` steps.
@@ -309,7 +345,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
             (params, opt_states), loss_info = jax.lax.scan(_update_minibatch, (params, opt_states), tuple(minibatches))
             return (params, opt_states, key), loss_info
 
-        traj_train = tuple(t._replace(info={}) for t in traj)
+        traj_train = tuple(t._replace(info={k: v for k, v in t.info.items() if k == "anchor_logp"}) for t in traj)
         key, epoch_key = jax.random.split(key)
         (params, opt_states, _), loss_info = jax.lax.scan(
             _update_epoch, (params, opt_states, epoch_key), None, int(sys_cfg.ppo_epochs)
@@ -322,7 +358,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
             count = sum(r.shape[0] * r.shape[1] * r.shape[2] for r in raws)
             norms = norms._replace(obs=norms.obs.update_moments(o_mean, o_var, count))
 
-        learner_state = RNNLearnerState(params, opt_states, key, env_state, obs, last_done, hstates, norms, ep)
+        learner_state = RNNLearnerState(params, opt_states, key, env_state, obs, last_done, hstates, norms, ep, anchor)
 
         # Per-update metrics (sums and counts, so devices and update batches combine exactly).
         def total(f: Callable) -> chex.Array:
@@ -436,10 +472,13 @@ def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> 
         optax.adam(make_learning_rate(config.system.critic_lr, config), eps=1e-5),
     )
 
+    use_anchor = float(config.system.get("init_policy_kl_coef") or 0.0) > 0
+
     def init_hidden(n: int) -> HiddenStates:
         return HiddenStates(
             ScannedRNN.initialize_carry((num_envs, n), actor_cfg.hidden_state_dim),
             ScannedRNN.initialize_carry((num_envs, n), critic_cfg.hidden_state_dim),
+            ScannedRNN.initialize_carry((num_envs, n), actor_cfg.hidden_state_dim) if use_anchor else None,
         )
 
     f, a, n0 = env.obs_dim, env.action_dim, env.num_agents
@@ -461,6 +500,7 @@ def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> 
         actor_params, obs_norm = start_from_policy(str(config.system.init_policy), env, actor_cfg, actor_params, obs_norm)
         params = Params(actor_params, critic_params)
         opt_states = OptStates(actor_optim.init(actor_params), opt_states.critic_opt_state)
+    anchor = actor_params if use_anchor else None  # check_config: a KL coefficient needs init_policy
     f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731  (strong types: no recompilation)
     norms = NormStates(obs_norm, ValueNorm(f32(0.0), f32(1.0), f32(1e-4)))
 
@@ -487,12 +527,13 @@ def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> 
 
     dones = tuple(jnp.ones((num_envs, e.num_agents), bool) for e in envs)  # the first observation starts an episode
     episode = tuple(EpisodeStats(jnp.zeros((num_envs,), jnp.float32), jnp.zeros((num_envs,), jnp.int32)) for _ in envs)
-    replicate = (params, opt_states, hstates, dones, norms, episode)
+    replicate = (params, opt_states, hstates, dones, norms, episode, anchor)
     replicate = tree.map(lambda x: jnp.broadcast_to(x, (ubs,) + jnp.shape(x)), replicate)
     replicate = flax.jax_utils.replicate(replicate, devices=jax.devices())
-    params, opt_states, hstates, dones, norms, episode = replicate
+    params, opt_states, hstates, dones, norms, episode, anchor = replicate
     step_keys = jax.random.split(key, n_devices * ubs).reshape(n_devices, ubs, -1)
-    init_state = RNNLearnerState(params, opt_states, step_keys, tuple(env_states), tuple(obs), dones, hstates, norms, episode)
+    init_state = RNNLearnerState(params, opt_states, step_keys, tuple(env_states), tuple(obs), dones, hstates, norms, episode,
+                                 anchor)
     init_state = shard_like_learner(init_state)
     return Learner(learn, actor, critic, actor_cfg, critic_cfg, init_state)
 

@@ -28,6 +28,8 @@ class OptStates(NamedTuple):
 class HiddenStates(NamedTuple):
     policy_hidden_state: chex.Array  # (E, N, H)
     critic_hidden_state: chex.Array  # (E, N, H)
+    # (E, N, H) the anchor actor's (system.init_policy_kl_coef > 0), else None
+    anchor_hidden_state: Optional[chex.Array] = None
 
 
 class ValueNorm(NamedTuple):
@@ -62,6 +64,9 @@ class RNNLearnerState(NamedTuple):
     hstates: Tuple[HiddenStates, ...]
     norms: NormStates
     episode: Tuple[EpisodeStats, ...]
+    # the frozen actor parameters of system.init_policy, for the KL penalty that keeps the
+    # policy near it (system.init_policy_kl_coef > 0); None without one
+    anchor: Optional[Any] = None
 
 
 class RNNPPOTransition(NamedTuple):

@@ -83,7 +83,8 @@ def compile_key(config: DictConfig, n_devices: int) -> str:
     number of envs, the network and the env config."""
     c = OmegaConf.to_container(config, resolve=True)
     sys_c = {k: v for k, v in c["system"].items() if k not in ("seed", "total_timesteps", "num_updates")}
-    if c["system"].get("decay_learning_rates"):
+    kl_over_the_run = c["system"].get("init_policy_kl_coef") and not c["system"].get("init_policy_kl_updates")
+    if c["system"].get("decay_learning_rates") or kl_over_the_run:  # schedules over num_updates
         sys_c["num_updates"] = c["system"]["num_updates"]
     return json.dumps(
         {"system": sys_c, "num_envs": c["arch"]["num_envs"], "network": c["network"], "env": c["env"], "devices": n_devices},
@@ -112,6 +113,9 @@ def combine_update_metrics(m: Dict[str, np.ndarray], i: int, action_table: Tuple
     row["episodes"] = int(episodes)
     for k in ("val_accuracy", "reward", "log10_lr", "entropy", "total_loss", "actor_loss", "value_loss", "approx_kl", "clip_fraction"):
         row[k] = float(take(k).mean())
+    for k in ("anchor_kl", "anchor_kl_coef"):  # with system.init_policy_kl_coef > 0
+        if k in m:
+            row[k] = float(take(k).mean())
     row["diverged"] = int(take("diverged").sum())
     probs = np.asarray(m["action_probs"])[:, i].reshape(-1, len(action_table)).mean(0)
     row["action_probs"] = [float(p) for p in probs]

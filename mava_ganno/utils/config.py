@@ -122,6 +122,15 @@ def _check_system(config: DictConfig) -> None:
         _float(config, f"system.{key}", 0.0, lo_open=True)
     _float(config, "system.ent_coef", 0.0)
     _float(config, "system.vf_coef", 0.0)
+    if OmegaConf.select(config, "system.init_policy_kl_coef", default=None) is not None:  # older configs lack it
+        kl = _float(config, "system.init_policy_kl_coef", 0.0)
+        if OmegaConf.select(config, "system.init_policy_kl_updates", default=None) is not None:
+            _int(config, "system.init_policy_kl_updates")
+        if kl > 0 and not OmegaConf.select(config, "system.init_policy", default=None):
+            raise ConfigError(
+                f"system.init_policy_kl_coef={kl} keeps the actor near system.init_policy, which is not set; give "
+                "system.init_policy=<policy folder> (e.g. ganno clone's) or set system.init_policy_kl_coef=0."
+            )
     chunk = _int(config, "system.recurrent_chunk_size", allow_none=True)
     if chunk is None:
         chunk = rollout
