@@ -168,3 +168,72 @@ def test_clone_cli_names_a_bad_input_and_writes_a_loadable_policy(demos, tmp_pat
     DEMOS_CLI.clone_main(["--demos", path, "--out", str(tmp_path / "p"), "--epochs", "1", "--batch-size", "8"])
     policy = load_policy(str(tmp_path / "p"))
     assert policy.metadata["source"] == "behaviour_cloning" and policy.metadata["demonstrations_file"] == path
+
+
+# ----------------------------------------------------------------------------- critic pre-fit
+def test_discounted_returns_run_backwards_over_the_valid_steps():
+    from mava_ganno.policy.fitting import discounted_returns
+
+    rewards = np.array([[1.0, 2.0, 3.0, 9.0], [1.0, 1.0, 0.0, 0.0]], np.float32)
+    mask = np.array([[True, True, True, False], [True, True, False, False]])
+    g = discounted_returns(rewards, mask, 0.5)
+    np.testing.assert_allclose(g, [[1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3, 3, 0], [1.5, 1, 0, 0]])
+
+
+def test_the_critic_prefit_learns_the_demonstrations_returns(demos):
+    """The critic fitted to the demonstrations' discounted returns explains most of their
+    variance; the statistics it was fitted under are the returns'."""
+    from mava_ganno.policy import NetworkConfig, make_critic
+    from mava_ganno.policy.fitting import discounted_returns, prefit_critic
+    from mava_ganno.policy.networks import ScannedRNN
+
+    data, _ = demos
+    cfg = NetworkConfig((32,), (16,), 16)
+    critic = make_critic(cfg)
+    x = np.asarray(data["obs"], np.float32)
+    h0 = ScannedRNN.initialize_carry((2,), 16)
+    params = critic.init(jax.random.PRNGKey(0), h0, (x[:2, :1].transpose(1, 0, 2), np.zeros((1, 2), bool)))
+    centre, scale = x[data["mask"]].mean(0), x[data["mask"]].std(0) + 1e-3  # as the run's statistics would
+    fitted, (mean, var, count), history = prefit_critic(
+        critic, params, 16, x, data["rewards"], data["mask"], lambda o: (o - centre) / scale, gamma=0.99, epochs=150,
+        batch_size=16, learning_rate=3e-3, chunk=2, log=None)
+    returns = discounted_returns(data["rewards"], data["mask"], 0.99)[data["mask"]]
+    assert mean == pytest.approx(float(returns.mean()), rel=1e-5) and var == pytest.approx(float(returns.var()), rel=1e-4)
+    assert count == data["mask"].sum() and var > 0
+    assert history[-1]["loss"] < 0.7 * history[0]["loss"], history
+    assert history[-1]["explained_variance"] > 0.4, history[-1]  # a fresh critic explains nothing (about 0)
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1, got 0"):
+        prefit_critic(critic, params, 16, x, data["rewards"], data["mask"], lambda o: o, gamma=0.99, epochs=0)
+
+
+def test_recurrent_ippo_starts_from_the_prefitted_critic(demos, tmp_path):
+    """system.critic_prefit_demos: the learner's critic is the pre-fitted one and the value-target
+    statistics start as the demonstrations' returns; a file of other features, or no file, is
+    refused by name."""
+    from mava_ganno.policy.fitting import discounted_returns
+    from mava_ganno.systems import rec_ippo
+    from mava_ganno.train import compose_config
+    from mava_ganno.utils import make_env
+    from mava_ganno.utils.config import ConfigError, check_config
+
+    data, path = demos
+    tiny = ["env/scenario=mlp2-digits", "env.scenario.env_kwargs.tau=5", "env.scenario.env_kwargs.sl_steps=20",
+            "env.scenario.env_kwargs.hidden=16", "network.hidden_state_dim=16", "arch.num_envs=2", "system.rollout_length=8",
+            "system.num_minibatches=2", "system.num_updates=1", f"logger.base_exp_path={tmp_path}"]
+    cfg = check_config(compose_config(tiny + [f"system.critic_prefit_demos={path}", "system.critic_prefit_epochs=3"]))
+    env = make_env.make_single(cfg)
+    keys = jax.random.split(jax.random.PRNGKey(0), 3)
+    learner = rec_ippo.learner_setup([env], keys, cfg)
+    fresh = rec_ippo.learner_setup([env], keys, check_config(compose_config(tiny)))
+    assert [row["epoch"] for row in learner.critic_prefit] == [1, 2, 3] and fresh.critic_prefit is None
+    returns = discounted_returns(data["rewards"], data["mask"], float(cfg.system.gamma))[data["mask"]]
+    value = jax.tree_util.tree_map(lambda v: float(np.asarray(v).ravel()[0]), learner.init_state.norms.value)
+    assert value.mean == pytest.approx(float(returns.mean()), rel=1e-5) and value.count == data["mask"].sum()
+    same = jax.tree_util.tree_map(lambda a, b: bool(np.array_equal(a, b)), learner.init_state.params.critic_params,
+                                  fresh.init_state.params.critic_params)
+    assert not all(jax.tree_util.tree_leaves(same))  # the critic moved from its fresh initialisation
+    other = compose_config(tiny + [f"system.critic_prefit_demos={path}", "env.kwargs.features=robust"])
+    with pytest.raises(ConfigError, match=r"system\.critic_prefit_demos .*features .* this run's are"):
+        rec_ippo.learner_setup([make_env.make_single(check_config(other))], keys, check_config(other))
+    with pytest.raises(ConfigError, match=r"system\.critic_prefit_demos='nope\.npz' is not a file"):
+        check_config(compose_config(tiny + ["system.critic_prefit_demos=nope.npz"]))

@@ -22,10 +22,9 @@ from typing import Any, Dict, List, Optional, Tuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from mava_ganno.policy import GannoPolicy, NetworkConfig, init_policy
-from mava_ganno.policy.networks import ScannedRNN
+from mava_ganno.policy.fitting import check_fit_arguments, chunked_apply, fit_sequences
 
 
 def keep_top_episodes(data: Dict[str, Any], fraction: float) -> np.ndarray:
@@ -51,20 +50,14 @@ def _obs_norm(policy: GannoPolicy, obs: np.ndarray, mask: np.ndarray) -> Any:
 
 def make_bc_loss(policy: GannoPolicy, chunk: int):
     """``loss(params, obs (B,T,F), actions (B,T), mask (B,T)) -> (loss, accuracy)``."""
-    actor = policy.actor
 
     def loss_fn(params, obs, actions, mask):
         B, T, _ = obs.shape
         x = policy.normalise(obs).transpose(1, 0, 2)  # time-major (T, B, F), the data's statistics
-        resets = jnp.zeros((T, B), bool).at[0].set(True)
         action_mask = jnp.ones((T, B, policy.action_dim), bool)
-        hidden = ScannedRNN.initialize_carry((B,), policy.hidden_state_dim)
-        logits = []
-        for start in range(0, T, chunk):  # truncated backpropagation through time, as PPO's chunks
-            sl = slice(start, min(start + chunk, T))
-            hidden, lg = actor.apply(params, jax.lax.stop_gradient(hidden), (x[sl], action_mask[sl], resets[sl]))
-            logits.append(lg)
-        logits = jnp.concatenate(logits).transpose(1, 0, 2)  # (B, T, A)
+        # truncated backpropagation through time, as PPO's chunks
+        logits = chunked_apply(policy.actor.apply, params, policy.hidden_state_dim, (x, action_mask), chunk)
+        logits = logits.transpose(1, 0, 2)  # (B, T, A)
         logp = jax.nn.log_softmax(logits)
         nll = -jnp.take_along_axis(logp, actions[..., None], axis=-1)[..., 0]
         w = mask.astype(jnp.float32)
@@ -91,11 +84,7 @@ def behaviour_clone(
     """A policy cloned from demonstrations (``load_demonstrations``), and per-epoch history
     (``loss``, ``accuracy``: the share of valid steps whose most likely action is the
     demonstrated one)."""
-    for name, v, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("chunk", chunk, 1)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {v!r}.")
-    if not (np.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}.")
+    check_fit_arguments(epochs, batch_size, chunk, learning_rate)
     meta = data["meta"]
     mask = keep_top_episodes(data, keep_top) if keep_top is not None else data["mask"]
     if not mask.any():
@@ -105,35 +94,12 @@ def behaviour_clone(
     key, k_init = jax.random.split(key)
     policy = init_policy(k_init, meta["features"], meta["action_table"], meta["lr_max"], network)
     policy = policy.replace(obs_norm=_obs_norm(policy, obs, mask))
-    loss_fn = make_bc_loss(policy, int(chunk))
-    tx = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(learning_rate))
-
-    @jax.jit
-    def sgd_step(params, opt_state, o, a, m):
-        (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, o, a, m)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss, acc
-
+    params, history = fit_sequences(
+        make_bc_loss(policy, int(chunk)), policy.params, (obs, actions), mask, epochs=int(epochs),
+        batch_size=int(batch_size), learning_rate=float(learning_rate), key=key, name="clone", metric="accuracy",
+        log=log,
+    )
     rows = np.flatnonzero(mask.any(axis=1))
-    size = min(int(batch_size), len(rows))
-    params, opt_state = policy.params, tx.init(policy.params)
-    history = []
-    for epoch in range(int(epochs)):
-        key, k = jax.random.split(key)
-        order = np.asarray(jax.random.permutation(k, rows))
-        losses, accs, weights = [], [], []
-        for i in range(0, len(order) - size + 1, size):  # equal batches: one compilation
-            b = order[i : i + size]
-            params, opt_state, loss, acc = sgd_step(params, opt_state, obs[b], actions[b], mask[b])
-            losses.append(loss)  # device values: read once per epoch, not once per step
-            accs.append(acc)
-            weights.append(float(mask[b].sum()))
-        losses, accs = jax.device_get((losses, accs))
-        row = {"epoch": epoch + 1, "loss": float(np.average(losses, weights=weights)),
-               "accuracy": float(np.average(accs, weights=weights))}
-        history.append(row)
-        if log is not None and (epoch + 1) % max(1, int(epochs) // 10) == 0:
-            log(f"[clone] epoch {epoch + 1}: loss {row['loss']:.4f}, action accuracy {row['accuracy']:.3f}")
     info = {
         "source": "behaviour_cloning",
         "demonstrations": {k: meta.get(k) for k in ("groups", "networks", "datasets", "schedules", "taus")},

@@ -27,9 +27,6 @@ saved with ``numpy.savez_compressed`` (load with ``allow_pickle=False``: no pick
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-import zipfile
 from typing import Any, Dict, List, Optional, Sequence
 
 import chex
@@ -42,11 +39,11 @@ from mava_ganno.env.actions import ActionTable
 from mava_ganno.evaluation.baselines import SCHEDULE_NAMES, make_schedule
 from mava_ganno.evaluation.batching import vmapped_runs
 from mava_ganno.evaluation.rollouts import episode_summary, make_episode_runner
+from mava_ganno.utils.demo_file import FORMAT, load_demonstrations, save_demonstrations  # noqa: F401  (the file format)
 
 DEMO_SCHEDULES = ("warmup_cosine", "onecycle", "cosine", "linear", "piecewise")
 DEFAULT_PEAKS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 LR_FLOOR = 1e-7  # log-space distance treats LRs below this as this (LR 0 included)
-FORMAT = "mava_ganno.demonstrations/1"
 
 
 class ScheduleFollower(struct.PyTreeNode):
@@ -185,37 +182,4 @@ def generate_demonstrations(
         "schedules": list(schedules),
         "reward": repr(first.reward_fn),
     }))
-    return data
-
-
-def save_demonstrations(path: str, data: Dict[str, np.ndarray]) -> str:
-    """Write ``data`` to ``path`` (.npz) atomically: a temporary file, then renamed."""
-    path = os.path.abspath(path)
-    fd, tmp = tempfile.mkstemp(prefix=".demos-", suffix=".npz", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
-
-
-def load_demonstrations(path: str) -> Dict[str, Any]:
-    """The arrays of a demonstrations file and its ``meta`` (a dict); no pickle. A file that
-    is not one names itself and what is wrong."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in f.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise ValueError(f"{path}: not a readable demonstrations file ({e}); generate it with `ganno demos`.") from None
-    required = ("obs", "actions", "rewards", "dones", "mask", "meta_json")
-    missing = [k for k in required if k not in data]
-    if missing:
-        raise ValueError(f"{path}: missing arrays {missing}; generate it with `ganno demos`.")
-    meta = json.loads(str(data.pop("meta_json")))
-    if meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}.")
-    data["meta"] = meta
     return data

@@ -50,6 +50,7 @@ from mava_ganno.policy import (
     save_policy,
     welford,
 )
+from mava_ganno.policy.fitting import prefit_critic
 from mava_ganno.systems import resume
 from mava_ganno.systems.evaluator import Evaluator, make_policy, policy_metadata, unreplicate
 from mava_ganno.systems.resume import make_checkpointer
@@ -84,6 +85,7 @@ from mava_ganno.systems.validation import ModelSelection, ValidationSuite
 from mava_ganno.utils import checkpointing
 from mava_ganno.utils import make_env as environments
 from mava_ganno.utils.config import ConfigError, check_config
+from mava_ganno.utils.demo_file import load_demonstrations
 from mava_ganno.utils.logger import GannoLogger, LogEvent, ProgressBar
 
 # ----------------------------------------------------------------------------- helpers
@@ -410,6 +412,7 @@ class Learner:
     actor_config: NetworkConfig
     critic_config: NetworkConfig
     init_state: RNNLearnerState  # (devices, update_batch_size, ...)
+    critic_prefit: Optional[List[Dict[str, float]]] = None  # per-epoch history of system.critic_prefit_demos
 
 
 def start_from_policy(path: str, env: Any, actor_cfg: NetworkConfig, actor_params: Any, obs_norm: Any) -> Tuple[Any, Any]:
@@ -446,6 +449,39 @@ def start_from_policy(path: str, env: Any, actor_cfg: NetworkConfig, actor_param
         s = policy.obs_norm
         obs_norm = obs_norm.replace(mean=s.mean, var=s.var, count=s.count, norm_mask=s.norm_mask)
     return jax.tree_util.tree_map(jnp.asarray, policy.params), obs_norm
+
+
+def prefit_critic_on_demos(path: str, env: Any, critic: Any, critic_cfg: NetworkConfig, critic_params: Any, obs_norm: Any,
+                           config: DictConfig) -> Tuple[Any, ValueNorm, List[Dict[str, float]]]:
+    """``system.critic_prefit_demos``: the critic fitted to the discounted returns (``system.gamma``)
+    of a demonstrations file (``ganno demos`` on this scenario and reward), on observations
+    normalised as the first rollout will normalise them, for ``system.critic_prefit_epochs``
+    epochs; with standardised value targets the running target statistics start as the
+    returns'. So the first PPO updates of a cloned actor are not driven by a random critic's
+    advantages. A ``ConfigError`` names a file that does not fit the run."""
+    where = f"system.critic_prefit_demos ({path})"
+    try:
+        data = load_demonstrations(path)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{where}: {e}") from None
+    meta = data["meta"]
+    for what, mine, theirs in (
+        ("features (env.kwargs.features)", list(env.features), list(meta.get("features") or [])),
+        ("action table (env.kwargs.action_table)", list(env.action_table.entries), list(meta.get("action_table") or [])),
+    ):
+        if mine != theirs:
+            raise ConfigError(f"{where}: the demonstrations' {what} are {theirs}, this run's are {mine}; "
+                              "generate them with `ganno demos` on this run's scenario and env config.")
+    standardise = bool(config.system.normalise_value_targets)
+    params, (mean, var, count), history = prefit_critic(
+        critic, critic_params, critic_cfg.hidden_state_dim, data["obs"], data["rewards"], data["mask"],
+        obs_norm.normalise if obs_norm is not None else (lambda x: x), gamma=float(config.system.gamma),
+        epochs=int(config.system.critic_prefit_epochs), chunk=int(config.system.recurrent_chunk_size),
+        standardise=standardise, seed=int(config.system.seed), log=None,
+    )
+    f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
+    value_norm = ValueNorm(f32(mean), f32(var), f32(count)) if standardise else ValueNorm(f32(0.0), f32(1.0), f32(1e-4))
+    return params, value_norm, history
 
 
 def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> Learner:
@@ -502,7 +538,13 @@ def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> 
         opt_states = OptStates(actor_optim.init(actor_params), opt_states.critic_opt_state)
     anchor = actor_params if use_anchor else None  # check_config: a KL coefficient needs init_policy
     f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731  (strong types: no recompilation)
-    norms = NormStates(obs_norm, ValueNorm(f32(0.0), f32(1.0), f32(1e-4)))
+    value_norm, prefit_history = ValueNorm(f32(0.0), f32(1.0), f32(1e-4)), None
+    if config.system.get("critic_prefit_demos"):
+        critic_params, value_norm, prefit_history = prefit_critic_on_demos(
+            str(config.system.critic_prefit_demos), env, critic, critic_cfg, critic_params, obs_norm, config)
+        params = Params(params.actor_params, critic_params)
+        opt_states = OptStates(opt_states.actor_opt_state, critic_optim.init(critic_params))
+    norms = NormStates(obs_norm, value_norm)
 
     key_str = compile_key(config, n_devices)
     learn = _LEARNER_CACHE.get(key_str)
@@ -535,7 +577,7 @@ def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> 
     init_state = RNNLearnerState(params, opt_states, step_keys, tuple(env_states), tuple(obs), dones, hstates, norms, episode,
                                  anchor)
     init_state = shard_like_learner(init_state)
-    return Learner(learn, actor, critic, actor_cfg, critic_cfg, init_state)
+    return Learner(learn, actor, critic, actor_cfg, critic_cfg, init_state, prefit_history)
 
 
 # ----------------------------------------------------------------------------- experiment
@@ -606,6 +648,10 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
             f"updates x {budget.steps_per_eval // budget.updates_per_eval} timesteps, "
             f"{n_devices} device(s); run {uid}" + (f", resumed from {point.path}" if point else "")
         )
+    if verbose and learner.critic_prefit:
+        first, last = learner.critic_prefit[0], learner.critic_prefit[-1]
+        print(f"critic pre-fit on {config.system.critic_prefit_demos}: {len(learner.critic_prefit)} epochs, loss "
+              f"{first['loss']:.4f} -> {last['loss']:.4f}, explained variance {last['explained_variance']:.3f}")
     checkpointer = make_checkpointer(config, run_dir, resuming=point is not None)
     suite = ValidationSuite.from_config(config)
     metadata = policy_metadata(config, envs, uid, budget.total)

@@ -82,7 +82,9 @@ def compile_key(config: DictConfig, n_devices: int) -> str:
     """What the compiled learner depends on: system (but the seed and the budget), the
     number of envs, the network and the env config."""
     c = OmegaConf.to_container(config, resolve=True)
-    sys_c = {k: v for k, v in c["system"].items() if k not in ("seed", "total_timesteps", "num_updates")}
+    # not the learner's code: the seed, the budget, and what only sets the initial parameters
+    skip = ("seed", "total_timesteps", "num_updates", "init_policy", "critic_prefit_demos", "critic_prefit_epochs")
+    sys_c = {k: v for k, v in c["system"].items() if k not in skip}
     kl_over_the_run = c["system"].get("init_policy_kl_coef") and not c["system"].get("init_policy_kl_updates")
     if c["system"].get("decay_learning_rates") or kl_over_the_run:  # schedules over num_updates
         sys_c["num_updates"] = c["system"]["num_updates"]

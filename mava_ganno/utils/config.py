@@ -7,6 +7,7 @@ is raised before any data is loaded or anything is compiled.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Dict
 
 import jax
@@ -131,6 +132,12 @@ def _check_system(config: DictConfig) -> None:
                 f"system.init_policy_kl_coef={kl} keeps the actor near system.init_policy, which is not set; give "
                 "system.init_policy=<policy folder> (e.g. ganno clone's) or set system.init_policy_kl_coef=0."
             )
+    demos = OmegaConf.select(config, "system.critic_prefit_demos", default=None)
+    if demos is not None:
+        if not isinstance(demos, str) or not os.path.isfile(demos):
+            raise ConfigError(f"system.critic_prefit_demos={demos!r} is not a file; give a demonstrations file "
+                              "written by `ganno demos` (e.g. demos/pool.npz) or ~ for a fresh critic.")
+        _int(config, "system.critic_prefit_epochs")
     chunk = _int(config, "system.recurrent_chunk_size", allow_none=True)
     if chunk is None:
         chunk = rollout
