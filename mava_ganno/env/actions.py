@@ -5,6 +5,8 @@ Each action is an operation on the current learning rate, written as a string
 
     +0, *1.01, *1.1, /1.01, /1.1, +0.0005, -0.0005, +0.001, -0.001
 
+(the ``paper`` preset; ``rich`` adds ``*2, /2, +0.005, -0.005``: ``ACTION_TABLES``).
+
 Every action is stored as an affine map ``lr -> lr * multiplier + offset`` and the result is
 clipped to ``[0, lr_max]``. Additive actions make the learning rate 0 both reachable and
 escapable. The no-op (``+0``, ``*1``, ...) is the counterfactual action of the difference reward.
@@ -39,6 +41,26 @@ DEFAULT_ACTION_TABLE: Tuple[str, ...] = (
     "+0.001",
     "-0.001",
 )
+
+# A richer table (issue 11): the paper's nine actions (same indices) plus doubling, halving and
+# larger steps of 0.005, so that a warm-up from LR 0 to 1e-2 takes 2 decisions instead of 10.
+RICH_ACTION_TABLE: Tuple[str, ...] = DEFAULT_ACTION_TABLE + ("*2", "/2", "+0.005", "-0.005")
+
+ACTION_TABLES = {"paper": DEFAULT_ACTION_TABLE, "rich": RICH_ACTION_TABLE}
+
+
+def resolve_action_table(spec: Any) -> Tuple[str, ...]:
+    """The entries of an action table given as a preset name (``ACTION_TABLES``: ``paper``,
+    ``rich``) or as a list of action strings."""
+    if isinstance(spec, str):
+        if spec not in ACTION_TABLES:
+            raise ValueError(
+                f"unknown action table {spec!r}: give a preset ({', '.join(repr(k) for k in ACTION_TABLES)}) or a "
+                "list of actions, e.g. ['+0', '*1.1', '/1.1']."
+            )
+        return ACTION_TABLES[spec]
+    return tuple(spec)
+
 
 _ACTION_RE = re.compile(r"^\s*([+\-*/x])\s*([0-9]*\.?[0-9]+(?:[eE][+\-]?[0-9]+)?)\s*$")
 
@@ -90,7 +112,10 @@ class ActionTable:
 
     @classmethod
     def from_strings(cls, entries: Sequence[str] = DEFAULT_ACTION_TABLE) -> "ActionTable":
-        if isinstance(entries, str) or len(entries) == 0:
+        """From action strings, or a preset name (``ACTION_TABLES``)."""
+        if isinstance(entries, str):
+            entries = resolve_action_table(entries)
+        if len(entries) == 0:
             raise ValueError(
                 f"the action table must be a non-empty list of strings, got {entries!r}."
             )

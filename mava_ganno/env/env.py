@@ -93,7 +93,8 @@ class Ganno(Environment):
         difference_reward: shape the reward against the no-op counterfactual (training).
         features: observation features, a preset name or a list (observations.FEATURE_SETS):
             ``full`` (default, the paper's), ``robust`` (full + chance-relative features), ...
-        action_table: list of action strings (actions.DEFAULT_ACTION_TABLE).
+        action_table: list of action strings (actions.DEFAULT_ACTION_TABLE), or a preset name
+            (``paper``, ``rich``: actions.ACTION_TABLES).
         lr_max: upper clip of every learning rate.
         single_agent: one agent sets one global LR from global features (the ablation).
         track_test: also evaluate the test split every step (``extras``), for evaluation.
