@@ -10,7 +10,8 @@
 #                also chooses the action mode, sampled or greedy)
 # Pool variants select their policy on the pool's validation suite (policy_best); the paper
 # recipe has no suite and keeps its last policy. Outputs: $OUT/<variant>_s<seed>/ (train.log,
-# checkpoints/rec_ippo/<variant>_s<seed>/{policy,policy_best,validation_history.json}).
+# checkpoints/rec_ippo/<variant>_s<seed>/{policy,policy_best,validation_history.json}; the history file
+# since Nov 29 2026, earlier runs have it in their log only).
 # JAX's persistent compilation cache lets seeds 2 and 3 of a variant skip its compilation.
 # Usage: bash experiments/study_task_distribution.sh [OUT] [SEEDS] [VARIANTS]
 set -u

@@ -263,6 +263,8 @@ def test_validation_suite_selects_the_best_policy(tmp_path):
     best = load_policy(res.best_policy_dir)
     assert best.metadata["validation_advantage"] == max(scores)
     assert best.metadata["selected_at_timestep"] in [v["timestep"] for v in res.validation_history]
+    with open(os.path.join(res.run_dir, "validation_history.json")) as f:  # on disk too, beside the policies
+        assert json.load(f) == json.loads(json.dumps(res.validation_history))
 
 
 def test_the_constant_lr_has_zero_advantage_over_itself(tmp_path):

@@ -55,6 +55,7 @@ from mava_ganno.systems import resume
 from mava_ganno.systems.evaluator import Evaluator, make_policy, policy_metadata, unreplicate
 from mava_ganno.systems.resume import make_checkpointer
 from mava_ganno.systems.types import (
+    Anchor,
     Budget,
     EpisodeStats,
     HiddenStates,
@@ -126,10 +127,11 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
     # KL penalty to the anchor (the system.init_policy actor, frozen): coefficient
     # init_policy_kl_coef, decaying linearly to 0 over init_policy_kl_updates updates (default:
     # the whole run), counted in actor SGD steps (epochs x minibatches per update).
-    kl_coef = float(sys_cfg.get("init_policy_kl_coef") or 0.0)
-    use_anchor = kl_coef > 0
-    kl_updates = int(sys_cfg.get("init_policy_kl_updates") or sys_cfg.num_updates)
-    kl_schedule = optax.linear_schedule(kl_coef, 0.0, kl_updates * int(sys_cfg.ppo_epochs) * num_minibatches)
+    # The coefficient itself is data (Anchor.kl_coef): the compiled learner depends only on
+    # whether there is a penalty and on its decay length.
+    use_anchor = float(sys_cfg.get("init_policy_kl_coef") or 0.0) > 0
+    kl_steps = int(sys_cfg.get("init_policy_kl_updates") or sys_cfg.num_updates) * int(sys_cfg.ppo_epochs) * num_minibatches
+    kl_decay = optax.linear_schedule(1.0, 0.0, kl_steps)  # count -> share of the initial coefficient
     # Every agent-step weighs the same, whatever its group: a group's share of a rollout (or a
     # minibatch: every group gives each minibatch the same fraction of its sequences).
     shares = shares_of([num_envs * n for n in num_agents])
@@ -163,7 +165,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
         anchor_h, anchor_info = None, {}
         if use_anchor:  # the anchor acts on the same observations with its own memory
             anchor_h, anchor_logits = actor_apply(
-                anchor, last_h.anchor_hidden_state, (x[None], obs.action_mask[None], last_done[None])
+                anchor.actor_params, last_h.anchor_hidden_state, (x[None], obs.action_mask[None], last_done[None])
             )
             anchor_info = {"anchor_logp": categorical(anchor_logits[0])[0]}
         critic_h, value_n = critic_apply(params.critic_params, last_h.critic_hidden_state, (x[None], last_done[None]))
@@ -263,7 +265,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
 
         def _update_minibatch(train_state: Tuple, batch: Tuple) -> Tuple[Tuple, Dict[str, chex.Array]]:
             params, opt_states = train_state  # batch: per group (t, gae, tgt), time-major (chunk, S, N, ...)
-            anchor_coef = kl_schedule(_adam_count(opt_states.actor_opt_state)) if use_anchor else 0.0
+            anchor_coef = anchor.kl_coef * kl_decay(_adam_count(opt_states.actor_opt_state)) if use_anchor else 0.0
 
             def _actor_loss_fn(actor_params):
                 advs = _normalised_advantages([b[1] for b in batch])
@@ -536,8 +538,9 @@ def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> 
         actor_params, obs_norm = start_from_policy(str(config.system.init_policy), env, actor_cfg, actor_params, obs_norm)
         params = Params(actor_params, critic_params)
         opt_states = OptStates(actor_optim.init(actor_params), opt_states.critic_opt_state)
-    anchor = actor_params if use_anchor else None  # check_config: a KL coefficient needs init_policy
     f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731  (strong types: no recompilation)
+    # check_config: a KL coefficient needs init_policy
+    anchor = Anchor(actor_params, f32(config.system.init_policy_kl_coef)) if use_anchor else None
     value_norm, prefit_history = ValueNorm(f32(0.0), f32(1.0), f32(1e-4)), None
     if config.system.get("critic_prefit_demos"):
         critic_params, value_norm, prefit_history = prefit_critic_on_demos(

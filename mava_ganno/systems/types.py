@@ -50,6 +50,14 @@ class EpisodeStats(NamedTuple):
     episode_length: chex.Array  # (E,) int32
 
 
+class Anchor(NamedTuple):
+    """The policy the actor started from (system.init_policy), frozen, and the initial weight of
+    the KL penalty to it (system.init_policy_kl_coef; data, so changing it does not recompile)."""
+
+    actor_params: Any
+    kl_coef: chex.Array  # () float32
+
+
 class RNNLearnerState(NamedTuple):
     """Shared by all task groups: params, optimiser states, key, normalisation statistics.
     Per group g (tuples of length G, one group for a single scenario; N_g agents each):
@@ -64,9 +72,9 @@ class RNNLearnerState(NamedTuple):
     hstates: Tuple[HiddenStates, ...]
     norms: NormStates
     episode: Tuple[EpisodeStats, ...]
-    # the frozen actor parameters of system.init_policy, for the KL penalty that keeps the
-    # policy near it (system.init_policy_kl_coef > 0); None without one
-    anchor: Optional[Any] = None
+    # the frozen system.init_policy actor for the KL penalty that keeps the policy near it
+    # (system.init_policy_kl_coef > 0); None without one
+    anchor: Optional[Anchor] = None
 
 
 class RNNPPOTransition(NamedTuple):

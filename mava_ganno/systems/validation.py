@@ -44,6 +44,7 @@ from omegaconf import DictConfig, OmegaConf
 from mava_ganno.evaluation.records import POLICY_MODES as MODES
 from mava_ganno.evaluation.rollouts import METHODS, make_method_runner
 from mava_ganno.policy import load_policy, policy_metadata_value, save_policy
+from mava_ganno.policy.io import write_file
 from mava_ganno.utils import make_env
 from mava_ganno.utils.config import ConfigError
 
@@ -121,20 +122,37 @@ class ValidationSuite:
         return out
 
 
+HISTORY_FILE = "validation_history.json"
+
+
 class ModelSelection:
     """Runs the suite when due and keeps the best policy (highest ``validation_advantage``)
-    in ``best_dir``, its scores in the policy's metadata. A resumed run reads the best score
-    back from there, so it only replaces that policy with a better one."""
+    in ``best_dir``, its scores in the policy's metadata, and every validation so far in
+    ``validation_history.json`` beside it (rewritten after each). A resumed run reads the best
+    score and the history back, so it only replaces that policy with a better one."""
 
     def __init__(self, suite: ValidationSuite, best_dir: str, to_policy: Callable[[Any], Any], resuming: bool = False):
         self.suite, self.best_dir, self.to_policy = suite, best_dir, to_policy
+        self.history_path = os.path.join(os.path.dirname(os.path.abspath(best_dir)), HISTORY_FILE)
         self.history: List[Dict[str, Any]] = []  # every validation, with its timestep
         self.best = -math.inf
-        if os.path.isdir(best_dir) and not resuming:  # an earlier run under this uid
-            shutil.rmtree(best_dir)
+        if not resuming:  # an earlier run under this uid
+            if os.path.isdir(best_dir):
+                shutil.rmtree(best_dir)
+            if os.path.isfile(self.history_path):
+                os.remove(self.history_path)
         if os.path.isdir(best_dir):
             score = policy_metadata_value(load_policy(best_dir), "validation_advantage")
             self.best = float(score) if score is not None else -math.inf
+        if os.path.isfile(self.history_path):
+            with open(self.history_path) as f:
+                self.history = list(json.load(f))
+
+    def _write_history(self) -> None:
+        os.makedirs(os.path.dirname(self.history_path), exist_ok=True)
+        tmp = self.history_path + ".tmp"
+        write_file(tmp, json.dumps(self.history, indent=1, sort_keys=True, default=str))
+        os.replace(tmp, self.history_path)
 
     def __call__(self, state: Any, eval_step: int, num_evals: int, timestep: int) -> Optional[Dict[str, float]]:
         if not self.suite.due(eval_step, num_evals):
@@ -142,6 +160,7 @@ class ModelSelection:
         policy = self.to_policy(state)
         result = {"timestep": timestep, **self.suite(policy)}
         self.history.append(result)
+        self._write_history()
         if result["validation_advantage"] > self.best:
             self.best = result["validation_advantage"]
             meta = {**policy.metadata, **{k: v for k, v in result.items()}, "selected_at_timestep": timestep}
