@@ -1,6 +1,7 @@
 """Training-side summary of the issue-10 study: per variant, over RL seeds, the validation-suite
 scores through training (from each run's log) and of the selected policy (policy_best), and
-the training wall time.
+the training wall time, and the action mode the suite chose (suites that validate both modes;
+"sampled" for older runs, which validated sampled actions only).
 
 Usage: python experiments/study_validation.py results/study10 > validation.md
 """
@@ -38,10 +39,11 @@ def main(out: Path) -> None:
         meta_path = out / log.stem / "checkpoints" / "rec_ippo" / log.stem / "policy_best" / "policy.json"
         if meta_path.is_file():
             meta = json.loads(meta_path.read_text())["metadata"]
-            best[v][s] = (meta["selected_at_timestep"], meta["validation_advantage"], meta["validation_worst"])
+            mode = meta.get("validation_mode", "sampled")  # suites without modes validated sampled actions
+            best[v][s] = (meta["selected_at_timestep"], meta["validation_advantage"], meta["validation_worst"], mode)
     print("| Variant | RL seeds | validation advantage, first check | last check | selected policy (policy_best) "
-          "| its worst cell | selected at timestep | training wall time (s) |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| its worst cell | selected at timestep | selected mode | training wall time (s) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for v in sorted(curves):
         seeds = sorted(curves[v])
         first = [curves[v][s][0][1] for s in seeds if curves[v][s]]
@@ -49,7 +51,7 @@ def main(out: Path) -> None:
         b = [best[v][s] for s in seeds if s in best[v]]
         cells = [fmt(first) if first else "/", fmt(last) if last else "/",
                  fmt([x[1] for x in b]) if b else "/ (no suite: last policy)", fmt([x[2] for x in b]) if b else "/",
-                 ", ".join(str(x[0]) for x in b) if b else "/"]
+                 ", ".join(str(x[0]) for x in b) if b else "/", ", ".join(x[3] for x in b) if b else "/"]
         t = [seconds[v][s] for s in seeds]
         print(f"| {v} | {', '.join(map(str, seeds))} | " + " | ".join(cells) + f" | {np.nanmean(t):.0f} |")
 
