@@ -313,11 +313,10 @@ class Ganno(Environment):
         new_lrs = self.action_table.apply(state.lrs, action, self.lr_max)
         key, k_train, k_measure = step_keys(state.key)
         wd = state.global_stats.weight_decay
-        train = self.trainer.train
+        indices = self.trainer.batch_indices(k_train, self.tau)  # this step's minibatches (both branches')
         evaluate = functools.partial(self.trainer.evaluate, split="val")
         reference = state.reference
         if self.difference_reward:
-            indices = self.trainer.batch_indices(k_train, self.tau)  # drawn once, for both branches
 
             def run_branch(ts0, lrs):
                 ts_, loss_, acc_ = self.trainer.train_on(ts0, lrs, wd, indices)
@@ -350,7 +349,7 @@ class Ganno(Environment):
                 cf_val_loss = jnp.where(cf_diverged, LOSS_CAP, cf_val_loss)
                 reference = Reference(ref_ts, cf_val_acc, cf_val_loss, cf_diverged)
         else:
-            ts, loss, acc = train(state.train_state, self.layer_lrs(new_lrs), wd, k_train)
+            ts, loss, acc = self.trainer.train_on(state.train_state, self.layer_lrs(new_lrs), wd, indices)
             val_loss, val_acc = evaluate(ts)
             cf_val_acc, cf_val_loss, cf_diverged = val_acc, val_loss, jnp.asarray(False)
         step_count = state.step_count + 1

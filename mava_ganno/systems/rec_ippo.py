@@ -454,13 +454,14 @@ def start_from_policy(path: str, env: Any, actor_cfg: NetworkConfig, actor_param
 
 
 def prefit_critic_on_demos(path: str, env: Any, critic: Any, critic_cfg: NetworkConfig, critic_params: Any, obs_norm: Any,
-                           config: DictConfig) -> Tuple[Any, ValueNorm, List[Dict[str, float]]]:
+                           config: DictConfig) -> Tuple[Any, Optional[Tuple[float, float, float]], List[Dict[str, float]]]:
     """``system.critic_prefit_demos``: the critic fitted to the discounted returns (``system.gamma``)
     of a demonstrations file (``ganno demos`` on this scenario and reward), on observations
     normalised as the first rollout will normalise them, for ``system.critic_prefit_epochs``
     epochs; with standardised value targets the running target statistics start as the
-    returns'. So the first PPO updates of a cloned actor are not driven by a random critic's
-    advantages. A ``ConfigError`` names a file that does not fit the run."""
+    returns' (the (mean, var, count) returned; None with raw targets). So the first PPO updates
+    of a cloned actor are not driven by a random critic's advantages. A ``ConfigError`` names a
+    file that does not fit the run."""
     where = f"system.critic_prefit_demos ({path})"
     try:
         data = load_demonstrations(path)
@@ -481,9 +482,7 @@ def prefit_critic_on_demos(path: str, env: Any, critic: Any, critic_cfg: Network
         epochs=int(config.system.critic_prefit_epochs), chunk=int(config.system.recurrent_chunk_size),
         standardise=standardise, seed=int(config.system.seed), log=None,
     )
-    f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731
-    value_norm = ValueNorm(f32(mean), f32(var), f32(count)) if standardise else ValueNorm(f32(0.0), f32(1.0), f32(1e-4))
-    return params, value_norm, history
+    return params, ((mean, var, count) if standardise else None), history
 
 
 def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> Learner:
@@ -541,13 +540,14 @@ def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> 
     f32 = lambda v: jnp.asarray(v, jnp.float32)  # noqa: E731  (strong types: no recompilation)
     # check_config: a KL coefficient needs init_policy
     anchor = Anchor(actor_params, f32(config.system.init_policy_kl_coef)) if use_anchor else None
-    value_norm, prefit_history = ValueNorm(f32(0.0), f32(1.0), f32(1e-4)), None
+    target_stats, prefit_history = (0.0, 1.0, 1e-4), None  # value-target (mean, var, count)
     if config.system.get("critic_prefit_demos"):
-        critic_params, value_norm, prefit_history = prefit_critic_on_demos(
+        critic_params, fitted_stats, prefit_history = prefit_critic_on_demos(
             str(config.system.critic_prefit_demos), env, critic, critic_cfg, critic_params, obs_norm, config)
+        target_stats = fitted_stats or target_stats
         params = Params(params.actor_params, critic_params)
         opt_states = OptStates(opt_states.actor_opt_state, critic_optim.init(critic_params))
-    norms = NormStates(obs_norm, value_norm)
+    norms = NormStates(obs_norm, ValueNorm(*map(f32, target_stats)))
 
     key_str = compile_key(config, n_devices)
     learn = _LEARNER_CACHE.get(key_str)

@@ -82,10 +82,12 @@ def compile_key(config: DictConfig, n_devices: int) -> str:
     """What the compiled learner depends on: system (but the seed and the budget), the
     number of envs, the network and the env config."""
     c = OmegaConf.to_container(config, resolve=True)
-    # not the learner's code: the seed, the budget, and what only sets the initial parameters
-    skip = ("seed", "total_timesteps", "num_updates", "init_policy", "critic_prefit_demos", "critic_prefit_epochs")
-    sys_c = {k: v for k, v in c["system"].items() if k not in skip + ("init_policy_kl_coef",)}
-    sys_c["kl_penalty"] = bool(c["system"].get("init_policy_kl_coef"))  # its value is data (Anchor.kl_coef)
+    # not the learner's code: the seed, the budget, what only sets the initial parameters, and
+    # the KL coefficient's value (data: Anchor.kl_coef; only whether there is one matters)
+    skip = ("seed", "total_timesteps", "num_updates", "init_policy", "critic_prefit_demos", "critic_prefit_epochs",
+            "init_policy_kl_coef")
+    sys_c = {k: v for k, v in c["system"].items() if k not in skip}
+    sys_c["kl_penalty"] = bool(c["system"].get("init_policy_kl_coef"))
     kl_over_the_run = c["system"].get("init_policy_kl_coef") and not c["system"].get("init_policy_kl_updates")
     if c["system"].get("decay_learning_rates") or kl_over_the_run:  # schedules over num_updates
         sys_c["num_updates"] = c["system"]["num_updates"]
