@@ -9,8 +9,14 @@
 #      hand for time in the documented run: pass only the pool variants' policies)
 #   Bm the same grid as B in both modes (sampled, greedy), with the schedules: for policies
 #      whose validation suite chose the mode (study_table.py --runs OUT gives the suite-mode row)
-#   C  cnn5-mnist_5k (width 8), LRs 3e-4, 1e-3, 3e-3, weight decay 0.1, 3 seeds, sampled,
-#      with a shorter budget (CNN_STEPS, default 1,000 SGD steps; ~10x slower per step)
+#   C  cnn5-mnist_5k (width 8), LRs 3e-4, 1e-3, 3e-3, weight decay 0.1, 3 seeds, sampled and
+#      greedy, with a shorter budget (CNN_STEPS, default 1,000 SGD steps; ~10x slower per step)
+#   D1 wider, shallower, another weight decay: mlp3 with 512 hidden units on mnist_5k, weight
+#      decay 1e-3, LRs 1e-4, 1e-3, 1e-2, 3 seeds, sampled and greedy, with the schedules
+#   D2 deeper than any training or suite network: mlp9 with 128 hidden units on mnist_5k,
+#      weight decay 0.1, the same LRs, seeds, modes and schedules
+#   (D1, D2 and C were fixed before any of them was run, after A and Bm of results/study11, to
+#   check the mode chosen from A and Bm on grids nobody had looked at: docs/results.md)
 # Pool variants are evaluated with their validation-selected policy (policy_best: chosen on
 # held-out pool tasks only), the paper recipe with its last policy (it has no suite).
 # Usage: bash experiments/evaluate_study.sh [OUT] [STAGES]   (e.g. results/study10 "A B C")
@@ -43,9 +49,15 @@ for stage in $STAGES; do
     B2) $PY "${EVAL[@]}" --scenario mlp7-mnist_5k --hidden 256 --name B2-mlp7w256-greedy --lrs 1e-4,1e-3,1e-2 \
          --weight-decays 1e-2 --seeds 3 --modes greedy --methods constant > "$OUT/eval-B2.log" 2>&1 ;;
     C) $PY "${EVAL[@]}" --scenario cnn5-mnist_5k --width 8 --sl-steps "$CNN_STEPS" --name C-cnn5-mnist_5k \
-         --lrs 3e-4,1e-3,3e-3 --weight-decays 0.1 --seeds 3 --modes sampled \
+         --lrs 3e-4,1e-3,3e-3 --weight-decays 0.1 --seeds 3 --modes sampled,greedy \
          --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-C.log" 2>&1 ;;
-    *) echo "unknown stage $stage (A, B, Bm, B2, C)"; exit 2 ;;
+    D1) $PY "${EVAL[@]}" --scenario mlp3-mnist_5k --hidden 512 --name D1-mlp3w512-mnist_5k --lrs 1e-4,1e-3,1e-2 \
+         --weight-decays 1e-3 --seeds 3 --modes sampled,greedy \
+         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-D1.log" 2>&1 ;;
+    D2) $PY "${EVAL[@]}" --scenario mlp9-mnist_5k --hidden 128 --name D2-mlp9w128-mnist_5k --lrs 1e-4,1e-3,1e-2 \
+         --weight-decays 0.1 --seeds 3 --modes sampled,greedy \
+         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-D2.log" 2>&1 ;;
+    *) echo "unknown stage $stage (A, B, Bm, B2, C, D1, D2)"; exit 2 ;;
   esac
   echo "$(date +%T) stage $stage rc=$? $(( $(date +%s) - start )) s"
 done
