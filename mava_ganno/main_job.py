@@ -72,10 +72,17 @@ def shipped_env(ecfg: Any, shipped: Any) -> Any:
     )  # fmt: skip
 
 
+def policy_mode(policy: Any) -> str:
+    """The action mode a policy is meant to be used in: the one its validation suite chose
+    (metadata ``validation_mode``), else ``sampled`` (how the training system acts)."""
+    return (policy.metadata or {}).get("validation_mode", "sampled") if policy is not None else "sampled"
+
+
 def zero_shot_shipped(shipped: Any, ecfg: Any, lrs: Sequence[float], seeds: Sequence[int],
                       weight_decay: float) -> Dict[str, np.ndarray]:
-    """The shipped policy's zero-shot runs (sampled, as the trained policy's): {metric: (seeds, lrs, ...)}."""
-    return zero_shot(shipped, shipped_env(ecfg, shipped), lrs, seeds, weight_decay, methods=("ganno",))["ganno"]
+    """The shipped policy's zero-shot runs, in its validated mode (``policy_mode``): {metric: (seeds, lrs, ...)}."""
+    greedy = policy_mode(shipped) == "greedy"
+    return zero_shot(shipped, shipped_env(ecfg, shipped), lrs, seeds, weight_decay, greedy, methods=("ganno",))["ganno"]
 
 
 # ----------------------------------------------------------------------------- figures
@@ -284,7 +291,7 @@ def _shipped_note(shipped: Any) -> str:
         "shipped with mava_ganno (`load_policy(\"default\")`), not trained by this job (run "
         f"{meta.get('run', '?')!r} on {meta.get('scenario', '?')},\n{meta.get('total_timesteps', '?')} timesteps, "
         f"features {_feature_set_name(shipped)}; see `mava_ganno/policies/default/MODEL_CARD.md`),\n"
-        "run zero-shot with the same runner, seeds and initial LRs.\n"
+        f"run zero-shot with the same runner, seeds and initial LRs, {policy_mode(shipped)} (the mode its validation suite chose).\n"
     )
 
 
@@ -312,7 +319,8 @@ difference reward, {cfg.arch.num_envs} environments) for **{res.total_timesteps:
 ({eval_env.num_agents} layer agents, {eval_env.sl_steps} SGD steps, weight decay {EVAL_WEIGHT_DECAY})
 from {len(lrs)} initial learning rates, next to a constant LR, a cosine decay from the same
 initial LR and the policy shipped with mava_ganno (same initialisation and minibatches for every
-method; seeds {list(seeds)}; both policies sample their actions).
+method; seeds {list(seeds)}; the policy trained here samples its actions, the shipped one acts
+{policy_mode(shipped)}).
 
 ## Zero-shot: final test accuracy (%) on {eval_scenario}
 

@@ -139,6 +139,11 @@ def test_main_job_runs_the_shipped_policy_beside_the_trained_one(tiny_eval_env, 
             "env.scenario.env_kwargs.hidden=16"]  # the task of tiny_eval_env, as a config
     shipped = load_shipped_policy()
     res[main_job.SHIPPED] = main_job.zero_shot_shipped(shipped, compose_config(tiny), lrs, [0], 0.1)
+    # in the mode its validation suite chose (greedy), the trained one as training acts (sampled)
+    assert main_job.policy_mode(shipped) == shipped.metadata["validation_mode"] == "greedy"
+    assert main_job.policy_mode(trained) == "sampled"
+    greedy = main_job.zero_shot(shipped, main_job.shipped_env(compose_config(tiny), shipped), lrs, [0], 0.1, True, ("ganno",))
+    np.testing.assert_array_equal(res[main_job.SHIPPED]["lrs"], greedy["ganno"]["lrs"])
     T, L = env.time_limit, env.num_layers
     r = res[main_job.SHIPPED]
     assert r["test_accuracy"].shape == (1, 2, T + 1) and r["lrs"].shape == (1, 2, T, L)
@@ -154,7 +159,8 @@ def test_main_job_runs_the_shipped_policy_beside_the_trained_one(tiny_eval_env, 
     text = main_job.summary_text("r", str(tmp_path), compose_config(tiny), fake, env, "mlp2-digits", res, lrs, [0], [],
                                  {"train": 1.0, "eval": 1.0, "total": 2.0}, shipped)
     assert "| ganno (shipped default) |" in text and "`load_policy(\"default\")`" in text
-    assert all(part in text for part in ("run 'robust_s0' on pool-8x8", "13824 timesteps, features robust", "MODEL_CARD.md"))
+    assert all(part in text for part in ("run 'deep-robust-episode_s2' on pool-deep", "13824 timesteps, features robust",
+                                         "MODEL_CARD.md", "initial LRs, greedy (the mode its validation suite chose)"))
 
 
 @pytest.mark.parametrize(
