@@ -6,12 +6,26 @@ import os
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
 
+import shutil
+import tempfile
+
 import jax
 import pytest
 
-import mava_ganno  # noqa: F401  (registers GANNO-v0)
-from mava_ganno.env import Ganno
-from mava_ganno.env.generator import InitialConditionsGenerator
+# One persistent compilation cache per test session, shared by the pytest-xdist workers and the
+# CLI subprocesses (they inherit the controller's environment): what two processes compile alike
+# is compiled once. Made empty for every session and removed after it, so a run never reads
+# executables from an earlier one; a user's own JAX_COMPILATION_CACHE_DIR is used as it is.
+_CACHE_MADE_HERE = "JAX_COMPILATION_CACHE_DIR" not in os.environ
+if _CACHE_MADE_HERE:
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = tempfile.mkdtemp(prefix="mava_ganno_test_jax_cache_")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+    jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
+
+import mava_ganno  # noqa: F401, E402  (registers GANNO-v0; after the cache is set)
+from mava_ganno.env import Ganno  # noqa: E402
+from mava_ganno.env.generator import InitialConditionsGenerator  # noqa: E402
 
 TINY = dict(network="mlp2", dataset="digits", tau=5, sl_steps=20, hidden=16)
 
@@ -38,3 +52,9 @@ def tiny_eval_env() -> Compiled:
     """The same in evaluation mode (no counterfactual), fixed initial conditions, test tracked."""
     gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
     return Compiled(Ganno(gen, **TINY, difference_reward=False, track_test=True))
+
+
+def pytest_unconfigure(config):
+    """The process that made the session's compilation cache (the xdist controller) removes it."""
+    if _CACHE_MADE_HERE:
+        shutil.rmtree(os.environ.pop("JAX_COMPILATION_CACHE_DIR"), ignore_errors=True)
