@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Issue 11 study on the recommended configuration of issue 10 (pool-deep, robust features,
+# episode-level reward; docs/results.md, "Second pool"): demonstrations, cloning only, and
+# cloning + RL, for every seed in SEEDS.
+#   demos   `ganno demos` on pool-deep: every task group under the handcrafted schedules
+#           (warm-up + cosine, one-cycle, cosine, linear, step) at peaks 1e-4 ... 1e-2, episode
+#           seed 0, in the training environment (its reward), -> $OUT/demos.npz
+#   clone   `ganno clone` of the shared recurrent actor on them, the best 30% of each group's
+#           episodes kept, seed s -> $OUT/clone_s<s>
+#   rl      recurrent IPPO from clone_s<s> (system.init_policy), a KL penalty to it decaying over
+#           the first 10 updates, the critic pre-fitted to the demonstrations' returns, the rest
+#           as the RL-only runs of results/study11 (same budget, suite and seed) ->
+#           $OUT/clone-rl_s<s>/checkpoints/rec_ippo/clone-rl_s<s>/policy_best
+# Evaluation: experiments/evaluate_study.sh finds clone-rl runs like any study run; the cloned
+# policies are evaluated with `ganno evaluate --policy clone_s<s>=$OUT/clone_s<s> ...` (commands
+# in docs/results.md).
+# Usage: bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]   (STEPS: "demos clone rl")
+set -u
+OUT=${1:-results/study12}
+SEEDS=${2:-"0 1 2"}
+STEPS=${3:-"demos clone rl"}
+PY=${PYTHON:-python}
+export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$OUT/jax_cache}
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=1
+RECIPE="env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode"
+mkdir -p "$OUT"
+for step in $STEPS; do
+  case $step in
+    demos)
+      if [ -f "$OUT/demos.npz" ]; then echo "skip demos (done)"; continue; fi
+      start=$(date +%s)
+      $PY -u -m mava_ganno.cli demos $RECIPE --seeds 0 --out "$OUT/demos.npz" > "$OUT/demos.log" 2>&1
+      echo "$(date +%T) demos rc=$? $(( $(date +%s) - start )) s" ;;
+    clone)
+      for seed in $SEEDS; do
+        [ -f "$OUT/clone_s$seed/policy.json" ] && { echo "skip clone_s$seed (done)"; continue; }
+        start=$(date +%s)
+        $PY -u -m mava_ganno.cli clone --demos "$OUT/demos.npz" --out "$OUT/clone_s$seed" --keep-top 0.3 \
+          --seed "$seed" > "$OUT/clone_s$seed.log" 2>&1
+        echo "$(date +%T) clone_s$seed rc=$? $(( $(date +%s) - start )) s"
+      done ;;
+    rl)
+      for seed in $SEEDS; do
+        uid=clone-rl_s$seed
+        [ -f "$OUT/$uid/done" ] && { echo "skip $uid (done)"; continue; }
+        start=$(date +%s)
+        $PY -u -m mava_ganno.train $RECIPE arch.num_envs=2 system.total_timesteps=12800 env.scenario.validation.every=2 \
+          system.init_policy="$OUT/clone_s$seed" system.init_policy_kl_coef=1.0 system.init_policy_kl_updates=10 \
+          system.critic_prefit_demos="$OUT/demos.npz" system.seed=$seed arch.num_evaluation=10 arch.num_eval_episodes=0 \
+          logger.progress_bar=False logger.base_exp_path="$OUT/$uid" \
+          logger.checkpointing.save_args.checkpoint_uid=$uid > "$OUT/$uid.log" 2>&1
+        rc=$?
+        echo "$(date +%T) end $uid rc=$rc $(( $(date +%s) - start )) s"
+        [ $rc -eq 0 ] && echo "$(( $(date +%s) - start ))" > "$OUT/$uid/done"
+      done ;;
+    *) echo "unknown step $step (demos, clone, rl)"; exit 2 ;;
+  esac
+done
