@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mava_ganno.evaluation.rollouts import METHODS, make_method_runner, method_lr  # noqa: F401  (main_job's API)
+from mava_ganno.policy.policy import policy_mode
 
 DEFAULT_TIMESTEPS = 25_600
 DEFAULT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)  # the paper's Table 1 grid
@@ -70,12 +71,6 @@ def shipped_env(ecfg: Any, shipped: Any) -> Any:
         ecfg, difference_reward=False, track_test=True, features=tuple(shipped.feature_names),
         action_table=tuple(shipped.action_table), lr_max=float(shipped.lr_max), single_agent=policy_is_single_agent(shipped),
     )  # fmt: skip
-
-
-def policy_mode(policy: Any) -> str:
-    """The action mode a policy is meant to be used in: the one its validation suite chose
-    (metadata ``validation_mode``), else ``sampled`` (how the training system acts)."""
-    return (policy.metadata or {}).get("validation_mode", "sampled") if policy is not None else "sampled"
 
 
 def zero_shot_shipped(shipped: Any, ecfg: Any, lrs: Sequence[float], seeds: Sequence[int],

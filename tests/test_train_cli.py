@@ -127,7 +127,7 @@ def test_main_job_runs_the_shipped_policy_beside_the_trained_one(tiny_eval_env, 
     from types import SimpleNamespace
 
     from mava_ganno import main_job
-    from mava_ganno.policy import load_shipped_policy
+    from mava_ganno.policy import load_shipped_policy, policy_mode
 
     env = tiny_eval_env.env
     trained = init_policy_for_env(env, jax.random.PRNGKey(0), network=NetworkConfig((16,), (16,), 8))
@@ -144,8 +144,8 @@ def test_main_job_runs_the_shipped_policy_beside_the_trained_one(tiny_eval_env, 
     monkeypatch.setattr(main_job, "zero_shot", spy)
     res[main_job.SHIPPED] = main_job.zero_shot_shipped(shipped, compose_config(tiny), lrs, [0], 0.1)
     monkeypatch.undo()
-    assert modes == [True] and main_job.policy_mode(shipped) == shipped.metadata["validation_mode"] == "greedy"
-    assert main_job.policy_mode(trained) == "sampled"  # no suite: as training acts
+    assert modes == [True] and policy_mode(shipped) == shipped.metadata["validation_mode"] == "greedy"
+    assert policy_mode(trained) == "sampled"  # no suite: as training acts
     T, L = env.time_limit, env.num_layers
     r = res[main_job.SHIPPED]
     assert r["test_accuracy"].shape == (1, 2, T + 1) and r["lrs"].shape == (1, 2, T, L)

@@ -39,6 +39,7 @@ from mava_ganno.policy.policy import (
     init_policy_for_env,
     policy_is_single_agent,
     policy_metadata_value,
+    policy_mode,
 )
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "policy_config",
     "policy_is_single_agent",
     "policy_metadata_value",
+    "policy_mode",
     "save_policy",
     "shipped_policy_dir",
     "resolve_policy_dir",

@@ -162,6 +162,14 @@ def policy_metadata_value(policy: Any, key: str) -> Any:
     return None
 
 
+def policy_mode(policy: Any) -> str:
+    """The action mode a policy is meant to be used in, ``"greedy"`` or ``"sampled"``: the one
+    its validation suite chose (metadata ``validation_mode``), else ``"sampled"`` (how the
+    training system acts)."""
+    mode = policy_metadata_value(policy, "validation_mode")
+    return mode if mode in ("greedy", "sampled") else "sampled"
+
+
 def policy_is_single_agent(policy: Any) -> bool:
     """Whether a policy was trained as the single-agent ablation: its metadata says so, else
     its features are the ``single_agent`` preset."""
