@@ -3,6 +3,7 @@
 # from experiments/study_task_distribution.sh), then the tables over RL seeds.
 #   A  mlp5-mnist_5k, the issue's grid: 3,000 SGD steps, LRs 1e-4..1e-2, weight decays 0.1 and
 #      1e-4, 3 evaluation seeds, sampled and greedy
+#   A0 the same grid with initial LR 0 added (the paper's Table 3: warm-up from 0; issue 11)
 #   B  deeper and wider than any training network, another weight decay: mlp7 with 256 hidden
 #      units on mnist_5k, weight decay 1e-2, LRs 1e-4, 1e-3, 1e-2, 3 seeds, sampled
 #   B2 the same, greedy, constant LR only (run after B; the paper recipe's policies left out by
@@ -40,6 +41,9 @@ for stage in $STAGES; do
     A) $PY "${EVAL[@]}" --scenario mlp5-mnist_5k --name A-mlp5-mnist_5k --lrs 1e-4,3e-4,1e-3,3e-3,1e-2 \
          --weight-decays 0.1,1e-4 --seeds 3 --modes sampled,greedy \
          --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-A.log" 2>&1 ;;
+    A0) $PY "${EVAL[@]}" --scenario mlp5-mnist_5k --name A0-mlp5-mnist_5k --lrs 0,1e-4,3e-4,1e-3,3e-3,1e-2 \
+         --weight-decays 0.1,1e-4 --seeds 3 --modes sampled,greedy \
+         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-A0.log" 2>&1 ;;
     B) $PY "${EVAL[@]}" --scenario mlp7-mnist_5k --hidden 256 --name B-mlp7w256-mnist_5k --lrs 1e-4,1e-3,1e-2 \
          --weight-decays 1e-2 --seeds 3 --modes sampled \
          --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-B.log" 2>&1 ;;
@@ -57,7 +61,7 @@ for stage in $STAGES; do
     D2) $PY "${EVAL[@]}" --scenario mlp9-mnist_5k --hidden 128 --name D2-mlp9w128-mnist_5k --lrs 1e-4,1e-3,1e-2 \
          --weight-decays 0.1 --seeds 3 --modes sampled,greedy \
          --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-D2.log" 2>&1 ;;
-    *) echo "unknown stage $stage (A, B, Bm, B2, C, D1, D2)"; exit 2 ;;
+    *) echo "unknown stage $stage (A, A0, B, Bm, B2, C, D1, D2)"; exit 2 ;;
   esac
   echo "$(date +%T) stage $stage rc=$? $(( $(date +%s) - start )) s"
 done

@@ -14,7 +14,9 @@
 # Evaluation: experiments/evaluate_study.sh finds clone-rl runs like any study run; the cloned
 # policies are evaluated with `ganno evaluate --policy clone_s<s>=$OUT/clone_s<s> ...` (commands
 # in docs/results.md).
-# Usage: bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]   (STEPS: "demos clone rl")
+# TABLE=rich (environment variable; default paper) runs all of it with the richer action table
+# (env.kwargs.action_table=rich: the paper's nine actions plus *2, /2, +0.005, -0.005).
+# Usage: [TABLE=rich] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]   (STEPS: "demos clone rl")
 set -u
 OUT=${1:-results/study12}
 SEEDS=${2:-"0 1 2"}
@@ -22,7 +24,8 @@ STEPS=${3:-"demos clone rl"}
 PY=${PYTHON:-python}
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$OUT/jax_cache}
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=1
-RECIPE="env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode"
+TABLE=${TABLE:-paper}
+RECIPE="env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode env.kwargs.action_table=$TABLE"
 mkdir -p "$OUT"
 for step in $STEPS; do
   case $step in

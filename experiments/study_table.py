@@ -18,7 +18,16 @@ the validation suite of its pool) and every variant gets a ``suite mode`` row: p
 the runs of the mode its suite chose (both modes must have been evaluated). Policies without
 a recorded mode are left out of that row.
 
-Usage: python experiments/study_table.py [--runs OUT] RESULTS_DIR [RESULTS_DIR ...] > table.md
+Where the grid has initial LR 0 (the paper's Table 3), a "From LR 0" table follows per weight
+decay: each variant's LR-0 accuracy (mean ± std over policy seeds of each policy's mean over
+evaluation seeds) against the warm-up schedules' Average over their peaks (the LR columns),
+the comparison issue 11 asks for.
+
+With ``--merge`` the folders are one grid evaluated in several calls (e.g. one variant per
+call): one table of all their policies. Their handcrafted rows must be the same runs with the
+same results (checked run by run; the first difference is named) and are taken once.
+
+Usage: python experiments/study_table.py [--runs OUT] [--merge] RESULTS_DIR [RESULTS_DIR ...] > table.md
 """
 
 from __future__ import annotations
@@ -57,6 +66,43 @@ def suite_modes(runs: Path) -> dict:
         if mode is not None:
             modes[meta_file.parent.parent.name] = mode
     return modes
+
+
+def merge(folders) -> list:
+    """The rows of several evaluation folders of one grid: every policy row, and the baseline
+    rows once, after checking that every folder has the same baseline runs with the same
+    results."""
+    def key(r):
+        return (r["method"], r["lr"], r["wd"], r["seed"])
+
+    rows, base, first = [], None, None
+    for folder in folders:
+        these = load(folder)
+        b = {key(r): r["acc"] for r in these if not r["policy"]}
+        if base is None:
+            base, first = b, folder
+            rows += these
+        else:
+            if set(b) != set(base):
+                sys.exit(f"--merge: {folder} and {first} do not have the same baseline runs "
+                         f"(only in {folder}: {sorted(set(b) - set(base))[:3]}, only in {first}: {sorted(set(base) - set(b))[:3]})")
+            diff = [k for k in sorted(b) if b[k] != base[k]]
+            if diff:
+                k = diff[0]
+                sys.exit(f"--merge: {len(diff)} baseline run(s) differ between {first} and {folder}, first {k}: "
+                         f"{base[k]} vs {b[k]}; they are not one grid's evaluation (merge only folders whose "
+                         "handcrafted rows agree)")
+            rows += [r for r in these if r["policy"]]
+    labels = defaultdict(set)
+    for folder in folders:
+        for r in load(folder):
+            if r["policy"]:
+                labels[r["label"]].add(str(folder))
+    clash = {k: v for k, v in labels.items() if len(v) > 1}
+    if clash:
+        label, where = next(iter(clash.items()))
+        sys.exit(f"--merge: policy label {label!r} is in several folders ({', '.join(sorted(where))}); give each policy one label")
+    return rows
 
 
 def with_suite_mode(rows, modes: dict):
@@ -105,7 +151,38 @@ def table(rows, title: str) -> str:
         if checks:
             out += ["", "| Variant | worst vs constant (points) | collapses (< 50%) | vs best schedule's average |",
                     "|---|---|---|---|", *checks]
+        out += from_zero([r for r in rows if r["wd"] == wd], lrs, base_avg)
     return "\n".join(out) + "\n"
+
+
+def from_zero(rows, lrs, base_avg: dict) -> list:
+    """The "From LR 0" lines of one weight decay (none when LR 0 was not evaluated): every
+    policy variant at LR 0 against the warm-up schedules' averages over their peaks ``lrs``."""
+    zero = [r for r in rows if r["lr"] == 0]
+    warmups = sorted({r["label"] for r in rows if r["group"] == "warmup" and r["label"] in base_avg})
+    if not zero:
+        return []
+    pol = defaultdict(lambda: defaultdict(list))  # (variant, mode) -> pseed -> accs
+    for r in zero:
+        m = POLICY.match(r["label"].removesuffix(f" ({r['mode']})")) if r["policy"] else None
+        if m is not None:
+            pol[(m["variant"], r["mode"])][int(m["seed"])].append(r["acc"])
+    if not pol:
+        return []
+    out = ["", "From LR 0 (Table 3): the variant at initial LR 0 against each warm-up schedule's Average over "
+           f"its peaks {', '.join(f'{lr:g}' for lr in lrs)}", ""]
+    if warmups:
+        best_label = max(warmups, key=lambda k: base_avg[k])
+        out.append("Warm-up schedules: " + ", ".join(f"{k} {100 * base_avg[k]:.2f}" for k in warmups))
+        out.append("")
+    out += ["| Variant | from LR 0 | per policy | collapses (< 50%) | vs best warm-up's average |", "|---|---|---|---|---|"]
+    for (variant, mode), seeds in sorted(pol.items()):
+        per = [np.mean(seeds[s]) for s in sorted(seeds)]
+        runs = [a for s in seeds.values() for a in s]
+        vs = f"{100 * (np.mean(per) - base_avg[best_label]):+.2f} ({best_label})" if warmups else "/ (no warm-up schedule run)"
+        out.append(f"| {variant} ({mode}, {len(seeds)} policies) | {fmt(per)} | {' / '.join(f'{100 * p:.2f}' for p in per)} "
+                   f"| {sum(a < COLLAPSE for a in runs)} / {len(runs)} | {vs} |")
+    return out
 
 
 def main(argv) -> None:
@@ -114,13 +191,17 @@ def main(argv) -> None:
         if len(argv) < 2 or not Path(argv[1]).is_dir():
             sys.exit(f"--runs needs the training output folder (e.g. results/study10), got {argv[1:2]}")
         modes, argv = suite_modes(Path(argv[1])), argv[2:]
+    merged = argv[:1] == ["--merge"]
+    argv = argv[1:] if merged else argv
     if not argv:
         sys.exit(__doc__)
-    for folder in map(Path, argv):
+    folders = list(map(Path, argv))
+    for folder in folders:
         if not (folder / "table.csv").is_file():
             sys.exit(f"{folder}: no table.csv (run `ganno evaluate ... --out` first)")
-        rows = load(folder)
-        print(table(rows if modes is None else with_suite_mode(rows, modes), folder.name))
+    groups = [(merge(folders), " + ".join(f.name for f in folders))] if merged else [(load(f), f.name) for f in folders]
+    for rows, title in groups:
+        print(table(rows if modes is None else with_suite_mode(rows, modes), title))
 
 
 if __name__ == "__main__":
