@@ -25,7 +25,8 @@ PY=${PYTHON:-python}
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$OUT/jax_cache}
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=1
 TABLE=${TABLE:-paper}
-RECIPE="env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode env.kwargs.action_table=$TABLE"
+. "$(dirname "$0")/common.sh"
+RECIPE="$(variant_env deep-robust-episode) env.kwargs.action_table=$TABLE"
 mkdir -p "$OUT"
 for step in $STEPS; do
   case $step in
@@ -44,17 +45,10 @@ for step in $STEPS; do
       done ;;
     rl)
       for seed in $SEEDS; do
-        uid=clone-rl_s$seed
-        [ -f "$OUT/$uid/done" ] && { echo "skip $uid (done)"; continue; }
-        start=$(date +%s)
-        $PY -u -m mava_ganno.train $RECIPE arch.num_envs=2 system.total_timesteps=12800 env.scenario.validation.every=2 \
+        # shellcheck disable=SC2086  # lists of overrides
+        train_run "clone-rl_s$seed" $(variant_args deep-robust-episode) env.kwargs.action_table="$TABLE" \
           system.init_policy="$OUT/clone_s$seed" system.init_policy_kl_coef=1.0 system.init_policy_kl_updates=10 \
-          system.critic_prefit_demos="$OUT/demos.npz" system.seed=$seed arch.num_evaluation=10 arch.num_eval_episodes=0 \
-          logger.progress_bar=False logger.base_exp_path="$OUT/$uid" \
-          logger.checkpointing.save_args.checkpoint_uid=$uid > "$OUT/$uid.log" 2>&1
-        rc=$?
-        echo "$(date +%T) end $uid rc=$rc $(( $(date +%s) - start )) s"
-        [ $rc -eq 0 ] && echo "$(( $(date +%s) - start ))" > "$OUT/$uid/done"
+          system.critic_prefit_demos="$OUT/demos.npz" system.seed="$seed"
       done ;;
     *) echo "unknown step $step (demos, clone, rl)"; exit 2 ;;
   esac

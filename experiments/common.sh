@@ -1,0 +1,41 @@
+# Shared by the study scripts (sourced, not run): the variants' training recipes and one
+# training run with its skip-if-done, timing and `done` file. Needs OUT and PY set.
+
+# The Hydra overrides of a variant: its environment (scenario, features, reward), then its budget.
+variant_env() {
+  case $1 in
+    paper) echo "env/scenario=mlp2-digits" ;;
+    pool-paper) echo "env/scenario=pool-8x8" ;;
+    pool-robust) echo "env/scenario=pool-8x8 env.kwargs.features=robust" ;;
+    pool-robust-episode) echo "env/scenario=pool-8x8 env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode" ;;
+    deep-robust) echo "env/scenario=pool-deep env.kwargs.features=robust" ;;
+    deep-robust-episode) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode" ;;
+    *) echo "unknown variant $1 (paper, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode)" >&2; return 2 ;;
+  esac
+}
+
+variant_args() {
+  local env
+  env=$(variant_env "$1") || return 2
+  case $1 in
+    paper) echo "$env system.total_timesteps=12800" ;;
+    *) echo "$env arch.num_envs=2 system.total_timesteps=12800 env.scenario.validation.every=2" ;;
+  esac
+}
+
+# train_run UID OVERRIDES...: `mava_ganno.train` into $OUT/UID (log $OUT/UID.log), skipped when
+# $OUT/UID/done exists; `done` holds the wall time in seconds after a successful run.
+train_run() {
+  local uid=$1 start rc
+  shift
+  if [ -f "$OUT/$uid/done" ]; then echo "skip $uid (done)"; return 0; fi
+  echo "$(date +%T) start $uid"
+  start=$(date +%s)
+  $PY -u -m mava_ganno.train "$@" arch.num_evaluation=10 arch.num_eval_episodes=0 \
+    logger.progress_bar=False logger.base_exp_path="$OUT/$uid" \
+    logger.checkpointing.save_args.checkpoint_uid="$uid" > "$OUT/$uid.log" 2>&1
+  rc=$?
+  echo "$(date +%T) end $uid rc=$rc $(( $(date +%s) - start )) s"
+  [ $rc -eq 0 ] && echo "$(( $(date +%s) - start ))" > "$OUT/$uid/done"
+  return $rc
+}
