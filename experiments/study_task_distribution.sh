@@ -8,6 +8,9 @@
 #   deep-robust, deep-robust-episode  pool-robust(-episode) on the second pool, pool-deep (deep
 #                and wide groups, whole-budget tasks, less label noise; its validation suite
 #                also chooses the action mode, sampled or greedy)
+#   deep-lr_only-episode, deep-timestep_only-episode, deep-single_agent-episode  the paper's
+#                ablations (Table 2) of deep-robust-episode: its features replaced by the LR only,
+#                the training progress only, or one agent for all layers with global features
 # Pool variants select their policy on the pool's validation suite (policy_best); the paper
 # recipe has no suite and keeps its last policy. Outputs: $OUT/<variant>_s<seed>/ (train.log,
 # checkpoints/rec_ippo/<variant>_s<seed>/{policy,policy_best,validation_history.json}; the history file
