@@ -16,6 +16,10 @@
 #      decay 1e-3, LRs 1e-4, 1e-3, 1e-2, 3 seeds, sampled and greedy, with the schedules
 #   D2 deeper than any training or suite network: mlp9 with 128 hidden units on mnist_5k,
 #      weight decay 0.1, the same LRs, seeds, modes and schedules
+#   D3 deeper still, narrower, another weight decay: mlp12 with 64 hidden units (13 layer agents)
+#      on mnist_5k, weight decay 3e-2, LRs 1e-4, 1e-3, 1e-2, 3 seeds, sampled and greedy, with
+#      the schedules (fixed Nov 29 2026, after D2 had been seen for cloning + RL and before D3 was
+#      run for any policy: the held-out check of the configuration chosen after D2)
 #   (D1, D2 and C were fixed before any of them was run, after A and Bm of results/study11, to
 #   check the mode chosen from A and Bm on grids nobody had looked at: docs/results.md)
 # Pool variants are evaluated with their validation-selected policy (policy_best: chosen on
@@ -61,7 +65,10 @@ for stage in $STAGES; do
     D2) $PY "${EVAL[@]}" --scenario mlp9-mnist_5k --hidden 128 --name D2-mlp9w128-mnist_5k --lrs 1e-4,1e-3,1e-2 \
          --weight-decays 0.1 --seeds 3 --modes sampled,greedy \
          --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-D2.log" 2>&1 ;;
-    *) echo "unknown stage $stage (A, A0, B, Bm, B2, C, D1, D2)"; exit 2 ;;
+    D3) $PY "${EVAL[@]}" --scenario mlp12-mnist_5k --hidden 64 --name D3-mlp12w64-mnist_5k --lrs 1e-4,1e-3,1e-2 \
+         --weight-decays 3e-2 --seeds 3 --modes sampled,greedy \
+         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-D3.log" 2>&1 ;;
+    *) echo "unknown stage $stage (A, A0, B, Bm, B2, C, D1, D2, D3)"; exit 2 ;;
   esac
   echo "$(date +%T) stage $stage rc=$? $(( $(date +%s) - start )) s"
 done
