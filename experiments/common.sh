@@ -10,12 +10,17 @@ variant_env() {
     pool-robust-episode) echo "env/scenario=pool-8x8 env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode" ;;
     deep-robust) echo "env/scenario=pool-deep env.kwargs.features=robust" ;;
     deep-robust-episode) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode" ;;
+    # issue 10's per-option measurements on pool-deep: the paper's (full) features instead of
+    # robust, and the validation-loss reward term (weight 0.1) on top of the episode reward
+    deep-full-episode) echo "env/scenario=pool-deep env.kwargs.features=full env.kwargs.reward_counterfactual=constant_episode" ;;
+    deep-robust-episode-loss) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode env.kwargs.reward_loss_weight=0.1" ;;
     # the paper's ablations of deep-robust-episode (Table 2 of the shipped policy's configuration)
     deep-lr_only-episode) echo "env/scenario=pool-deep env.kwargs.features=lr_only env.kwargs.reward_counterfactual=constant_episode" ;;
     deep-timestep_only-episode) echo "env/scenario=pool-deep env.kwargs.features=timestep_only env.kwargs.reward_counterfactual=constant_episode" ;;
     deep-single_agent-episode) echo "env/scenario=pool-deep env.kwargs.features=single_agent env.kwargs.single_agent=True env.kwargs.reward_counterfactual=constant_episode" ;;
     *) echo "unknown variant $1 (paper, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
-         "deep-lr_only-episode, deep-timestep_only-episode, deep-single_agent-episode)" >&2; return 2 ;;
+         "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
+         "deep-single_agent-episode)" >&2; return 2 ;;
   esac
 }
 

@@ -8,6 +8,8 @@
 #   deep-robust, deep-robust-episode  pool-robust(-episode) on the second pool, pool-deep (deep
 #                and wide groups, whole-budget tasks, less label noise; its validation suite
 #                also chooses the action mode, sampled or greedy)
+#   deep-full-episode, deep-robust-episode-loss  deep-robust-episode with the paper's (full)
+#                features, or with the validation-loss reward term (weight 0.1): each option alone
 #   deep-lr_only-episode, deep-timestep_only-episode, deep-single_agent-episode  the paper's
 #                ablations (Table 2) of deep-robust-episode: its features replaced by the LR only,
 #                the training progress only, or one agent for all layers with global features
