@@ -126,3 +126,16 @@ def test_policy_for_env_matches_env(tiny_eval_env):
     bad = p.replace(action_table=p.action_table[:-1])
     with pytest.raises(ValueError, match="action table"):
         bad.check_env(env)
+
+
+def test_policy_mode_reads_the_validated_mode_and_names_a_bad_one():
+    from types import SimpleNamespace
+
+    from mava_ganno.policy import policy_mode
+
+    assert policy_mode(SimpleNamespace(metadata={"validation_mode": "greedy"})) == "greedy"
+    assert policy_mode(SimpleNamespace(metadata={"validation_mode": "sampled"})) == "sampled"
+    assert policy_mode(SimpleNamespace(metadata={})) == "sampled"  # no suite: as training acts
+    assert policy_mode(None) == "sampled"
+    with pytest.raises(ValueError, match="validation_mode='argmax' is not an action mode"):
+        policy_mode(SimpleNamespace(metadata={"validation_mode": "argmax"}))

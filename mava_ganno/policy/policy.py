@@ -165,9 +165,16 @@ def policy_metadata_value(policy: Any, key: str) -> Any:
 def policy_mode(policy: Any) -> str:
     """The action mode a policy is meant to be used in, ``"greedy"`` or ``"sampled"``: the one
     its validation suite chose (metadata ``validation_mode``), else ``"sampled"`` (how the
-    training system acts)."""
+    training system acts). A recorded mode that is neither raises a ``ValueError``."""
     mode = policy_metadata_value(policy, "validation_mode")
-    return mode if mode in ("greedy", "sampled") else "sampled"
+    if mode is None:
+        return "sampled"
+    if mode not in ("greedy", "sampled"):
+        raise ValueError(
+            f"policy metadata validation_mode={mode!r} is not an action mode; it must be 'greedy' or 'sampled' "
+            "(fix or remove the key in the policy's policy.json)."
+        )
+    return mode
 
 
 def policy_is_single_agent(policy: Any) -> bool:
