@@ -71,37 +71,27 @@ def suite_modes(runs: Path) -> dict:
 def merge(folders) -> list:
     """The rows of several evaluation folders of one grid: every policy row, and the baseline
     rows once, after checking that every folder has the same baseline runs with the same
-    results."""
-    def key(r):
-        return (r["method"], r["lr"], r["wd"], r["seed"])
-
-    rows, base, first = [], None, None
+    results and that no policy label is in two folders."""
+    rows, base, first, owner = [], None, None, {}
     for folder in folders:
         these = load(folder)
-        b = {key(r): r["acc"] for r in these if not r["policy"]}
+        b = {(r["method"], r["lr"], r["wd"], r["seed"]): r["acc"] for r in these if not r["policy"]}
         if base is None:
             base, first = b, folder
-            rows += these
+            rows += [r for r in these if not r["policy"]]
+        elif set(b) != set(base):
+            sys.exit(f"--merge: {folder} and {first} do not have the same baseline runs "
+                     f"(only in {folder}: {sorted(set(b) - set(base))[:3]}, only in {first}: {sorted(set(base) - set(b))[:3]})")
         else:
-            if set(b) != set(base):
-                sys.exit(f"--merge: {folder} and {first} do not have the same baseline runs "
-                         f"(only in {folder}: {sorted(set(b) - set(base))[:3]}, only in {first}: {sorted(set(base) - set(b))[:3]})")
             diff = [k for k in sorted(b) if b[k] != base[k]]
             if diff:
-                k = diff[0]
-                sys.exit(f"--merge: {len(diff)} baseline run(s) differ between {first} and {folder}, first {k}: "
-                         f"{base[k]} vs {b[k]}; they are not one grid's evaluation (merge only folders whose "
+                sys.exit(f"--merge: {len(diff)} baseline run(s) differ between {first} and {folder}, first {diff[0]}: "
+                         f"{base[diff[0]]} vs {b[diff[0]]}; they are not one grid's evaluation (merge only folders whose "
                          "handcrafted rows agree)")
-            rows += [r for r in these if r["policy"]]
-    labels = defaultdict(set)
-    for folder in folders:
-        for r in load(folder):
-            if r["policy"]:
-                labels[r["label"]].add(str(folder))
-    clash = {k: v for k, v in labels.items() if len(v) > 1}
-    if clash:
-        label, where = next(iter(clash.items()))
-        sys.exit(f"--merge: policy label {label!r} is in several folders ({', '.join(sorted(where))}); give each policy one label")
+        for label in {r["label"] for r in these if r["policy"]}:
+            if owner.setdefault(label, folder) != folder:
+                sys.exit(f"--merge: policy label {label!r} is in several folders ({owner[label]}, {folder}); give each policy one label")
+        rows += [r for r in these if r["policy"]]
     return rows
 
 
