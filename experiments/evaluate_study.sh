@@ -30,6 +30,7 @@ OUT=${1:-results/study10}
 STAGES=${2:-"A B C"}
 PY=${PYTHON:-python}
 CNN_STEPS=${CNN_STEPS:-1000}
+SCHEDULES=constant,linear,cosine,warmup_cosine,onecycle  # the handcrafted rows of every stage but B2
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$OUT/jax_cache}
 POLICIES=()
 for run in "$OUT"/*/checkpoints/rec_ippo/*; do
@@ -42,32 +43,30 @@ EVAL=(-u -m mava_ganno.evaluation.cli "${POLICIES[@]}" --no-random --out "$OUT/e
 for stage in $STAGES; do
   start=$(date +%s)
   case $stage in
-    A) $PY "${EVAL[@]}" --scenario mlp5-mnist_5k --name A-mlp5-mnist_5k --lrs 1e-4,3e-4,1e-3,3e-3,1e-2 \
+    A|A0) lrs=1e-4,3e-4,1e-3,3e-3,1e-2; [ "$stage" = A0 ] && lrs=0,$lrs
+       $PY "${EVAL[@]}" --scenario mlp5-mnist_5k --name "$stage-mlp5-mnist_5k" --lrs "$lrs" \
          --weight-decays 0.1,1e-4 --seeds 3 --modes sampled,greedy \
-         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-A.log" 2>&1 ;;
-    A0) $PY "${EVAL[@]}" --scenario mlp5-mnist_5k --name A0-mlp5-mnist_5k --lrs 0,1e-4,3e-4,1e-3,3e-3,1e-2 \
-         --weight-decays 0.1,1e-4 --seeds 3 --modes sampled,greedy \
-         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-A0.log" 2>&1 ;;
+         --methods "$SCHEDULES" > "$OUT/eval-$stage.log" 2>&1 ;;
     B) $PY "${EVAL[@]}" --scenario mlp7-mnist_5k --hidden 256 --name B-mlp7w256-mnist_5k --lrs 1e-4,1e-3,1e-2 \
          --weight-decays 1e-2 --seeds 3 --modes sampled \
-         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-B.log" 2>&1 ;;
+         --methods "$SCHEDULES" > "$OUT/eval-B.log" 2>&1 ;;
     Bm) $PY "${EVAL[@]}" --scenario mlp7-mnist_5k --hidden 256 --name Bm-mlp7w256-mnist_5k --lrs 1e-4,1e-3,1e-2 \
          --weight-decays 1e-2 --seeds 3 --modes sampled,greedy \
-         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-Bm.log" 2>&1 ;;
+         --methods "$SCHEDULES" > "$OUT/eval-Bm.log" 2>&1 ;;
     B2) $PY "${EVAL[@]}" --scenario mlp7-mnist_5k --hidden 256 --name B2-mlp7w256-greedy --lrs 1e-4,1e-3,1e-2 \
          --weight-decays 1e-2 --seeds 3 --modes greedy --methods constant > "$OUT/eval-B2.log" 2>&1 ;;
     C) $PY "${EVAL[@]}" --scenario cnn5-mnist_5k --width 8 --sl-steps "$CNN_STEPS" --name C-cnn5-mnist_5k \
          --lrs 3e-4,1e-3,3e-3 --weight-decays 0.1 --seeds 3 --modes sampled,greedy \
-         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-C.log" 2>&1 ;;
+         --methods "$SCHEDULES" > "$OUT/eval-C.log" 2>&1 ;;
     D1) $PY "${EVAL[@]}" --scenario mlp3-mnist_5k --hidden 512 --name D1-mlp3w512-mnist_5k --lrs 1e-4,1e-3,1e-2 \
          --weight-decays 1e-3 --seeds 3 --modes sampled,greedy \
-         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-D1.log" 2>&1 ;;
+         --methods "$SCHEDULES" > "$OUT/eval-D1.log" 2>&1 ;;
     D2) $PY "${EVAL[@]}" --scenario mlp9-mnist_5k --hidden 128 --name D2-mlp9w128-mnist_5k --lrs 1e-4,1e-3,1e-2 \
          --weight-decays 0.1 --seeds 3 --modes sampled,greedy \
-         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-D2.log" 2>&1 ;;
+         --methods "$SCHEDULES" > "$OUT/eval-D2.log" 2>&1 ;;
     D3) $PY "${EVAL[@]}" --scenario mlp12-mnist_5k --hidden 64 --name D3-mlp12w64-mnist_5k --lrs 1e-4,1e-3,1e-2 \
          --weight-decays 3e-2 --seeds 3 --modes sampled,greedy \
-         --methods constant,linear,cosine,warmup_cosine,onecycle > "$OUT/eval-D3.log" 2>&1 ;;
+         --methods "$SCHEDULES" > "$OUT/eval-D3.log" 2>&1 ;;
     *) echo "unknown stage $stage (A, A0, B, Bm, B2, C, D1, D2, D3)"; exit 2 ;;
   esac
   echo "$(date +%T) stage $stage rc=$? $(( $(date +%s) - start )) s"
