@@ -6,7 +6,10 @@ For each track (MLP, CNN) this measures, in one run and interleaved (the machine
 - eval step: ``env.step`` in evaluation mode (no counterfactual), K env steps in ``lax.scan``;
 - train step: ``env.step`` with the difference reward (two branches).
 It prints and writes JSON: SGD steps/s of each, the ratio eval-step / plain (target >= 0.90),
-and the cost of a difference-reward step over an evaluation step (target <= 2.1x).
+and the cost of a difference-reward step over an evaluation step (target <= 2.1x). It also
+times ``env.reset`` (network init, first statistics and hold-out evaluation, and the draw of
+every minibatch of the episode, which steps then only index), reported as a fraction of the
+timed steps, since the ratios above leave it out.
 
 The three are timed round after round (``--repeats`` rounds, one call of each per round) and the
 ratios are the medians of the per-round ratios, with their interquartile range: on a 2-core
@@ -69,7 +72,8 @@ def bench_track(name: str, cfg: dict, repeats: int) -> dict:
     eval_env = Ganno(gen, difference_reward=False, sl_steps=sl_steps, **cfg)
     train_env = Ganno(gen, difference_reward=True, sl_steps=sl_steps, **cfg)
     key = jax.random.PRNGKey(0)
-    eval_state, _ = jax.jit(eval_env.reset)(key)
+    reset = jax.jit(eval_env.reset)
+    eval_state, _ = reset(key)
     train_state, _ = jax.jit(train_env.reset)(key)
     plain = plain_adamw_loop(eval_env.trainer, 1e-3, 1e-4, k * cfg["tau"])
     run_eval, run_train = _env_runner(eval_env, k), _env_runner(train_env, k)
@@ -78,11 +82,12 @@ def bench_track(name: str, cfg: dict, repeats: int) -> dict:
     _time(plain, p0.params, p0.batch_stats, key)
     _time(run_eval, eval_state)
     _time(run_train, train_state)
-    t_plain, t_eval, t_train = [], [], []
+    t_plain, t_eval, t_train, t_reset = [], [], [], []
     for _ in range(repeats):  # interleaved so machine noise hits all three alike
         t_plain.append(_time(plain, p0.params, p0.batch_stats, key))
         t_eval.append(_time(run_eval, eval_state))
         t_train.append(_time(run_train, train_state))
+        t_reset.append(_time(reset, key))
     sgd = k * cfg["tau"]
     med = statistics.median
     ratio = [p / e for p, e in zip(t_plain, t_eval)]
@@ -100,6 +105,8 @@ def bench_track(name: str, cfg: dict, repeats: int) -> dict:
         "ratio_env_eval_over_plain_iqr": _iqr(ratio),
         "difference_reward_step_cost_over_eval_step": med(cost),
         "difference_reward_step_cost_over_eval_step_iqr": _iqr(cost),
+        "eval_reset_ms": 1e3 * med(t_reset),
+        "eval_reset_over_timed_eval_steps": med(t_reset) / med(t_eval),
     }
     return out
 
@@ -155,7 +162,8 @@ def main() -> None:
             f"{s['env_step_eval']:,.0f} -> ratio {r['ratio_env_eval_over_plain']:.3f} "
             f"[IQR {q[0]:.3f}-{q[1]:.3f}] (target >= 0.90) | difference-reward step costs "
             f"{r['difference_reward_step_cost_over_eval_step']:.2f}x [IQR {c[0]:.2f}-{c[1]:.2f}] an eval "
-            f"step (target <= 2.1)"
+            f"step (target <= 2.1) | reset {r['eval_reset_ms']:.1f} ms = "
+            f"{r['eval_reset_over_timed_eval_steps']:.1%} of the {r['config']['env_steps']} timed eval steps"
         )
     print(
         f"load average (1, 5, 15 min) before {', '.join(f'{x:.2f}' for x in load_before)}; after "

@@ -10,7 +10,7 @@ import pytest
 
 from mava_ganno.backend.datasets import load_dataset
 from mava_ganno.backend.networks import make_network
-from mava_ganno.backend.trainer import SLTrainer, layerwise_adamw
+from mava_ganno.backend.trainer import SLTrainer, layerwise_adamw, step_keys
 
 
 @pytest.mark.parametrize("name,shape,n", [("digits", (8, 8, 1), 1797), ("mnist_5k", (28, 28, 1), 5000)])
@@ -62,6 +62,23 @@ def test_layerwise_adamw_equals_optax_adamw_when_lrs_are_equal():
         ts, _, _ = step(ts, idx, jnp.full((3,), lr), wd)
         p_ref, s_ref = ref_step(p_ref, s_ref, idx)
     jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), ts.params, p_ref)
+
+
+def test_the_minibatch_plan_draws_what_the_key_chain_draws_chunk_by_chunk():
+    """The environment draws an episode's minibatches at reset (one batched draw): exactly the
+    indices and carried keys of drawing chunk by chunk, which the baselines still do, so both
+    keep training on the same minibatches per seed."""
+    ds = load_dataset("digits", seed=0)
+    trainer = SLTrainer(make_network("mlp1", ds.num_classes, hidden=8), ds, batch_size=5, tau=3)
+    key = jax.random.PRNGKey(11)
+    plan = jax.jit(trainer.minibatch_plan, static_argnums=1)(key, 4)
+    assert plan.train.shape == (4, 3, 5) and plan.measure.shape == (4, 5)
+    for c in range(4):
+        key, k_train, k_measure = step_keys(key)
+        np.testing.assert_array_equal(plan.keys[c], key)
+        np.testing.assert_array_equal(plan.train[c], trainer.batch_indices(k_train, 3))
+        np.testing.assert_array_equal(plan.measure[c], trainer.batch_indices(k_measure, 1)[0])
+    assert len(np.unique(np.asarray(plan.train))) > 20  # not one index repeated
 
 
 def test_layerwise_adamw_needs_layer_lrs():

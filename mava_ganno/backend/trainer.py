@@ -91,6 +91,24 @@ def step_keys(key: chex.PRNGKey) -> chex.Array:
     return jax.random.split(key, 3)
 
 
+class MinibatchPlan(NamedTuple):
+    """Every minibatch of an episode, drawn at once at its start.
+
+    Chunk ``c`` (env step ``c``) uses what drawing chunk by chunk from the key chain gives
+    (``key, k_train, k_measure = step_keys(key)``; ``batch_indices(k_train, tau)``;
+    ``batch_indices(k_measure, 1)[0]``): the same indices, in one batched draw instead of
+    three draws per chunk (each a threefry loop, which on CPU costs more than the draw itself).
+
+    keys: (C, ...) the key carried after each chunk.
+    train: (C, tau, B) int32 the training minibatches of each chunk.
+    measure: (C, B) int32 the minibatch the statistics are measured on after each chunk.
+    """
+
+    keys: chex.Array
+    train: chex.Array
+    measure: chex.Array
+
+
 class TrainState(NamedTuple):
     params: Any
     batch_stats: Any  # {} for networks without BatchNorm
@@ -178,6 +196,18 @@ class SLTrainer:
     def batch_indices(self, key: chex.PRNGKey, num_steps: int) -> chex.Array:
         n = self.dataset.x_train.shape[0]
         return jax.random.randint(key, (num_steps, self.batch_size), 0, n)
+
+    def minibatch_plan(self, key: chex.PRNGKey, num_chunks: int) -> MinibatchPlan:
+        """The ``MinibatchPlan`` of ``num_chunks`` chunks of tau steps from the carried key ``key``."""
+
+        def chain(k, _):
+            k, k_train, k_measure = step_keys(k)
+            return k, (k, k_train, k_measure)
+
+        _, (keys, k_train, k_measure) = jax.lax.scan(chain, key, None, length=num_chunks)
+        train = jax.vmap(lambda k: self.batch_indices(k, self.tau))(k_train)
+        measure = jax.vmap(lambda k: self.batch_indices(k, 1)[0])(k_measure)
+        return MinibatchPlan(keys, train, measure)
 
     def loss_and_grad(self, params: Any, batch_stats: Any, idx: chex.Array):
         """Training loss, accuracy, updated batch statistics and gradient on the minibatch
@@ -290,6 +320,7 @@ def plain_adamw_loop(trainer: SLTrainer, lr: float, weight_decay: float, num_ste
 __all__ = [
     "SLTrainer",
     "TrainState",
+    "MinibatchPlan",
     "LayerStats",
     "layerwise_adamw",
     "adam_direction",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, NamedTuple, Optional
 import chex
 
 from mava_ganno.backend.layer_stats import LayerStats
-from mava_ganno.backend.trainer import TrainState
+from mava_ganno.backend.trainer import MinibatchPlan, TrainState
 from mava_ganno.env.stats import GlobalStats
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,6 +44,8 @@ class State:
     global_stats: GlobalStats after the last tau steps; its prev_train_loss () is the train
         loss of the previous env step (= train_loss at reset), for the loss-trend feature.
     layer_stats: LayerStats (each (L,), L = number of layers) after the last tau steps.
+    plan: the episode's minibatches and key chain (``MinibatchPlan``: (time_limit + 1) chunks),
+        drawn at reset; step t trains on ``plan.train[t]`` and carries ``plan.keys[t]`` on.
     reference: the reference episode (``Reference``) when the reward function's counterfactual
         is ``"episode"``, else None.
     """
@@ -55,6 +57,7 @@ class State:
     step_count: chex.Array
     global_stats: GlobalStats
     layer_stats: LayerStats
+    plan: MinibatchPlan
     reference: Optional[Reference] = None
 
 
