@@ -65,9 +65,9 @@ def test_layerwise_adamw_equals_optax_adamw_when_lrs_are_equal():
 
 
 def test_the_minibatch_plan_draws_what_the_key_chain_draws_chunk_by_chunk():
-    """The environment draws an episode's minibatches at reset (one batched draw): exactly the
-    indices and carried keys of drawing chunk by chunk, which the baselines still do, so both
-    keep training on the same minibatches per seed."""
+    """The environment and the baselines draw an episode's minibatches at its start (one batched
+    draw): exactly the indices and carried keys of the documented chunk-by-chunk key chain, so a
+    seed trains on the same minibatches as before the plan existed (the published grids stand)."""
     ds = load_dataset("digits", seed=0)
     trainer = SLTrainer(make_network("mlp1", ds.num_classes, hidden=8), ds, batch_size=5, tau=3)
     key = jax.random.PRNGKey(11)

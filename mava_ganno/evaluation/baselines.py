@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from mava_ganno.backend.trainer import SLTrainer, TrainState, reset_keys, step_keys
+from mava_ganno.backend.trainer import SLTrainer, TrainState, reset_keys
 from mava_ganno.evaluation.records import MethodInfo
 
 Schedule = Callable[[chex.Numeric], chex.Numeric]
@@ -299,8 +299,9 @@ def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: 
     """``run(seed_key, lr, wd, index) -> dict`` training the network with an optax baseline.
 
     ``family`` is a baseline name, or a tuple of AdamW schedule names (then ``index`` picks
-    one, so they all share one compiled function). Same key chain as ``Ganno.reset``/``step``:
-    identical init and minibatches to a GANNO run with the same seed key.
+    one, so they all share one compiled function). Same keys as ``Ganno.reset``/``step``: the
+    same init and the same ``SLTrainer.minibatch_plan``, so identical minibatches to a GANNO run
+    with the same seed key.
     """
     tau = trainer.tau
     total = tau * num_chunks
@@ -311,6 +312,7 @@ def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: 
         else:
             opt = make_optimizer(family, lr, wd, total)
         key, _, k_init, k_measure = reset_keys(seed_key)
+        plan = trainer.minibatch_plan(key, num_chunks)
         ts0 = trainer.init(k_init)
         _, loss0, _ = trainer.measure(ts0, wd, k_measure)
         params, bs = ts0.params, ts0.batch_stats
@@ -322,10 +324,10 @@ def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: 
 
         (_, vacc0), (_, tacc0) = evaluate(params, bs, opt_state)
 
-        def chunk(carry, c):
-            key, params, bs, opt_state, dead = carry
-            key, k_train, _ = step_keys(key)
-            trained, losses, _ = trainer.train_with(opt.tx, TrainState(params, bs, opt_state), trainer.batch_indices(k_train, tau))
+        def chunk(carry, xs):
+            c, indices = xs
+            params, bs, opt_state, dead = carry
+            trained, losses, _ = trainer.train_with(opt.tx, TrainState(params, bs, opt_state), indices)
             p2, bs2, o2 = trained
             loss = jnp.mean(losses)
             (vloss, vacc), (_, tacc) = evaluate(p2, bs2, o2)
@@ -337,10 +339,10 @@ def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: 
                 test_accuracy=jnp.where(now_dead, chance, tacc),
                 lrs=jnp.where(dead, jnp.nan, opt.lr_at(c * tau)).reshape(1).astype(jnp.float32),
             )
-            return (key, p2, bs2, o2, now_dead), rec
+            return (p2, bs2, o2, now_dead), rec
 
-        init = (key, params, bs, opt_state, jnp.asarray(False))
-        (_, _, _, _, dead), rec = jax.lax.scan(chunk, init, jnp.arange(num_chunks))
+        init = (params, bs, opt_state, jnp.asarray(False))
+        (_, _, _, dead), rec = jax.lax.scan(chunk, init, (jnp.arange(num_chunks), plan.train))
         first = lambda v, k: jnp.concatenate([jnp.reshape(v, (1,)), rec[k]])  # noqa: E731
         return dict(
             train_loss=first(jnp.nan_to_num(loss0, nan=jnp.inf), "train_loss"),
