@@ -17,7 +17,7 @@ variant_env() {
     # the paper's ablations of deep-robust-episode (Table 2 of the shipped policy's configuration)
     deep-lr_only-episode) echo "env/scenario=pool-deep env.kwargs.features=lr_only env.kwargs.reward_counterfactual=constant_episode" ;;
     deep-timestep_only-episode) echo "env/scenario=pool-deep env.kwargs.features=timestep_only env.kwargs.reward_counterfactual=constant_episode" ;;
-    deep-single_agent-episode) echo "env/scenario=pool-deep env.kwargs.features=single_agent env.kwargs.single_agent=True env.kwargs.reward_counterfactual=constant_episode" ;;
+    deep-single_agent-episode) echo "env/scenario=pool-deep env.kwargs.features=robust_single_agent env.kwargs.single_agent=True env.kwargs.reward_counterfactual=constant_episode" ;;
     *) echo "unknown variant $1 (paper, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
          "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
          "deep-single_agent-episode)" >&2; return 2 ;;

@@ -19,7 +19,7 @@ from jumanji.types import StepType
 
 from mava_ganno.env import Ganno, get_spec
 from mava_ganno.env.generator import InitialConditionsGenerator
-from mava_ganno.env.observations import FEATURE_SETS, feature_dim
+from mava_ganno.env.observations import CHANCE_FEATURES, FEATURE_SETS, feature_dim
 
 
 def _rollout(c, key, actions):
@@ -225,6 +225,13 @@ def test_single_agent_and_ablation_feature_sets():
     assert Ganno(**TINY, features="timestep_only", difference_reward=False).obs_dim == 1
     with pytest.raises(ValueError, match="single_agent mode has no per-layer agent"):
         Ganno(**TINY, single_agent=True, features="full")
+    # the single-agent ablation of the robust configuration: chance features, episode reward
+    robust = Ganno(**TINY, single_agent=True, features="robust_single_agent", reward_counterfactual="constant_episode")
+    assert robust.num_agents == 1 and robust.obs_dim == env.obs_dim + len(CHANCE_FEATURES)
+    state, ts = robust.reset(jax.random.PRNGKey(0))
+    state, ts = jax.jit(robust.step)(state, jnp.asarray([2], jnp.int32))  # *1.1 on every layer
+    np.testing.assert_allclose(np.asarray(ts.extras["layer_lrs"]), float(state.lrs[0]))
+    assert np.isfinite(np.asarray(ts.observation.agents_view)).all() and np.isfinite(np.asarray(ts.reward)).all()
 
 
 def test_robust_feature_set_runs_finite_and_flags_a_collapse():

@@ -70,7 +70,8 @@ def test_full_is_the_papers_set_and_robust_extends_it():
     assert features_needing(robust, "num_classes") == tuple(n for n in CHANCE_FEATURES if n != "train_loss_trend")
     assert features_needing(FEATURE_SETS["full"], "num_classes") == ()
     # global features only: available to the single agent too
-    assert resolve_features(FEATURE_SETS["single_agent"] + CHANCE_FEATURES, single_agent=True)
+    assert FEATURE_SETS["robust_single_agent"] == FEATURE_SETS["single_agent"] + CHANCE_FEATURES
+    assert resolve_features("robust_single_agent", single_agent=True) == FEATURE_SETS["robust_single_agent"]
 
 
 def _ctx(train_loss, val_loss, train_acc, val_acc, prev_train_loss=None, num_classes=10, n=2):

@@ -244,6 +244,8 @@ FEATURE_SETS: Dict[str, Tuple[str, ...]] = {
     "timestep_only": ("training_progress",),
     "single_agent": GLOBAL_FEATURES + SINGLE_AGENT_FEATURES,
     "robust": GLOBAL_FEATURES + LAYER_FEATURES + CHANCE_FEATURES,
+    # The single-agent ablation of ``robust``: the same global information, one agent.
+    "robust_single_agent": GLOBAL_FEATURES + SINGLE_AGENT_FEATURES + CHANCE_FEATURES,
 }
 
 
