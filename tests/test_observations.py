@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from mava_ganno.backend.layer_stats import LayerStats
+from mava_ganno.env.actions import DEFAULT_ACTION_TABLE
 from mava_ganno.env.observations import (
     CHANCE_FEATURES,
     FEATURE_SETS,
@@ -24,6 +25,7 @@ from mava_ganno.env.observations import (
     resolve_features,
 )
 from mava_ganno.env.stats import global_stats
+from mava_ganno.policy import NetworkConfig, init_policy, policy_is_single_agent
 from mava_ganno.policy.normalisation import continuous_feature_mask
 
 
@@ -72,6 +74,10 @@ def test_full_is_the_papers_set_and_robust_extends_it():
     # global features only: available to the single agent too
     assert FEATURE_SETS["robust_single_agent"] == FEATURE_SETS["single_agent"] + CHANCE_FEATURES
     assert resolve_features("robust_single_agent", single_agent=True) == FEATURE_SETS["robust_single_agent"]
+    # a policy with either single-agent preset and no metadata is read as the single-agent ablation
+    for preset, single in (("single_agent", True), ("robust_single_agent", True), ("robust", False)):
+        pol = init_policy(jax.random.PRNGKey(0), FEATURE_SETS[preset], DEFAULT_ACTION_TABLE, 0.1, NetworkConfig((4,), (4,), 4))
+        assert policy_is_single_agent(pol) is single, preset
 
 
 def _ctx(train_loss, val_loss, train_acc, val_acc, prev_train_loss=None, num_classes=10, n=2):

@@ -179,10 +179,10 @@ def policy_mode(policy: Any) -> str:
 
 def policy_is_single_agent(policy: Any) -> bool:
     """Whether a policy was trained as the single-agent ablation: its metadata says so, else
-    its features are the ``single_agent`` preset."""
+    its features are a single-agent preset (``single_agent``, ``robust_single_agent``)."""
     from mava_ganno.env.observations import FEATURE_SETS
 
     flag = policy_metadata_value(policy, "single_agent")
     if flag is not None:
         return bool(flag)
-    return tuple(policy.feature_names) == FEATURE_SETS["single_agent"]
+    return tuple(policy.feature_names) in (FEATURE_SETS["single_agent"], FEATURE_SETS["robust_single_agent"])
