@@ -35,6 +35,7 @@ import platform
 import random
 import statistics
 import time
+from typing import Tuple
 
 import jax
 import jax.numpy as jnp
@@ -69,12 +70,19 @@ def _time(fn, *args) -> float:
     return time.perf_counter() - t
 
 
-def bench_track(name: str, cfg: dict, repeats: int) -> dict:
+def track_env(name: str, difference_reward: bool) -> Tuple[Ganno, int]:
+    """The track's environment (fixed LR 1e-3, weight decay 1e-4, one planned chunk beyond the
+    timed steps) and K, its number of timed env steps per call."""
+    cfg = dict(TRACKS[name])
     k = cfg.pop("env_steps")
     gen = InitialConditionsGenerator(lr=1e-3, weight_decay=1e-4)
-    sl_steps = cfg["tau"] * (k + 1)
-    eval_env = Ganno(gen, difference_reward=False, sl_steps=sl_steps, **cfg)
-    train_env = Ganno(gen, difference_reward=True, sl_steps=sl_steps, **cfg)
+    return Ganno(gen, difference_reward=difference_reward, sl_steps=cfg["tau"] * (k + 1), **cfg), k
+
+
+def bench_track(name: str, repeats: int) -> dict:
+    eval_env, k = track_env(name, difference_reward=False)
+    train_env, _ = track_env(name, difference_reward=True)
+    cfg = {key: v for key, v in TRACKS[name].items() if key != "env_steps"}
     key = jax.random.PRNGKey(0)
     reset = jax.jit(eval_env.reset)
     eval_state, _ = reset(key)
@@ -156,7 +164,7 @@ def main() -> None:
         p.error(f"--repeats must be >= 3 (rounds for a median and quartiles), got {args.repeats}.")
     load_before = os.getloadavg()
     busy = cpu_busy_fraction()
-    tracks = [bench_track(t, dict(TRACKS[t]), args.repeats) for t in args.tracks]
+    tracks = [bench_track(t, args.repeats) for t in args.tracks]
     load_after = os.getloadavg()
     results = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "jax": jax.__version__},

@@ -31,19 +31,13 @@ import tempfile
 import jax
 
 sys.path.insert(0, os.path.dirname(__file__))
-from env_throughput import TRACKS, _env_runner  # noqa: E402
-
-from mava_ganno.env.env import Ganno  # noqa: E402
-from mava_ganno.env.generator import InitialConditionsGenerator  # noqa: E402
+from env_throughput import TRACKS, _env_runner, track_env  # noqa: E402
 
 _NOT_OPS = ("$", "ThunkExecutor", "PjitFunction", "CommonPjRt", "ParseArguments", "end: ")
 
 
 def profile_mode(track: str, difference_reward: bool, calls: int, folder: str) -> dict:
-    cfg = dict(TRACKS[track])
-    k = cfg.pop("env_steps")
-    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=1e-4)
-    env = Ganno(gen, difference_reward=difference_reward, sl_steps=cfg["tau"] * (k + 1), **cfg)
+    env, k = track_env(track, difference_reward)
     state, _ = jax.jit(env.reset)(jax.random.PRNGKey(0))
     run = _env_runner(env, k)
     jax.block_until_ready(run(state))  # compile (and warm) outside the trace
@@ -98,6 +92,7 @@ def main() -> None:
             f"WARNING: {most} ran {ev['count'][most]} / {dr['count'][most]} times ({calls_ratio:.2f}x, expected ~2x): "
             "the trace has probably dropped events (its buffer is bounded); rerun with fewer --calls."
         )
+
 
 if __name__ == "__main__":
     main()
