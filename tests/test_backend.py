@@ -103,3 +103,24 @@ def test_resnet_batch_stats_update_in_training_only():
     x, _ = trainer.minibatch(idx)
     _, bs = trainer._forward(new.params, new.batch_stats, x, train=False)
     jax.tree_util.tree_map(np.testing.assert_array_equal, bs, new.batch_stats)
+
+
+def test_branches_in_one_scan_train_as_each_branch_alone():
+    """``train_branches_on`` (the difference reward's fused branches): every branch ends where
+    ``train_on`` alone takes it on the same minibatches, and a branch count that does not match its LRs is a clear error."""
+    ds = load_dataset("digits")
+    trainer = SLTrainer(make_network("cnn2", 10, width=4), ds, batch_size=8, tau=3)
+    ts0 = trainer.init(jax.random.PRNGKey(0))
+    ts1 = trainer.init(jax.random.PRNGKey(1))
+    indices = trainer.batch_indices(jax.random.PRNGKey(2), 3)
+    n = trainer.num_agents
+    lrs = (jnp.full((n,), 1e-3), jnp.linspace(1e-4, 1e-2, n))
+    both = jax.jit(trainer.train_branches_on)((ts0, ts1), lrs, 0.1, indices)
+    alone = [jax.jit(trainer.train_on)(ts, lr, 0.1, indices) for ts, lr in zip((ts0, ts1), lrs)]
+    assert len(both) == 2
+    for got, want in zip(both, alone):
+        jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), got, want)
+    leaves = [jax.tree_util.tree_leaves(branch[0].params) for branch in both]
+    assert not any(np.allclose(a, b) for a, b in zip(*leaves))  # two different runs
+    with pytest.raises(ValueError, match="2 training states but 1 branch_kwargs"):
+        trainer.train_branches_with(trainer.optimizer(0.1), (ts0, ts1), indices, (dict(layer_lrs=lrs[0]),))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -337,26 +339,61 @@ def test_viewer_writes_pngs(tiny_eval_env, tmp_path):
         assert (tmp_path / name).stat().st_size > 1000
 
 
-def test_sequential_counterfactual_matches_vmapped(tiny_train_env):
-    """Both ways of running the two reward branches compute the same step ("auto" is the
-    sequential one, on one draw of minibatch indices)."""
-    assert tiny_train_env.env.counterfactual == "sequential"
-    seq = Ganno(**TINY, difference_reward=True, counterfactual="vmap")  # the other way
-    key = jax.random.PRNGKey(4)
-    actions = jnp.asarray([7, 2, 8], jnp.int32)
+@functools.lru_cache(maxsize=None)
+def _episode_runner(mode: str, reward_counterfactual: str):
+    """A jitted ``run(key, actions (T, N)) -> (final state, stacked timesteps)`` of a TINY
+    difference-reward env whose branches run as ``mode``; one compilation per pair."""
+    env = Ganno(**TINY, difference_reward=True, reward_counterfactual=reward_counterfactual, counterfactual=mode)
 
     @jax.jit
-    def one_step(key):
-        state, _ = seq.reset(key)
-        return seq.step(state, actions)
+    def run(key, actions):
+        state, _ = env.reset(key)
+        return jax.lax.scan(env.step, state, actions)
 
-    state, _ = tiny_train_env.reset(key)
-    ref_state, ref_ts = tiny_train_env.step(state, actions)
-    seq_state, seq_ts = one_step(key)
-    assert float(ref_ts.reward[0]) != 0.0
-    chex.assert_trees_all_close(seq_ts, ref_ts, atol=1e-5, rtol=1e-5)
-    chex.assert_trees_all_close(seq_state.train_state.params, ref_state.train_state.params, atol=1e-5, rtol=1e-5)
-    with pytest.raises(ValueError, match="counterfactual must be"):
+    return env, run
+
+
+@pytest.mark.parametrize(
+    "mode,reward_counterfactual", [("vmap", "noop_step"), ("fused", "noop_step"), ("fused", "constant_episode")]
+)
+def test_every_way_of_running_the_branches_computes_the_same_steps(tiny_train_env, mode, reward_counterfactual):
+    """The ways of running the two reward branches compute the same steps up to float rounding
+    (``auto`` on an MLP is the sequential one, on one draw of minibatch indices), from the
+    current parameters (no-op counterfactual) and from a reference episode's own ones."""
+    assert tiny_train_env.env.counterfactual == "sequential"
+    actions = jnp.asarray([[7, 2, 8], [1, 7, 4], [0, 8, 2], [3, 3, 0]], jnp.int32)
+    env, run = _episode_runner(mode, reward_counterfactual)
+    assert env.counterfactual == mode
+    ref_state, ref_ts = _episode_runner("sequential", reward_counterfactual)[1](jax.random.PRNGKey(4), actions)
+    state, ts = run(jax.random.PRNGKey(4), actions)
+    assert np.count_nonzero(np.asarray(ref_ts.reward[:, 0])) >= 2  # the branches differ
+    chex.assert_trees_all_close(ts, ref_ts, atol=1e-5, rtol=1e-5)
+    chex.assert_trees_all_close(state.train_state, ref_state.train_state, atol=1e-5, rtol=1e-5)
+    chex.assert_trees_all_close(state.reference, ref_state.reference, atol=1e-5, rtol=1e-5)
+
+
+def test_fused_branches_keep_the_noop_counterfactual_exact():
+    """With fused branches (the CNN default) an all-no-op episode has the same hold-out
+    accuracy to the bit in both branches, a reward of 0 (up to the float rounding of the
+    gap's arithmetic, see test_rewards), and its reference episode keeps the actual run's
+    parameters to the bit."""
+    env, run = _episode_runner("fused", "constant_episode")
+    noop = jnp.full((env.time_limit, env.num_agents), env.action_table.noop_index, jnp.int32)
+    state, ts = run(jax.random.PRNGKey(1), noop)
+    np.testing.assert_array_equal(ts.extras["val_accuracy"], ts.extras["counterfactual_val_accuracy"])
+    np.testing.assert_allclose(np.asarray(ts.reward), 0.0, atol=1e-6)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, state.train_state.params, state.reference.train_state.params)
+
+
+def test_auto_counterfactual_is_fused_for_convolutional_networks():
+    """``auto`` picks the branches' mode by the network (measured, docs/benchmarks.md): fused
+    for networks with convolutional layers, sequential otherwise; a bad mode is named."""
+    small = dict(dataset="digits", tau=2, sl_steps=4)
+    assert Ganno(network="cnn2", width=4, **small).counterfactual == "fused"
+    assert Ganno(network="resnet9", width=4, **small).counterfactual == "fused"
+    assert Ganno(network="mlp2", hidden=8, **small).counterfactual == "sequential"
+    assert Ganno(network="cnn2", width=4, counterfactual="sequential", **small).counterfactual == "sequential"
+    with pytest.raises(ValueError, match="counterfactual must be 'auto', 'vmap', 'sequential' or 'fused', got 'parallel'"):
         Ganno(**TINY, counterfactual="parallel")
 
 

@@ -212,13 +212,18 @@ class SLTrainer:
     def loss_and_grad(self, params: Any, batch_stats: Any, idx: chex.Array):
         """Training loss, accuracy, updated batch statistics and gradient on the minibatch
         ``idx`` (batch_size,): ``((loss, (accuracy, batch_stats)), grads)``."""
-        x, y = self.minibatch(idx)
+        return self._loss_and_grad_on(params, batch_stats, *self.minibatch(idx))
+
+    def _loss_and_grad_on(self, params: Any, batch_stats: Any, x: chex.Array, y: chex.Array):
         return jax.value_and_grad(self._loss, has_aux=True)(params, batch_stats, x, y)
 
     def step_with(self, tx: optax.GradientTransformation, ts: TrainState, idx: chex.Array, **update_kwargs: Any):
         """One SGD step of any optax transformation on the minibatch ``idx``; ``update_kwargs``
         go to ``tx.update`` (e.g. ``layer_lrs``). Returns (state, loss, accuracy)."""
-        (loss, (acc, bs)), grads = self.loss_and_grad(ts.params, ts.batch_stats, idx)
+        return self._step_on(tx, ts, *self.minibatch(idx), **update_kwargs)
+
+    def _step_on(self, tx: optax.GradientTransformation, ts: TrainState, x, y, **update_kwargs: Any):
+        (loss, (acc, bs)), grads = self._loss_and_grad_on(ts.params, ts.batch_stats, x, y)
         updates, opt_state = tx.update(grads, ts.opt_state, ts.params, **update_kwargs)
         return TrainState(optax.apply_updates(ts.params, updates), bs, opt_state), loss, acc
 
@@ -230,12 +235,32 @@ class SLTrainer:
         losses, (k,) accuracies). The environment, the baselines and the plain-optax benchmark
         all train through it."""
 
-        def body(carry, idx):
-            carry, loss, acc = self.step_with(tx, carry, idx, **update_kwargs)
-            return carry, (loss, acc)
-
-        ts, (losses, accs) = jax.lax.scan(body, ts, indices)
+        ((ts, losses, accs),) = self.train_branches_with(tx, (ts,), indices, (update_kwargs,))
         return ts, losses, accs
+
+    def train_branches_with(
+        self,
+        tx: optax.GradientTransformation,
+        states: Sequence[TrainState],
+        indices: chex.Array,
+        branch_kwargs: Sequence[dict],
+    ) -> Tuple[Tuple[TrainState, chex.Array, chex.Array], ...]:
+        """``train_with`` for several branches at once: independent training states (e.g. the
+        difference reward's actual and counterfactual) on the same minibatches ``indices``, each
+        with its own ``tx.update`` arguments (``branch_kwargs[b]``), in one ``lax.scan``. Every
+        SGD step gathers and normalises its minibatch once and steps every branch; the branches'
+        operations are independent, so XLA may run them side by side. Returns one (state, (k,)
+        losses, (k,) accuracies) per branch. ``train_with`` is its one-branch case."""
+        if len(states) != len(branch_kwargs):
+            raise ValueError(f"{len(states)} training states but {len(branch_kwargs)} branch_kwargs: give one dict per state.")
+
+        def body(carry, idx):
+            x, y = self.minibatch(idx)
+            outs = tuple(self._step_on(tx, ts, x, y, **kw) for ts, kw in zip(carry, branch_kwargs))
+            return tuple(o[0] for o in outs), tuple((o[1], o[2]) for o in outs)
+
+        final, metrics = jax.lax.scan(body, tuple(states), indices)
+        return tuple((ts, losses, accs) for ts, (losses, accs) in zip(final, metrics))
 
     def sgd_step(self, ts: TrainState, idx: chex.Array, lrs: chex.Array, weight_decay):
         """One AdamW step with layerwise learning rates; returns (state, loss, accuracy)."""
@@ -252,8 +277,17 @@ class SLTrainer:
     ) -> Tuple[TrainState, chex.Array, chex.Array]:
         """``train`` on given minibatches (k, batch_size): branches that share their minibatches
         (the difference reward's actual and counterfactual) draw them once."""
-        ts, losses, accs = self.train_with(self.optimizer(weight_decay), ts, indices, layer_lrs=lrs)
-        return ts, jnp.mean(losses), jnp.mean(accs)
+        ((ts, loss, acc),) = self.train_branches_on((ts,), (lrs,), weight_decay, indices)
+        return ts, loss, acc
+
+    def train_branches_on(
+        self, states: Sequence[TrainState], lrs: Sequence[chex.Array], weight_decay: chex.Numeric, indices: chex.Array
+    ) -> Tuple[Tuple[TrainState, chex.Array, chex.Array], ...]:
+        """``train_on`` for several branches (one state and one (L,) LR array each) on the same
+        minibatches, in one scan (``train_branches_with``): (state, mean loss, mean acc) each."""
+        kwargs = tuple(dict(layer_lrs=branch_lrs) for branch_lrs in lrs)
+        outs = self.train_branches_with(self.optimizer(weight_decay), states, indices, kwargs)
+        return tuple((ts, jnp.mean(losses), jnp.mean(accs)) for ts, losses, accs in outs)
 
     def measure(
         self,

@@ -25,6 +25,7 @@ from mava_ganno.env.specs import spec as _spec
 from mava_ganno.env.stats import LOSS_CAP, global_stats
 from mava_ganno.env.types import Observation, Reference, State
 from mava_ganno.env.viewer import GannoViewer
+from mava_ganno.layers import CONVOLUTIONAL, LayerAgents
 
 
 def _is_int(value: Any) -> bool:
@@ -38,14 +39,25 @@ def _check_arguments(tau: Any, sl_steps: Any, batch_size: Any, lr_max: Any, meas
     if not _is_int(sl_steps) or sl_steps <= 0 or sl_steps % tau:
         multiple = max(1, int(sl_steps) // tau if _is_int(sl_steps) else 1) * tau
         raise ValueError(f"sl_steps must be a positive multiple of tau={tau}, got {sl_steps!r}; e.g. sl_steps={multiple}.")
-    if counterfactual not in ("auto", "vmap", "sequential"):
-        raise ValueError(f"counterfactual must be 'auto', 'vmap' or 'sequential', got {counterfactual!r}.")
+    if counterfactual not in ("auto", "vmap", "sequential", "fused"):
+        raise ValueError(f"counterfactual must be 'auto', 'vmap', 'sequential' or 'fused', got {counterfactual!r}.")
     if measure_batch not in ("fresh", "next"):
         raise ValueError(f"measure_batch must be 'fresh' or 'next', got {measure_batch!r}.")
     if isinstance(lr_max, bool) or not isinstance(lr_max, (int, float, np.number)) or not (0 < lr_max < math.inf):
         raise ValueError(f"lr_max must be a finite number > 0 (default 0.1), got {lr_max!r}.")
     if not _is_int(batch_size) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+
+
+def resolve_counterfactual(counterfactual: str, agents: LayerAgents) -> str:
+    """How the difference reward's two branches run: ``counterfactual`` itself, or for
+    ``auto`` the faster way measured on 2 CPU cores (docs/benchmarks.md): ``fused`` for a
+    network with convolutional layers (cnn2: 1.8x an evaluation step against 2.0x sequential),
+    ``sequential`` otherwise (mlp2: fused 2.1-2.2x against 2.0x)."""
+    if counterfactual != "auto":
+        return counterfactual
+    convolutional = any(a.layer_type == CONVOLUTIONAL.name for a in agents.agents)
+    return "fused" if convolutional else "sequential"
 
 
 class Ganno(Environment):
@@ -116,13 +128,17 @@ class Ganno(Environment):
         data_dir: where tensorflow-datasets finds prepared data (``tfds:`` datasets).
         hidden, width: hidden units of MLPs and base channels of CNNs/ResNets.
         counterfactual: how the difference reward's two branches (actual, counterfactual)
-            run: ``sequential`` one after the other (``lax.map``, on the same minibatches,
-            drawn once), or ``vmap`` as one batched computation. ``auto`` (default) is
-            ``sequential``: measured on 2 CPU cores (jax 0.10) two sequential branches cost
-            2.0x one, a vmap over them 2.15-2.45x (1 and 4 vmapped environments, MLP and CNN;
-            docs/benchmarks.md), and on jax < 0.5 (Mava's pinned 0.4.30) a branch-vmap nested
-            in an env-vmap is 5-10x slower. Both give the same reward up to float rounding;
-            results made before Nov 29 2026 used ``vmap`` on jax >= 0.5.
+            run, always on the same minibatches (drawn once): ``sequential`` one after the
+            other (``lax.map``), ``fused`` both inside each SGD step of one scan (the minibatch
+            gathered once; XLA may run the two branches' operations side by side), or ``vmap``
+            as one batched computation. ``auto`` (default): ``fused`` for networks with
+            convolutional layers, ``sequential`` otherwise (``resolve_counterfactual``).
+            Measured on 2 CPU cores (jax 0.10, docs/benchmarks.md): on cnn2 fused costs 1.8x
+            an evaluation step, sequential 2.0x; on mlp2 sequential 2.0x, fused 2.1-2.2x; a
+            vmap 2.15-2.45x (1 and 4 vmapped environments, MLP and CNN), and on jax < 0.5
+            (Mava's pinned 0.4.30) a branch-vmap nested in an env-vmap is 5-10x slower. All
+            give the same reward up to float rounding; results made before Nov 29 2026 used
+            ``vmap`` on jax >= 0.5, CNN results before Nov 30 2026 ``sequential``.
         measure_batch: minibatch the layer statistics (g, u) and the reset's train loss are
             measured on: ``fresh`` (default) a minibatch of its own; ``next`` the first
             minibatch of the next tau training steps, i.e. what ``mava_ganno.optimiser`` observes
@@ -165,9 +181,6 @@ class Ganno(Environment):
     ):
         # Validate everything cheap before any data is loaded or anything is compiled.
         _check_arguments(tau, sl_steps, batch_size, lr_max, measure_batch, counterfactual)
-        if counterfactual == "auto":
-            counterfactual = "sequential"
-        self.counterfactual = counterfactual
         self.measure_batch = measure_batch
         self.generator = generator if generator is not None else InitialConditionsGenerator()
         self.action_table = ActionTable.from_strings(action_table)
@@ -199,6 +212,7 @@ class Ganno(Environment):
             self.network, self.dataset, batch_size, self.tau, eval_batch_size=eval_batch_size
         )
         self.layer_agents = self.trainer.agents
+        self.counterfactual = resolve_counterfactual(counterfactual, self.layer_agents)
         self.num_layers = self.trainer.num_agents
         # who the agents are; with single_agent every layer follows agent 0.
         self.layout = agent_layout(self.layer_agents, self.single_agent)
@@ -316,33 +330,48 @@ class Ganno(Environment):
         extras = self._extras(state, ts, False, val_acc)
         return state, restart(self._observation(state), extras, shape=(self.num_agents,))
 
+    def _train_branches(self, start, cf_start, lrs, cf_lrs, weight_decay, indices):
+        """The difference reward's two branches, actual and counterfactual, on the same
+        minibatches ``indices``: each trains tau steps (from ``start`` with the (L,) ``lrs``, and
+        from ``cf_start`` with ``cf_lrs``; ``cf_start`` None: from ``start`` too) and is then
+        evaluated on the hold-out split. Returns (train states, train losses, train accuracies,
+        hold-out losses, hold-out accuracies), each stacked over (actual, counterfactual), run
+        as ``self.counterfactual`` says (see ``__init__``)."""
+        evaluate = functools.partial(self.trainer.evaluate, split="val")
+        if self.counterfactual == "fused":  # both branches inside each SGD step of one scan
+            starts = (start, start if cf_start is None else cf_start)
+            outs = self.trainer.train_branches_on(starts, (lrs, cf_lrs), weight_decay, indices)
+            outs = tuple(o + tuple(evaluate(o[0])) for o in outs)
+            return jax.tree_util.tree_map(lambda *b: jnp.stack(b), *outs)
+
+        def run_branch(ts0, branch_lrs):
+            ts, loss, acc = self.trainer.train_on(ts0, branch_lrs, weight_decay, indices)
+            return (ts, loss, acc) + tuple(evaluate(ts))
+
+        if cf_start is None:  # one start, shared by both branches (not copied)
+            branch, args = functools.partial(run_branch, start), jnp.stack([lrs, cf_lrs])
+        else:
+            starts = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), start, cf_start)
+            branch, args = (lambda x: run_branch(*x)), (starts, jnp.stack([lrs, cf_lrs]))
+        if self.counterfactual == "vmap":
+            return jax.vmap(branch)(args)
+        return jax.lax.map(branch, args)  # sequential: one branch after the other
+
     def step(self, state: State, action: chex.Array) -> Tuple[State, TimeStep]:
         action = jnp.asarray(action, jnp.int32).reshape((self.num_agents,))
         new_lrs = self.action_table.apply(state.lrs, action, self.lr_max)
         key, indices, measure_indices = self._chunk(state.plan, state.step_count)  # both branches' minibatches
         wd = state.global_stats.weight_decay
-        evaluate = functools.partial(self.trainer.evaluate, split="val")
         reference = state.reference
         if self.difference_reward:
-
-            def run_branch(ts0, lrs):
-                ts_, loss_, acc_ = self.trainer.train_on(ts0, lrs, wd, indices)
-                return (ts_, loss_, acc_) + tuple(evaluate(ts_))
-
-            if reference is None:  # the no-op from the current parameters (shared, not copied)
-                cf_lrs = self.layer_lrs(state.lrs)
-                branch, xs = functools.partial(run_branch, state.train_state), None
+            if reference is None:  # the no-op from the current parameters
+                cf_start, cf_lrs = None, self.layer_lrs(state.lrs)
             else:  # the reference episode from its own parameters, with the reference schedule
                 ref_lr = self.reward_fn.reference_lr(state.global_stats.initial_lr, state.step_count, self.time_limit)
-                cf_lrs = jnp.full((self.num_layers,), ref_lr, jnp.float32)
-                starts = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), state.train_state, reference.train_state)
-                branch, xs = (lambda x: run_branch(*x)), starts
-            branch_lrs = jnp.stack([self.layer_lrs(new_lrs), cf_lrs])
-            args = branch_lrs if xs is None else (xs, branch_lrs)
-            if self.counterfactual == "vmap":
-                ts_b, loss_b, acc_b, vloss_b, vacc_b = jax.vmap(branch)(args)
-            else:  # one branch after the other (same minibatches), see __init__
-                ts_b, loss_b, acc_b, vloss_b, vacc_b = jax.lax.map(branch, args)
+                cf_start, cf_lrs = reference.train_state, jnp.full((self.num_layers,), ref_lr, jnp.float32)
+            ts_b, loss_b, acc_b, vloss_b, vacc_b = self._train_branches(
+                state.train_state, cf_start, self.layer_lrs(new_lrs), cf_lrs, wd, indices
+            )
             ts = jax.tree_util.tree_map(lambda x: x[0], ts_b)
             loss, acc, val_loss, val_acc = loss_b[0], acc_b[0], vloss_b[0], vacc_b[0]
             cf_val_acc, cf_val_loss = vacc_b[1], vloss_b[1]
@@ -357,7 +386,7 @@ class Ganno(Environment):
                 reference = Reference(ref_ts, cf_val_acc, cf_val_loss, cf_diverged)
         else:
             ts, loss, acc = self.trainer.train_on(state.train_state, self.layer_lrs(new_lrs), wd, indices)
-            val_loss, val_acc = evaluate(ts)
+            val_loss, val_acc = self.trainer.evaluate(ts, "val")
             cf_val_acc, cf_val_loss, cf_diverged = val_acc, val_loss, jnp.asarray(False)
         step_count = state.step_count + 1
         stats = global_stats(
