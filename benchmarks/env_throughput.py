@@ -15,15 +15,16 @@ The four calls (the three above and ``env.reset``) are timed round after round (
 rounds, one call of each per round, in an order shuffled every round with a fixed seed) and the
 ratios are the medians of the per-round ratios, with their interquartile range: on a 2-core
 machine a single timing of ~0.1 s varies by +-10% from call to call, and slow drifts (other
-jobs, CPU frequency) hit the calls of one round alike. 100 rounds (~3 minutes) put the
-standard error of a median ratio near 0.04 (25 rounds: ~0.08, enough for a run to land on
-either side of the 2.1 target by chance). Before anything is compiled the
+jobs, CPU frequency) hit the calls of one round alike. Each median ratio comes with its
+bootstrap standard error (``*_se``: 1,000 resamples of the rounds): 200 rounds (~5 minutes, the
+default since Nov 30 2026) put it near 0.02-0.03 (100 rounds: ~0.03-0.04, 25 rounds: ~0.08, enough
+for a run to land on either side of the 2.1 target by chance when the cost is ~2.05x). Before anything is compiled the
 script samples how busy the CPUs are (``/proc/stat`` over 3 s: other processes only, since this
 one is still idle) and records the load averages before and after; when other processes used
 >= 10% of the CPUs it says so, and the numbers are not idle-machine figures. (The 1-minute load
 average cannot tell: it still counts a run that ended a minute ago.)
 
-    python benchmarks/env_throughput.py [--repeats 100] [--out benchmarks/env_throughput.json]
+    python benchmarks/env_throughput.py [--repeats 200] [--out benchmarks/env_throughput.json]
 """
 
 from __future__ import annotations
@@ -123,8 +124,10 @@ def bench_track(name: str, repeats: int) -> dict:
         },
         "ratio_env_eval_over_plain": med(ratio),
         "ratio_env_eval_over_plain_iqr": _iqr(ratio),
+        "ratio_env_eval_over_plain_se": _median_se(ratio),
         "difference_reward_step_cost_over_eval_step": med(cost),
         "difference_reward_step_cost_over_eval_step_iqr": _iqr(cost),
+        "difference_reward_step_cost_over_eval_step_se": _median_se(cost),
         "eval_reset_ms": 1e3 * med(t_reset),
         "eval_reset_over_timed_eval_steps": med(t_reset) / med(t_eval),
     }
@@ -149,6 +152,13 @@ def cpu_busy_fraction(seconds: float = 3.0):
     return None if total <= 0 else 1.0 - (idle1 - idle0) / total
 
 
+def _median_se(values: list, resamples: int = 1000) -> float:
+    """Bootstrap standard error of the median of ``values`` (fixed seed)."""
+    rng = random.Random(1)
+    meds = [statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples)]
+    return statistics.stdev(meds)
+
+
 def _iqr(values: list) -> list:
     q = statistics.quantiles(values, n=4)
     return [q[0], q[2]]
@@ -156,7 +166,7 @@ def _iqr(values: list) -> list:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--repeats", type=int, default=100, help="interleaved rounds (>= 3)")
+    p.add_argument("--repeats", type=int, default=200, help="interleaved rounds (>= 3)")
     p.add_argument("--tracks", nargs="+", default=list(TRACKS), choices=list(TRACKS))
     p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "env_throughput.json"))
     args = p.parse_args()
@@ -180,8 +190,9 @@ def main() -> None:
         print(
             f"[{r['track']}] plain AdamW {s['plain_adamw']:,.0f} SGD steps/s | env.step (eval) "
             f"{s['env_step_eval']:,.0f} -> ratio {r['ratio_env_eval_over_plain']:.3f} "
-            f"[IQR {q[0]:.3f}-{q[1]:.3f}] (target >= 0.90) | difference-reward step costs "
-            f"{r['difference_reward_step_cost_over_eval_step']:.2f}x [IQR {c[0]:.2f}-{c[1]:.2f}] an eval "
+            f"(SE {r['ratio_env_eval_over_plain_se']:.3f}) [IQR {q[0]:.3f}-{q[1]:.3f}] (target >= 0.90) | "
+            f"difference-reward step costs {r['difference_reward_step_cost_over_eval_step']:.2f}x "
+            f"(SE {r['difference_reward_step_cost_over_eval_step_se']:.3f}) [IQR {c[0]:.2f}-{c[1]:.2f}] an eval "
             f"step (target <= 2.1) | reset {r['eval_reset_ms']:.1f} ms = "
             f"{r['eval_reset_over_timed_eval_steps']:.1%} of the {r['config']['env_steps']} timed eval steps"
         )
