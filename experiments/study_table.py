@@ -27,7 +27,12 @@ With ``--merge`` the folders are one grid evaluated in several calls (e.g. one v
 call): one table of all their policies. Their handcrafted rows must be the same runs with the
 same results (checked run by run; the first difference is named) and are taken once.
 
-Usage: python experiments/study_table.py [--runs OUT] [--merge] RESULTS_DIR [RESULTS_DIR ...] > table.md
+With ``--alias OLD=NEW`` (repeatable) the policies of variant OLD are counted as variant NEW
+(``OLD_s3`` becomes ``NEW_s3``): seeds of one procedure that were evaluated under different
+labels, e.g. ``deep-robust-episode_s3`` (experiments/evaluate_study.sh names policies by their
+run) with study12's ``rl_s0``-``rl_s2``. A merge checks labels after the renaming.
+
+Usage: python experiments/study_table.py [--runs OUT] [--alias OLD=NEW ...] [--merge] RESULTS_DIR [RESULTS_DIR ...] > table.md
 """
 
 from __future__ import annotations
@@ -45,11 +50,14 @@ COLLAPSE = 0.5
 POLICY = re.compile(r"^(?P<variant>.+)_s(?P<seed>\d+)$")
 
 
-def load(folder: Path):
+def load(folder: Path, aliases: dict = None):
     rows = list(csv.DictReader(open(folder / "table.csv")))
     for r in rows:
         r["acc"] = 0.1 if r["diverged"] == "true" else float(r["final_test_accuracy"])
         r["lr"], r["wd"] = float(r["initial_lr"]), float(r["weight_decay"])
+        m = POLICY.match(r["label"].removesuffix(f" ({r['mode']})")) if r["policy"] else None
+        if m is not None and m["variant"] in (aliases or {}):
+            r["label"] = r["label"].replace(f"{m['variant']}_s", f"{aliases[m['variant']]}_s", 1)
     return rows
 
 
@@ -68,13 +76,13 @@ def suite_modes(runs: Path) -> dict:
     return modes
 
 
-def merge(folders) -> list:
+def merge(folders, aliases: dict = None) -> list:
     """The rows of several evaluation folders of one grid: every policy row, and the baseline
     rows once, after checking that every folder has the same baseline runs with the same
     results and that no policy label is in two folders."""
     rows, base, first, owner = [], None, None, {}
     for folder in folders:
-        these = load(folder)
+        these = load(folder, aliases)
         b = {(r["method"], r["lr"], r["wd"], r["seed"]): r["acc"] for r in these if not r["policy"]}
         if base is None:
             base, first = b, folder
@@ -181,6 +189,12 @@ def main(argv) -> None:
         if len(argv) < 2 or not Path(argv[1]).is_dir():
             sys.exit(f"--runs needs the training output folder (e.g. results/study10), got {argv[1:2]}")
         modes, argv = suite_modes(Path(argv[1])), argv[2:]
+    aliases = {}
+    while argv[:1] == ["--alias"]:
+        old, sep, new = (argv[1] if len(argv) > 1 else "").partition("=")
+        if not (old and sep and new):
+            sys.exit(f"--alias needs OLD=NEW (a variant label and the one to count it as), got {argv[1:2]}")
+        aliases[old], argv = new, argv[2:]
     merged = argv[:1] == ["--merge"]
     argv = argv[1:] if merged else argv
     if not argv:
@@ -189,7 +203,7 @@ def main(argv) -> None:
     for folder in folders:
         if not (folder / "table.csv").is_file():
             sys.exit(f"{folder}: no table.csv (run `ganno evaluate ... --out` first)")
-    groups = [(merge(folders), " + ".join(f.name for f in folders))] if merged else [(load(f), f.name) for f in folders]
+    groups = [(merge(folders, aliases), " + ".join(f.name for f in folders))] if merged else [(load(f, aliases), f.name) for f in folders]
     for rows, title in groups:
         print(table(rows if modes is None else with_suite_mode(rows, modes), title))
 

@@ -84,3 +84,16 @@ def test_merge_refuses_one_policy_label_in_two_folders(study_table, tmp_path):
     b = _folder(tmp_path / "b", {"rl_s0": {1e-3: 0.94}})
     with pytest.raises(SystemExit, match="policy label 'rl_s0 \\(greedy\\)' is in several folders"):
         study_table.merge([a, b])
+
+
+def test_an_alias_counts_a_differently_labelled_seed_with_its_procedure(study_table, tmp_path):
+    a = _folder(tmp_path / "a", {"rl_s0": {1e-3: 0.93, 1e-2: 0.93}})
+    b = _folder(tmp_path / "b", {"deep-robust-episode_s3": {1e-3: 0.91, 1e-2: 0.91}})
+    text = study_table.table(study_table.merge([a, b], {"deep-robust-episode": "rl"}), "a + b")
+    assert "| **rl (greedy, 2 policies)** | 92.50 ± 1.41 | 92.50 ± 1.41 | 92.50 ± 1.41 |" in text
+    assert "deep-robust-episode" not in text
+    c = _folder(tmp_path / "c", {"rl_s0": {1e-3: 0.91, 1e-2: 0.91}})
+    with pytest.raises(SystemExit, match="policy label 'rl_s0 \\(greedy\\)' is in several folders"):
+        study_table.merge([a, c], {"v": "rl"})
+    with pytest.raises(SystemExit, match="--alias needs OLD=NEW"):
+        study_table.main(["--alias", "deep-robust-episode", str(a)])
