@@ -16,13 +16,14 @@ rounds, one call of each per round, in an order shuffled every round with a fixe
 ratios are the medians of the per-round ratios, with their interquartile range: on a 2-core
 machine a single timing of ~0.1 s varies by +-10% from call to call, and slow drifts (other
 jobs, CPU frequency) hit the calls of one round alike. Each median ratio comes with its
-bootstrap standard error (``*_se``: 1,000 resamples of the rounds): 200 rounds (~5 minutes, the
-default since Nov 30 2026) put it near 0.02-0.03 (100 rounds: ~0.03-0.04, 25 rounds: ~0.08, enough
-for a run to land on either side of the 2.1 target by chance when the cost is ~2.05x). Before anything is compiled the
-script samples how busy the CPUs are (``/proc/stat`` over 3 s: other processes only, since this
-one is still idle) and records the load averages before and after; when other processes used
->= 10% of the CPUs it says so, and the numbers are not idle-machine figures. (The 1-minute load
-average cannot tell: it still counts a run that ended a minute ago.)
+bootstrap standard error (``*_se``: 1,000 resamples of the rounds): 200 rounds (~5 minutes,
+the default since Nov 30 2026) put it near 0.01-0.03 (100 rounds: ~0.03-0.04; 25 rounds: ~0.08,
+enough for a run to land on either side of the 2.1 target by chance when the cost is ~2.05x).
+Before anything is compiled the script samples how busy the CPUs are (``/proc/stat`` over 3 s:
+other processes only, since this one is still idle) and records the load averages before and
+after; when other processes used >= 10% of the CPUs it says so, and the numbers are not
+idle-machine figures. (The 1-minute load average cannot tell: it still counts a run that ended
+a minute ago.)
 
     python benchmarks/env_throughput.py [--repeats 200] [--out benchmarks/env_throughput.json]
 """

@@ -230,11 +230,10 @@ class SLTrainer:
     def train_with(
         self, tx: optax.GradientTransformation, ts: TrainState, indices: chex.Array, **update_kwargs: Any
     ) -> Tuple[TrainState, chex.Array, chex.Array]:
-        """The one SGD loop: any optax transformation ``tx`` (``ts.opt_state`` is its state) on
-        the minibatches ``indices`` (k, batch_size), in ``lax.scan``. Returns (state, (k,)
-        losses, (k,) accuracies). The environment, the baselines and the plain-optax benchmark
-        all train through it."""
-
+        """Any optax transformation ``tx`` (``ts.opt_state`` is its state) on the minibatches
+        ``indices`` (k, batch_size), in ``lax.scan``: the one SGD loop (``train_branches_with``)
+        with one branch. Returns (state, (k,) losses, (k,) accuracies). The environment, the
+        baselines and the plain-optax benchmark all train through it."""
         ((ts, losses, accs),) = self.train_branches_with(tx, (ts,), indices, (update_kwargs,))
         return ts, losses, accs
 
