@@ -50,14 +50,23 @@ COLLAPSE = 0.5
 POLICY = re.compile(r"^(?P<variant>.+)_s(?P<seed>\d+)$")
 
 
+def aliased(name: str, aliases: dict = None) -> str:
+    """``<variant>_s<seed>`` with its variant renamed by ``aliases`` (``--alias``); any other
+    name as it is."""
+    m = POLICY.match(name)
+    if m is None or m["variant"] not in (aliases or {}):
+        return name
+    return f"{aliases[m['variant']]}_s{m['seed']}"
+
+
 def load(folder: Path, aliases: dict = None):
     rows = list(csv.DictReader(open(folder / "table.csv")))
     for r in rows:
         r["acc"] = 0.1 if r["diverged"] == "true" else float(r["final_test_accuracy"])
         r["lr"], r["wd"] = float(r["initial_lr"]), float(r["weight_decay"])
-        m = POLICY.match(r["label"].removesuffix(f" ({r['mode']})")) if r["policy"] else None
-        if m is not None and m["variant"] in (aliases or {}):
-            r["label"] = r["label"].replace(f"{m['variant']}_s", f"{aliases[m['variant']]}_s", 1)
+        if r["policy"]:
+            suffix = f" ({r['mode']})"
+            r["label"] = aliased(r["label"].removesuffix(suffix), aliases) + (suffix if r["label"].endswith(suffix) else "")
     return rows
 
 
@@ -66,13 +75,14 @@ def fmt(values) -> str:
     return f"{v.mean():.2f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.2f}"
 
 
-def suite_modes(runs: Path) -> dict:
-    """``<variant>_s<seed>`` -> the action mode its validation suite chose, where recorded."""
+def suite_modes(runs: Path, aliases: dict = None) -> dict:
+    """``<variant>_s<seed>`` (after ``aliases``) -> the action mode its validation suite chose,
+    where recorded."""
     modes = {}
     for meta_file in runs.glob("*/checkpoints/rec_ippo/*/policy_best/policy.json"):
         mode = (json.load(open(meta_file)).get("metadata") or {}).get("validation_mode")
         if mode is not None:
-            modes[meta_file.parent.parent.name] = mode
+            modes[aliased(meta_file.parent.parent.name, aliases)] = mode
     return modes
 
 
@@ -184,17 +194,18 @@ def from_zero(rows, lrs, base_avg: dict) -> list:
 
 
 def main(argv) -> None:
-    modes = None
+    runs = None
     if argv[:1] == ["--runs"]:
         if len(argv) < 2 or not Path(argv[1]).is_dir():
             sys.exit(f"--runs needs the training output folder (e.g. results/study10), got {argv[1:2]}")
-        modes, argv = suite_modes(Path(argv[1])), argv[2:]
+        runs, argv = Path(argv[1]), argv[2:]
     aliases = {}
     while argv[:1] == ["--alias"]:
         old, sep, new = (argv[1] if len(argv) > 1 else "").partition("=")
         if not (old and sep and new):
             sys.exit(f"--alias needs OLD=NEW (a variant label and the one to count it as), got {argv[1:2]}")
         aliases[old], argv = new, argv[2:]
+    modes = None if runs is None else suite_modes(runs, aliases)
     merged = argv[:1] == ["--merge"]
     argv = argv[1:] if merged else argv
     if not argv:

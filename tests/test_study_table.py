@@ -97,3 +97,16 @@ def test_an_alias_counts_a_differently_labelled_seed_with_its_procedure(study_ta
         study_table.merge([a, c], {"v": "rl"})
     with pytest.raises(SystemExit, match="--alias needs OLD=NEW"):
         study_table.main(["--alias", "deep-robust-episode", str(a)])
+
+
+def test_an_aliased_seed_keeps_the_mode_its_suite_chose(study_table, tmp_path):
+    """``--runs`` reads suite modes by run name; an aliased seed is found under its new label."""
+    meta = tmp_path / "runs" / "deep-robust-episode_s3" / "checkpoints" / "rec_ippo" / "deep-robust-episode_s3" / "policy_best"
+    meta.mkdir(parents=True)
+    (meta / "policy.json").write_text('{"metadata": {"validation_mode": "greedy"}}')
+    modes = study_table.suite_modes(tmp_path / "runs", {"deep-robust-episode": "rl"})
+    assert modes == {"rl_s3": "greedy"}
+    b = _folder(tmp_path / "b", {"deep-robust-episode_s3": {1e-3: 0.91, 1e-2: 0.91}})
+    rows = study_table.with_suite_mode(study_table.load(b, {"deep-robust-episode": "rl"}), modes)
+    assert "| **rl (suite mode, 1 policies)** | 91.50 ± 0.00 |" in study_table.table(rows, "b")
+    assert study_table.aliased("v_s2", {"w": "rl"}) == "v_s2" and study_table.aliased("Constant", {"Constant": "x"}) == "Constant"
