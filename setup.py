@@ -40,6 +40,11 @@ setup(
         "scikit-learn>=1.3",
         "mlxtend>=0.23",
         "matplotlib>=3.7",
+        # ganno bench: IQM, bootstrap CIs and performance profiles. rliable 1.2 needs arch < 8,
+        # whose last release breaks on pandas 3 (deprecate_kwarg's signature), hence pandas < 3
+        # (Mava's pinned stack uses pandas 2.2).
+        "rliable>=1.2",
+        "pandas<3",
     ],
     extras_require={
         "tfds": ["tensorflow-datasets>=4.9", "tensorflow-cpu>=2.15"],
@@ -52,6 +57,7 @@ setup(
             "linear = mava_ganno.layers:LINEAR",
             "convolutional = mava_ganno.layers:CONVOLUTIONAL",
             "attention = mava_ganno.layers:ATTENTION",
+            "embedding = mava_ganno.layers:EMBEDDING",
         ],
     },
     include_package_data=True,

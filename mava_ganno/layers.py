@@ -3,12 +3,12 @@
 Every trainable layer of the controlled network is one *layer agent*. Which parameter
 subtrees count as a layer, and which layer type (one-hot slot in the observation) each has,
 is decided by the layer types registered in the entry-point group ``mava_ganno.layer_types``.
-The built-ins ``linear``, ``convolutional`` and ``attention`` are registered by mava_ganno's
-own ``setup.py``; a third-party distribution adds a type with, e.g.::
+The built-ins ``linear``, ``convolutional``, ``attention`` and ``embedding`` (slots 0-3) are
+registered by mava_ganno's own ``setup.py``; a third-party distribution adds a type with, e.g.::
 
     entry_points={"mava_ganno.layer_types": ["lora = my_pkg.layers:LORA"]}
 
-where ``LORA = LayerType(name="lora", slot=3, matches=...)``. The one-hot width is fixed at
+where ``LORA = LayerType(name="lora", slot=4, matches=...)``. The one-hot width is fixed at
 ``NUM_LAYER_TYPE_SLOTS`` so that a policy trained before a type was added still loads.
 
 How parameters map to agents (``find_layer_agents``, for any params pytree: dict, FrozenDict,
@@ -88,6 +88,15 @@ LINEAR = LayerType("linear", 0, _is_linear, "flax Dense: a 2-D kernel (+ bias)")
 CONVOLUTIONAL = LayerType("convolutional", 1, _is_convolutional, "flax Conv: a >=3-D kernel")
 ATTENTION = LayerType(
     "attention", 2, _is_attention, "flax MultiHeadDotProductAttention: query/key/value/out"
+)
+
+
+def _is_embedding(node: Mapping[str, Any]) -> bool:
+    return set(node) == {"embedding"} and _leaf_ndim(node, "embedding") == 2
+
+
+EMBEDDING = LayerType(
+    "embedding", 3, _is_embedding, "flax Embed or learned position embeddings: a 2-D `embedding` table"
 )
 
 

@@ -36,7 +36,7 @@ def _user_params():
 
 def test_builtin_types_come_from_entry_points():
     types = {t.name: t.slot for t in load_layer_types()}
-    assert types == {"linear": 0, "convolutional": 1, "attention": 2}
+    assert types == {"linear": 0, "convolutional": 1, "attention": 2, "embedding": 3}
     assert get_layer_type("attention").slot == 2
     with pytest.raises(ValueError, match="unknown layer type 'lstm'"):
         get_layer_type("lstm")

@@ -18,7 +18,7 @@ import flax.linen as nn
 
 MODULE = "ganno_lora_layers"
 TYPE_NAME = "lora"
-TYPE_SLOT = 3
+TYPE_SLOT = 4  # slots 0-3 are the built-in types
 
 
 @contextlib.contextmanager

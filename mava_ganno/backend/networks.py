@@ -7,6 +7,10 @@ Names (``make_network``):
   flatten and a Dense output: n + 1 agents (n ``convolutional``, 1 ``linear``). ``cnn2`` and
   ``cnn5`` are the paper's two- and five-layer CNNs.
 - ``resnet9``: the Myrtle-style ResNet-9, 8 Conv+BatchNorm layers and a Dense head: 9 agents.
+- ``resnet7``: a small ResNet for 28x28 inputs on a CPU budget: a stride-2 Conv+BatchNorm stem,
+  a residual block (two Conv+BatchNorm) at that resolution, a stride-2 Conv+BatchNorm with twice
+  the channels and a second residual block, global average pooling and a Dense head: 7 agents
+  (6 ``convolutional``, 1 ``linear``).
 - ``resnet18``: a CIFAR-style ResNet-18 (BasicBlocks [2, 2, 2, 2]): 17 convs, 3 1x1 projection
   convs on the shortcut (each its own agent) and a Dense head: 21 agents.
 - ``vit`` / ``vit<n>``: a small pre-norm vision transformer with n blocks (default 2): a linear
@@ -14,6 +18,12 @@ Names (``make_network``):
   MNIST; embedding dim ``2 * width``), per block a ``nn.MultiHeadDotProductAttention`` (2 heads)
   and a two-Dense MLP (``hidden`` units), then a LayerNorm on the class token and a Dense head:
   ``3n + 2`` agents (``n`` ``attention``, the rest ``linear``).
+- ``lm`` / ``lm<n>``: a small pre-norm decoder-only transformer language model with n blocks
+  (default 2) for byte-token datasets (``fortunes``): a byte embedding (``nn.Embed(256, dim)``,
+  dim ``2 * width``), learned position embeddings, per block a causal
+  ``nn.MultiHeadDotProductAttention`` (2 heads) and a two-Dense MLP (``hidden`` units), then a
+  LayerNorm and a Dense head: (B, T) tokens -> (B, T, 256) next-byte logits. ``3n + 3`` agents:
+  two ``embedding`` (byte and position), ``n`` ``attention``, the rest ``linear``.
 
 Every layer is a submodule named ``layer_<ii>`` (zero-padded, so name order is depth order);
 a Conv followed by BatchNorm is one submodule ``{"conv", "norm"}`` whose BatchNorm
@@ -111,6 +121,24 @@ class ResNet9(nn.Module):
         return nn.Dense(self.num_classes, name=name())(x)
 
 
+class ResNet7(nn.Module):
+    num_classes: int
+    width: int = 16
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        name, w = _Namer(), self.width
+
+        def residual(x, c):
+            y = nn.relu(ConvBN(c, name=name())(x, train))
+            return nn.relu(x + ConvBN(c, name=name())(y, train))
+
+        x = residual(nn.relu(ConvBN(w, stride=2, name=name())(x, train)), w)
+        x = residual(nn.relu(ConvBN(2 * w, stride=2, name=name())(x, train)), 2 * w)
+        x = jnp.mean(x, axis=(1, 2))
+        return nn.Dense(self.num_classes, name=name())(x)
+
+
 class ResNet18(nn.Module):
     num_classes: int
     width: int = 16
@@ -164,9 +192,9 @@ class PreNormAttention(nn.Module):
     num_heads: int
 
     @nn.compact
-    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+    def __call__(self, x: jnp.ndarray, mask: Optional[jnp.ndarray] = None) -> jnp.ndarray:
         y = nn.LayerNorm(name="norm")(x)
-        return nn.MultiHeadDotProductAttention(num_heads=self.num_heads, name="attention")(y)
+        return nn.MultiHeadDotProductAttention(num_heads=self.num_heads, name="attention")(y, mask=mask)
 
 
 class PreNormDense(nn.Module):
@@ -208,6 +236,58 @@ class ViT(nn.Module):
         return PreNormDense(self.num_classes, name=name())(x[:, 0])
 
 
+class PositionEmbed(nn.Module):
+    """Learned position embeddings added to (B, T, dim) token embeddings: one param
+    ``embedding`` (T, dim) (T from the input at initialisation), an ``embedding`` layer agent
+    like the byte embedding's ``nn.Embed`` table."""
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray) -> jnp.ndarray:
+        table = self.param("embedding", nn.initializers.normal(0.02), x.shape[-2:])
+        return x + table
+
+
+class LM(nn.Module):
+    """A small pre-norm decoder-only transformer over byte tokens (see the module docstring).
+
+    Input: (B, T) tokens of any dtype (cast to int32; initialisation passes float zeros);
+    output: (B, T, num_classes) logits, position t seeing tokens 0..t only (causal mask).
+
+    Attributes:
+        num_classes: outputs per position (256 next-byte logits for byte datasets).
+        depth: transformer blocks (each: attention agent, two MLP Dense agents).
+        dim: embedding dimension (divisible by ``num_heads``).
+        mlp_dim: hidden units of each block's MLP.
+        num_heads: attention heads.
+        vocab_size: rows of the token embedding table.
+    """
+
+    num_classes: int = 256
+    depth: int = 2
+    dim: int = 32
+    mlp_dim: int = 64
+    num_heads: int = 2
+    vocab_size: int = 256
+
+    @nn.compact
+    def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
+        if x.ndim != 2:
+            raise ValueError(
+                f"lm networks take (batch, T) token sequences, got an input of shape {x.shape}; "
+                "use a text dataset (e.g. 'fortunes'), or an image network (mlp, cnn, vit) for images."
+            )
+        tokens = x.astype(jnp.int32)
+        name = _Namer()
+        h = nn.Embed(self.vocab_size, self.dim, name=name())(tokens)
+        h = PositionEmbed(name=name())(h)
+        mask = nn.make_causal_mask(tokens)
+        for _ in range(self.depth):
+            h = h + PreNormAttention(self.num_heads, name=name())(h, mask)
+            y = nn.gelu(PreNormDense(self.mlp_dim, name=name())(h))
+            h = h + nn.Dense(self.dim, name=name())(y)
+        return PreNormDense(self.num_classes, name=name())(h)
+
+
 @dataclasses.dataclass(frozen=True)
 class NetworkSpec:
     name: str
@@ -217,6 +297,7 @@ class NetworkSpec:
 
 _NETWORK_RE = re.compile(r"^(mlp|cnn)(\d+)$")
 _VIT_RE = re.compile(r"^vit(\d*)$")
+_LM_RE = re.compile(r"^lm(\d*)$")
 
 
 def make_network(name: str, num_classes: int, hidden: int = 64, width: int = 16) -> NetworkSpec:
@@ -236,11 +317,20 @@ def make_network(name: str, num_classes: int, hidden: int = 64, width: int = 16)
         if depth < 1:
             raise ValueError(f"network {name!r} needs at least one transformer block, e.g. 'vit2'.")
         return NetworkSpec(name, ViT(num_classes, depth, dim=2 * width, mlp_dim=hidden), False)
+    m = _LM_RE.match(name)
+    if m is not None:
+        depth = int(m.group(1) or 2)
+        if depth < 1:
+            raise ValueError(f"network {name!r} needs at least one transformer block, e.g. 'lm2'.")
+        return NetworkSpec(name, LM(num_classes, depth, dim=2 * width, mlp_dim=hidden), False)
+    if name == "resnet7":
+        return NetworkSpec(name, ResNet7(num_classes, width), True)
     if name == "resnet9":
         return NetworkSpec(name, ResNet9(num_classes, width), True)
     if name == "resnet18":
         return NetworkSpec(name, ResNet18(num_classes, width), True)
     raise ValueError(
         f"unknown network {name!r}; choose 'mlp<n>', 'cnn<n>' (n hidden layers, e.g. 'mlp2', "
-        "'cnn5'), 'vit' / 'vit<n>' (n transformer blocks), 'resnet9' or 'resnet18'."
+        "'cnn5'), 'vit' / 'vit<n>' (n transformer blocks), 'resnet7', 'resnet9', 'resnet18', or for text "
+        "datasets 'lm' / 'lm<n>' (n transformer blocks, e.g. 'lm2')."
     )

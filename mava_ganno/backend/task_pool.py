@@ -2,10 +2,10 @@
 
 Every pool task is generated locally by ``mava_ganno.backend.datasets.load_dataset`` (see its
 module docstring for the name syntax) and has 8x8x1 inputs and 10 classes, so one network
-shape fits them all. The evaluation datasets (``mnist_5k`` and every ``tfds:`` dataset, e.g.
-``tfds:fashion_mnist``, ``tfds:cifar10``) are never in the pool: ``check_training_pool``
-rejects them. Reference accuracies of an MLP on each task are in docs/training.md
-("Training-pool datasets").
+shape fits them all. The evaluation datasets (``mnist_5k``, the benchmark's ``fashion_mnist``
+and ``fortunes``, and every ``tfds:`` dataset, e.g. ``tfds:cifar10``) are never in the pool:
+``check_training_pool`` rejects them, and training calls it on the datasets it trains on.
+Reference accuracies of an MLP on each task are in docs/training.md ("Training-pool datasets").
 
 Pool names contain ``,`` and ``=``: in a Hydra override quote them, e.g.
 ``'env.kwargs.dataset="teacher:mlp,seed=1"'``.
@@ -26,12 +26,16 @@ TRAINING_POOL: Tuple[str, ...] = (
     "digits:noise=0.3,val=0.3",
 )
 
-EVALUATION_DATASETS: Tuple[str, ...] = ("mnist_5k", "tfds:mnist", "tfds:fashion_mnist", "tfds:cifar10")
+EVALUATION_DATASETS: Tuple[str, ...] = (
+    "mnist_5k", "fashion_mnist", "fortunes", "tfds:mnist", "tfds:fashion_mnist", "tfds:cifar10",
+)  # fmt: skip
 
 
 def is_evaluation_dataset(name: str) -> bool:
-    """True for the held-out evaluation datasets: ``mnist_5k`` and anything from ``tfds:``."""
-    return name in EVALUATION_DATASETS or name.startswith(("tfds:", "mnist"))
+    """True for the held-out evaluation datasets: ``mnist_5k``, Fashion-MNIST and the fortunes
+    corpus (the benchmark's data, with or without options) and anything from ``tfds:``."""
+    family = name.split(":")[0]
+    return name in EVALUATION_DATASETS or family in EVALUATION_DATASETS or name.startswith(("tfds:", "mnist", "fashion"))
 
 
 def check_training_pool(names: Iterable[str] = TRAINING_POOL) -> Tuple[str, ...]:

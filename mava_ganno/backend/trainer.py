@@ -27,7 +27,7 @@ from flax.core import unfreeze
 
 from mava_ganno.backend.datasets import Dataset
 from mava_ganno.backend.layer_stats import LayerStats, layer_statistics
-from mava_ganno.backend.networks import NetworkSpec
+from mava_ganno.backend.networks import LM, NetworkSpec
 from mava_ganno.layers import LayerAgents, LayerType, find_layer_agents
 
 
@@ -134,6 +134,12 @@ class SLTrainer:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
         if int(tau) <= 0:
             raise ValueError(f"tau must be a positive integer, got {tau}.")
+        if (dataset.kind == "tokens") != isinstance(network.module, LM):
+            want = "a language model, 'lm' / 'lm<n>'" if dataset.kind == "tokens" else "an image network (mlp, cnn, vit, resnet)"
+            raise ValueError(
+                f"network {network.name!r} does not fit dataset {dataset.name!r} "
+                f"({dataset.kind}, inputs {tuple(dataset.x_train.shape[1:])}): use {want}."
+            )
         self.network = network
         self.dataset = dataset
         self.batch_size = int(batch_size)
@@ -312,7 +318,10 @@ class SLTrainer:
         return stats, loss, acc
 
     def evaluate(self, ts: TrainState, split: str) -> Tuple[chex.Array, chex.Array]:
-        """Mean loss and accuracy on a whole split ("train", "val" or "test")."""
+        """Mean loss and accuracy on a whole split ("train", "val" or "test").
+
+        For token datasets ((N, T) targets) these are the mean per-token cross-entropy (nats)
+        and the per-token accuracy."""
         x_all, y_all = self._x[split], self._y[split]
         n = x_all.shape[0]
         bs = min(self.eval_batch_size, n)
@@ -327,6 +336,9 @@ class SLTrainer:
             logits, _ = self._forward(ts.params, ts.batch_stats, x, train=False)
             loss = optax.softmax_cross_entropy_with_integer_labels(logits, y_all[i])
             correct = jnp.argmax(logits, -1) == y_all[i]
+            if loss.ndim > 1:  # token sequences: per-example mean over the token axes
+                axes = tuple(range(1, loss.ndim))
+                loss, correct = jnp.mean(loss, axes), jnp.mean(correct, axes)
             return jnp.sum(jnp.where(m, loss, 0.0)), jnp.sum(jnp.where(m, correct, False))
 
         losses, correct = jax.lax.map(chunk, (idx, mask))

@@ -100,8 +100,10 @@ class Ganno(Environment):
     Args:
         generator: samples the initial conditions (initial LR, weight decay) at each reset.
             Default: log-uniform LR in [1e-5, 1e-2] and weight decay in [1e-5, 1e-1].
-        network: ``mlp<n>``, ``cnn<n>``, ``vit<n>``, ``resnet9``, ``resnet18`` (backend.networks).
-        dataset: ``digits``, ``mnist_5k``, ``tfds:<name>``, ``synthetic:<H>x<W>x<C>``.
+        network: ``mlp<n>``, ``cnn<n>``, ``vit<n>``, ``resnet7``, ``resnet9``, ``resnet18``, and ``lm<n>``
+            for text datasets (backend.networks).
+        dataset: ``digits``, ``mnist_5k``, ``fashion_mnist``, ``tfds:<name>``,
+            ``synthetic:<H>x<W>x<C>``, ``fortunes[:seq=<T>]`` (next-byte prediction; backend.datasets).
         tau: SGD steps per env step (the paper's tau, 100).
         sl_steps: SGD steps per episode; a multiple of tau.
         batch_size: SGD minibatch size.
@@ -125,7 +127,8 @@ class Ganno(Environment):
             counterfactual branch is trained) and ``divergence_reward``.
         viewer: renders states (``render``/``animate``); default a ``GannoViewer``.
         data_seed: seed of the deterministic train/validation/test split.
-        data_dir: where tensorflow-datasets finds prepared data (``tfds:`` datasets).
+        data_dir: where tensorflow-datasets finds prepared data (``tfds:`` datasets), the folder
+            of Fashion-MNIST's IDX files (``fashion_mnist``) or of fortune text files (``fortunes``).
         hidden, width: hidden units of MLPs and base channels of CNNs/ResNets.
         counterfactual: how the difference reward's two branches (actual, counterfactual)
             run, always on the same minibatches (drawn once): ``sequential`` one after the

@@ -49,6 +49,7 @@ from mava.types import ObservationGlobalState
 from mava.wrappers.jumanji import JumanjiMarlWrapper
 
 import mava_ganno
+from mava_ganno.backend.task_pool import check_training_pool
 from mava_ganno.env.env import Ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.env.specs import get_spec
@@ -71,6 +72,8 @@ class GannoMavaWrapper(JumanjiMarlWrapper):
                 f"GannoMavaWrapper wraps a mava_ganno Ganno environment, got {type(inner).__name__}; "
                 "build it with jumanji.make('GANNO-v0', ...) after `import mava_ganno`."
             )
+        # Mava's systems train on what they wrap: never on evaluation or benchmark data.
+        check_training_pool([inner.dataset.name])
         super().__init__(env, add_global_state)
         self._ganno: Ganno = inner
         self._global_cols, self._layer_cols = feature_columns(inner.features, inner.action_dim)

@@ -13,12 +13,13 @@ branch, so it costs half as much per step).
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import jumanji
 from omegaconf import DictConfig, OmegaConf
 
 import mava_ganno  # noqa: F401  (registers GANNO-v0)
+from mava_ganno.backend.task_pool import check_training_pool
 from mava_ganno.env.env import Ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.utils.config import ConfigError, task_groups
@@ -72,16 +73,31 @@ def make_task(config: DictConfig, name: str, task: Dict[str, Any], where: str = 
         raise ConfigError(f"env.scenario.{where}.{name}: {e}") from e
 
 
+def check_training_data(envs: Sequence[Ganno], config: DictConfig) -> None:
+    """``ConfigError`` when a training env's dataset is evaluation or benchmark data
+    (``task_pool.check_training_pool``): a policy never trains on what it is judged on."""
+    try:
+        check_training_pool(sorted({env.dataset.name for env in envs}))
+    except ValueError as e:
+        raise ConfigError(f"env.scenario ({config.env.scenario.task_name}) trains on held-out data: {e}") from None
+
+
 def make_groups(config: DictConfig, **overrides: Any) -> List[Ganno]:
-    """One env per task group (``env.scenario.groups``), or ``[make_single(config)]``."""
+    """One env per task group (``env.scenario.groups``), or ``[make_single(config)]``; training
+    data only (``check_training_data``)."""
     groups = task_groups(config)
     if not groups:
-        return [make_single(config, **overrides)]
-    return [make_task(config, name, group, "groups", **overrides) for name, group in groups.items()]
+        envs = [make_single(config, **overrides)]
+    else:
+        envs = [make_task(config, name, group, "groups", **overrides) for name, group in groups.items()]
+    check_training_data(envs, config)
+    return envs
 
 
 def make(config: DictConfig) -> Tuple[Ganno, Ganno]:
-    """(train_env, eval_env) for the configured scenario (Mava's ``make_env.make``)."""
+    """(train_env, eval_env) for the configured scenario (Mava's ``make_env.make``); training
+    data only (``check_training_data``)."""
     train_env = make_single(config)
+    check_training_data([train_env], config)
     eval_env = make_single(config, difference_reward=False)
     return train_env, eval_env
