@@ -29,7 +29,17 @@ REFERENCE = {
     ),
     "warmup_cosine": lambda lr: optax.warmup_cosine_decay_schedule(0.0, lr, T // 10, T, 0.0),
     "onecycle": lambda lr: optax.cosine_onecycle_schedule(T, lr),
+    "wsd": lambda lr: optax.join_schedules(
+        [optax.linear_schedule(0.0, lr, T // 20), optax.constant_schedule(lr), optax.linear_schedule(lr, 0.0, T // 5)],
+        [T // 20, T - T // 5],
+    ),
 }
+
+
+def test_wsd_warms_up_holds_and_decays_to_zero():
+    s = S.make_schedule("wsd", 2e-3, T)
+    values = np.asarray([s(t) for t in (0, T // 40, T // 20, T // 2, T - T // 5, T - T // 10, T)])
+    np.testing.assert_allclose(values, [0.0, 1e-3, 2e-3, 2e-3, 2e-3, 1e-3, 0.0], atol=1e-9)
 
 
 def test_every_schedule_is_listed():

@@ -15,9 +15,11 @@ name                  optax construction (``T = total_steps``, ``lr`` = the grid
 ``sgdr``              ``sgdr_schedule`` with three cosine cycles of T/7, 2T/7, 4T/7 (T_mult = 2)
 ``warmup_cosine``     ``warmup_cosine_decay_schedule(0, lr, warmup_steps=T/10, decay_steps=T)``
 ``onecycle``          ``cosine_onecycle_schedule(T, lr)`` (pct_start 0.3, div 25, final div 1e4)
+``wsd``               warm-up-stable-decay: ``join_schedules`` of a linear warm-up from 0 over
+                      T/20 steps, ``lr`` held, and a linear decay to 0 over the last T/5 steps
 ====================  ==========================================================================
 
-For the last two the grid LR is the *peak*. Every one of these schedules is linear in its
+For the last three the grid LR is the *peak*. Every one of these schedules is linear in its
 peak value, so the grid LR can be a traced (vmapped) value: optax builds the schedule at peak
 1 and the result is multiplied by ``lr`` (optax 0.2.3, Mava's pinned version, refuses traced
 peak values in ``sgdr``/``warmup_cosine``/``onecycle``). ``tests/test_schedules.py`` checks
@@ -34,6 +36,11 @@ Optimisers (``make_optimizer``), all with the same decoupled weight decay ``wd``
   ``schedule_free_eval_params``);
 - ``prodigy``: ``optax.contrib.prodigy`` (learning-rate free: ``learning_rate=1`` is its
   multiplier of the estimated step size; it does **not** take the grid LR);
+- ``dog``: ``optax.contrib.dog`` (DoG, "distance over gradients": learning-rate free SGD,
+  ``learning_rate=1``; does not take the grid LR);
+- ``mechanic``: ``optax.contrib.mechanize`` around AdamW with a cosine decay of peak 1
+  (Mechanic learns the scale of the base updates, the LR: learning-rate free, its own
+  defaults; does not take the grid LR);
 - ``velo``: listed, not runnable here: VeLO's learned weights are downloaded at run time
   (``learned_optimization``), and this machine is offline.
 """
@@ -46,6 +53,7 @@ from typing import Any, Callable, Dict, Sequence, Tuple
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from mava_ganno.backend.trainer import SLTrainer, TrainState, reset_keys
@@ -69,6 +77,9 @@ REQUIRED_OPTAX = (
     "warmup_cosine_decay_schedule",
     "cosine_onecycle_schedule",
     "contrib.prodigy",
+    "contrib.dog",
+    "contrib.mechanize",
+    "join_schedules",
     "contrib.schedule_free_adamw",
     "contrib.schedule_free_eval_params",
 )
@@ -111,6 +122,21 @@ def _sgdr_unit(total_steps: int) -> Schedule:
     )
 
 
+def _wsd_unit(total_steps: int) -> Schedule:
+    # warm-up over T/20 steps, stable, linear decay to 0 over the last T/5 steps
+    warm = max(1, total_steps // 20)
+    decay = max(1, total_steps // 5)
+    stable = max(0, total_steps - warm - decay)
+    return optax_name("join_schedules")(
+        [
+            optax_name("linear_schedule")(0.0, 1.0, warm),
+            optax_name("constant_schedule")(1.0),
+            optax_name("linear_schedule")(1.0, 0.0, decay),
+        ],
+        [warm, warm + stable],
+    )
+
+
 UNIT_SCHEDULES: Dict[str, Callable[[int], Schedule]] = {
     "constant": lambda T: optax_name("constant_schedule")(1.0),
     "linear": lambda T: optax_name("linear_schedule")(1.0, 0.0, T),
@@ -125,6 +151,7 @@ UNIT_SCHEDULES: Dict[str, Callable[[int], Schedule]] = {
         0.0, 1.0, max(1, T // 10), T, 0.0
     ),
     "onecycle": lambda T: optax_name("cosine_onecycle_schedule")(T, 1.0),
+    "wsd": lambda T: _wsd_unit(T),
 }
 SCHEDULE_NAMES: Tuple[str, ...] = tuple(UNIT_SCHEDULES)
 
@@ -164,12 +191,17 @@ class Optimizer:
     lr_at: Schedule
 
 
-OPTIMIZER_NAMES: Tuple[str, ...] = ("lamb_cosine", "lion", "schedule_free_adamw", "prodigy")
-LR_FREE: Tuple[str, ...] = ("prodigy",)
+OPTIMIZER_NAMES: Tuple[str, ...] = ("lamb_cosine", "lion", "schedule_free_adamw", "prodigy", "dog", "mechanic")
+LR_FREE: Tuple[str, ...] = ("prodigy", "dog", "mechanic")
 UNAVAILABLE: Dict[str, str] = {
     "velo": "VeLO's learned weights are downloaded at run time (learned_optimization); "
     "this machine is offline, so VeLO is not run."
 }
+
+
+def _no_single_lr(count: chex.Numeric) -> chex.Array:
+    del count
+    return jnp.full((), jnp.nan, jnp.float32)
 
 
 def _identity_eval(opt_state: Any, params: Any) -> Any:
@@ -212,7 +244,13 @@ def make_optimizer(
         return Optimizer(tx, optax_name("contrib.schedule_free_eval_params"), sched)
     if name == "prodigy":
         tx = optax_name("contrib.prodigy")(learning_rate=1.0, weight_decay=weight_decay)
-        return Optimizer(tx, _identity_eval, lambda count: jnp.full((), jnp.nan, jnp.float32))
+        return Optimizer(tx, _identity_eval, _no_single_lr)
+    if name == "dog":
+        tx = optax_name("contrib.dog")(learning_rate=1.0, weight_decay=weight_decay)
+        return Optimizer(tx, _identity_eval, _no_single_lr)
+    if name == "mechanic":
+        base = optax_name("adamw")(make_schedule("cosine", 1.0, total_steps), b1=0.9, b2=0.999, eps=1e-8, weight_decay=weight_decay)
+        return Optimizer(optax_name("contrib.mechanize")(base), _identity_eval, _no_single_lr)
     raise ValueError(
         f"unknown baseline {name!r}; choose a schedule {list(SCHEDULE_NAMES)} or an optimiser "
         f"{list(OPTIMIZER_NAMES)}."
@@ -274,15 +312,21 @@ BASELINES: Dict[str, MethodInfo] = {
     "sgdr": MethodInfo("SGDR", "handcrafted"),
     "warmup_cosine": MethodInfo("Linear warm-up, cosine decay", "warmup", note="grid LR = peak"),
     "onecycle": MethodInfo("Cosine one-cycle", "warmup", note="grid LR = peak"),
+    "wsd": MethodInfo("Warm-up-stable-decay (WSD)", "warmup", note="grid LR = peak"),
     "lamb_cosine": MethodInfo("LAMB w/ cosine decay", "optimizer"),
     "lion": MethodInfo("Lion", "optimizer"),
     "schedule_free_adamw": MethodInfo("Schedule-free AdamW", "optimizer"),
     "prodigy": MethodInfo("Prodigy", "optimizer", takes_lr=False, note="learning-rate free"),
+    "dog": MethodInfo("DoG", "optimizer", takes_lr=False, note="learning-rate free"),
+    "mechanic": MethodInfo("Mechanic (AdamW, cosine)", "optimizer", takes_lr=False, note="learning-rate free"),
     "velo": MethodInfo("VeLO", "optimizer", takes_lr=False, note=UNAVAILABLE["velo"]),
 }
 
 
-DEFAULT_METHODS: Tuple[str, ...] = tuple(BASELINES)
+# ``ganno evaluate``'s "all": the paper's methods and the optimisers it has always compared with;
+# the newer baselines (WSD, DoG, Mechanic) are named explicitly (``ganno bench`` runs them).
+NEWER_METHODS: Tuple[str, ...] = ("wsd", "dog", "mechanic")
+DEFAULT_METHODS: Tuple[str, ...] = tuple(m for m in BASELINES if m not in NEWER_METHODS)
 
 
 assert set(SCHEDULE_NAMES) | set(OPTIMIZER_NAMES) | set(UNAVAILABLE) == set(BASELINES)
@@ -305,6 +349,7 @@ def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: 
     """
     tau = trainer.tau
     total = tau * num_chunks
+    dead_loss = float(-np.log(chance))  # a diverged run's hold-out loss: a uniform prediction
 
     def run(seed_key, lr, wd, index):
         if isinstance(family, tuple):
@@ -322,7 +367,7 @@ def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: 
             ts = TrainState(opt.eval_params(opt_state, params), bs, None)
             return trainer.evaluate(ts, "val"), trainer.evaluate(ts, "test")
 
-        (_, vacc0), (_, tacc0) = evaluate(params, bs, opt_state)
+        (vloss0, vacc0), (tloss0, tacc0) = evaluate(params, bs, opt_state)
 
         def chunk(carry, xs):
             c, indices = xs
@@ -330,13 +375,15 @@ def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: 
             trained, losses, _ = trainer.train_with(opt.tx, TrainState(params, bs, opt_state), indices)
             p2, bs2, o2 = trained
             loss = jnp.mean(losses)
-            (vloss, vacc), (_, tacc) = evaluate(p2, bs2, o2)
+            (vloss, vacc), (tloss, tacc) = evaluate(p2, bs2, o2)
             now_dead = dead | ~(jnp.isfinite(loss) & jnp.isfinite(vloss))
             p2, bs2, o2 = _select(now_dead, (params, bs, opt_state), (p2, bs2, o2))
             rec = dict(
                 train_loss=jnp.where(now_dead, jnp.inf, loss),
                 val_accuracy=jnp.where(now_dead, chance, vacc),
                 test_accuracy=jnp.where(now_dead, chance, tacc),
+                val_loss=jnp.where(now_dead, dead_loss, vloss),
+                test_loss=jnp.where(now_dead, dead_loss, jnp.nan_to_num(tloss, nan=dead_loss, posinf=dead_loss)),
                 lrs=jnp.where(dead, jnp.nan, opt.lr_at(c * tau)).reshape(1).astype(jnp.float32),
             )
             return (p2, bs2, o2, now_dead), rec
@@ -348,6 +395,8 @@ def make_baseline_run(trainer: SLTrainer, family: Any, num_chunks: int, chance: 
             train_loss=first(jnp.nan_to_num(loss0, nan=jnp.inf), "train_loss"),
             val_accuracy=first(vacc0, "val_accuracy"),
             test_accuracy=first(tacc0, "test_accuracy"),
+            val_loss=first(vloss0, "val_loss"),
+            test_loss=first(tloss0, "test_loss"),
             lrs=rec["lrs"],
             diverged=dead,
         )

@@ -283,6 +283,7 @@ def _runset(part: _Part, grid_: Grid, out: Dict[str, np.ndarray], steps: np.ndar
         test_accuracy=out["test_accuracy"], val_accuracy=out["val_accuracy"], train_loss=out["train_loss"],
         lrs=out["lrs"], diverged=out["diverged"].astype(bool),
         takes_lr=part.info.takes_lr, policy=part.policy, seconds=seconds,
+        val_loss=out["val_loss"], test_loss=out["test_loss"],
     )  # fmt: skip
 
 

@@ -71,7 +71,7 @@ class Scenario:
 SCENARIO_FIELDS = ("network", "dataset", "tau", "sl_steps", "batch_size", "hidden", "width", "data_seed", "data_dir")
 
 
-_SCENARIO_RE = re.compile(r"^(mlp\d+|cnn\d+|resnet9|resnet18|vit)-(.+)$")
+_SCENARIO_RE = re.compile(r"^(mlp\d+|cnn\d+|resnet7|resnet9|resnet18|vit\d*|lm\d*)-(.+)$")
 
 
 def scenario_file(name: str) -> Optional[str]:
@@ -133,7 +133,9 @@ class RunSet:
     Arrays: lr, weight_decay (R,) float (lr NaN for LR-free methods); seed (R,) int;
     test_accuracy, val_accuracy, train_loss (R, C+1), entry 0 at initialisation; lrs (R, C, L)
     the learning rate(s) used in each chunk (L layers for policies, 1 for baselines; NaN where
-    the method has no single LR or after divergence); diverged (R,) bool.
+    the method has no single LR or after divergence); diverged (R,) bool; val_loss, test_loss
+    (R, C+1) the mean hold-out cross-entropy (nats; None in results written before losses were
+    recorded).
     """
 
     method: str
@@ -152,6 +154,8 @@ class RunSet:
     takes_lr: bool = True
     policy: str = ""
     seconds: float = 0.0
+    val_loss: Optional[np.ndarray] = None
+    test_loss: Optional[np.ndarray] = None
 
     @property
     def num_runs(self) -> int:
@@ -176,6 +180,8 @@ class RunSet:
                     diverged=bool(self.diverged[i]),
                     final_val_accuracy=float(self.val_accuracy[i, -1]),
                     policy=self.policy,
+                    final_val_loss=None if self.val_loss is None else float(self.val_loss[i, -1]),
+                    final_test_loss=None if self.test_loss is None else float(self.test_loss[i, -1]),
                 )
             )
         return out

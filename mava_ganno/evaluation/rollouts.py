@@ -21,11 +21,12 @@ from typing import Any, Callable, Dict, Optional
 import chex
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from mava_ganno.evaluation.baselines import make_schedule
 
 POLICY_KEY_SALT = 7
-RECORD_KEYS = ("train_loss", "val_accuracy", "test_accuracy", "layer_lrs")
+RECORD_KEYS = ("train_loss", "val_accuracy", "test_accuracy", "val_loss", "test_loss", "layer_lrs")
 
 # An ``lr_override(data, t) -> lr`` gives, before env step t, one LR that every layer is set to
 # (the policy's action is replaced by the no-op), or NaN to let the policy act. The data is a
@@ -99,12 +100,24 @@ def make_episode_runner(env: Any, lr_override: Optional[LROverride] = None, reco
     return run
 
 
+# What one evaluation run records (the policy runner and the baselines runner alike).
+RUN_KEYS = ("train_loss", "val_accuracy", "test_accuracy", "val_loss", "test_loss", "lrs", "diverged")
+
+
+def chance_loss(chance: float) -> float:
+    """The cross-entropy of a uniform prediction over ``1 / chance`` classes: what a diverged
+    run's hold-out loss is recorded as (as its accuracy is recorded as ``chance``)."""
+    return float(-np.log(chance))
+
+
 def present(episode: Dict[str, Any], chance: float) -> Dict[str, chex.Array]:
     """The harness's records of one episode: ``(T+1,)`` curves with entry 0 at reset.
 
-    ``train_loss``, ``val_accuracy`` and ``test_accuracy`` (if tracked) are chance level / inf
-    from the step at which the run diverged; ``lrs`` (T, L) the learning rates used in every
-    step (NaN after divergence); ``diverged`` () bool.
+    ``train_loss``, ``val_accuracy``/``val_loss`` and ``test_accuracy``/``test_loss`` (if
+    tracked) are from the step at which the run diverged: inf for the train loss, chance level
+    for the accuracies (``chance``) and the loss of a uniform prediction (``-log(chance)``)
+    for the hold-out losses; ``lrs`` (T, L) the learning rates used in every step (NaN after
+    divergence); ``diverged`` () bool.
     """
     dead = jnp.cumsum(episode["diverged"] & episode["alive"]) > 0  # diverged at or before t
     was_dead = ~episode["alive"]
@@ -112,6 +125,9 @@ def present(episode: Dict[str, Any], chance: float) -> Dict[str, chex.Array]:
     for name in ("val_accuracy", "test_accuracy"):
         if name in episode:
             out[name] = jnp.where(dead, chance, episode[name])
+    for name in ("val_loss", "test_loss"):
+        if name in episode:
+            out[name] = jnp.where(dead, chance_loss(chance), episode[name])
     out = {k: jnp.concatenate([jnp.reshape(episode["first"][k], (1,)), v]) for k, v in out.items()}
     out["lrs"] = jnp.where(was_dead[:, None], jnp.nan, episode["layer_lrs"])
     out["diverged"] = dead[-1]
@@ -142,7 +158,7 @@ def make_policy_run(env: Any, chance: float) -> Callable:
 
     def policy_runner(policy, seed_key, lr, wd, greedy):
         out = present(episode(policy, seed_key, lr, wd, greedy), chance)
-        return {k: out[k] for k in ("train_loss", "val_accuracy", "test_accuracy", "lrs", "diverged")}
+        return {k: out[k] for k in RUN_KEYS}
 
     return policy_runner
 

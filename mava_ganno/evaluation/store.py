@@ -43,6 +43,8 @@ CSV_COLUMNS = (
     "diverged",
     "final_val_accuracy",
     "policy",
+    "final_val_loss",
+    "final_test_loss",
 )
 
 
@@ -73,13 +75,14 @@ def write_table_csv(rows: Iterable[Dict[str, Any]], path: str) -> str:
 
 def read_table_csv(path: str) -> List[Dict[str, Any]]:
     """Rows of a ``table.csv`` with numbers, booleans and blanks (None) parsed."""
-    floats = {"initial_lr", "weight_decay", "final_test_accuracy", "best_test_accuracy", "final_train_loss", "final_val_accuracy"}
+    floats = {"initial_lr", "weight_decay", "final_test_accuracy", "best_test_accuracy", "final_train_loss", "final_val_accuracy",
+              "final_val_loss", "final_test_loss"}  # the last two are absent from older tables: None
     out = []
     with open(path, newline="") as f:
         for r in csv.DictReader(f):
             row: Dict[str, Any] = dict(r)
             for k in floats:
-                row[k] = float(r[k]) if r[k] != "" else None
+                row[k] = float(r[k]) if r.get(k, "") != "" else None
             row["seed"] = int(r["seed"])
             row["diverged"] = r["diverged"] == "true"
             out.append(row)
@@ -91,16 +94,18 @@ def write_curves_csv(ev: Evaluation, path: str) -> str:
     """Long format: one line per method x run x chunk (step), the per-chunk metrics."""
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["method", "label", "initial_lr", "weight_decay", "seed", "step", "train_loss", "val_accuracy", "test_accuracy", "lr"])
+        w.writerow(["method", "label", "initial_lr", "weight_decay", "seed", "step", "train_loss", "val_accuracy", "test_accuracy", "lr",
+                    "val_loss", "test_loss"])
         for rs in ev.runsets:
             for i in range(rs.num_runs):
                 lr0 = _fmt(float(rs.lr[i])) if rs.takes_lr else ""
                 for c, step in enumerate(rs.steps):
                     finite = c < rs.lrs.shape[1] and np.isfinite(rs.lrs[i, c]).any()
                     lr_c = float(np.nanmean(rs.lrs[i, c])) if finite else float("nan")
+                    losses = ["" if a is None else _fmt7(float(a[i, c])) for a in (rs.val_loss, rs.test_loss)]
                     w.writerow([rs.method, rs.label, lr0, _fmt(float(rs.weight_decay[i])), int(rs.seed[i]), int(step),
                                 _fmt7(float(rs.train_loss[i, c])), _fmt7(float(rs.val_accuracy[i, c])),
-                                _fmt7(float(rs.test_accuracy[i, c])), _fmt7(lr_c)])
+                                _fmt7(float(rs.test_accuracy[i, c])), _fmt7(lr_c)] + losses)
     return path
 
 
@@ -123,6 +128,11 @@ def write_layer_lrs_csv(ev: Evaluation, path: str) -> str:
 
 
 # ============================================================================ reload
+def _recorded(a: np.ndarray) -> Optional[np.ndarray]:
+    """A reloaded loss curve, or None where the file did not record it (all NaN)."""
+    return None if np.isnan(a).all() else a
+
+
 def load_evaluation(folder: str) -> Evaluation:
     """Rebuild an ``Evaluation`` from a results folder (table.csv, curves.csv, layer_lrs.csv,
     config.json), so tables and figures can be regenerated without rerunning anything."""
@@ -134,7 +144,8 @@ def load_evaluation(folder: str) -> Evaluation:
     with open(os.path.join(folder, "curves.csv"), newline="") as f:
         for r in csv.DictReader(f):
             key = (r["label"], r["initial_lr"], r["weight_decay"], int(r["seed"]))
-            curves.setdefault(key, []).append([r["step"], r["train_loss"], r["val_accuracy"], r["test_accuracy"], r["lr"]])
+            losses = [r.get("val_loss") or "nan", r.get("test_loss") or "nan"]  # absent from older files
+            curves.setdefault(key, []).append([r["step"], r["train_loss"], r["val_accuracy"], r["test_accuracy"], r["lr"]] + losses)
     layers: Dict[Tuple[str, str, str, int], Dict[int, List[float]]] = {}
     path = os.path.join(folder, "layer_lrs.csv")
     if os.path.isfile(path):
@@ -151,7 +162,7 @@ def load_evaluation(folder: str) -> Evaluation:
     for label, runs in by_label.items():
         first = runs[0]
         takes_lr = first["initial_lr"] is not None
-        arrays: Dict[str, List[Any]] = {k: [] for k in ("train_loss", "val_accuracy", "test_accuracy", "lrs")}
+        arrays: Dict[str, List[Any]] = {k: [] for k in ("train_loss", "val_accuracy", "test_accuracy", "lrs", "val_loss", "test_loss")}
         for r in runs:
             key = (label, _fmt(r["initial_lr"]) if takes_lr else "", _fmt(r["weight_decay"]), r["seed"])
             c = np.array([[float(x) for x in line] for line in curves[key]], np.float64)
@@ -159,6 +170,8 @@ def load_evaluation(folder: str) -> Evaluation:
             arrays["train_loss"].append(c[:, 1])
             arrays["val_accuracy"].append(c[:, 2])
             arrays["test_accuracy"].append(c[:, 3])
+            arrays["val_loss"].append(c[:, 5])
+            arrays["test_loss"].append(c[:, 6])
             if key in layers:
                 arrays["lrs"].append(np.array([layers[key][int(st)] for st in steps[:-1]], np.float64))
             else:
@@ -173,6 +186,7 @@ def load_evaluation(folder: str) -> Evaluation:
                 train_loss=np.stack(arrays["train_loss"]), lrs=np.stack(arrays["lrs"]),
                 diverged=np.array([r["diverged"] for r in runs], bool), takes_lr=takes_lr, policy=first["policy"] or "",
                 seconds=float(meta.get("method_seconds", {}).get(label, 0.0)),
+                val_loss=_recorded(np.stack(arrays["val_loss"])), test_loss=_recorded(np.stack(arrays["test_loss"])),
             )
         )
     sc = Scenario(**meta["scenario"])
