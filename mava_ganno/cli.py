@@ -14,6 +14,7 @@ COMMANDS: Dict[str, str] = {
     "train": "mava_ganno.train:main",
     "main": "mava_ganno.main_job:main",
     "evaluate": "mava_ganno.evaluation.cli:main",
+    "bench": "mava_ganno.bench.cli:main",
     "demos": "mava_ganno.offline.cli:main",
     "clone": "mava_ganno.offline.cli:clone_main",
 }
@@ -21,6 +22,7 @@ HELP: Dict[str, str] = {
     "train": "train GANNO with recurrent IPPO (Hydra overrides, --resume)",
     "main": "the main job: train on mlp2-digits, zero-shot on mlp5-mnist_5k, write results/<run>/",
     "evaluate": "zero-shot evaluation of trained policies vs schedules/optimisers; results/<name>/",
+    "bench": "benchmark of real training tasks (Fashion-MNIST, MNIST, a transformer LM): leaderboard",
     "demos": "demonstrations of handcrafted schedules in a training scenario (an .npz file)",
     "clone": "behaviour cloning of the policy on demonstrations; writes a policy folder",
 }
