@@ -43,7 +43,7 @@ from mava_ganno.evaluation.records import Evaluation, RunSet
 VIEWS = ("tuned", "default", "grid")
 # AdamW schedules that define "the best tuned schedule" of a task (the normalisation's 1).
 SCHEDULE_GROUPS = ("handcrafted", "warmup")
-NORMALISATION_FLOOR = {"accuracy": 0.005, "loss": 0.01}  # 0.5 accuracy points / 0.01 bits
+NORMALISATION_FLOOR = {"accuracy": 0.01, "loss": 0.05}  # 1 accuracy point / 0.05 bits per token
 BOOTSTRAP_REPS = 2000
 LN2 = math.log(2.0)
 
