@@ -16,7 +16,7 @@ from mava_ganno.backend import datasets as D
 from mava_ganno.backend.task_pool import check_training_pool, is_evaluation_dataset
 from mava_ganno.bench import cli as BC
 from mava_ganno.bench import metrics as M
-from mava_ganno.bench.tasks import SUITES, BenchTask, Suite, get_suite
+from mava_ganno.bench.tasks import SUITES, Suite, get_suite, task
 from mava_ganno.evaluation.records import Evaluation, RunSet, Scenario
 
 
@@ -106,8 +106,8 @@ def test_training_refuses_every_benchmark_dataset(name):
     with pytest.raises(ValueError, match="must stay out of the training pool"):
         check_training_pool(["digits", name])
     for suite in SUITES.values():
-        for task in suite.tasks:
-            assert is_evaluation_dataset(task.dataset), task
+        for t in suite.tasks:
+            assert is_evaluation_dataset(t.dataset), t
 
 
 def test_training_entry_points_call_the_pool_check():
@@ -232,10 +232,10 @@ def test_iqm_aggregation_and_bootstrap_interval():
 # ============================================================================ the command
 def test_suites_cover_the_tasks_and_grids_the_issue_names():
     quick, full = get_suite("quick"), get_suite("full")
-    assert [t.network for t in quick.tasks] == ["mlp3", "cnn3", "resnet7", "vit2", "lm2"]
+    assert [t.scenario.network for t in quick.tasks] == ["mlp3", "cnn3", "resnet7", "vit2", "lm2"]
     assert {t.dataset.split(":")[0] for t in quick.tasks} == {"mnist_5k", "fashion_mnist", "fortunes"}
     assert full.seeds >= 3 and 1e-3 in full.lrs and 1e-3 in quick.lrs and len(full.lrs) == 5
-    assert all(f.sl_steps > q.sl_steps for f, q in zip(full.tasks, quick.tasks))
+    assert all(f.scenario.sl_steps > q.scenario.sl_steps for f, q in zip(full.tasks, quick.tasks))
     assert [t.metric for t in quick.tasks].count("loss") == 1
 
 
@@ -272,8 +272,8 @@ def test_bad_arguments_exit_2_naming_the_value(argv, match, capsys, tmp_path):
     assert re.search(match, capsys.readouterr().err)
 
 
-TINY_SUITE = Suite("tiny", (BenchTask("a", "mlp", "mlp1", "digits", 40, tau=20, hidden=8),
-                            BenchTask("b", "mlp", "mlp2", "digits", 40, tau=20, hidden=8)), (1e-3, 1e-2), 1)  # fmt: skip
+TINY_SUITE = Suite("tiny", (task("a", "mlp", "mlp1", "digits", 40, tau=20, hidden=8),
+                            task("b", "mlp", "mlp2", "digits", 40, tau=20, hidden=8)), (1e-3, 1e-2), 1)  # fmt: skip
 
 
 def test_finished_tasks_are_kept_and_reused_on_a_rerun(tmp_path, monkeypatch):
@@ -308,3 +308,21 @@ def test_finished_tasks_are_kept_and_reused_on_a_rerun(tmp_path, monkeypatch):
     calls.clear()
     BC.run_bench(TINY_SUITE, out, methods=("constant", "cosine", "wsd"), figures=False)  # other inputs: recomputed
     assert calls == ["a", "b"]
+
+
+def test_results_page_numbers_come_from_the_committed_leaderboard():
+    """docs/bench.md's results tables are rows of the committed leaderboard.md, which is what
+    leaderboard.json renders to."""
+    from mava_ganno.bench.report import leaderboard_markdown
+
+    root = os.path.join(os.path.dirname(__file__), "..", "docs")
+    folder = os.path.join(root, "results", "bench", "quick")
+    board = json.load(open(os.path.join(folder, "leaderboard.json")))
+    committed = open(os.path.join(folder, "leaderboard.md")).read()
+    assert leaderboard_markdown(board) == committed and board["complete"] is True
+    page = open(os.path.join(root, "bench.md")).read()
+    results = page[page.index("## Results") :]
+    rows = [line for line in results.splitlines() if line.startswith("| ")]
+    assert len(rows) >= 1 + len(board["aggregate"])  # the header and one row per method
+    lines = set(committed.splitlines())
+    assert [r for r in rows if r not in lines] == []

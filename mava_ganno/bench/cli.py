@@ -31,7 +31,7 @@ from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence
 
 from mava_ganno.backend.datasets import MissingDataError
 from mava_ganno.bench.metrics import TaskScores, method_results, task_scores
-from mava_ganno.bench.report import task_table, write_leaderboard
+from mava_ganno.bench.report import task_table, tasks_of, write_leaderboard
 from mava_ganno.bench.tasks import DEFAULT_LR, SUITES, BenchTask, Suite, check_data, get_suite
 from mava_ganno.evaluation import store
 from mava_ganno.evaluation.baselines import BASELINES
@@ -107,8 +107,7 @@ def _load_done(folder: str, key: str) -> Optional[TaskScores]:
         return None
     if data.get("key") != key:
         return None
-    sc = data["scores"]
-    return TaskScores(**{**sc, "seeds": tuple(sc["seeds"]), "best_schedule": tuple(sc["best_schedule"])})
+    return tasks_of({"tasks_done": [data["scores"]["task"]], "per_task": {data["scores"]["task"]: data["scores"]}})[0]
 
 
 def run_bench(
@@ -156,9 +155,9 @@ def run_bench(
 def _run_task(task: BenchTask, suite: Suite, folder: str, key: str, sources, methods, data_dir, figures, max_runs,
               command: str, log) -> TaskScores:  # fmt: skip
     t0 = time.perf_counter()
-    log(f"[bench] {task.name}: {task.description}; {task.sl_steps} SGD steps, LRs {list(suite.lrs)}, {suite.seeds} seed(s)")
+    log(f"[bench] {task.name}: {task.description}; {task.scenario.sl_steps} SGD steps, LRs {list(suite.lrs)}, {suite.seeds} seed(s)")
     ev = evaluate(
-        task.scenario(data_dir), list(sources), lrs=suite.lrs, weight_decays=(task.weight_decay,), seeds=suite.seeds,
+        task.scenario_with(data_dir), list(sources), lrs=suite.lrs, weight_decays=(task.weight_decay,), seeds=suite.seeds,
         methods=methods, policy_modes=POLICY_MODES, random_agent=False, max_runs_per_call=max_runs, log=log,
     )  # fmt: skip
     scores = task_scores(task.name, method_results(ev, task.metric), task.metric, DEFAULT_LR)
@@ -197,7 +196,7 @@ def check_bench_inputs(suite: Suite, sources, methods, data_dir, max_runs_per_ca
         raise ValueError(f"suite {suite.name!r}: its LR grid {list(suite.lrs)} must contain the default LR {DEFAULT_LR:g}.")
     check_data(suite.tasks, data_dir)
     for task in suite.tasks:
-        check_inputs(task.scenario(data_dir), list(sources), lrs=suite.lrs, weight_decays=(task.weight_decay,),
+        check_inputs(task.scenario_with(data_dir), list(sources), lrs=suite.lrs, weight_decays=(task.weight_decay,),
                      seeds=suite.seeds, methods=methods, policy_modes=POLICY_MODES, max_runs_per_call=max_runs_per_call)  # fmt: skip
 
 

@@ -138,12 +138,13 @@ def write_profile(tasks: Sequence[TaskScores], path: str) -> Optional[str]:
     labels = tasks[0].methods
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     cmap = plt.get_cmap("tab20")
+    policy_colours = iter(["black", "crimson", "navy", "darkgreen", "darkorange"] * 4)
     for k, m in enumerate(prof):
-        style = "-" if labels[m]["group"] in ("ganno", "ablation") else "--"
-        width = 2.4 if labels[m]["group"] in ("ganno", "ablation") else 1.2
-        ax.plot(taus, prof[m], style, lw=width, color=cmap(k % 20), label=labels[m]["label"])
-        if labels[m]["group"] in ("ganno", "ablation"):  # the policies' bootstrap bands only, to stay readable
-            ax.fill_between(taus, band[m][0], band[m][1], color=cmap(k % 20), alpha=0.15)
+        policy = labels[m]["group"] in ("ganno", "ablation")
+        colour = next(policy_colours) if policy else cmap(k % 20)
+        ax.plot(taus, prof[m], "-" if policy else "--", lw=2.4 if policy else 1.2, color=colour, label=labels[m]["label"])
+        if policy:  # the policies' bootstrap bands only, to stay readable
+            ax.fill_between(taus, band[m][0], band[m][1], color=colour, alpha=0.15)
     ax.axvline(0.0, color="grey", lw=0.6)
     ax.axvline(1.0, color="grey", lw=0.6)
     ax.set_xlabel("normalised score τ (0 = tuned constant LR, 1 = best tuned schedule)")
@@ -165,20 +166,34 @@ def write_leaderboard(tasks: Sequence[TaskScores], meta: Dict[str, Any], out_dir
         atomic_write_text(os.path.join(out_dir, "leaderboard.md"), leaderboard_markdown(board)),
     ]
     if figure and tasks:
-        final = os.path.join(out_dir, "performance_profile.png")
-        tmp = os.path.join(out_dir, ".performance_profile.tmp.png")
-        try:
-            write_profile(tasks, tmp)
-            os.replace(tmp, final)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        files.append(final)
+        files.append(_replace_figure(tasks, os.path.join(out_dir, "performance_profile.png")))
     return files
 
 
+def _replace_figure(tasks: Sequence[TaskScores], final: str) -> str:
+    tmp = os.path.join(os.path.dirname(final), ".performance_profile.tmp.png")
+    try:
+        write_profile(tasks, tmp)
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return final
+
+
+def tasks_of(board: Dict[str, Any]) -> List[TaskScores]:
+    """The finished tasks' scores of a ``leaderboard.json`` (None there are NaN/never)."""
+    out = []
+    for name in board["tasks_done"]:
+        t = dict(board["per_task"][name])
+        t["methods"] = {m: {**r, "speedup": np.asarray(r["speedup"], np.float64)} for m, r in t["methods"].items()}
+        out.append(TaskScores(**{**t, "seeds": tuple(t["seeds"]), "best_schedule": tuple(t["best_schedule"])}))
+    return out
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Rebuild ``leaderboard.md`` from a bench folder's ``leaderboard.json``."""
+    """Rebuild ``leaderboard.md`` and ``performance_profile.png`` from a bench folder's
+    ``leaderboard.json``."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
         print("usage: python -m mava_ganno.bench.report <bench folder>", file=sys.stderr)
@@ -187,6 +202,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     with open(path) as f:
         board = json.load(f)
     print(atomic_write_text(os.path.join(args[0], "leaderboard.md"), leaderboard_markdown(board)))
+    tasks = tasks_of(board)
+    if tasks:
+        print(_replace_figure(tasks, os.path.join(args[0], "performance_profile.png")))
 
 
 if __name__ == "__main__":

@@ -49,29 +49,28 @@ class BenchTask:
 
     name: short id (the task's folder name), e.g. ``cnn-fmnist``.
     description: one line for the tables.
-    network, dataset, sl_steps, tau, batch_size, hidden, width: the scenario (see
-        ``mava_ganno.evaluation.records.Scenario``).
+    scenario: the network, dataset and budget (``mava_ganno.evaluation.records.Scenario``; its
+        ``data_dir`` is set per run, see ``scenario_with``).
     metric: ``accuracy`` or ``loss`` (see the module docstring).
     weight_decay: AdamW's decoupled weight decay for every method.
     """
 
     name: str
     description: str
-    network: str
-    dataset: str
-    sl_steps: int
-    tau: int = 100
-    batch_size: int = 32
-    hidden: int = 64
-    width: int = 16
+    scenario: Scenario
     metric: str = "accuracy"
     weight_decay: float = 0.1
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
             raise ValueError(f"task {self.name!r}: metric {self.metric!r} must be one of {list(METRICS)}.")
-        if self.tau <= 0 or self.sl_steps <= 0 or self.sl_steps % self.tau:
-            raise ValueError(f"task {self.name!r}: sl_steps={self.sl_steps} must be a positive multiple of tau={self.tau}.")
+        sc = self.scenario
+        if sc.tau <= 0 or sc.sl_steps <= 0 or sc.sl_steps % sc.tau:
+            raise ValueError(f"task {self.name!r}: sl_steps={sc.sl_steps} must be a positive multiple of tau={sc.tau}.")
+
+    @property
+    def dataset(self) -> str:
+        return self.scenario.dataset
 
     def data_dir(self, root: Optional[str]) -> Optional[str]:
         """Where the task's data is read from: ``<root>/<folder>`` for packaged data when a data
@@ -79,15 +78,21 @@ class BenchTask:
         pkg = DATA_PACKAGES.get(_family(self.dataset))
         return os.path.join(root, pkg[1]) if (root and pkg) else None
 
-    def scenario(self, data_root: Optional[str] = None) -> Scenario:
-        return Scenario(
-            name=self.name, network=self.network, dataset=self.dataset, tau=self.tau, sl_steps=self.sl_steps,
-            batch_size=self.batch_size, hidden=self.hidden, width=self.width, data_dir=self.data_dir(data_root),
-        )  # fmt: skip
+    def scenario_with(self, data_root: Optional[str] = None) -> Scenario:
+        """The scenario reading its data from ``data_root`` (see ``data_dir``)."""
+        return dataclasses.replace(self.scenario, data_dir=self.data_dir(data_root))
 
     def config(self) -> Dict[str, object]:
         """What defines the task's numbers (the data folder does not)."""
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        out["scenario"].pop("data_dir")
+        return out
+
+
+def task(name: str, description: str, network: str, dataset: str, sl_steps: int, metric: str = "accuracy", **sizes: int) -> BenchTask:
+    """A ``BenchTask`` of ``Scenario(name, network, dataset, sl_steps=..., **sizes)`` (sizes:
+    ``tau``, ``batch_size``, ``hidden``, ``width``)."""
+    return BenchTask(name, description, Scenario(name, network, dataset, sl_steps=sl_steps, **sizes), metric)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,16 +115,16 @@ DEFAULT_LR = 1e-3
 def _tasks(scale: int) -> Tuple[BenchTask, ...]:
     """The five tasks with budgets ``scale`` times the quick suite's."""
     return (
-        BenchTask("mlp-mnist5k", "MLP, 3 x 128 hidden units, on mnist_5k (3,600 training images)",
-                  "mlp3", "mnist_5k", 1000 * scale, hidden=128),
-        BenchTask("cnn-fmnist", "CNN, 3 conv layers (16-32 channels), on Fashion-MNIST",
-                  "cnn3", "fashion_mnist", 500 * scale, width=16),
-        BenchTask("resnet-fmnist", "ResNet-7 (BatchNorm, 2 residual blocks, 8-16 channels) on Fashion-MNIST",
-                  "resnet7", "fashion_mnist", 500 * scale, width=8),
-        BenchTask("vit-fmnist", "ViT, 2 blocks (dim 32, 7x7 patches), on Fashion-MNIST",
-                  "vit2", "fashion_mnist", 500 * scale, width=16, hidden=64),
-        BenchTask("lm-fortunes", "decoder-only transformer LM, 2 blocks, next byte on the fortunes corpus",
-                  "lm2", "fortunes:seq=64,val=0.02,test=0.02", 500 * scale, width=32, hidden=128, metric="loss"),
+        task("mlp-mnist5k", "MLP, 3 x 128 hidden units, on mnist_5k (3,600 training images)",
+             "mlp3", "mnist_5k", 1000 * scale, hidden=128),
+        task("cnn-fmnist", "CNN, 3 conv layers (16-32 channels), on Fashion-MNIST",
+             "cnn3", "fashion_mnist", 500 * scale, width=16),
+        task("resnet-fmnist", "ResNet-7 (BatchNorm, 2 residual blocks, 8-16 channels) on Fashion-MNIST",
+             "resnet7", "fashion_mnist", 500 * scale, width=8),
+        task("vit-fmnist", "ViT, 2 blocks (dim 32, 7x7 patches), on Fashion-MNIST",
+             "vit2", "fashion_mnist", 500 * scale, width=16, hidden=64),
+        task("lm-fortunes", "decoder-only transformer LM, 2 blocks, next byte on the fortunes corpus",
+             "lm2", "fortunes:seq=64,val=0.02,test=0.02", 500 * scale, "loss", width=32, hidden=128),
     )  # fmt: skip
 
 
@@ -147,4 +152,4 @@ def check_data(tasks, data_root: Optional[str] = None) -> None:
             raise MissingDataError(e.what, e.folder, e.package, e.detail, where) from None
 
 
-__all__ = ["BenchTask", "Suite", "SUITES", "DATA_PACKAGES", "DEFAULT_LR", "METRICS", "get_suite", "check_data"]
+__all__ = ["BenchTask", "task", "Suite", "SUITES", "DATA_PACKAGES", "DEFAULT_LR", "METRICS", "get_suite", "check_data"]

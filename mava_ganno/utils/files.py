@@ -6,6 +6,12 @@ import os
 import tempfile
 
 
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: str, text: str) -> str:
     """Write ``text`` to ``path`` through a temporary file in the same folder, renamed into place
     (readers see the old file or the new one, never a partial one); returns ``path``."""
@@ -14,6 +20,7 @@ def atomic_write_text(path: str, text: str) -> str:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 would make results private
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -21,4 +28,4 @@ def atomic_write_text(path: str, text: str) -> str:
     return path
 
 
-__all__ = ["atomic_write_text"]
+__all__ = ["atomic_write_text", "current_umask"]
