@@ -326,3 +326,67 @@ def test_results_page_numbers_come_from_the_committed_leaderboard():
     assert len(rows) >= 1 + len(board["aggregate"])  # the header and one row per method
     lines = set(committed.splitlines())
     assert [r for r in rows if r not in lines] == []
+
+
+# ============================================================================ one writer, clean ends
+def test_folder_lock_one_writer_and_stale_takeover(tmp_path):
+    import subprocess
+    import sys
+
+    from mava_ganno.utils.files import FolderLock, FolderLockedError
+
+    folder = str(tmp_path / "out")
+    with FolderLock(folder):
+        assert open(os.path.join(folder, ".lock")).read().strip() == str(os.getpid())
+        with pytest.raises(FolderLockedError, match=rf"another run \(PID {os.getppid()}\)"):
+            os.rename(os.path.join(folder, ".lock"), os.path.join(folder, ".mine"))
+            open(os.path.join(folder, ".lock"), "w").write(f"{os.getppid()}\n")  # a live other process
+            FolderLock(folder).__enter__()
+        os.rename(os.path.join(folder, ".mine"), os.path.join(folder, ".lock"))
+    assert not os.path.exists(os.path.join(folder, ".lock"))  # released
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    open(os.path.join(folder, ".lock"), "w").write(f"{dead.pid}\n")
+    warnings = []
+    with FolderLock(folder, warn=warnings.append):
+        pass
+    assert len(warnings) == 1 and f"PID {dead.pid}" in warnings[0] and "no longer running" in warnings[0]
+
+
+def _bench_cmd(out):
+    import sys
+
+    return [sys.executable, "-m", "mava_ganno.bench.cli", "--suite", "quick", "--tasks", "mlp-mnist5k", "--policy", "none",
+            "--methods", "constant,cosine", "--no-figures", "--out", out]  # fmt: skip
+
+
+def test_second_run_on_a_locked_folder_exits_2_naming_the_holder(tmp_path):
+    import subprocess
+
+    out = str(tmp_path / "out")
+    os.makedirs(out)
+    open(os.path.join(out, ".lock"), "w").write(f"{os.getpid()}\n")  # this test process: alive
+    r = subprocess.run(_bench_cmd(out), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2, r.stderr
+    assert f"PID {os.getpid()}" in r.stderr and out in r.stderr and "Traceback" not in r.stderr
+    assert not os.path.exists(os.path.join(out, "tasks"))
+
+
+def test_sigterm_ends_the_bench_with_one_line_and_exit_143(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    out = str(tmp_path / "out")
+    p = subprocess.Popen(_bench_cmd(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    line = ""
+    while "[evaluate] mlp-mnist5k" not in line and time.time() - t0 < 240:  # the task is computing
+        line = p.stdout.readline()
+        assert line or p.poll() is None, p.stderr.read()
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 143, err
+    assert "SIGTERM: the finished tasks are kept" in err and "--tasks mlp-mnist5k" in err and "Traceback" not in err
+    assert not os.path.exists(os.path.join(out, ".lock"))  # released on the way out
+    assert os.listdir(os.path.join(out, "tasks")) == []  # nothing half-written

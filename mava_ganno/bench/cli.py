@@ -7,7 +7,10 @@ over the suite's initial-LR grid and seeds, scored as the learned-optimiser lite
 Each task runs through the one evaluation runner (``mava_ganno.evaluation.harness.evaluate``:
 one compiled runner per task shape) and is written to ``<out>/tasks/<task>/`` when it finishes
 (the evaluation's tables, curves and figures, ``bench_task.json`` and ``bench_table.md``),
-atomically: a folder there is always a finished task. ``leaderboard.md``, ``leaderboard.json``
+atomically: a folder there is always a finished task. One run writes a folder at a time (a
+``.lock`` file with its PID: a second run exits 2 naming it; a dead run's lock is taken over);
+Ctrl-C and SIGTERM end with one line naming what was kept and the command that resumes (exit
+130 / 143). ``leaderboard.md``, ``leaderboard.json``
 and ``performance_profile.png`` are rewritten after every task (marked partial until the last).
 A rerun of the same command resumes: a task whose folder holds results of the same inputs (a
 content hash of the task, grid, methods and policy files) is reused, not recomputed.
@@ -38,7 +41,7 @@ from mava_ganno.evaluation.baselines import BASELINES
 from mava_ganno.evaluation.harness import check_inputs, evaluate
 from mava_ganno.evaluation.policies import PolicySource, policy_source
 from mava_ganno.policy.io import atomic_write_dir, ensure_writable_dir
-from mava_ganno.utils.files import atomic_write_text
+from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, atomic_write_text, terminate_as_exception
 
 # The benchmark's baselines: AdamW with every schedule a user would reach for, and the
 # learning-rate-free / schedule-free optimisers optax has.
@@ -250,12 +253,17 @@ def main(argv: Optional[Sequence[str]] = None) -> List[TaskScores]:
         _fail(e.strerror or str(e))
     except (ValueError, ImportError) as e:
         _fail(str(e))
+    terminate_as_exception()
     try:
-        return run_bench(plan["suite"], out, plan["sources"], plan["methods"], args.data_dir, not args.no_figures,
-                         args.max_runs_per_call, command, check=False)  # fmt: skip
-    except KeyboardInterrupt:
-        print(f"\ninterrupted: finished tasks are kept in {out}/tasks/; run the same command again to resume.", file=sys.stderr)
-        raise SystemExit(130) from None
+        with FolderLock(out, warn=lambda m: print(m, file=sys.stderr)):
+            return run_bench(plan["suite"], out, plan["sources"], plan["methods"], args.data_dir, not args.no_figures,
+                             args.max_runs_per_call, command, check=False)  # fmt: skip
+    except FolderLockedError as e:
+        _fail(str(e))
+    except (KeyboardInterrupt, Terminated) as e:
+        signal_name, code = ("SIGTERM", 143) if isinstance(e, Terminated) else ("interrupt", 130)
+        print(f"\n{signal_name}: the finished tasks are kept in {out}/tasks/; run `{command}` again to resume.", file=sys.stderr)
+        raise SystemExit(code) from None
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Writing result files so that a reader never sees half of one."""
+"""Writing result files safely: atomically (a reader never sees half of a file), by one
+writer per folder (``FolderLock``), and ending cleanly on SIGTERM (``terminate_as_exception``)."""
 
 from __future__ import annotations
 
@@ -28,4 +29,86 @@ def atomic_write_text(path: str, text: str) -> str:
     return path
 
 
-__all__ = ["atomic_write_text", "current_umask"]
+
+
+class FolderLockedError(RuntimeError):
+    """Another live process holds the folder's lock (``pid`` names it)."""
+
+    def __init__(self, folder: str, pid: int):
+        self.folder, self.pid = folder, pid
+        super().__init__(
+            f"{folder} is being written by another run (PID {pid}); wait for it to end, stop it, or choose another output folder."
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+class FolderLock:
+    """One writer per results folder: ``with FolderLock(folder):`` creates ``<folder>/.lock``
+    holding this process's PID (atomically, ``O_EXCL``) and removes it on exit. A lock held by a
+    live process raises ``FolderLockedError``; one left by a dead process (a killed run) is taken
+    over, with ``warn(message)`` called once."""
+
+    NAME = ".lock"
+
+    def __init__(self, folder: str, warn=None):
+        self.folder = os.path.abspath(folder)
+        self.path = os.path.join(self.folder, self.NAME)
+        self.warn = warn
+
+    def __enter__(self) -> "FolderLock":
+        os.makedirs(self.folder, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                try:
+                    with open(self.path) as f:
+                        pid = int(f.read().strip() or 0)
+                except (OSError, ValueError):
+                    pid = 0
+                if pid and pid != os.getpid() and _alive(pid):
+                    raise FolderLockedError(self.folder, pid) from None
+                if self.warn is not None:
+                    self.warn(f"warning: taking over the lock of {self.folder} left by a run that is no longer running (PID {pid or '?'})")
+                os.remove(self.path)
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{os.getpid()}\n")
+            return self
+        raise FolderLockedError(self.folder, 0)
+
+    def __exit__(self, *exc) -> None:
+        try:
+            with open(self.path) as f:
+                mine = f.read().strip() == str(os.getpid())
+        except OSError:
+            return
+        if mine:
+            os.remove(self.path)
+
+
+class Terminated(BaseException):
+    """SIGTERM turned into an exception (``terminate_as_exception``), so cleanup and one clear
+    line run instead of a silent death; a ``BaseException`` like ``KeyboardInterrupt``."""
+
+
+def terminate_as_exception() -> None:
+    """From now on SIGTERM raises ``Terminated`` in the main thread."""
+    import signal
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+__all__ = ["atomic_write_text", "current_umask", "FolderLock", "FolderLockedError", "Terminated", "terminate_as_exception"]
