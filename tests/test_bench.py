@@ -191,11 +191,11 @@ def test_normalised_scores_are_zero_at_tuned_constant_and_one_at_best_schedule()
     loss = M.task_scores("t", M.method_results(ev, "loss"), "loss", 1e-3)
     assert loss.methods["constant"]["tuned_lr"] == 3e-3
     np.testing.assert_allclose(loss.methods["ganno"]["normalised"]["tuned"], [1.5, 0.5])
-    # when no schedule beats the constant LR by the floor, the floor is the scale (no blow-up)
+    # when no schedule beats the constant LR by the minimum scale, that is the scale (no blow-up)
     ev = _evaluation()
     ev.runsets[1].test_accuracy[:] = 0.8 + 0.002  # cosine: 0.2 points above the tuned constant LR
     flat = M.task_scores("t", M.method_results(ev, "accuracy"), "accuracy", 1e-3)
-    np.testing.assert_allclose(flat.methods["cosine"]["normalised"]["tuned"], [0.2, 0.2])  # 0.002 / floor 0.01
+    np.testing.assert_allclose(flat.methods["cosine"]["normalised"]["tuned"], [0.2, 0.2])  # 0.002 / minimum scale 0.01
     np.testing.assert_allclose(flat.methods["ganno"]["normalised"]["tuned"], [15.0, 5.0])
 
 

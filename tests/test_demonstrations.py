@@ -1,4 +1,4 @@
-"""Demonstrations of handcrafted schedules (mava_ganno.offline, issue 11 step 1)."""
+"""Demonstrations of handcrafted schedules (mava_ganno.offline)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.evaluation.rollouts import make_episode_runner
 from mava_ganno.offline import ScheduleFollower, generate_demonstrations, load_demonstrations, save_demonstrations
 from mava_ganno.offline import cli as DEMOS_CLI
-from mava_ganno.offline.demos import LR_FLOOR, schedule_targets
+from mava_ganno.offline.demos import LR_LOG_MIN, schedule_targets
 
 
 def follower(env, name, peak):
@@ -37,7 +37,7 @@ def test_the_follower_takes_the_action_closest_to_the_schedule_in_log_space(tiny
         prev = np.full(lrs.shape[1], targets[0], np.float32)
         for t in range(lrs.shape[0]):
             cand = np.clip(prev[:, None] * table.multipliers + table.offsets, 0, env.lr_max)
-            dist = np.abs(np.log(np.maximum(cand, LR_FLOOR)) - np.log(max(targets[t + 1], LR_FLOOR)))
+            dist = np.abs(np.log(np.maximum(cand, LR_LOG_MIN)) - np.log(max(targets[t + 1], LR_LOG_MIN)))
             np.testing.assert_allclose(lrs[t], cand[np.arange(len(prev)), dist.argmin(-1)], rtol=1e-6)
             np.testing.assert_array_equal(np.asarray(ep["actions"])[t], dist.argmin(-1))
             prev = lrs[t]

@@ -1,4 +1,4 @@
-"""Fail early, name the culprit, never lose finished work (issue 13).
+"""Fail early, name the culprit, never lose finished work.
 
 Unwritable outputs are found before any run; corrupt policy and checkpoint files name the file
 and what is wrong; ``ganno evaluate`` turns user errors into one ``error:`` line (status 2);

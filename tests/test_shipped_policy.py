@@ -1,4 +1,4 @@
-"""The GANNO policy shipped with the package (``mava_ganno/policies/default/``, issue 12).
+"""The GANNO policy shipped with the package (``mava_ganno/policies/default/``).
 
 It loads by name with no dataset and no training config, acts with finite learning rates on
 MLP, CNN and ViT environments, is the default policy of ``ganno_adamw`` and of

@@ -19,7 +19,7 @@ default value. A diverged run counts at chance level (accuracy 1/C, loss log C).
 Normalised scores (per task): 0 is AdamW with a constant LR tuned on validation, 1 the best
 tuned handcrafted AdamW schedule of the task (by mean over seeds), for all three views:
 ``(x - constant) / (best - constant)``, with the sign turned for loss tasks. When the best
-schedule is within ``NORMALISATION_FLOOR`` of the constant LR the denominator is that floor,
+schedule is within ``MIN_SCALE`` of the constant LR the denominator is that minimum scale,
 so a task where nothing beats a constant LR does not blow the scores up.
 
 Aggregation (``aggregate``): for every method and view, the interquartile mean (IQM) of the
@@ -43,7 +43,7 @@ from mava_ganno.evaluation.records import Evaluation, RunSet
 VIEWS = ("tuned", "default", "grid")
 # AdamW schedules that define "the best tuned schedule" of a task (the normalisation's 1).
 SCHEDULE_GROUPS = ("handcrafted", "warmup")
-NORMALISATION_FLOOR = {"accuracy": 0.01, "loss": 0.05}  # 1 accuracy point / 0.05 bits per token
+MIN_SCALE = {"accuracy": 0.01, "loss": 0.05}  # 1 accuracy point / 0.05 bits per token
 BOOTSTRAP_REPS = 2000
 LN2 = math.log(2.0)
 
@@ -190,7 +190,7 @@ def task_scores(task: str, results: Sequence[MethodResult], metric: str, default
     best = schedules[_best_index(means, metric)]
     c, b = float(views["constant"]["tuned"].mean()), float(views[best.method]["tuned"].mean())
     sign = 1.0 if metric == "accuracy" else -1.0
-    denom = max(sign * (b - c), NORMALISATION_FLOOR[metric])
+    denom = max(sign * (b - c), MIN_SCALE[metric])
     cosine = by["cosine"]
     methods: Dict[str, Dict[str, Any]] = {}
     for m in results:

@@ -42,7 +42,7 @@ DEFAULT_ACTION_TABLE: Tuple[str, ...] = (
     "-0.001",
 )
 
-# A richer table (issue 11): the paper's nine actions (same indices) plus doubling, halving and
+# A richer table: the paper's nine actions (same indices) plus doubling, halving and
 # larger steps of 0.005, so that a warm-up from LR 0 to 1e-2 takes 2 decisions instead of 10.
 RICH_ACTION_TABLE: Tuple[str, ...] = DEFAULT_ACTION_TABLE + ("*2", "/2", "+0.005", "-0.005")
 

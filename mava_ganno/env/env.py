@@ -140,8 +140,8 @@ class Ganno(Environment):
             an evaluation step, sequential 2.0x; on mlp2 sequential 2.0x, fused 2.1-2.2x; a
             vmap 2.15-2.45x (1 and 4 vmapped environments, MLP and CNN), and on jax < 0.5
             (Mava's pinned 0.4.30) a branch-vmap nested in an env-vmap is 5-10x slower. All
-            give the same reward up to float rounding; results made before Nov 29 2026 used
-            ``vmap`` on jax >= 0.5, CNN results before Nov 30 2026 ``sequential``.
+            give the same reward up to float rounding; pass ``sequential`` or ``vmap`` to
+            reproduce results made with another mode exactly.
         measure_batch: minibatch the layer statistics (g, u) and the reset's train loss are
             measured on: ``fresh`` (default) a minibatch of its own; ``next`` the first
             minibatch of the next tau training steps, i.e. what ``mava_ganno.optimiser`` observes

@@ -1,4 +1,4 @@
-"""Evaluation records, the bottom floor of ``mava_ganno.evaluation``: how methods are shown
+"""Evaluation records, the lowest layer of ``mava_ganno.evaluation``: how methods are shown
 (``MethodInfo``), the evaluation problem (``Scenario``, ``make_scenario``), every run of one
 method (``RunSet``) and a whole evaluation (``Evaluation``)."""
 

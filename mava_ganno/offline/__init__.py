@@ -1,4 +1,4 @@
-"""Offline data for GANNO (issue 11): demonstrations of handcrafted schedules and behaviour cloning."""
+"""Offline data for GANNO : demonstrations of handcrafted schedules and behaviour cloning."""
 
 from mava_ganno.offline.bc import behaviour_clone, keep_top_episodes
 from mava_ganno.offline.demos import (

@@ -1,4 +1,4 @@
-"""Behaviour cloning of the shared recurrent policy on demonstrations (issue 11, step 2).
+"""Behaviour cloning of the shared recurrent policy on demonstrations .
 
 The GANNO actor (``mava_ganno.policy``: torso -> GRU -> torso -> logits) is trained to take
 the demonstrated action at every valid step of every agent sequence (``offline.demos``), by

@@ -1,8 +1,8 @@
-"""Demonstrations: the environment rolled out under handcrafted schedules (issue 11, step 1).
+"""Demonstrations: the environment rolled out under handcrafted schedules .
 
 A ``ScheduleFollower`` is a policy (``init_hidden``/``act``, like ``GannoPolicy``) that, at
 every decision, gives each layer agent the action of the table that brings its learning rate
-closest, in log space, to the schedule's value at the next decision (``LR_FLOOR`` stands for
+closest, in log space, to the schedule's value at the next decision (``LR_LOG_MIN`` stands for
 LR 0; ties go to the first entry, the no-op in the paper's table). It tracks its own LR with
 the table's arithmetic, so it needs nothing from the observation. Episodes run through the one
 episode runner (``evaluation.rollouts``) in training mode (the scenario's reward), vmapped in
@@ -43,7 +43,7 @@ from mava_ganno.utils.demo_file import FORMAT, load_demonstrations, save_demonst
 
 DEMO_SCHEDULES = ("warmup_cosine", "onecycle", "cosine", "linear", "piecewise")
 DEFAULT_PEAKS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
-LR_FLOOR = 1e-7  # log-space distance treats LRs below this as this (LR 0 included)
+LR_LOG_MIN = 1e-7  # log-space distance treats LRs below this as this (LR 0 included)
 
 
 class ScheduleFollower(struct.PyTreeNode):
@@ -65,7 +65,7 @@ class ScheduleFollower(struct.PyTreeNode):
         lr = jnp.where(reset, self.initial_lr, hidden[:, 1])
         target = self.targets[jnp.minimum(t.astype(jnp.int32), self.targets.shape[0] - 1)]
         cand = jnp.clip(lr[:, None] * self.multipliers + self.offsets, 0.0, self.lr_max)  # (N, A)
-        log = lambda x: jnp.log(jnp.maximum(x, LR_FLOOR))  # noqa: E731
+        log = lambda x: jnp.log(jnp.maximum(x, LR_LOG_MIN))  # noqa: E731
         dist = jnp.where(action_mask, jnp.abs(log(cand) - log(target)[:, None]), jnp.inf)
         actions = jnp.argmin(dist, axis=-1).astype(jnp.int32)
         new_lr = jnp.take_along_axis(cand, actions[:, None], axis=-1)[:, 0]

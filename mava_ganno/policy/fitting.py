@@ -1,4 +1,4 @@
-"""Supervised fitting of the recurrent networks on recorded agent sequences (issue 11).
+"""Supervised fitting of the recurrent networks on recorded agent sequences .
 
 One SGD loop (``fit_sequences``) serves behaviour cloning of the actor
 (``mava_ganno.offline.bc``) and the critic's pre-fit on the demonstrations' returns

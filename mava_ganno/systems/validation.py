@@ -1,4 +1,4 @@
-"""Model selection on a validation suite (issue 10): held-out tasks of the training pool's
+"""Model selection on a validation suite: held-out tasks of the training pool's
 families, never the evaluation scenarios.
 
 Every ``every`` evaluation steps the learner's current policy runs zero-shot on each task of
@@ -6,7 +6,7 @@ Every ``every`` evaluation steps the learner's current policy runs zero-shot on 
 constant LR from the same initial LR (same initialisation and minibatches: one key per seed).
 The score is the policy's final hold-out accuracy minus the constant LR's, in points:
 ``advantage`` is its mean over tasks, LRs and seeds, ``worst`` the lowest mean over seeds of
-one (task, LR) cell (the "never worse than a constant LR" floor). The constant LR's runs do
+one (task, LR) cell (how far below a constant LR the policy can fall). The constant LR's runs do
 not depend on the policy and are run once. ``run_experiment`` logs every validation, keeps
 the policy with the best ``advantage`` in ``<run_dir>/policy_best`` beside the last one.
 

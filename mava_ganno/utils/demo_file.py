@@ -1,6 +1,6 @@
 """The demonstrations file (``ganno demos`` writes it; ``ganno clone`` and recurrent IPPO's
 critic pre-fit read it): ``numpy.savez_compressed`` arrays, loaded with ``allow_pickle=False``
-(no pickle). The arrays are described in ``mava_ganno.offline.demos``. Kept on this floor so
+(no pickle). The arrays are described in ``mava_ganno.offline.demos``. It lives in ``utils`` so
 the training system can read demonstrations without importing the offline tools."""
 
 from __future__ import annotations
