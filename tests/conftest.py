@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny environments, built and compiled once per test session."""
+"""Shared fixtures: tiny environments, built and compiled once per test run."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import tempfile
 import jax
 import pytest
 
-# One persistent compilation cache per test session, shared by the pytest-xdist workers and the
+# One persistent compilation cache per test run, shared by the pytest-xdist workers and the
 # CLI subprocesses (they inherit the controller's environment): what two processes compile alike
-# is compiled once. Made empty for every session and removed after it, so a run never reads
+# is compiled once. Made empty for every run and removed after it, so a run never reads
 # executables from an earlier one; a user's own JAX_COMPILATION_CACHE_DIR is used as it is.
 _CACHE_MADE_HERE = "JAX_COMPILATION_CACHE_DIR" not in os.environ
 if _CACHE_MADE_HERE:
@@ -55,6 +55,6 @@ def tiny_eval_env() -> Compiled:
 
 
 def pytest_unconfigure(config):
-    """The process that made the session's compilation cache (the xdist controller) removes it."""
+    """The process that made the run's compilation cache (the xdist controller) removes it."""
     if _CACHE_MADE_HERE:
         shutil.rmtree(os.environ.pop("JAX_COMPILATION_CACHE_DIR"), ignore_errors=True)
