@@ -260,7 +260,7 @@ def test_missing_data_stops_before_any_compute_with_one_line(tmp_path, capsys, m
         (["--methods", "constant,cosine,nope"], r"unknown methods \['nope'\]"),
         (["--methods", "cosine,wsd"], r"must include \['constant', 'cosine'\].*missing \['constant'\]"),
         (["--tasks", "cnn-cifar"], r"no task 'cnn-cifar'"),
-        (["--policy", "default", "--policy", "default"], "two policies share a label"),
+        (["--policy", "default", "--policy", "default"], "two policies have the label .GANNO \\(shipped default\\)."),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_value(argv, match, capsys, tmp_path):

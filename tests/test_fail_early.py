@@ -40,7 +40,7 @@ from mava_ganno.utils.config import ConfigError, check_config
 from tests.test_rec_ippo import TINY
 
 TINY_ARGS = ["--scenario", "mlp2-digits", "--tau", "5", "--sl-steps", "20", "--hidden", "16", "--seeds", "1",
-             "--lrs", "1e-3", "--weight-decays", "0.1", "--methods", "none", "--no-random", "--no-figures"]
+             "--lrs", "1e-3", "--weight-decays", "0.1", "--methods", "constant", "--no-random", "--no-figures"]
 
 
 def _unwritable(tmp_path) -> str:

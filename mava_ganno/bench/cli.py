@@ -192,9 +192,6 @@ def check_bench_inputs(suite: Suite, sources, methods, data_dir, max_runs_per_ca
         )
     if len(set(methods)) != len(methods):
         raise ValueError(f"--methods repeats a method: {list(methods)}.")
-    labels = [s.label for s in sources]
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"two policies share a label ({labels}); give each its own with LABEL=PATH.")
     if not any(abs(lr - DEFAULT_LR) < 1e-12 for lr in suite.lrs):
         raise ValueError(f"suite {suite.name!r}: its LR grid {list(suite.lrs)} must contain the default LR {DEFAULT_LR:g}.")
     check_data(suite.tasks, data_dir)
@@ -253,9 +250,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[TaskScores]:
         _fail(e.strerror or str(e))
     except (ValueError, ImportError) as e:
         _fail(str(e))
-    terminate_as_exception()
     try:
-        with FolderLock(out, warn=lambda m: print(m, file=sys.stderr)):
+        with terminate_as_exception(), FolderLock(out, warn=lambda m: print(m, file=sys.stderr)):
             return run_bench(plan["suite"], out, plan["sources"], plan["methods"], args.data_dir, not args.no_figures,
                              args.max_runs_per_call, command, check=False)  # fmt: skip
     except FolderLockedError as e:

@@ -27,6 +27,7 @@ from mava_ganno.evaluation.records import (
     make_scenario,
 )
 from mava_ganno.policy.io import ensure_writable_dir
+from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, terminate_as_exception
 
 
 # ============================================================================ CLI
@@ -155,6 +156,8 @@ def _prepare(args: argparse.Namespace) -> Dict[str, Any]:
     sources = [policy_source(arg) for arg in args.policy]
     kwargs = dict(lrs=lrs, weight_decays=wds, seeds=args.seeds, methods=methods, policy_modes=modes)
     check_inputs(scenario, sources, max_runs_per_call=args.max_runs_per_call, **kwargs)
+    if not methods and not sources and args.no_random:
+        raise ValueError("nothing to run: no --methods, no --policy and --no-random; give at least one, e.g. --methods constant,cosine.")
     # Last, so that an input error leaves no folder behind.
     out_dir = os.path.join(args.out, args.name or scenario.name.replace(":", "_"))
     fix = "choose another --out (or --name)."
@@ -194,6 +197,19 @@ def main(argv: Optional[Sequence[str]] = None) -> Evaluation:
         _fail(str(e))
     out_dir = plan["out_dir"]
     write = dict(figures=not args.no_figures, figure_lr=args.figure_lr, command=sys.argv)
+    try:
+        with terminate_as_exception(), FolderLock(out_dir, warn=lambda m: print(m, file=sys.stderr)):
+            return _run_and_write(args, plan, out_dir, write)
+    except FolderLockedError as e:
+        _fail(str(e))
+    except (KeyboardInterrupt, Terminated) as e:
+        signal_name, code = ("SIGTERM", 143) if isinstance(e, Terminated) else ("interrupt", 130)
+        print(f"\n{signal_name}: the runs finished so far are in {out_dir}/ (table.csv, config.json says complete: false); "
+              "run the same command again to redo the evaluation.", file=sys.stderr)  # fmt: skip
+        raise SystemExit(code) from None
+
+
+def _run_and_write(args: argparse.Namespace, plan: Dict[str, Any], out_dir: str, write: Dict[str, Any]) -> Evaluation:
     ev = evaluate(
         plan["scenario"],
         plan["sources"],

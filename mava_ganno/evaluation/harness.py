@@ -118,7 +118,22 @@ def _checked(scenario, policies, lrs, weight_decays, seeds, methods, policy_mode
     lrs, wds, seeds = _validated_grid(lrs, weight_decays, seeds)
     _validate_methods(methods, policy_modes, max_runs_per_call)
     check_optax()
-    return sc, lrs, wds, seeds, [p if isinstance(p, PolicySource) else describe_policy(p) for p in policies]
+    sources = [p if isinstance(p, PolicySource) else describe_policy(p) for p in policies]
+    _check_unique_labels(sources)
+    return sc, lrs, wds, seeds, sources
+
+
+def _check_unique_labels(sources: Sequence[PolicySource]) -> None:
+    """Two policies with one label would share one table row: an error naming both."""
+    seen: Dict[str, PolicySource] = {}
+    for src in sources:
+        if src.label in seen:
+            a, b = seen[src.label].path or "in memory", src.path or "in memory"
+            raise ValueError(
+                f"two policies have the label {src.label!r} ({a} and {b}); give each its own, e.g. "
+                f"--policy A={a} --policy B={b}."
+            )
+        seen[src.label] = src
 
 
 def check_inputs(

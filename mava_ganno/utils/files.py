@@ -101,14 +101,27 @@ class Terminated(BaseException):
     line run instead of a silent death; a ``BaseException`` like ``KeyboardInterrupt``."""
 
 
-def terminate_as_exception() -> None:
-    """From now on SIGTERM raises ``Terminated`` in the main thread."""
-    import signal
+class terminate_as_exception:
+    """``with terminate_as_exception():`` SIGTERM raises ``Terminated`` in the main thread inside
+    the block; the previous handler is restored after it (a no-op outside the main thread)."""
 
-    def handler(signum, frame):
-        raise Terminated()
+    def __enter__(self) -> "terminate_as_exception":
+        import signal
+        import threading
 
-    signal.signal(signal.SIGTERM, handler)
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
 
+            def handler(signum, frame):
+                raise Terminated()
+
+            self.previous = signal.signal(signal.SIGTERM, handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
 
 __all__ = ["atomic_write_text", "current_umask", "FolderLock", "FolderLockedError", "Terminated", "terminate_as_exception"]
