@@ -15,7 +15,10 @@ How parameters map to agents (``find_layer_agents``, for any params pytree: dict
 ``{"params": ...}``; the returned ``LayerAgents`` also gives every leaf's agent in flatten order,
 and ``layer_names`` the agents' names):
 - the params pytree is walked depth first, keys in natural order (``layer_2`` < ``layer_10``),
-  and that order is the agents' depth order. It does not depend on dict insertion order (jax
+  and that order is the agents' depth order, unless the order in which the model calls its
+  submodules is given (``find_layer_agents(order=call_order(model, variables, x))``; ``ganno_adamw``
+  takes it as ``layer_order``), which is what a model with named submodules (``stem``, ``body``,
+  ``head``) needs. It does not depend on dict insertion order (jax
   tree operations sort keys), so flax's auto-names follow call order only within one module
   class (``Dense_0``, ``Dense_1``, ...); name layers explicitly (``layer_00``, ...) otherwise;
 - a dict node matched by exactly one registered type is one agent, and *all* leaves below it
@@ -256,11 +259,51 @@ def _leaves_below(node: Any, path: Tuple[str, ...]):
         yield path, node
 
 
+def _order_key(order: Sequence[Tuple[str, ...]]):
+    """Sort key for a node's children: first the ones ``order`` names (by the first entry at or
+    below them), then the rest in natural key order."""
+    rank: Dict[Tuple[str, ...], int] = {}
+    for i, entry in enumerate(order):
+        for k in range(1, len(entry) + 1):
+            rank.setdefault(entry[:k], i)
+
+    def children(node: Mapping[str, Any], path: Tuple[str, ...]) -> List[str]:
+        return sorted(node, key=lambda c: (rank.get(path + (c,), len(order)), _natural_key(c)))
+
+    return children
+
+
+def _natural_children(node: Mapping[str, Any], path: Tuple[str, ...]) -> List[str]:
+    return sorted(node, key=_natural_key)
+
+
+def call_order(module: Any, variables: Any, *args: Any, **kwargs: Any) -> Tuple[str, ...]:
+    """The paths (``"body/Dense_0"``) of a flax linen ``module``'s submodules in the order one
+    ``module.apply(variables, *args, **kwargs)`` calls them (parents before their children):
+    the depth order to give ``find_layer_agents(order=...)`` / ``ganno_adamw(layer_order=...)``
+    for a model whose parameter names do not sort in depth order. Runs the model once, eagerly."""
+    import flax.linen as nn
+
+    seen: List[str] = []
+
+    def interceptor(next_fun, f_args, f_kwargs, context):
+        path = "/".join(str(p) for p in getattr(context.module.scope, "path", ()) or ())
+        if path and path not in seen:
+            seen.append(path)
+        return next_fun(*f_args, **f_kwargs)
+
+    with nn.intercept_methods(interceptor):
+        module.apply(variables, *args, **kwargs)
+    return tuple(seen)
+
+
 class _AgentWalk:
     """The depth-first walk of a nested params dict that numbers the agents and gives every
-    leaf path an agent (normalisation params follow the agent visited before them)."""
+    leaf path an agent (normalisation params follow the agent visited before them). Children are
+    visited in natural key order, or in a given call order (``_order_key``)."""
 
-    def __init__(self, layer_types: Sequence[LayerType]):
+    def __init__(self, layer_types: Sequence[LayerType], children=_natural_children):
+        self.children = children
         self.layer_types = layer_types
         self.agents: List[LayerAgent] = []
         self.assignments: Dict[Tuple[str, ...], int] = {}
@@ -279,7 +322,7 @@ class _AgentWalk:
         leaf_keys = [k for k, v in node.items() if not isinstance(v, Mapping)]
         if leaf_keys:
             self._add_normalisation(node, path, leaf_keys)
-        for k in sorted(node, key=_natural_key):
+        for k in self.children(node, path):
             if isinstance(node[k], Mapping):
                 self.visit(node[k], path + (k,))
 
@@ -309,17 +352,27 @@ class _AgentWalk:
                 self.pending_norm.append(path + (k,))
 
 
-def find_layer_agents(params: Any, layer_types: Sequence[LayerType] | None = None) -> LayerAgents:
+def find_layer_agents(
+    params: Any, layer_types: Sequence[LayerType] | None = None, order: Sequence[str] | None = None
+) -> LayerAgents:
     """The layer agents of any flax params pytree (dict, FrozenDict, ``{"params": ...}``).
 
     See the module docstring for the rules; raises ``UnknownLayerError`` naming a parameter
-    that no registered layer type claims.
+    that no registered layer type claims. ``order``: submodule paths (``"stem"``,
+    ``"body/Dense_0"``, ...) in the order the model calls them (``call_order``); the walk, and so
+    the depth order of the agents and which layer a normalisation follows, uses it instead of
+    the natural order of the key names (submodules it does not name come after, in that order).
     """
     if layer_types is None:
         layer_types = load_layer_types()
     nested, paths = _nested(params)
     wrapped = _is_wrapped(nested)
-    walk = _AgentWalk(layer_types)
+    children = _natural_children
+    if order is not None:
+        if isinstance(order, str):
+            raise TypeError(f"order must be a sequence of submodule paths, got the string {order!r}; e.g. call_order(model, variables, x).")
+        children = _order_key([tuple(p for p in str(entry).split("/") if p) for entry in order])
+    walk = _AgentWalk(layer_types, children)
     walk.visit(nested["params"] if wrapped else nested, ())
     if not walk.agents:
         raise UnknownLayerError("no layer agents found: the params pytree has no registered layers.")
@@ -332,7 +385,10 @@ def find_layer_agents(params: Any, layer_types: Sequence[LayerType] | None = Non
     return LayerAgents(tuple(walk.agents), index["params"] if _is_wrapped(index) else index, leaf_paths)
 
 
-def layer_names(params: Any, layer_types: Sequence[LayerType] | None = None) -> Tuple[str, ...]:
+def layer_names(
+    params: Any, layer_types: Sequence[LayerType] | None = None, order: Sequence[str] | None = None
+) -> Tuple[str, ...]:
     """Names (``layer_00/dense``...) of the layer agents of ``params``, in depth order (the
-    order of ``mava_ganno.optimiser``'s LR columns)."""
-    return find_layer_agents(params, layer_types).names()
+    order of ``mava_ganno.optimiser``'s LR columns; pass the optimiser's ``layer_order`` as
+    ``order`` if it was given one)."""
+    return find_layer_agents(params, layer_types, order).names()

@@ -198,6 +198,7 @@ class _Config:
     key0: chex.Array
     layer_types: Optional[Sequence[LayerType]]
     num_classes: Optional[int] = None
+    layer_order: Optional[Tuple[str, ...]] = None
     cache: Dict[Any, LayerAgents] = dataclasses.field(default_factory=dict)
 
     @property
@@ -209,7 +210,7 @@ class _Config:
         leaves, treedef = jax.tree_util.tree_flatten(tree)
         sig = (treedef, tuple(np.shape(x) for x in leaves))
         if sig not in self.cache:
-            self.cache[sig] = find_layer_agents(tree, self.layer_types)
+            self.cache[sig] = find_layer_agents(tree, self.layer_types, self.layer_order)
         return self.cache[sig]
 
     def inner(self, agents: LayerAgents, params: Any) -> optax.GradientTransformationExtraArgs:
@@ -365,6 +366,7 @@ def ganno_adamw(
     single_agent: Optional[bool] = None,
     layer_types: Optional[Sequence[LayerType]] = None,
     num_classes: Optional[int] = None,
+    layer_order: Optional[Sequence[str]] = None,
 ) -> optax.GradientTransformationExtraArgs:
     """AdamW whose layerwise learning rates a GANNO policy sets every ``tau`` steps.
 
@@ -393,6 +395,11 @@ def ganno_adamw(
         num_classes: number of classes C of the task; required (a ``ValueError`` otherwise) when
             the policy observes chance-relative features (the ``robust`` set: loss / ln C,
             accuracy above 1/C), the environment's ``dataset.num_classes``.
+        layer_order: the model's submodule paths in the order it calls them, e.g.
+            ``mava_ganno.layers.call_order(model, variables, x)``: the layers' depth order (an
+            observation) and which layer a normalisation follows. Default: the natural order of
+            the parameter names, right for ``layer_00``, ``Dense_0``, ``Dense_1``... but not for
+            names such as ``stem``, ``body``, ``head``.
 
     Returns:
         an optax ``GradientTransformationExtraArgs``; ``update(grads, state, params, *, loss,
@@ -420,8 +427,18 @@ def ganno_adamw(
     cfg = _Config(
         policy, features, table, int(tau), int(total_steps), weight_decay, initial_lr, lr_max,
         dict(b1=b1, b2=b2, eps=eps), greedy, single_agent, _initial_key(seed), layer_types, num_classes,
+        None if layer_order is None else _checked_order(layer_order),
     )
     return optax.GradientTransformationExtraArgs(functools.partial(_init, cfg), functools.partial(_update, cfg))
+
+
+def _checked_order(layer_order: Any) -> Tuple[str, ...]:
+    if isinstance(layer_order, str) or not all(isinstance(p, str) and p for p in layer_order):
+        raise TypeError(
+            f"layer_order must be a sequence of submodule paths like ('stem', 'body', 'head'), got {layer_order!r}; "
+            "mava_ganno.layers.call_order(model, variables, x) records it."
+        )
+    return tuple(layer_order)
 
 
 # ----------------------------------------------------------------------------- reading back

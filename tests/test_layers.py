@@ -126,3 +126,54 @@ def test_any_params_pytree_gives_the_same_agents_and_leaf_ids_in_flatten_order()
         find_layer_agents({"params": {**params, "pos": jnp.zeros((1, 3))}})
     with pytest.raises(TypeError, match="single array"):
         find_layer_agents(jnp.zeros(3))
+
+
+def test_the_call_order_gives_named_submodules_their_depths_and_norms_their_layer():
+    """A model whose parameter names do not sort in depth order (stem, body, head) gets depths
+    from the order it calls its layers, and a BatchNorm follows the layer called before it."""
+    import optax
+
+    from mava_ganno.layers import call_order, find_layer_agents, layer_names
+    from mava_ganno.optimiser import ganno_adamw, lr_trajectory
+
+    class Body(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return nn.relu(nn.Dense(16)(x))
+
+    class Net(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            x = nn.Dense(16, name="stem")(x.reshape(len(x), -1))
+            x = Body(name="body")(x)
+            x = nn.LayerNorm(name="BatchNorm_0")(nn.Dense(16, name="Dense_1")(x))  # a norm named to sort first
+            return nn.Dense(10, name="head")(x)
+
+    model, x = Net(), jnp.ones((4, 8, 8, 1))
+    variables = model.init(jax.random.PRNGKey(0), x)
+    order = call_order(model, variables, x)
+    assert order == ("stem", "body", "body/Dense_0", "Dense_1", "BatchNorm_0", "head")
+    by_name = find_layer_agents(variables["params"])
+    assert by_name.names() == ("Dense_1", "body/Dense_0", "head", "stem")  # the names' order: wrong depths
+    agents = find_layer_agents(variables["params"], order=order)
+    assert agents.names() == ("stem", "body/Dense_0", "Dense_1", "head") == layer_names(variables["params"], order=order)
+    assert agents.depth_ids.tolist() == [0, 1, 1, 2]
+    owner = dict(zip(agents.leaf_paths, agents.leaf_agent_ids().tolist()))
+    assert owner[("BatchNorm_0", "scale")] == owner[("Dense_1", "kernel")] == 2  # not stem's, which sorts before it
+    with pytest.raises(TypeError, match="sequence of submodule paths"):
+        find_layer_agents(variables["params"], order="stem")
+
+    tx = ganno_adamw(total_steps=20, tau=5, num_classes=10, layer_order=order)
+    params = variables["params"]
+    state = tx.init(params)
+
+    def loss_fn(p):
+        return optax.softmax_cross_entropy_with_integer_labels(model.apply({"params": p}, x), jnp.arange(4)).mean()
+
+    for _ in range(10):
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        updates, state = tx.update(grads, state, params, loss=loss)
+        params = optax.apply_updates(params, updates)
+    assert lr_trajectory(state)["lrs"].shape == (2, 4)
+    with pytest.raises(TypeError, match="layer_order must be"):
+        ganno_adamw(total_steps=20, tau=5, num_classes=10, layer_order="stem")
