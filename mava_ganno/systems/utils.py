@@ -38,12 +38,6 @@ def pmean(x: Any, batched: bool) -> Any:
     return jax.lax.pmean(x, axis_name="device")
 
 
-def pmean_moments(x: chex.Array, axis: Tuple[int, ...], batched: bool) -> Tuple[chex.Array, chex.Array]:
-    """Mean and variance of x over ``axis`` and over the batch and device axes."""
-    mean, sq = pmean((x.mean(axis), jnp.square(x).mean(axis)), batched)
-    return mean, jnp.maximum(sq - jnp.square(mean), 0.0)
-
-
 def network_configs(config: DictConfig) -> Tuple[NetworkConfig, NetworkConfig]:
     """(actor, critic) NetworkConfig from Mava's ``network`` config group."""
     net = config.network
