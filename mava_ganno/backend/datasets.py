@@ -70,6 +70,7 @@ from typing import Optional, Tuple
 import jax.numpy as jnp
 import numpy as np
 
+from mava_ganno.backend.missing import MissingDataError  # noqa: F401  (raised here and in text; public here too)
 from mava_ganno.backend.transforms import (  # noqa: F401  (pixel_permutation is public here too)
     _DIM_RE,
     _RANGE_RE,
@@ -264,23 +265,6 @@ def _load_tfds(name: str, data_dir: Optional[str]):
 
 
 # ============================================================================ OS-packaged data
-class MissingDataError(FileNotFoundError):
-    """Data that an operating-system package provides is not where it should be.
-
-    ``package`` names the package, ``folder`` where it was looked for; ``str()`` is one line
-    that says both and how to install it (``apt-get install <package>``)."""
-
-    def __init__(self, what: str, folder: str, package: str, detail: str = "", where: str = "point data_dir at a folder holding its files"):
-        self.what, self.folder, self.package, self.detail = what, folder, package, detail
-        extra = f" ({detail})" if detail else ""
-        super().__init__(
-            f"{what} not found in {folder}{extra}: install it with `apt-get install {package}` (Debian/Ubuntu, as root), or {where}."
-        )
-
-    def __reduce__(self):  # keep the fields when pickled across processes (pytest-xdist)
-        return (type(self), (self.what, self.folder, self.package, self.detail))
-
-
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 FASHION_MNIST_PACKAGE = "dataset-fashion-mnist"
 FASHION_MNIST_FILES = {
@@ -501,9 +485,13 @@ def load_dataset(
     if name.startswith("teacher:"):
         return _load_teacher(name, name[len("teacher:") :], seed, val_fraction, test_fraction)
     if name == "fortunes" or name.startswith("fortunes:"):  # text: (N, T) byte tokens, 0.1 / 0.1
-        from mava_ganno.backend.text import load_fortunes
+        from mava_ganno.backend.text import VOCAB_SIZE, load_fortunes
 
-        return load_fortunes(name, val_fraction, test_fraction, data_dir)
+        x_tr, y_tr, x_va, y_va, x_te, y_te = load_fortunes(name, val_fraction, test_fraction, data_dir)
+        return Dataset(
+            name, x_tr, y_tr, x_va, y_va, x_te, y_te, VOCAB_SIZE,
+            np.zeros(1, np.float32), np.ones(1, np.float32), kind="tokens",
+        )  # fmt: skip
     if name == "fashion_mnist" or name.startswith("fashion_mnist:"):
         if test_fraction is not None:
             raise ValueError(f"dataset {name!r} has its own test split (10,000 images); do not set test_fraction.")

@@ -23,6 +23,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from mava_ganno.backend.missing import MissingDataError
+
 FORTUNES_DIR = "/usr/share/games/fortunes"
 FORTUNES_EXAMPLE = "fortunes:seq=64"
 FORTUNES_OPTIONS = ("seq", "val", "test")
@@ -33,8 +35,6 @@ DEFAULT_FRACTIONS = (0.1, 0.1)  # validation, test
 
 
 def _missing(folder: str, why: str) -> FileNotFoundError:
-    from mava_ganno.backend.datasets import MissingDataError
-
     return MissingDataError("the fortunes corpus", folder, "fortunes", why)
 
 
@@ -120,10 +120,10 @@ def load_fortunes(
     test_fraction: Optional[float] = None,
     data_dir: Optional[str] = None,
 ):
-    """The ``fortunes[:seq=<T>]`` dataset (see the module docstring) as a ``Dataset`` of kind
-    ``"tokens"``. Fractions default to 0.1 each."""
-    from mava_ganno.backend.datasets import Dataset
-
+    """The ``fortunes[:<options>]`` splits (see the module docstring): ``(x_train, y_train,
+    x_val, y_val, x_test, y_test)``, x (N, T) uint8 byte tokens and y (N, T) int32 next bytes
+    (``backend.datasets.load_dataset`` makes them a ``Dataset`` of kind ``"tokens"``). Fractions
+    default to 0.1 each."""
     seq_len, val_opt, test_opt = parse_fortunes_name(name)
     for opt, arg, key in ((val_opt, val_fraction, "val"), (test_opt, test_fraction, "test")):
         if opt is not None and arg is not None:
@@ -141,7 +141,4 @@ def load_fortunes(
                 "seq= or a larger corpus (data_dir)."
             )
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = splits
-    return Dataset(
-        name, x_tr, y_tr, x_va, y_va, x_te, y_te, VOCAB_SIZE,
-        np.zeros(1, np.float32), np.ones(1, np.float32), kind="tokens",
-    )  # fmt: skip
+    return x_tr, y_tr, x_va, y_va, x_te, y_te

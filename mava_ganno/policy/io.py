@@ -35,7 +35,6 @@ from flax import serialization
 from mava_ganno.policy.networks import NetworkConfig
 from mava_ganno.policy.normalisation import ObsNormStats
 from mava_ganno.policy.policy import GannoPolicy
-from mava_ganno.utils.files import current_umask
 
 POLICY_FORMAT = "ganno-policy/1"
 CONFIG_FILE = "policy.json"
@@ -98,7 +97,9 @@ def atomic_write_dir(directory: str, write_fn) -> str:
     try:
         os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(directory)}.tmp-", dir=parent)
-        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp's 0700 would make the folder private
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would make the folder private
     except OSError as e:
         raise _oserror_naming(e, directory) from e
     try:
