@@ -304,7 +304,9 @@ def test_finished_tasks_are_kept_and_reused_on_a_rerun(tmp_path, monkeypatch):
     assert calls == ["b"] and [t.task for t in done] == ["a", "b"]  # a reused, b computed
     board = json.load(open(os.path.join(out, "leaderboard.json")))
     assert board["complete"] is True and set(board["aggregate"]) == {"constant", "cosine"}
-    assert "| Constant |" in open(os.path.join(out, "leaderboard.md")).read()
+    assert sorted(board["task_seconds"]) == ["a", "b"] and min(board["task_seconds"].values()) > 0  # a's from its first run
+    md = open(os.path.join(out, "leaderboard.md")).read()
+    assert "| Constant |" in md and "Compute: " in md
     calls.clear()
     BC.run_bench(TINY_SUITE, out, methods=("constant", "cosine", "wsd"), figures=False)  # other inputs: recomputed
     assert calls == ["a", "b"]

@@ -30,7 +30,7 @@ import os
 import shlex
 import sys
 import time
-from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 from mava_ganno.backend.datasets import MissingDataError
 from mava_ganno.bench.metrics import TaskScores, method_results, task_scores
@@ -99,7 +99,8 @@ def task_key(task: BenchTask, suite: Suite, methods: Sequence[str], sources: Seq
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _load_done(folder: str, key: str) -> Optional[TaskScores]:
+def _load_done(folder: str, key: str) -> Optional[Tuple[TaskScores, float]]:
+    """(scores, seconds it took) of a finished task of the same inputs in ``folder``, or None."""
     path = os.path.join(folder, TASK_FILE)
     if not os.path.isfile(path):
         return None
@@ -110,7 +111,8 @@ def _load_done(folder: str, key: str) -> Optional[TaskScores]:
         return None
     if data.get("key") != key:
         return None
-    return tasks_of({"tasks_done": [data["scores"]["task"]], "per_task": {data["scores"]["task"]: data["scores"]}})[0]
+    scores = tasks_of({"tasks_done": [data["scores"]["task"]], "per_task": {data["scores"]["task"]: data["scores"]}})[0]
+    return scores, float(data.get("seconds", float("nan")))
 
 
 def run_bench(
@@ -134,19 +136,20 @@ def run_bench(
     os.makedirs(os.path.join(out_dir, "tasks"), exist_ok=True)
     meta = {"suite": suite.name, "tasks": [t.name for t in suite.tasks], "lrs": list(suite.lrs),
             "seeds": list(range(suite.seeds)), "methods": list(methods), "policies": [s.label for s in sources],
-            "command": command, "complete": False}  # fmt: skip
+            "command": command, "complete": False, "task_seconds": {}}  # fmt: skip
     done: List[TaskScores] = []
     t_start = time.perf_counter()
     for k, task in enumerate(suite.tasks):
         folder = os.path.join(out_dir, "tasks", task.name)
         key = task_key(task, suite, methods, sources)
-        scores = _load_done(folder, key)
-        if scores is not None:
+        finished = _load_done(folder, key)
+        if finished is not None:
             log(f"[bench] {task.name}: reused the finished results in {folder} (same inputs)")
         else:
             if os.path.isdir(folder):
                 log(f"[bench] {task.name}: the results in {folder} are of other inputs; running it again")
-            scores = _run_task(task, suite, folder, key, sources, methods, data_dir, figures, max_runs_per_call, command, log)
+            finished = _run_task(task, suite, folder, key, sources, methods, data_dir, figures, max_runs_per_call, command, log)
+        scores, meta["task_seconds"][task.name] = finished
         done.append(scores)
         meta["complete"] = k == len(suite.tasks) - 1
         meta["seconds"] = time.perf_counter() - t_start
@@ -156,7 +159,7 @@ def run_bench(
 
 
 def _run_task(task: BenchTask, suite: Suite, folder: str, key: str, sources, methods, data_dir, figures, max_runs,
-              command: str, log) -> TaskScores:  # fmt: skip
+              command: str, log) -> Tuple[TaskScores, float]:  # fmt: skip
     t0 = time.perf_counter()
     log(f"[bench] {task.name}: {task.description}; {task.scenario.sl_steps} SGD steps, LRs {list(suite.lrs)}, {suite.seeds} seed(s)")
     ev = evaluate(
@@ -176,7 +179,7 @@ def _run_task(task: BenchTask, suite: Suite, folder: str, key: str, sources, met
     atomic_write_dir(folder, write)
     log(f"[bench] {task.name}: done in {time.perf_counter() - t0:.0f} s -> {folder}")
     # Read back what was written, so a resumed run and this one score from the same numbers.
-    return _load_done(folder, key) or scores
+    return _load_done(folder, key) or (scores, time.perf_counter() - t0)
 
 
 def check_bench_inputs(suite: Suite, sources, methods, data_dir, max_runs_per_call: int = 128) -> None:

@@ -93,6 +93,12 @@ def leaderboard(tasks: Sequence[TaskScores], meta: Dict[str, Any]) -> Dict[str, 
     }
 
 
+def _compute_time(board: Dict[str, Any]) -> str:
+    """The sum of the finished tasks' own compute times, whichever run computed them."""
+    secs = [v for v in (board.get("task_seconds") or {}).values() if v is not None]
+    return f" Compute: {sum(secs) / 60:.1f} min for these tasks." if secs else ""
+
+
 def leaderboard_markdown(board: Dict[str, Any]) -> str:
     agg = board["aggregate"]
     order = sorted(agg, key=lambda m: -agg[m]["tuned"]["iqm"])
@@ -104,7 +110,7 @@ def leaderboard_markdown(board: Dict[str, Any]) -> str:
         f"Command: `{board['command']}`",
         "",
         f"Tasks: {', '.join(done)}. Initial-LR grid {board['lrs']}, seeds {board['seeds']}, "
-        f"AdamW weight decay per task (see below). Policies greedy.",
+        f"AdamW weight decay per task (see below). Policies greedy." + _compute_time(board),
         "",
         "Normalised scores: 0 = AdamW with a constant LR tuned on validation, 1 = the best tuned "
         "handcrafted AdamW schedule of the task; IQM over (seed, task) pairs with 95% bootstrap CIs "
