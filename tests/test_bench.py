@@ -293,6 +293,8 @@ def test_finished_tasks_are_kept_and_reused_on_a_rerun(tmp_path, monkeypatch):
     assert calls == ["a", "b"] and sorted(os.listdir(os.path.join(out, "tasks"))) == ["a"]  # no partial folder of b
     partial = json.load(open(os.path.join(out, "leaderboard.json")))
     assert partial["complete"] is False and partial["tasks_done"] == ["a"]
+    assert partial["aggregate"]["cosine"]["tuned"]["ci"] is None  # intervals come with the last task
+    assert "PARTIAL: 1 of 2 tasks" in open(os.path.join(out, "leaderboard.md")).read()
 
     def counted(scenario, *a, **k):
         calls.append(scenario.name)
@@ -306,7 +308,7 @@ def test_finished_tasks_are_kept_and_reused_on_a_rerun(tmp_path, monkeypatch):
     assert board["complete"] is True and set(board["aggregate"]) == {"constant", "cosine"}
     assert sorted(board["task_seconds"]) == ["a", "b"] and min(board["task_seconds"].values()) > 0  # a's from its first run
     md = open(os.path.join(out, "leaderboard.md")).read()
-    assert "| Constant |" in md and "Compute: " in md
+    assert "| Constant |" in md and "Compute: " in md and len(board["aggregate"]["cosine"]["tuned"]["ci"]) == 2
     calls.clear()
     BC.run_bench(TINY_SUITE, out, methods=("constant", "cosine", "wsd"), figures=False)  # other inputs: recomputed
     assert calls == ["a", "b"]

@@ -255,7 +255,8 @@ def _interval(score_dict: Dict[str, np.ndarray], reps: int) -> Tuple[Dict[str, n
 
 def aggregate(tasks: Sequence[TaskScores], reps: int = BOOTSTRAP_REPS) -> Dict[str, Dict[str, Any]]:
     """method -> {view: {"iqm", "ci": [lo, hi]}, "speedup": {...}, "divergences", "runs"} over
-    the tasks every method ran on (see the module docstring)."""
+    the tasks every method ran on (see the module docstring). ``reps=0``: the IQMs alone
+    (``ci`` None), in a fraction of the time (the partial leaderboards of a running benchmark)."""
     if not tasks:
         return {}
     methods = [m for m in tasks[0].methods if all(m in t.methods for t in tasks)]
@@ -264,9 +265,12 @@ def aggregate(tasks: Sequence[TaskScores], reps: int = BOOTSTRAP_REPS) -> Dict[s
     getters["speedup"] = lambda r: np.nan_to_num(np.asarray(r["speedup"], np.float64), nan=0.0, posinf=0.0)
     for name, get in getters.items():
         scores = {m: _score_matrix(tasks, m, get) for m in methods}
-        point, ci = _interval(scores, reps)
+        if reps:
+            point, ci = _interval(scores, reps)
+        else:
+            point, ci = {m: _iqm(x) for m, x in scores.items()}, None
         for m in methods:
-            out[m][name] = {"iqm": float(point[m][0]), "ci": [float(ci[m][0, 0]), float(ci[m][1, 0])]}
+            out[m][name] = {"iqm": float(point[m][0]), "ci": None if ci is None else [float(ci[m][0, 0]), float(ci[m][1, 0])]}
     for m in methods:
         out[m]["divergences"] = sum(t.methods[m]["divergences"] for t in tasks)
         out[m]["runs"] = sum(t.methods[m]["runs"] for t in tasks)

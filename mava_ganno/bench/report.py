@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from mava_ganno.bench.metrics import VIEWS, TaskScores, aggregate, performance_profile
+from mava_ganno.bench.metrics import BOOTSTRAP_REPS, VIEWS, TaskScores, aggregate, performance_profile
 from mava_ganno.utils.files import atomic_write_text
 
 LEADERBOARD_FORMAT = 1
@@ -30,6 +30,8 @@ VIEW_TITLES = {
 
 
 def _fmt_ci(entry: Dict[str, Any], digits: int = 2) -> str:
+    if entry["ci"] is None:  # a partial leaderboard: intervals come with the last task
+        return f"{entry['iqm']:.{digits}f}"
     lo, hi = entry["ci"]
     return f"{entry['iqm']:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
@@ -83,12 +85,14 @@ def task_table(t: Dict[str, Any], order: Sequence[str]) -> str:
 
 
 def leaderboard(tasks: Sequence[TaskScores], meta: Dict[str, Any]) -> Dict[str, Any]:
-    """The leaderboard as a JSON-able dict: ``meta`` plus the aggregate and every task's scores."""
+    """The leaderboard as a JSON-able dict: ``meta`` plus the aggregate and every task's scores.
+    The bootstrap intervals (tens of seconds) are computed once the run is complete; a partial
+    leaderboard has the IQMs alone."""
     return {
         "format": LEADERBOARD_FORMAT,
         **meta,
         "tasks_done": [t.task for t in tasks],
-        "aggregate": aggregate(tasks),
+        "aggregate": aggregate(tasks, reps=BOOTSTRAP_REPS if meta.get("complete") else 0),
         "per_task": {t.task: t.to_json() for t in tasks},
     }
 
@@ -124,7 +128,11 @@ def leaderboard_markdown(board: Dict[str, Any]) -> str:
         a = agg[m]
         cells = [_fmt_ci(a[v]) for v in VIEWS] + [_fmt_ci(a["speedup"])]
         lines.append(f"| {a['label']} | " + " | ".join(cells) + f" | {a['divergences']}/{a['runs']} |")
-    lines += ["", "Performance profile (tuned scores): `performance_profile.png`.", "", "## Per task", ""]
+    if board.get("complete"):
+        lines += ["", "Performance profile (tuned scores): `performance_profile.png`."]
+    else:
+        lines += ["", "IQMs of the tasks finished so far; the 95% CIs and the performance profile come with the last task."]
+    lines += ["", "## Per task", ""]
     for name in done:
         t = board["per_task"][name]
         lines.append(task_table(t, order))
@@ -171,8 +179,11 @@ def write_leaderboard(tasks: Sequence[TaskScores], meta: Dict[str, Any], out_dir
         atomic_write_text(os.path.join(out_dir, "leaderboard.json"), json.dumps(board, indent=1, sort_keys=False) + "\n"),
         atomic_write_text(os.path.join(out_dir, "leaderboard.md"), leaderboard_markdown(board)),
     ]
-    if figure and tasks:
-        files.append(_replace_figure(tasks, os.path.join(out_dir, "performance_profile.png")))
+    profile = os.path.join(out_dir, "performance_profile.png")
+    if figure and tasks and meta.get("complete"):  # its bootstrap bands, like the CIs, once complete
+        files.append(_replace_figure(tasks, profile))
+    elif not meta.get("complete") and os.path.exists(profile):
+        os.remove(profile)  # an earlier run's: it does not belong to this leaderboard
     return files
 
 
