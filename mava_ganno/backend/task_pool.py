@@ -46,8 +46,8 @@ def check_training_pool(names: Iterable[str] = TRAINING_POOL) -> Tuple[str, ...]
     bad = [n for n in names if is_evaluation_dataset(n)]
     if bad:
         raise ValueError(
-            f"evaluation datasets {bad} must stay out of the training pool; use 'digits:...' or "
-            "'teacher:...' tasks, e.g. 'teacher:mlp,seed=1'."
+            f"evaluation datasets {bad} must stay out of the training pool; train on 'digits' or on "
+            "'digits:...' / 'teacher:...' tasks, e.g. 'teacher:mlp,seed=1'."
         )
     repeats = sorted({n for n in names if names.count(n) > 1})
     if repeats:
