@@ -215,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", action="append", default=None, metavar="[LABEL=]PATH",
                    help="a policy folder, 'default' (the shipped policy; the default) or 'none' (baselines only); repeatable")
     p.add_argument("--methods", default="all", help=f"comma-separated baselines, or 'all' ({','.join(BENCH_METHODS)})")
-    p.add_argument("--tasks", default="all", help="comma-separated task names of the suite, or 'all'")
+    p.add_argument("--tasks", default="all",
+                   help=f"comma-separated task names of the suite ({', '.join(t.name for t in SUITES['quick'].tasks)}), or 'all'")
     p.add_argument("--out", default=None, help="output folder (default results/bench-<suite>)")
     p.add_argument("--data-dir", default=None, help="folder holding fashion-mnist/ and fortunes/ instead of the packages' folders")
     p.add_argument("--max-runs-per-call", type=int, default=128, help="runs per vmapped call")
