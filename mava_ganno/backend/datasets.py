@@ -44,7 +44,8 @@ Names:
   ``seed`` only draws the split. Also ``noise=<f>`` (training labels only, as for digits),
   ``val=<f>`` and ``test=<f>`` (default 0.25, 0.2: 6,000 / 2,000 / 2,000 images for
   n = 10,000).
-- ``fortunes`` (optionally ``fortunes:seq=<T>``, default 64): next-byte prediction on the
+- ``fortunes`` (optionally ``fortunes:seq=<T>,val=<f>,test=<f>``; T default 64, fractions
+  0.1): next-byte prediction on the
   English quotations of Debian's ``fortunes`` package (``/usr/share/games/fortunes``, or
   ``data_dir``), for the ``lm<n>`` networks: (N, T) byte windows, contiguous train/val/test
   blocks of the corpus (see ``mava_ganno.backend.text``).

@@ -34,7 +34,7 @@ from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tupl
 
 from mava_ganno.backend.datasets import MissingDataError
 from mava_ganno.bench.metrics import TaskScores, method_results, task_scores
-from mava_ganno.bench.report import task_table, tasks_of, write_leaderboard
+from mava_ganno.bench.report import task_table, write_leaderboard
 from mava_ganno.bench.tasks import DEFAULT_LR, SUITES, BenchTask, Suite, check_data, get_suite
 from mava_ganno.evaluation import store
 from mava_ganno.evaluation.baselines import BASELINES
@@ -111,8 +111,7 @@ def _load_done(folder: str, key: str) -> Optional[Tuple[TaskScores, float]]:
         return None
     if data.get("key") != key:
         return None
-    scores = tasks_of({"tasks_done": [data["scores"]["task"]], "per_task": {data["scores"]["task"]: data["scores"]}})[0]
-    return scores, float(data.get("seconds", float("nan")))
+    return TaskScores.from_json(data["scores"]), float(data.get("seconds", float("nan")))
 
 
 def run_bench(

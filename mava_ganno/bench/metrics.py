@@ -159,6 +159,12 @@ class TaskScores:
     def to_json(self) -> Dict[str, Any]:
         return _jsonable(dataclasses.asdict(self))
 
+    @classmethod
+    def from_json(cls, d: Dict[str, Any]) -> "TaskScores":
+        """The inverse of ``to_json`` (its None speed-ups, "never", back to NaN)."""
+        methods = {m: {**r, "speedup": np.asarray(r["speedup"], np.float64)} for m, r in d["methods"].items()}
+        return cls(**{**d, "seeds": tuple(d["seeds"]), "best_schedule": tuple(d["best_schedule"]), "methods": methods})
+
 
 def _jsonable(x: Any) -> Any:
     if isinstance(x, dict):
@@ -206,8 +212,7 @@ def task_scores(task: str, results: Sequence[MethodResult], metric: str, default
             "divergences": int(m.diverged.sum()),
             "runs": int(m.diverged.size),
         }
-    return TaskScores(task, metric, tuple(m.seeds for m in results[:1])[0], c, (best.method, b),
-                      cosine.lrs[tuned_index(cosine, metric)], methods)  # fmt: skip
+    return TaskScores(task, metric, results[0].seeds, c, (best.method, b), cosine.lrs[tuned_index(cosine, metric)], methods)
 
 
 # ============================================================================ aggregation

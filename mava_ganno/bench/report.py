@@ -200,12 +200,7 @@ def _replace_figure(tasks: Sequence[TaskScores], final: str) -> str:
 
 def tasks_of(board: Dict[str, Any]) -> List[TaskScores]:
     """The finished tasks' scores of a ``leaderboard.json`` (None there are NaN/never)."""
-    out = []
-    for name in board["tasks_done"]:
-        t = dict(board["per_task"][name])
-        t["methods"] = {m: {**r, "speedup": np.asarray(r["speedup"], np.float64)} for m, r in t["methods"].items()}
-        out.append(TaskScores(**{**t, "seeds": tuple(t["seeds"]), "best_schedule": tuple(t["best_schedule"])}))
-    return out
+    return [TaskScores.from_json(board["per_task"][name]) for name in board["tasks_done"]]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
