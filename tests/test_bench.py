@@ -316,6 +316,34 @@ def test_finished_tasks_are_kept_and_reused_on_a_rerun(tmp_path, monkeypatch):
     assert calls == ["a", "b"]
 
 
+def test_task_key_follows_the_policy_files_not_its_model_card(tmp_path):
+    """A finished task is reused while the policy's weights and settings are the same; editing
+    the folder's model card must not throw results away, retraining it must."""
+    import shutil
+
+    from mava_ganno.evaluation.policies import PolicySource
+    from mava_ganno.policy.io import PARAMS_FILE, resolve_policy_dir
+
+    folder = str(tmp_path / "pol")
+    shutil.copytree(resolve_policy_dir("default"), folder)
+    t, suite = TINY_SUITE.tasks[0], TINY_SUITE
+
+    def key(label="P"):
+        return BC.task_key(t, suite, ("constant",), [PolicySource(label, "ganno", None, folder)])
+
+    before = key()
+    with open(os.path.join(folder, "MODEL_CARD.md"), "a") as f:
+        f.write("\nAn edited note.\n")
+    assert key() == before
+    assert key("Q") != before  # the label names the method's rows
+    with open(os.path.join(folder, PARAMS_FILE), "r+b") as f:
+        b = bytearray(f.read())
+        b[-1] ^= 1
+        f.seek(0)
+        f.write(b)
+    assert key() != before
+
+
 def test_results_page_numbers_come_from_the_committed_leaderboard():
     """docs/bench.md's results tables are rows of the committed leaderboard.md, which is what
     leaderboard.json renders to."""

@@ -68,18 +68,17 @@ def _fail(message: str) -> NoReturn:
     raise UsageError(message)
 
 
-def _files_digest(path: str) -> str:
-    """sha256 over the files of a policy folder (names and bytes), so a retrained policy at the
-    same path is not mistaken for the one a task was run with."""
+def policy_digest(folder: str) -> str:
+    """sha256 over the files a policy is loaded from (``policy.json`` and ``params.msgpack``:
+    names and bytes), so a retrained policy at the same path is not mistaken for the one a task
+    was run with, while editing the folder's model card or notes leaves the results reusable."""
+    from mava_ganno.policy.io import CONFIG_FILE, PARAMS_FILE
+
     h = hashlib.sha256()
-    if os.path.isdir(path):
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            for name in sorted(files):
-                full = os.path.join(root, name)
-                h.update(os.path.relpath(full, path).encode())
-                with open(full, "rb") as f:
-                    h.update(f.read())
+    for name in (CONFIG_FILE, PARAMS_FILE):
+        h.update(name.encode())
+        with open(os.path.join(folder, name), "rb") as f:
+            h.update(f.read())
     return h.hexdigest()
 
 
@@ -90,7 +89,7 @@ def task_key(task: BenchTask, suite: Suite, methods: Sequence[str], sources: Seq
     pols = []
     for s in sources:
         folder = resolve_policy_dir(s.path) if s.path else ""
-        pols.append([s.label, _files_digest(folder) if folder else "in-memory"])  # in memory: the label alone
+        pols.append([s.label, policy_digest(folder) if folder else "in-memory"])  # in memory: the label alone
     blob = json.dumps(
         {"format": TASK_FORMAT, "task": task.config(), "lrs": list(suite.lrs), "seeds": suite.seeds,
          "methods": list(methods), "policies": pols, "modes": list(POLICY_MODES)},
