@@ -316,6 +316,30 @@ def test_finished_tasks_are_kept_and_reused_on_a_rerun(tmp_path, monkeypatch):
     assert calls == ["a", "b"]
 
 
+def test_the_task_in_progress_keeps_its_finished_groups_for_the_rerun(tmp_path, monkeypatch, capsys):
+    """Stopped inside a task (after its first group of runs), the rerun reuses that group and
+    computes only the other; the partial folder goes once the task is written."""
+    from mava_ganno.evaluation import store
+
+    out, methods = str(tmp_path / "bench"), ("constant", "cosine", "prodigy")  # two groups: schedules, Prodigy
+    suite = Suite("tiny", TINY_SUITE.tasks[:1], TINY_SUITE.lrs, 1)
+    real_put = store.RunCache.put
+
+    def put_then_stop(self, *a, **k):
+        real_put(self, *a, **k)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(store.RunCache, "put", put_then_stop)
+        with pytest.raises(KeyboardInterrupt):
+            BC.run_bench(suite, out, methods=methods, figures=False)
+    assert os.listdir(os.path.join(out, "tasks")) == [] and len(os.listdir(os.path.join(out, BC.PARTIAL_DIR, "a", "runs"))) == 1
+    capsys.readouterr()
+    BC.run_bench(suite, out, methods=methods, figures=False, log=print)
+    assert "reused 1 of 2 groups" in capsys.readouterr().out
+    assert os.listdir(os.path.join(out, "tasks")) == ["a"] and not os.path.exists(os.path.join(out, BC.PARTIAL_DIR))
+
+
 def test_task_key_follows_the_policy_files_not_its_model_card(tmp_path):
     """A finished task is reused while the policy's weights and settings are the same; editing
     the folder's model card must not throw results away, retraining it must."""

@@ -1,8 +1,11 @@
-"""Results are durable: one writer per results folder, clean ends on SIGTERM / Ctrl-C, unique
-policy labels, and a command that would run nothing is refused (``ganno evaluate``)."""
+"""Results are durable (``ganno evaluate``): a results folder is replaced whole and only by a
+complete run, a run in progress keeps its finished groups beside it and a rerun reuses them, one
+writer per folder, clean ends on SIGTERM / Ctrl-C, unique policy labels, and a command that would
+run nothing is refused."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +15,7 @@ import time
 import pytest
 
 from mava_ganno.evaluation import cli as CLI
+from mava_ganno.evaluation import store
 
 TINY = ["--scenario", "mlp2-digits", "--tau", "20", "--sl-steps", "100", "--hidden", "16", "--lrs", "1e-3",
         "--weight-decays", "0.1", "--seeds", "1", "--no-figures"]  # fmt: skip
@@ -36,12 +40,11 @@ def test_a_command_that_runs_nothing_is_refused(tmp_path, capsys):
 
 
 def test_a_locked_results_folder_is_refused_naming_the_holder(tmp_path, capsys):
-    folder = tmp_path / "mlp2-digits"
-    folder.mkdir()
-    (folder / ".lock").write_text(f"{os.getppid()}\n")  # a live process that is not this one
+    lock = tmp_path / ".mlp2-digits.lock"  # beside the folder, which a complete run replaces whole
+    lock.write_text(f"{os.getppid()}\n")  # a live process that is not this one
     code, err = _main(TINY + ["--methods", "constant", "--no-random", "--out", str(tmp_path)], capsys)
-    assert code == 2 and f"PID {os.getppid()}" in err and str(folder) in err
-    assert sorted(os.listdir(folder)) == [".lock"]  # nothing written, the holder's lock kept
+    assert code == 2 and f"PID {os.getppid()}" in err and str(tmp_path / "mlp2-digits") in err
+    assert sorted(os.listdir(tmp_path)) == [".mlp2-digits.lock"]  # nothing written, the holder's lock kept
 
 
 def test_sigterm_ends_an_evaluation_with_one_line_and_exit_143(tmp_path):
@@ -56,5 +59,83 @@ def test_sigterm_ends_an_evaluation_with_one_line_and_exit_143(tmp_path):
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 143, err
-    assert err.strip().splitlines()[-1].startswith("SIGTERM: the runs finished so far are in") and "Traceback" not in err
-    assert not os.path.exists(tmp_path / "mlp2-digits" / ".lock")
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"SIGTERM: {tmp_path / 'mlp2-digits'}/ was not written") and "Traceback" not in err
+    assert "run the same command again to resume" in last and str(tmp_path / "mlp2-digits.partial") in last
+    assert sorted(os.listdir(tmp_path)) == []  # no lock left, no results folder, nothing finished to keep
+
+
+# ============================================================================ resume and reuse
+THREE_GROUPS = TINY + ["--methods", "constant,prodigy"]  # the schedule bank, Prodigy, the random agent
+
+
+def _stop_after_groups(monkeypatch, n):
+    """Interrupt the run (as Ctrl-C would) right after its n-th group of runs is stored."""
+    real, done = store.RunCache.put, []
+
+    def put(self, *a, **k):
+        path = real(self, *a, **k)
+        done.append(path)
+        if len(done) == n:
+            raise KeyboardInterrupt
+        return path
+
+    monkeypatch.setattr(store.RunCache, "put", put)
+
+
+def _files(folder):
+    return {name: open(os.path.join(folder, name), "rb").read() for name in ("table.csv", "curves.csv", "layer_lrs.csv")}
+
+
+def test_an_interrupted_evaluation_resumes_with_only_the_unfinished_group(tmp_path, capsys, monkeypatch):
+    CLI.main(THREE_GROUPS + ["--out", str(tmp_path / "whole")])
+    assert "reused 0 of 3 groups" in capsys.readouterr().out
+
+    out = tmp_path / "resumed"
+    with monkeypatch.context() as m:
+        _stop_after_groups(m, 2)
+        code, err = _main(THREE_GROUPS + ["--out", str(out)], capsys)
+    assert code == 130 and "Traceback" not in err
+    assert sorted(os.listdir(out)) == ["mlp2-digits.partial"]  # no results folder until the run completes
+    partial = out / "mlp2-digits.partial"
+    assert len(os.listdir(partial / "runs")) == 2
+    assert json.load(open(partial / "config.json"))["complete"] is False  # the tables of the first group
+
+    CLI.main(THREE_GROUPS + ["--out", str(out)])
+    log = capsys.readouterr().out
+    assert "reused 2 of 3 groups of runs finished before; ran 1" in log and log.count("runs reused") == 2
+    assert sorted(os.listdir(out)) == ["mlp2-digits"]  # the partial folder goes once the results are complete
+    assert _files(out / "mlp2-digits") == _files(tmp_path / "whole" / "mlp2-digits")  # as if never interrupted
+    assert len(os.listdir(out / "mlp2-digits" / "runs")) == 3
+
+    CLI.main(THREE_GROUPS + ["--out", str(out)])  # the same command once more: nothing recomputed
+    assert "reused 3 of 3 groups" in capsys.readouterr().out
+
+
+def test_an_interrupted_rerun_never_touches_the_complete_results(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "r"
+    CLI.main(TINY + ["--methods", "constant", "--no-random", "--out", str(out)])
+    folder = out / "mlp2-digits"
+    before = {name: open(folder / name, "rb").read() for name in os.listdir(folder) if name != "runs"}
+    (folder / "stale.txt").write_text("not of this run")
+    capsys.readouterr()
+    changed = TINY[:-5] + ["--lrs", "1e-3,3e-3", "--seeds", "1", "--no-figures"]  # a changed grid
+    with monkeypatch.context() as m:
+        _stop_after_groups(m, 1)
+        code, err = _main(changed + ["--methods", "constant", "--out", str(out)], capsys)
+    assert code == 130 and f"{folder}/ is unchanged" in err
+    assert {name: open(folder / name, "rb").read() for name in before} == before and (folder / "stale.txt").exists()
+
+    CLI.main(changed + ["--methods", "constant", "--out", str(out)])  # completes: the folder is replaced whole
+    assert "reused 1 of 2 groups" in capsys.readouterr().out
+    assert not (folder / "stale.txt").exists() and not (out / "mlp2-digits.partial").exists()
+    rows = store.read_table_csv(str(folder / "table.csv"))
+    assert sorted({r["initial_lr"] for r in rows if r["method"] == "constant"}) == [1e-3, 3e-3]
+
+
+def test_a_changed_input_is_not_reused(tmp_path, capsys):
+    out = str(tmp_path)
+    CLI.main(TINY + ["--methods", "constant", "--no-random", "--out", out])
+    capsys.readouterr()
+    CLI.main(TINY[:-1] + ["--weight-decays", "0.01", "--no-figures", "--methods", "constant", "--no-random", "--out", out])
+    assert "reused 0 of 1 groups" in capsys.readouterr().out

@@ -241,9 +241,10 @@ def test_policies_load_and_are_labelled(tmp_path):
     assert P.parse_policy_arg(str(tmp_path / "full")) == (None, str(tmp_path / "full"))
 
 
-def test_the_cli_keeps_the_runs_finished_before_a_failure(tmp_path, monkeypatch):
-    """ganno evaluate writes after every job: when the third job (the random agent) fails, the
-    two baseline jobs' runs are in the results folder, marked partial; a rerun completes it."""
+def test_the_cli_keeps_the_runs_finished_before_a_failure(tmp_path, monkeypatch, capsys):
+    """ganno evaluate keeps every finished job: when the third job (the random agent) fails, the
+    two baseline jobs' runs are in ``<name>.partial/`` beside the (never written) results folder,
+    marked partial; a rerun reuses them, runs the third and writes the complete folder."""
     calls = []
     real = E.vmapped_runs
 
@@ -255,18 +256,22 @@ def test_the_cli_keeps_the_runs_finished_before_a_failure(tmp_path, monkeypatch)
 
     argv = ["--scenario", "mlp2-digits", "--tau", "5", "--sl-steps", "20", "--hidden", "16", "--lrs", "1e-3",
             "--weight-decays", "0.1", "--seeds", "1", "--methods", "constant,prodigy", "--no-figures",
-            "--out", str(tmp_path), "--name", "partial"]
+            "--out", str(tmp_path), "--name", "run"]
     monkeypatch.setattr(E, "vmapped_runs", failing_third)
     with pytest.raises(RuntimeError, match="simulated"):
         CLI.main(argv)
-    out = tmp_path / "partial"
-    meta = json.load(open(out / "config.json"))
+    assert not (tmp_path / "run").exists()
+    partial = tmp_path / "run.partial"
+    meta = json.load(open(partial / "config.json"))
     assert meta["complete"] is False and "partial" in meta["title"]
-    labels = {r["label"] for r in csv.DictReader(open(out / "table.csv"))}
+    labels = {r["label"] for r in csv.DictReader(open(partial / "table.csv"))}
     assert labels == {"Constant", "Prodigy"}
-    assert R.load_evaluation(str(out)).complete is False
+    assert R.load_evaluation(str(partial)).complete is False
     monkeypatch.setattr(E, "vmapped_runs", real)
+    capsys.readouterr()
     CLI.main(argv)
+    assert "reused 2 of 3 groups" in capsys.readouterr().out
+    out = tmp_path / "run"
     meta = json.load(open(out / "config.json"))
-    assert meta["complete"] is True
+    assert meta["complete"] is True and not partial.exists()
     assert "Random layerwise agent" in {r["label"] for r in csv.DictReader(open(out / "table.csv"))}

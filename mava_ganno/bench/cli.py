@@ -13,7 +13,9 @@ Ctrl-C and SIGTERM end with one line naming what was kept and the command that r
 130 / 143). ``leaderboard.md``, ``leaderboard.json``
 and ``performance_profile.png`` are rewritten after every task (marked partial until the last).
 A rerun of the same command resumes: a task whose folder holds results of the same inputs (a
-content hash of the task, grid, methods and policy files) is reused, not recomputed.
+content hash of the task, grid, methods and policy files) is reused, not recomputed, and so is
+every finished group of runs of the task that was in progress (``<out>/partial/<task>/runs/``,
+removed when its task is written).
 
 Every input is checked before anything is computed: the methods, the policies against every
 task, and the data: a missing Debian package stops the run with one line naming it and how to
@@ -24,10 +26,12 @@ instead of the packages' folders.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
 import shlex
+import shutil
 import sys
 import time
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
@@ -39,7 +43,7 @@ from mava_ganno.bench.tasks import DEFAULT_LR, SUITES, BenchTask, Suite, check_d
 from mava_ganno.evaluation import store
 from mava_ganno.evaluation.baselines import BASELINES
 from mava_ganno.evaluation.harness import check_inputs, evaluate
-from mava_ganno.evaluation.policies import PolicySource, policy_source
+from mava_ganno.evaluation.policies import PolicySource, policy_source, source_digest
 from mava_ganno.policy.io import atomic_write_dir, ensure_writable_dir
 from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, atomic_write_text, terminate_as_exception
 
@@ -52,6 +56,7 @@ BENCH_METHODS = (
 REQUIRED_METHODS = ("constant", "cosine")  # the normalisation's 0 and the speed-up's reference
 TASK_FILE = "bench_task.json"
 TASK_FORMAT = 1
+PARTIAL_DIR = "partial"  # <out>/partial/<task>/runs/: the finished groups of a task in progress
 POLICY_MODES = ("greedy",)
 
 
@@ -68,28 +73,9 @@ def _fail(message: str) -> NoReturn:
     raise UsageError(message)
 
 
-def policy_digest(folder: str) -> str:
-    """sha256 over the files a policy is loaded from (``policy.json`` and ``params.msgpack``:
-    names and bytes), so a retrained policy at the same path is not mistaken for the one a task
-    was run with, while editing the folder's model card or notes leaves the results reusable."""
-    from mava_ganno.policy.io import CONFIG_FILE, PARAMS_FILE
-
-    h = hashlib.sha256()
-    for name in (CONFIG_FILE, PARAMS_FILE):
-        h.update(name.encode())
-        with open(os.path.join(folder, name), "rb") as f:
-            h.update(f.read())
-    return h.hexdigest()
-
-
 def task_key(task: BenchTask, suite: Suite, methods: Sequence[str], sources: Sequence[PolicySource]) -> str:
     """The content hash of everything that defines a task's numbers."""
-    from mava_ganno.policy.io import resolve_policy_dir
-
-    pols = []
-    for s in sources:
-        folder = resolve_policy_dir(s.path) if s.path else ""
-        pols.append([s.label, policy_digest(folder) if folder else "in-memory"])  # in memory: the label alone
+    pols = [[s.label, source_digest(s)] for s in sources]
     blob = json.dumps(
         {"format": TASK_FORMAT, "task": task.config(), "lrs": list(suite.lrs), "seeds": suite.seeds,
          "methods": list(methods), "policies": pols, "modes": list(POLICY_MODES)},
@@ -160,14 +146,16 @@ def _run_task(task: BenchTask, suite: Suite, folder: str, key: str, sources, met
               command: str, log) -> Tuple[TaskScores, float]:  # fmt: skip
     t0 = time.perf_counter()
     log(f"[bench] {task.name}: {task.description}; {task.scenario.sl_steps} SGD steps, LRs {list(suite.lrs)}, {suite.seeds} seed(s)")
+    partial = os.path.join(os.path.dirname(os.path.dirname(folder)), PARTIAL_DIR, task.name)
+    cache = store.RunCache(os.path.join(partial, store.RUNS_DIR))
     ev = evaluate(
         task.scenario_with(data_dir), list(sources), lrs=suite.lrs, weight_decays=(task.weight_decay,), seeds=suite.seeds,
-        methods=methods, policy_modes=POLICY_MODES, random_agent=False, max_runs_per_call=max_runs, log=log,
+        methods=methods, policy_modes=POLICY_MODES, random_agent=False, max_runs_per_call=max_runs, log=log, cache=cache,
     )  # fmt: skip
     scores = task_scores(task.name, method_results(ev, task.metric), task.metric, DEFAULT_LR)
 
     def write(tmp: str) -> None:
-        store.write_all(ev, tmp, figures=figures, command=shlex.split(command) if command else None)
+        store.write_all(ev, tmp, figures=figures, command=shlex.split(command) if command else None, replace=False)
         body = {"format": TASK_FORMAT, "key": key, "task": task.config(), "seconds": time.perf_counter() - t0,
                 "scores": scores.to_json()}  # fmt: skip
         atomic_write_text(os.path.join(tmp, TASK_FILE), json.dumps(body, indent=1) + "\n")
@@ -175,6 +163,9 @@ def _run_task(task: BenchTask, suite: Suite, folder: str, key: str, sources, met
         atomic_write_text(os.path.join(tmp, "bench_table.md"), task_table(scores.to_json(), order))
 
     atomic_write_dir(folder, write)
+    shutil.rmtree(partial, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(partial))  # when no other task has one
     log(f"[bench] {task.name}: done in {time.perf_counter() - t0:.0f} s -> {folder}")
     # Read back what was written, so a resumed run and this one score from the same numbers.
     return _load_done(folder, key) or (scores, time.perf_counter() - t0)
@@ -260,7 +251,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[TaskScores]:
         _fail(str(e))
     except (KeyboardInterrupt, Terminated) as e:
         signal_name, code = ("SIGTERM", 143) if isinstance(e, Terminated) else ("interrupt", 130)
-        print(f"\n{signal_name}: the finished tasks are kept in {out}/tasks/; run `{command}` again to resume.", file=sys.stderr)
+        print(f"\n{signal_name}: the finished tasks are kept in {out}/tasks/, the finished groups of runs of the "
+              f"task in progress in {out}/{PARTIAL_DIR}/; run `{command}` again to resume from them.", file=sys.stderr)
         raise SystemExit(code) from None
 
 

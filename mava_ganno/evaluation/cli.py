@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sys
 import tempfile
 from typing import Any, Dict, List, NoReturn, Optional, Sequence, Tuple
@@ -169,22 +170,39 @@ def _prepare(args: argparse.Namespace) -> Dict[str, Any]:
     return dict(scenario=scenario, sources=sources, out_dir=out_dir, kwargs=kwargs)
 
 
-def _partial_writer(out_dir: str, command: Sequence[str]):
-    """Writes the runs finished so far (tables and curves, no figures) after every job, so a
-    failure later keeps them; a failed write is reported once and the evaluation goes on (the
-    final write has its own rescue)."""
+def partial_dir(out_dir: str) -> str:
+    """Where a run in progress keeps what it has finished: ``<out_dir>.partial/`` (the tables of
+    the runs so far and ``runs/``, its finished groups), beside the untouched ``out_dir``."""
+    return os.path.abspath(out_dir).rstrip(os.sep) + ".partial"
+
+
+def _partial_writer(partial: str, command: Sequence[str]):
+    """Writes the runs finished so far (tables and curves, no figures) to ``partial`` after every
+    job, so a failure later keeps them; a failed write is reported once and the evaluation goes
+    on (its groups are in ``partial/runs/`` already, and the final write has its own rescue)."""
     failed: List[str] = []
 
-    def write(partial: Evaluation) -> None:
+    def write(ev: Evaluation) -> None:
         if failed:
             return
         try:
-            store.write_all(partial, out_dir, figures=False, command=command)
+            store.write_all(ev, partial, figures=False, command=command, replace=False)
         except OSError as e:
             failed.append(str(e))
-            print(f"warning: could not write the partial results to {out_dir}: {e}", file=sys.stderr)
+            print(f"warning: could not write the partial results to {partial}: {e}", file=sys.stderr)
 
     return write
+
+
+def _clear_stale_tables(partial: str) -> None:
+    """A partial folder left by an earlier run: its tables go (they belong to that run), its
+    finished groups (``runs/``) stay for reuse."""
+    if not os.path.isdir(partial):
+        return
+    for name in os.listdir(partial):
+        path = os.path.join(partial, name)
+        if name != store.RUNS_DIR and os.path.isfile(path):
+            os.remove(path)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Evaluation:
@@ -198,34 +216,41 @@ def main(argv: Optional[Sequence[str]] = None) -> Evaluation:
     out_dir = plan["out_dir"]
     write = dict(figures=not args.no_figures, figure_lr=args.figure_lr, command=sys.argv)
     try:
-        with terminate_as_exception(), FolderLock(out_dir, warn=lambda m: print(m, file=sys.stderr)):
+        with terminate_as_exception(), FolderLock(out_dir, warn=lambda m: print(m, file=sys.stderr), beside=True):
             return _run_and_write(args, plan, out_dir, write)
     except FolderLockedError as e:
         _fail(str(e))
     except (KeyboardInterrupt, Terminated) as e:
         signal_name, code = ("SIGTERM", 143) if isinstance(e, Terminated) else ("interrupt", 130)
-        print(f"\n{signal_name}: the runs finished so far are in {out_dir}/ (table.csv, config.json says complete: false); "
-              "run the same command again to redo the evaluation.", file=sys.stderr)  # fmt: skip
+        kept = "is unchanged" if os.path.isdir(out_dir) else "was not written"
+        print(f"\n{signal_name}: {out_dir}/ {kept}; the groups of runs finished so far are in {partial_dir(out_dir)}/ "
+              "(runs/, and table.csv of them); run the same command again to resume: it reuses them.", file=sys.stderr)  # fmt: skip
         raise SystemExit(code) from None
 
 
 def _run_and_write(args: argparse.Namespace, plan: Dict[str, Any], out_dir: str, write: Dict[str, Any]) -> Evaluation:
+    partial = partial_dir(out_dir)
+    _clear_stale_tables(partial)
+    cache = store.RunCache(os.path.join(partial, store.RUNS_DIR), [os.path.join(out_dir, store.RUNS_DIR)])
     ev = evaluate(
         plan["scenario"],
         plan["sources"],
         random_agent=not args.no_random,
         max_runs_per_call=args.max_runs_per_call,
-        on_progress=_partial_writer(out_dir, sys.argv),
+        on_progress=_partial_writer(partial, sys.argv),
+        cache=cache,
         **plan["kwargs"],
     )
     try:
-        files = store.write_all(ev, out_dir, **write)
+        files = store.write_all(ev, out_dir, runs=cache.used, **write)
     except OSError as e:  # e.g. the disk filled up during the evaluation: keep the results
         rescue = tempfile.mkdtemp(prefix="ganno-evaluate-")
         files = store.write_all(ev, rescue, **write)
         print(f"error: could not write {out_dir}: {e}; the results were written to {rescue}/ instead.", file=sys.stderr)
         raise UsageError(f"could not write {out_dir}: {e}; results in {rescue}") from None
-    print(f"[evaluate] wrote {len(files)} files to {out_dir}/: " + ", ".join(sorted(os.path.basename(f) for f in files)))
+    shutil.rmtree(partial, ignore_errors=True)
+    outputs = sorted(os.path.basename(f) for f in files if os.path.basename(os.path.dirname(f)) != store.RUNS_DIR)
+    print(f"[evaluate] wrote {', '.join(outputs)} and {len(files) - len(outputs)} groups of runs ({store.RUNS_DIR}/) to {out_dir}/")
     return ev
 
 

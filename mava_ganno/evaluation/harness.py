@@ -30,12 +30,15 @@ run stops changing, its accuracy is recorded as chance level (10% on 10 classes)
 on, its train loss as inf, and its ``diverged`` flag is set.
 
 Outputs (``results/<name>/``, see ``mava_ganno.evaluation.store``): ``table.csv``, ``table.md``,
-``curves.csv``, ``layer_lrs.csv``, ``config.json`` and PNG figures.
+``curves.csv``, ``layer_lrs.csv``, ``config.json``, PNG figures and ``runs/`` (each group of runs,
+keyed by ``job_key``, so that a rerun reuses what it has: ``evaluate(cache=...)``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import re
 import time
@@ -56,7 +59,7 @@ from mava_ganno.evaluation.baselines import (
     make_baselines_runner,
 )
 from mava_ganno.evaluation.batching import call_size, grid, seed_keys, sequential_runs, vmapped_runs
-from mava_ganno.evaluation.policies import PolicySource, RandomPolicy, describe_policy, shared_policy
+from mava_ganno.evaluation.policies import PolicySource, RandomPolicy, describe_policy, shared_policy, source_digest
 from mava_ganno.evaluation.records import (
     DEFAULT_LRS,
     DEFAULT_SEEDS,
@@ -189,6 +192,25 @@ class _Job:
     shared: Tuple[Any, ...]
     grid: Grid
     parts: List[_Part]
+    config: Dict[str, Any] = dataclasses.field(default_factory=dict)  # what defines its runs (job_key)
+
+
+JOB_FORMAT = 1
+
+
+def job_key(sc: Scenario, job: _Job) -> str:
+    """The content hash of everything that defines a job's runs: the scenario, the job's
+    methods (or policy: a hash of its weights and settings), its grid and the package version.
+    Equal keys, equal runs; a cache of finished jobs (``evaluate(cache=...)``) is keyed by it."""
+    from mava_ganno import __version__
+
+    lr, wd, seed = job.grid
+    blob = json.dumps(
+        {"format": JOB_FORMAT, "version": __version__, "scenario": dataclasses.asdict(sc), "job": job.config,
+         "lrs": [float(x) for x in lr], "weight_decays": [float(x) for x in wd], "seeds": [int(x) for x in seed]},
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
 def _tiled_args(grid_: Grid, copies: int, last: np.ndarray, lr_nan: float = 1.0) -> List[np.ndarray]:
@@ -223,7 +245,8 @@ def _baseline_jobs(sc: Scenario, trainer, chance: float, methods, lrs, wds, seed
         g = grid(positive if BASELINES[names[0]].takes_lr else (float("nan"),), wds, seeds)
         idx = np.repeat(np.arange(len(names), dtype=np.int32), len(g[2]))
         parts = [_Part(n, BASELINES[n]) for n in names]
-        jobs.append(_Job(", ".join(names), runner, _tiled_args(g, len(names), idx), (np.int32(k),), g, parts))
+        config = {"kind": "baselines", "methods": list(names), "chance": chance}
+        jobs.append(_Job(", ".join(names), runner, _tiled_args(g, len(names), idx), (np.int32(k),), g, parts, config))
     return jobs
 
 
@@ -261,32 +284,49 @@ def _policy_jobs(sc: Scenario, gen, chance: float, sources, policy_modes, lrs, w
             method = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")
             parts.append(_Part(method, MethodInfo(label, src.group), mode, src.path))
         policy = shared_policy(src.policy, network)
-        jobs.append(_Job(f"{src.label} ({', '.join(modes)})", runner, _tiled_args(g, len(modes), greedy), (policy,), g, parts))
+        config = {"kind": "policy", "label": src.label, "group": src.group, "path": src.path, "modes": list(modes),
+                  "policy": source_digest(src), "env": list(env_key(src)), "chance": chance}  # fmt: skip
+        jobs.append(_Job(f"{src.label} ({', '.join(modes)})", runner, _tiled_args(g, len(modes), greedy), (policy,), g, parts, config))
     return jobs
 
 
-def _run_jobs(jobs: List[_Job], steps: np.ndarray, max_runs: int, sequential: bool, log, on_job=None) -> List[RunSet]:
+def _run_jobs(jobs: List[_Job], sc: Scenario, max_runs: int, sequential: bool, log, on_job=None, cache=None) -> List[RunSet]:
     """Run every job; jobs through one runner share one call size (one compilation). A RunSet's
     ``seconds`` is its share of its job's wall time, so the first job through a runner (the
-    AdamW schedules, the first policy) also carries that runner's compilation. ``on_job(runsets,
-    done, total)`` is called after every job with the run sets finished so far."""
+    AdamW schedules, the first policy) also carries that runner's compilation. ``on_job(runsets)``
+    is called after every job but the last with the run sets finished so far. With a ``cache``
+    (``get(key)`` -> the job's outputs or None, ``put(key, outputs, title)``), a job whose
+    ``job_key`` is cached is not run and every job run is put there as soon as it finishes."""
+    steps = np.arange(sc.num_chunks + 1, dtype=np.int64) * sc.tau
     sizes: Dict[int, int] = {}
     for runner in {id(j.runner): j.runner for j in jobs}.values():
         sizes[id(runner)] = call_size([len(j.args[0]) for j in jobs if j.runner is runner], max_runs)
     runsets = []
+    reused = 0
     for job in jobs:
         t0 = time.perf_counter()
-        if sequential:
-            out = sequential_runs(job.runner, job.args, job.shared)
-        else:
-            out = vmapped_runs(job.runner, job.args, max_runs, job.shared, size=sizes[id(job.runner)])
-        dt = time.perf_counter() - t0
+        key = job_key(sc, job) if cache is not None else ""
+        out = cache.get(key) if cache is not None else None
         n, r = len(job.args[0]), len(job.grid[2])
-        log(f"[evaluate] {job.title}: {n} runs in {dt:.1f} s")
+        if out is not None:
+            reused += 1
+            log(f"[evaluate] {job.title}: {n} runs reused (finished before, same inputs)")
+            dt = float(out.pop("seconds", 0.0))
+        else:
+            if sequential:
+                out = sequential_runs(job.runner, job.args, job.shared)
+            else:
+                out = vmapped_runs(job.runner, job.args, max_runs, job.shared, size=sizes[id(job.runner)])
+            dt = time.perf_counter() - t0
+            log(f"[evaluate] {job.title}: {n} runs in {dt:.1f} s")
+            if cache is not None:
+                cache.put(key, out, job.title, dt)
         for j, part in enumerate(job.parts):
             runsets.append(_runset(part, job.grid, jax.tree_util.tree_map(lambda x: x[j * r : (j + 1) * r], out), steps, dt * r / n))
         if on_job is not None and len(runsets) < sum(len(j.parts) for j in jobs):
             on_job(list(runsets))
+    if cache is not None:
+        log(f"[evaluate] reused {reused} of {len(jobs)} groups of runs finished before; ran {len(jobs) - reused}")
     return runsets
 
 
@@ -317,6 +357,7 @@ def evaluate(
     sequential: bool = False,
     log: Callable[[str], None] = print,
     on_progress: Optional[Callable[[Evaluation], None]] = None,
+    cache: Optional[Any] = None,
 ) -> Evaluation:
     """Run every method on the grid. See the module docstring.
 
@@ -334,6 +375,9 @@ def evaluate(
         on_progress: called after every job but the last with an ``Evaluation`` of the runs
             finished so far (``complete`` False), e.g. to write them (the CLI does), so a
             failure later loses at most the job in flight.
+        cache: finished jobs kept across runs (``mava_ganno.evaluation.store.RunCache``): a job
+            of the same inputs (``job_key``) is read back instead of run, every job run is
+            stored as it finishes, so an interrupted evaluation resumes where it stopped.
     """
     t_start = time.perf_counter()
     sc, lrs, wds, seeds, sources = _checked(scenario, policies, lrs, weight_decays, seeds, methods, policy_modes,
@@ -350,7 +394,6 @@ def evaluate(
         sources.append(PolicySource("Random layerwise agent", "random", rnd))
     jobs = _baseline_jobs(sc, base_env.trainer, chance, methods, lrs, wds, seeds, log)
     jobs += _policy_jobs(sc, gen, chance, sources, policy_modes, lrs, wds, seeds)
-    steps = np.arange(sc.num_chunks + 1, dtype=np.int64) * sc.tau
     unavailable = {m: BASELINES[m].note for m in methods if m in UNAVAILABLE}
     num_classes = base_env.dataset.num_classes
 
@@ -358,7 +401,7 @@ def evaluate(
         on_progress(Evaluation(sc, lrs, wds, seeds, done, unavailable, time.perf_counter() - t_start, num_classes,
                                complete=False))
 
-    runsets = _run_jobs(jobs, steps, int(max_runs_per_call), sequential, log, partial if on_progress else None)
+    runsets = _run_jobs(jobs, sc, int(max_runs_per_call), sequential, log, partial if on_progress else None, cache)
 
     for m, why in unavailable.items():
         log(f"[evaluate] {BASELINES[m].label}: not run ({why})")

@@ -133,6 +133,30 @@ class PolicySource:
         return tuple(self.policy.feature_names)
 
 
+def source_digest(src: PolicySource) -> str:
+    """A content hash of the policy ``src`` runs, for keys of finished results: the files of
+    its folder (``policy_folder_digest``) when it was loaded from a saved policy, else the
+    loaded policy itself (``policy_digest``; a fixed-distribution agent: its logits and table)."""
+    import hashlib
+    import json
+
+    import numpy as np
+
+    from mava_ganno import policy as policy_mod
+
+    if src.path:
+        folder = policy_mod.resolve_policy_dir(src.path) if src.path in SHIPPED_POLICIES else src.path
+        if os.path.isfile(os.path.join(folder, policy_mod.CONFIG_FILE)):
+            return policy_mod.policy_folder_digest(folder)
+    if isinstance(src.policy, policy_mod.GannoPolicy):
+        return policy_mod.policy_digest(src.policy)
+    if isinstance(src.policy, FixedPolicy):
+        p = src.policy
+        blob = json.dumps([np.asarray(p.logits, np.float32).tolist(), list(p.action_table), p.lr_max, list(p.feature_names)])
+        return hashlib.sha256(blob.encode()).hexdigest()
+    raise TypeError(f"policy {src.label!r}: cannot hash a {type(src.policy).__name__}; give a GannoPolicy or a FixedPolicy.")
+
+
 def describe_policy(policy: Any, path: str = "", label: Optional[str] = None) -> PolicySource:
     """Label and group of a loaded policy, from its features and metadata.
 

@@ -1,4 +1,5 @@
-"""Evaluation outputs: ``table.csv``, ``table.md`` (the paper's format), curves and figures.
+"""Evaluation outputs: ``table.csv``, ``table.md`` (the paper's format), curves, figures and
+``runs/`` (the finished groups of runs, ``RunCache``).
 
 ``table.md`` is generated from the rows of ``table.csv`` alone (``tables_markdown``), so it
 can be rebuilt from a committed CSV: ``python -m mava_ganno.evaluation.store results/<name>``.
@@ -28,6 +29,9 @@ from mava_ganno.evaluation.baselines import BASELINES
 from mava_ganno.evaluation.figures import write_figures
 from mava_ganno.evaluation.records import Evaluation, RunSet, Scenario
 from mava_ganno.evaluation.tables import tables_markdown
+from mava_ganno.policy.io import atomic_write_dir
+
+RUNS_DIR = "runs"  # a results folder's finished groups of runs (RunCache files)
 
 CSV_COLUMNS = (
     "method",
@@ -196,6 +200,55 @@ def load_evaluation(folder: str) -> Evaluation:
     )
 
 
+# ============================================================================ finished jobs
+class RunCache:
+    """Finished groups of runs, kept so that a rerun or a resumed run does not redo them.
+
+    Each group (one job of ``harness.evaluate``) is one ``<key>.npz`` (its raw per-run arrays,
+    written atomically; no pickle) in ``write_dir``, named by ``harness.job_key``, the content
+    hash of its inputs. ``get`` looks in ``write_dir`` then in ``read_dirs`` (e.g. the ``runs/``
+    of the last complete evaluation); ``used`` maps every key of this evaluation to its file."""
+
+    def __init__(self, write_dir: str, read_dirs: Sequence[str] = (), warn=None):
+        self.write_dir = write_dir
+        self.read_dirs = [d for d in read_dirs if d != write_dir]
+        self.used: Dict[str, str] = {}
+        self.warn = warn or (lambda m: print(m, file=sys.stderr))
+
+    def _path(self, folder: str, key: str) -> str:
+        return os.path.join(folder, f"{key}.npz")
+
+    def get(self, key: str) -> Optional[Dict[str, Any]]:
+        for folder in [self.write_dir, *self.read_dirs]:
+            path = self._path(folder, key)
+            if not os.path.isfile(path):
+                continue
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    out = {k: np.array(z[k]) for k in z.files if k != "title"}
+            except (OSError, ValueError) as e:
+                self.warn(f"warning: {path} cannot be read ({e}); its runs are computed again")
+                continue
+            out["seconds"] = float(out.get("seconds", 0.0))
+            self.used[key] = path
+            return out
+        return None
+
+    def put(self, key: str, out: Dict[str, Any], title: str = "", seconds: float = 0.0) -> str:
+        os.makedirs(self.write_dir, exist_ok=True)
+        path = self._path(self.write_dir, key)
+        tmp = path + ".tmp"
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, title=np.array(title), seconds=np.array(seconds), **{k: np.asarray(v) for k, v in out.items()})
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        self.used[key] = path
+        return path
+
+
 # ============================================================================ all outputs
 def evaluation_meta(ev: Evaluation, command: Optional[Sequence[str]] = None) -> Dict[str, Any]:
 
@@ -222,48 +275,78 @@ def evaluation_meta(ev: Evaluation, command: Optional[Sequence[str]] = None) -> 
     }
 
 
+def _write_outputs(ev: Evaluation, folder: str, at, figures: bool, figure_lr: Optional[float], command) -> List[str]:
+    """Every output of ``ev``, each written to ``at(name)``; returns the names."""
+    rows = ev.rows()
+    meta = evaluation_meta(ev, command)
+    names = ["table.csv", "table.md", "curves.csv", "layer_lrs.csv", "config.json"]
+    write_table_csv(rows, at("table.csv"))
+    with open(at("table.md"), "w") as f:
+        f.write(tables_markdown(rows, meta))
+    write_curves_csv(ev, at("curves.csv"))
+    write_layer_lrs_csv(ev, at("layer_lrs.csv"))
+    with open(at("config.json"), "w") as f:
+        json.dump(meta, f, indent=2, default=str)
+        f.write("\n")
+    if figures:
+        at("fig_*.png")
+        names += [os.path.relpath(p, folder) for p in write_figures(ev, folder, figure_lr)]
+    return names
+
+
 def write_all(
     ev: Evaluation,
     out_dir: str,
     figures: bool = True,
     figure_lr: Optional[float] = None,
     command: Optional[Sequence[str]] = None,
+    runs: Optional[Dict[str, str]] = None,
+    replace: bool = True,
 ) -> List[str]:
     """Write every output of an evaluation to ``out_dir``; returns the paths.
 
-    The files are first written to a temporary folder next to ``out_dir`` and only then moved
-    into it (other files already in ``out_dir`` are kept), so a failed write (a full disk, no
-    permission) leaves ``out_dir`` as it was; its ``OSError`` names the file being written.
+    ``replace`` (the default): the folder is written whole beside ``out_dir`` and then swapped
+    in (``atomic_write_dir``), so it holds exactly this evaluation's files, and tables, figures
+    and config always belong to one run; ``runs`` (``RunCache.used``) are copied into its
+    ``runs/``. ``replace=False``: the files are written to a temporary folder, then moved into
+    ``out_dir`` one by one, other files there kept (the partial results of a run in progress,
+    beside their ``runs/``). Either way a failed write (a full disk, no permission) leaves
+    ``out_dir`` as it was; its ``OSError`` names the file being written.
     """
     out_dir = os.path.abspath(out_dir)
+    current = [out_dir]
+
+    def fill(tmp: str) -> List[str]:
+        def at(name: str) -> str:
+            current[0] = os.path.join(out_dir, name)
+            return os.path.join(tmp, name)
+
+        names = _write_outputs(ev, tmp, at, figures, figure_lr, command)
+        if runs:
+            os.makedirs(os.path.join(tmp, RUNS_DIR), exist_ok=True)
+            for key, src in sorted(runs.items()):
+                name = os.path.join(RUNS_DIR, f"{key}.npz")
+                shutil.copyfile(src, at(name))
+                names.append(name)
+        current[0] = out_dir
+        return names
+
+    if replace:
+        names: List[str] = []
+        try:
+            atomic_write_dir(out_dir, lambda tmp: names.extend(fill(tmp)))
+        except OSError as e:
+            cause = e.__cause__ if isinstance(e.__cause__, OSError) else e  # the error itself, not its wrapping
+            raise OSError(cause.errno, f"{cause.strerror or cause} while writing {current[0]}", current[0]) from e
+        return [os.path.join(out_dir, name) for name in names]
     parent = os.path.dirname(out_dir)
     try:
         os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.tmp-", dir=parent)
     except OSError as e:
         raise OSError(e.errno, f"{e.strerror or e} while writing {out_dir}", e.filename or parent) from e
-    current = [out_dir]
-
-    def at(name: str) -> str:
-        current[0] = os.path.join(out_dir, name)
-        return os.path.join(tmp, name)
-
     try:
-        rows = ev.rows()
-        meta = evaluation_meta(ev, command)
-        names = ["table.csv", "table.md", "curves.csv", "layer_lrs.csv", "config.json"]
-        write_table_csv(rows, at("table.csv"))
-        with open(at("table.md"), "w") as f:
-            f.write(tables_markdown(rows, meta))
-        write_curves_csv(ev, at("curves.csv"))
-        write_layer_lrs_csv(ev, at("layer_lrs.csv"))
-        with open(at("config.json"), "w") as f:
-            json.dump(meta, f, indent=2, default=str)
-            f.write("\n")
-        if figures:
-            current[0] = os.path.join(out_dir, "fig_*.png")
-            names += [os.path.relpath(p, tmp) for p in write_figures(ev, tmp, figure_lr)]
-        current[0] = out_dir
+        names = fill(tmp)
         os.makedirs(out_dir, exist_ok=True)
         for name in names:
             current[0] = os.path.join(out_dir, name)

@@ -18,6 +18,7 @@ does), ``load_shipped_policy(name)`` always loads the shipped one.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.resources
 import json
 import math
@@ -25,7 +26,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -140,22 +141,45 @@ def policy_config(policy: GannoPolicy) -> Dict[str, Any]:
     return cfg
 
 
-def save_policy(directory: str, policy: GannoPolicy) -> str:
-    """Save to ``directory`` (``policy.json`` + ``params.msgpack``), atomically."""
+def _policy_bytes(policy: GannoPolicy) -> Tuple[bytes, str]:
+    """(``params.msgpack`` bytes, ``policy.json`` text) of ``policy``: what ``save_policy`` writes."""
     state: Dict[str, Any] = {"actor": _to_numpy(serialization.to_state_dict(policy.params))}
     if policy.obs_norm is not None:
         n = policy.obs_norm
         state["obs_norm"] = _to_numpy(
             {"mean": n.mean, "var": n.var, "count": n.count, "norm_mask": n.norm_mask}
         )
-    blob = serialization.msgpack_serialize(state)
-    text = json.dumps(policy_config(policy), indent=2, sort_keys=True)
+    return serialization.msgpack_serialize(state), json.dumps(policy_config(policy), indent=2, sort_keys=True)
+
+
+def save_policy(directory: str, policy: GannoPolicy) -> str:
+    """Save to ``directory`` (``policy.json`` + ``params.msgpack``), atomically."""
+    blob, text = _policy_bytes(policy)
 
     def write(tmp: str) -> None:
         write_file(os.path.join(tmp, PARAMS_FILE), blob)
         write_file(os.path.join(tmp, CONFIG_FILE), text + "\n")
 
     return atomic_write_dir(directory, write)
+
+
+def policy_digest(policy: GannoPolicy) -> str:
+    """sha256 of what defines ``policy`` (its weights, normalisation statistics and settings,
+    serialised as ``save_policy`` writes them): equal digests, equal actions."""
+    blob, text = _policy_bytes(policy)
+    return hashlib.sha256(blob + b"\0" + text.encode()).hexdigest()
+
+
+def policy_folder_digest(directory: str) -> str:
+    """sha256 over the files a saved policy is loaded from (``policy.json`` and
+    ``params.msgpack``: names and bytes), so a retrained policy at the same path is told apart
+    while an edited model card or note in the folder is not."""
+    h = hashlib.sha256()
+    for name in (CONFIG_FILE, PARAMS_FILE):
+        h.update(name.encode())
+        with open(os.path.join(directory, name), "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()
 
 
 def _read_config(cfg_path: str) -> Dict[str, Any]:

@@ -53,19 +53,23 @@ def _alive(pid: int) -> bool:
 
 class FolderLock:
     """One writer per results folder: ``with FolderLock(folder):`` creates ``<folder>/.lock``
+    (``beside=True``: ``<parent>/.<folder name>.lock``, for a folder that is replaced whole)
     holding this process's PID (atomically, ``O_EXCL``) and removes it on exit. A lock held by a
     live process raises ``FolderLockedError``; one left by a dead process (a killed run) is taken
     over, with ``warn(message)`` called once."""
 
     NAME = ".lock"
 
-    def __init__(self, folder: str, warn=None):
+    def __init__(self, folder: str, warn=None, beside: bool = False):
         self.folder = os.path.abspath(folder)
-        self.path = os.path.join(self.folder, self.NAME)
+        if beside:  # for a folder that is replaced whole: the lock must outlive it
+            self.path = os.path.join(os.path.dirname(self.folder), f".{os.path.basename(self.folder)}{self.NAME}")
+        else:
+            self.path = os.path.join(self.folder, self.NAME)
         self.warn = warn
 
     def __enter__(self) -> "FolderLock":
-        os.makedirs(self.folder, exist_ok=True)
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
         for _ in range(2):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
