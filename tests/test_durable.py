@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -139,3 +140,106 @@ def test_a_changed_input_is_not_reused(tmp_path, capsys):
     capsys.readouterr()
     CLI.main(TINY[:-1] + ["--weight-decays", "0.01", "--no-figures", "--methods", "constant", "--no-random", "--out", out])
     assert "reused 0 of 1 groups" in capsys.readouterr().out
+
+
+# ============================================================================ a full disk
+@pytest.fixture
+def small_fs(tmp_path):
+    """Mounts small tmpfs file systems (``small_fs(name, size)``), unmounted afterwards; skipped
+    where mounting is not allowed (it needs root: CI runs as root)."""
+    mounts = []
+
+    def mount(name: str, size: str = "512k"):
+        folder = tmp_path / name
+        folder.mkdir()
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, text=True)
+        if r.returncode:
+            pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+        mounts.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounts:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def _fill(folder):
+    """Fill the file system of ``folder`` up to its last byte."""
+    with open(folder / "filler", "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError:
+            pass
+
+
+def _filling_after_the_runs(monkeypatch, folder):
+    real = CLI.evaluate
+
+    def run_then_fill(*a, **k):
+        ev = real(*a, **k)
+        _fill(folder)
+        return ev
+
+    monkeypatch.setattr(CLI, "evaluate", run_then_fill)
+
+
+def _leftovers(*folders):
+    return [os.path.join(d, n) for d in folders for n in os.listdir(d) if n.startswith(("ganno-evaluate-", ".ganno-write-probe"))]
+
+
+def test_the_write_probe_leaves_nothing_on_a_full_disk(small_fs):
+    from mava_ganno.policy.io import ensure_writable_dir
+
+    fs = small_fs("fs")
+    _fill(fs)
+    with pytest.raises(OSError, match="cannot write to .*No space left on device"):
+        ensure_writable_dir(str(fs), "choose another --out.")
+    assert os.listdir(fs) == ["filler"]
+
+
+def test_results_that_cannot_be_written_go_to_a_rescue_folder_on_another_disk(small_fs, tmp_path, monkeypatch, capsys):
+    fs = small_fs("fs")
+    (fs / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(fs / "tmp"))  # $TMPDIR on the full disk too
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    _filling_after_the_runs(monkeypatch, fs)
+    code, err = _main(TINY[:-1] + ["--methods", "constant", "--no-random", "--out", str(fs / "out")], capsys)
+    assert code == 2 and "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"error: could not write {fs / 'out' / 'mlp2-digits'}: No space left on device")
+    rescue = [work / n for n in os.listdir(work) if n.startswith("ganno-evaluate-")]
+    assert len(rescue) == 1 and f"written to {rescue[0]}/ instead." in line
+    assert {"table.csv", "config.json", "fig_test_accuracy.png"} <= set(os.listdir(rescue[0]))
+    assert "same command writes the results without rerunning them" in line  # its groups are on the full disk
+    assert not _leftovers(fs, fs / "tmp")
+
+
+def test_when_nothing_can_be_written_the_table_is_printed(small_fs, monkeypatch, capsys):
+    fs = small_fs("fs")
+    for d in ("tmp", "home", "work"):
+        (fs / d).mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(fs / "tmp"))
+    monkeypatch.setenv("HOME", str(fs / "home"))
+    monkeypatch.chdir(fs / "work")
+    _filling_after_the_runs(monkeypatch, fs)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as e:
+        CLI.main(TINY + ["--methods", "constant", "--no-random", "--out", str(fs / "out")])
+    out, err = capsys.readouterr()
+    assert e.value.code == 2 and "Traceback" not in err
+    assert "nothing could be saved" in err and "the table is printed above" in err
+    assert "| Constant |" in out  # the table, on the console
+    assert not _leftovers(fs / "tmp", fs / "home", fs / "work")
+
+
+def test_figures_are_dropped_before_the_results(small_fs, tmp_path, monkeypatch, capsys):
+    fs, rescue_fs = small_fs("fs"), small_fs("rescue", "32k")  # room for the tables, not the figures
+    monkeypatch.setattr(tempfile, "tempdir", str(rescue_fs))
+    _filling_after_the_runs(monkeypatch, fs)
+    code, err = _main(TINY[:-1] + ["--methods", "constant", "--no-random", "--out", str(fs / "out")], capsys)
+    assert code == 2 and "without figures: there was no room for them" in err
+    (rescue,) = [rescue_fs / n for n in os.listdir(rescue_fs) if n.startswith("ganno-evaluate-")]
+    assert "table.csv" in os.listdir(rescue) and not any(n.endswith(".png") for n in os.listdir(rescue))

@@ -27,6 +27,7 @@ from mava_ganno.evaluation.records import (
     Evaluation,
     make_scenario,
 )
+from mava_ganno.evaluation.tables import tables_markdown
 from mava_ganno.policy.io import ensure_writable_dir
 from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, terminate_as_exception
 
@@ -244,14 +245,51 @@ def _run_and_write(args: argparse.Namespace, plan: Dict[str, Any], out_dir: str,
     try:
         files = store.write_all(ev, out_dir, runs=cache.used, **write)
     except OSError as e:  # e.g. the disk filled up during the evaluation: keep the results
-        rescue = tempfile.mkdtemp(prefix="ganno-evaluate-")
-        files = store.write_all(ev, rescue, **write)
-        print(f"error: could not write {out_dir}: {e}; the results were written to {rescue}/ instead.", file=sys.stderr)
-        raise UsageError(f"could not write {out_dir}: {e}; results in {rescue}") from None
+        _rescue(ev, out_dir, e, write, cache)
     shutil.rmtree(partial, ignore_errors=True)
     outputs = sorted(os.path.basename(f) for f in files if os.path.basename(os.path.dirname(f)) != store.RUNS_DIR)
     print(f"[evaluate] wrote {', '.join(outputs)} and {len(files) - len(outputs)} groups of runs ({store.RUNS_DIR}/) to {out_dir}/")
     return ev
+
+
+def _rescue_parents() -> List[str]:
+    """Where results go when their folder cannot be written: ``$TMPDIR``, the working folder,
+    the home folder (the first that takes them)."""
+    out: List[str] = []
+    for folder in (tempfile.gettempdir(), os.getcwd(), os.path.expanduser("~")):
+        if os.path.isdir(folder) and os.path.realpath(folder) not in {os.path.realpath(x) for x in out}:
+            out.append(folder)
+    return out
+
+
+def _rescue(ev: Evaluation, out_dir: str, error: OSError, write: Dict[str, Any], cache: "store.RunCache") -> NoReturn:
+    """The results could not be written to ``out_dir``: write them to the first rescue folder
+    that takes them (``_rescue_parents``; without figures before not at all), else print the
+    table to the console; either way one ``error:`` line says what happened (exit 2)."""
+    reason, kept = error.strerror or str(error), ""
+    if cache.used and not cache.failed:
+        runs = os.path.dirname(next(iter(cache.used.values())))
+        kept = f" Its groups of runs are kept in {runs}/: once there is room, the same command writes the results without rerunning them."
+    tried: List[str] = []
+    for parent in _rescue_parents():
+        try:
+            folder = tempfile.mkdtemp(prefix="ganno-evaluate-", dir=parent)
+        except OSError as e:
+            tried.append(f"{parent} ({e.strerror or e})")
+            continue
+        for figures in dict.fromkeys((bool(write["figures"]), False)):
+            try:
+                store.write_all(ev, folder, **{**write, "figures": figures}, replace=False)
+            except OSError as e:
+                last = e
+                continue
+            note = "" if figures == write["figures"] else " (without figures: there was no room for them)"
+            _fail(f"could not write {out_dir}: {reason}; the results were written to {folder}/ instead{note}.{kept}")
+        shutil.rmtree(folder, ignore_errors=True)
+        tried.append(f"{parent} ({last.strerror or last})")
+    rows = ev.rows()
+    print(tables_markdown(rows, store.evaluation_meta(ev, write.get("command"))))
+    _fail(f"could not write {out_dir}: {reason}; nothing could be saved (tried {', '.join(tried)}): the table is printed above.{kept}")
 
 
 if __name__ == "__main__":

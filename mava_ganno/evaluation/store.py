@@ -213,6 +213,7 @@ class RunCache:
         self.write_dir = write_dir
         self.read_dirs = [d for d in read_dirs if d != write_dir]
         self.used: Dict[str, str] = {}
+        self.failed: List[str] = []
         self.warn = warn or (lambda m: print(m, file=sys.stderr))
 
     def _path(self, folder: str, key: str) -> str:
@@ -235,13 +236,21 @@ class RunCache:
         return None
 
     def put(self, key: str, out: Dict[str, Any], title: str = "", seconds: float = 0.0) -> str:
-        os.makedirs(self.write_dir, exist_ok=True)
+        """Store a finished group; returns its file, or "" when it cannot be written (a full
+        disk: said once, and the evaluation goes on with the group in memory)."""
         path = self._path(self.write_dir, key)
         tmp = path + ".tmp"
         try:
+            os.makedirs(self.write_dir, exist_ok=True)
             with open(tmp, "wb") as f:
                 np.savez(f, title=np.array(title), seconds=np.array(seconds), **{k: np.asarray(v) for k, v in out.items()})
             os.replace(tmp, path)
+        except OSError as e:
+            if not self.failed:
+                self.warn(f"warning: could not keep the finished runs of {title or key} in {self.write_dir} ({e.strerror or e}); "
+                          "the evaluation goes on, but an interruption now loses them")  # fmt: skip
+            self.failed.append(key)
+            return ""
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)

@@ -75,11 +75,13 @@ def ensure_writable_dir(path: str, fix: str = "choose a folder you can write to"
         os.makedirs(path, exist_ok=True)
         with open(probe, "w") as f:
             f.write("probe\n")
-        os.remove(probe)
     except OSError as e:
         reason = e.strerror or str(e)
         culprit = f" ({e.filename})" if e.filename and os.path.abspath(str(e.filename)) not in (path, probe) else ""
         raise OSError(e.errno, f"cannot write to {path}{culprit}: {reason}; {fix}", path) from None
+    finally:
+        if os.path.lexists(probe):  # also when the write failed (a full disk creates it empty)
+            os.remove(probe)
     return path
 
 
