@@ -219,9 +219,9 @@ def check_args(timesteps: int, lrs: Sequence[float], seeds: Sequence[int]) -> No
 
 def train_config(timesteps: int, run: str, run_dir: str, overrides: Sequence[str]) -> Any:
     """The training config: the default tree, the main job's budget and paths, then overrides."""
-    from mava_ganno.train import compose_config
+    from mava_ganno.train import compose_checked
 
-    return compose_config([
+    return compose_checked([
         f"system.total_timesteps={int(timesteps)}",
         f"logger.base_exp_path={os.path.join(run_dir, 'train')}",
         f"logger.checkpointing.save_args.checkpoint_uid={run}",
@@ -371,7 +371,7 @@ def run_main(
     """Train, evaluate zero-shot, write figures and ``summary.md``; returns the run directory."""
     from mava_ganno.policy import load_shipped_policy
     from mava_ganno.policy.io import ensure_writable_dir
-    from mava_ganno.train import compose_config
+    from mava_ganno.train import compose_checked
     from mava_ganno.utils import make_env
 
     check_args(timesteps, lrs, seeds)
@@ -379,7 +379,7 @@ def run_main(
     run = run or datetime.now().strftime("main-%Y%m%d-%H%M%S")
     run_dir = os.path.abspath(os.path.join(out, run))
     # Both configs first: an unknown scenario or a bad override fails before anything is written.
-    ecfg = compose_config([f"env/scenario={eval_scenario}"])
+    ecfg = compose_checked([f"env/scenario={eval_scenario}"])
     cfg = train_config(timesteps, run, run_dir, overrides)
     shipped = load_shipped_policy("default")  # a broken installation fails before training too
     ensure_writable_dir(run_dir, f"choose another --out (now {out!r})")  # before training, not after
@@ -429,8 +429,6 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     bad = [o for o in overrides if o.startswith("-")]
     if bad:
         build_parser().error(f"unrecognized arguments: {' '.join(bad)}")
-    from hydra.errors import HydraException
-
     from mava_ganno.utils.config import ConfigError
 
     try:
@@ -439,17 +437,10 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
         build_parser().error(str(e))
     try:  # user errors in configs are found before training starts (run_main composes first)
         return run_main(args.timesteps, args.run, args.out, args.eval_scenario, args.lrs, args.seeds, overrides)
-    except (HydraException, ConfigError) as e:
-        msg = str(e).splitlines()[0]
-        if "env/scenario/" in msg:
-            from mava_ganno.train import config_dir
-
-            folder = os.path.join(os.path.dirname(config_dir()), "env", "scenario")
-            names = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml"))
-            msg += f"; scenarios: {', '.join(names)}"
-        print(f"Config error: {msg}", file=sys.stderr)
+    except ConfigError as e:  # compose_checked: Hydra's failures too, on one line
+        print(f"Config error: {e}", file=sys.stderr)
         sys.exit(2)
-    except OSError as e:  # an unwritable --out, found before training (Hydra's missing-config errors are OSErrors too: caught above)
+    except OSError as e:  # an unwritable --out, found before training
         print(f"error: {e.strerror or e}", file=sys.stderr)
         sys.exit(2)
 

@@ -48,12 +48,59 @@ def _preprocess_argv(argv: List[str]) -> List[str]:
     return out
 
 
+def hydra_error_line(e: BaseException, overrides: Sequence[str]) -> str:
+    """One line for a Hydra composition error: a key that does not exist is named with the
+    nearest known key (``check_known_keys``), anything else is Hydra's message on one line."""
+    from mava_ganno.utils.config import ConfigError, check_known_keys
+
+    for o in overrides:
+        key, sep, value = o.lstrip("+~").partition("=")
+        if not sep or "/" in key:
+            continue
+        try:
+            check_known_keys(OmegaConf.from_dotlist([f"{key}={value}"]))
+        except ConfigError as err:
+            return str(err)
+        except Exception:  # a value that does not parse: Hydra's message says so
+            continue
+    text = str(e).split("Config search path")[0]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and "HYDRA_FULL_ERROR" not in ln]
+    return " ".join(lines) or type(e).__name__
+
+
+def compose_checked(overrides: Sequence[str] = ()) -> DictConfig:
+    """``compose_config`` for a command line: a Hydra failure (an unknown key or group, bad
+    syntax) or a key no config file defines is a ``ConfigError`` with a one-line message."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from mava_ganno.utils.config import ConfigError, check_known_keys
+
+    try:
+        cfg = compose_config(overrides)
+    except (HydraException, OmegaConfBaseException) as e:
+        raise ConfigError(hydra_error_line(e, overrides)) from None
+    check_known_keys(cfg)
+    return cfg
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Hydra entry point (``python -m mava_ganno.train`` / ``ganno train``)."""
+    """Hydra entry point (``python -m mava_ganno.train`` / ``ganno train``). The overrides are
+    composed once before Hydra runs, so that a bad one (an unknown key, a missing scenario, bad
+    syntax) ends with one ``Config error:`` line and exit status 2, as the config checks do."""
     import hydra
 
+    from mava_ganno.utils.config import ConfigError
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    sys.argv = [sys.argv[0]] + _preprocess_argv(argv)
+    overrides = _preprocess_argv(argv)
+    if not any(a.startswith("-") for a in overrides):  # Hydra's own flags (--help, --cfg, -m) go to Hydra
+        try:
+            compose_checked(overrides)
+        except ConfigError as e:
+            print(f"Config error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
+    sys.argv = [sys.argv[0]] + overrides
     from mava_ganno.systems.rec_ippo import hydra_entry_point
 
     hydra.main(config_path=config_dir(), config_name=CONFIG_NAME, version_base="1.2")(hydra_entry_point)()

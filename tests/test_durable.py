@@ -243,3 +243,33 @@ def test_figures_are_dropped_before_the_results(small_fs, tmp_path, monkeypatch,
     assert code == 2 and "without figures: there was no room for them" in err
     (rescue,) = [rescue_fs / n for n in os.listdir(rescue_fs) if n.startswith("ganno-evaluate-")]
     assert "table.csv" in os.listdir(rescue) and not any(n.endswith(".png") for n in os.listdir(rescue))
+
+
+# ============================================================================ strict configs
+@pytest.mark.parametrize("override, line", [
+    ("+system.totl_timesteps=100", "Config error: system.totl_timesteps is not a config key, so its value would be ignored; "
+                                   "did you mean system.total_timesteps?"),
+    ("+arch.num_env=0", "Config error: arch.num_env is not a config key, so its value would be ignored; did you mean arch.num_envs?"),
+    ("+env.kwargs.tau=-5", "Config error: env.kwargs.tau=-5 and env.scenario.env_kwargs.tau=100 (mlp2-digits) both set tau; "
+                           "the scenario's env_kwargs define the task: override env.scenario.env_kwargs.tau instead."),
+    ("system.totl_timesteps=100", "Config error: system.totl_timesteps is not a config key"),  # Hydra's own refusal, on one line
+    ("env/scenario=nope", "Config error: In 'env/ganno': Could not find 'env/scenario/nope' Available options"),
+])  # fmt: skip
+def test_train_refuses_unknown_and_conflicting_keys_with_one_line(override, line, tmp_path):
+    p = subprocess.run([sys.executable, "-m", "mava_ganno.train", override, f"logger.base_exp_path={tmp_path}"],
+                       capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(line), p.stderr
+    assert os.listdir(tmp_path) == []  # nothing trained, nothing written
+
+
+def test_every_shipped_scenario_passes_the_key_check():
+    """The key check knows every key the shipped config files set, and no scenario sets a
+    shared environment argument (no false alarm)."""
+    from mava_ganno.train import compose_checked, config_dir
+    from mava_ganno.utils.config import shared_and_task_kwargs
+
+    folder = os.path.join(os.path.dirname(config_dir()), "env", "scenario")
+    for name in sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml")):
+        shared_and_task_kwargs(compose_checked([f"env/scenario={name}"]))

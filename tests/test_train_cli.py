@@ -168,9 +168,10 @@ def test_main_job_runs_the_shipped_policy_beside_the_trained_one(tiny_eval_env, 
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["--eval-scenario", "mlp5-mnist5k"], "scenarios: cnn2-digits"),  # a typo: the list of names
+        (["--eval-scenario", "mlp5-mnist5k"], "Available options in 'env/scenario': cnn2-digits"),  # a typo: the names
         (["env/scenario=nope"], "Could not find 'env/scenario/nope'"),
-        (["system.no_such_key.x=1"], "Could not override 'system.no_such_key.x'"),
+        (["system.no_such_key.x=1"], "system.no_such_key.x is not a config key"),
+        (["+system.totl_timesteps=100"], "system.totl_timesteps is not a config key, so its value would be ignored; did you mean system.total_timesteps?"),
         (["--lrs=-1"], "--lrs [-1.0]: initial LRs must be finite and > 0"),
         (["--seeds", "1,1"], "give distinct seeds"),
         (["--timesteps", "0"], "--timesteps 0 must be positive"),
@@ -185,7 +186,7 @@ def test_main_job_rejects_bad_input_before_training(tmp_path, capsys, argv, expe
         main_job.main(["--out", str(tmp_path), "--run", "r", *argv])
     assert e.value.code == 2
     err = capsys.readouterr().err
-    assert expected in err and "Traceback" not in err
+    assert expected in err and "Traceback" not in err and sum("error" in ln.lower() for ln in err.splitlines()) == 1
     assert not (tmp_path / "r").exists()
 
 

@@ -50,11 +50,9 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     bad = [o for o in overrides if o.startswith("-")]
     if bad:
         build_parser().error(f"unrecognized arguments: {' '.join(bad)}")
-    from hydra.errors import HydraException
-
     from mava_ganno.offline.demos import generate_demonstrations, save_demonstrations
     from mava_ganno.policy.io import ensure_writable_dir
-    from mava_ganno.train import compose_config
+    from mava_ganno.train import compose_checked
     from mava_ganno.utils import make_env
     from mava_ganno.utils.config import ConfigError, task_groups
 
@@ -65,11 +63,11 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
         if args.max_runs_per_call < 1:
             raise ValueError(f"--max-runs-per-call must be >= 1, got {args.max_runs_per_call}.")
         ensure_writable_dir(os.path.dirname(os.path.abspath(args.out)), "choose another --out.")
-        cfg = compose_config(overrides)
+        cfg = compose_checked(overrides)
         envs = make_env.make_groups(cfg)
         names = list(task_groups(cfg)) or [str(cfg.env.scenario.task_name)]
-    except (HydraException, ConfigError) as e:
-        _fail(f"config: {str(e).splitlines()[0]}")
+    except ConfigError as e:
+        _fail(f"config: {e}")
     except OSError as e:
         _fail(e.strerror or str(e))
     except ValueError as e:

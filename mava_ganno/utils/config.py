@@ -6,9 +6,12 @@ is raised before any data is loaded or anything is compiled.
 
 from __future__ import annotations
 
+import difflib
+import functools
+import glob
 import math
 import os
-from typing import Any, Dict
+from typing import Any, Dict, FrozenSet, List, Tuple
 
 import jax
 from omegaconf import DictConfig, OmegaConf
@@ -53,6 +56,77 @@ def _sizes(config: DictConfig, key: str) -> None:
             raise ConfigError(f"{key} must be a list of positive integers, got {list(value)}.")
 
 
+# ============================================================================ known keys
+# Sub-trees whose keys are not fixed by the config files: the environment's constructor
+# arguments (checked against its signature when it is built), the task sampler's arguments, a
+# pool's groups and validation suite.
+OPEN_KEYS = ("env.kwargs", "env.scenario.env_kwargs", "env.scenario.task_config", "env.scenario.groups", "env.scenario.validation")
+# Filled in by the trainer itself (check_config, rec_ippo).
+DERIVED_KEYS = frozenset({"system.num_agents", "system.num_updates_per_eval", "logger.system_name"})
+# config file (glob, relative to the installed configs) -> where its keys sit in the tree
+_CONFIG_FILES = (
+    ("default/*.yaml", ""), ("arch/*.yaml", "arch"), ("system/ppo/*.yaml", "system"), ("network/*.yaml", "network"),
+    ("env/ganno.yaml", "env"), ("env/scenario/*.yaml", "env.scenario"), ("logger/*.yaml", "logger"),
+)  # fmt: skip
+
+
+def _leaf_paths(tree: Any, prefix: str) -> List[str]:
+    """Dotted paths of the leaves of a nested dict (an open sub-tree counts as one leaf)."""
+    if not isinstance(tree, dict) or not tree or prefix in OPEN_KEYS:
+        return [prefix]
+    out: List[str] = []
+    for k, v in tree.items():
+        if prefix == "" and k in ("defaults", "hydra"):
+            continue
+        out += _leaf_paths(v, f"{prefix}.{k}" if prefix else str(k))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def known_keys() -> FrozenSet[str]:
+    """Every key the training config may hold: the leaves of the installed config files (all
+    scenarios), the open sub-trees (``OPEN_KEYS``) and the derived values (``DERIVED_KEYS``)."""
+    from importlib import resources
+
+    root = str(resources.files("mava_ganno.configs"))
+    keys = set(DERIVED_KEYS) | set(OPEN_KEYS)
+    for pattern, prefix in _CONFIG_FILES:
+        for path in sorted(glob.glob(os.path.join(root, pattern))):
+            keys.update(_leaf_paths(OmegaConf.to_container(OmegaConf.load(path), resolve=False), prefix))
+    return frozenset(keys)
+
+
+def check_known_keys(config: DictConfig) -> None:
+    """A ``ConfigError`` for the first key of ``config`` that no config file defines (a typo, or
+    a ``+key=value`` override that nothing would read), naming the nearest known key."""
+    known = known_keys()
+    for path in _leaf_paths(OmegaConf.to_container(config, resolve=False), ""):
+        if path in known or any(path.startswith(k + ".") for k in OPEN_KEYS) or path == "":
+            continue
+        parents = [k for k in known if k.startswith(path + ".")]  # a sub-tree replaced by a value
+        if parents:
+            raise ConfigError(f"{path} holds settings ({', '.join(sorted(parents)[:3])}, ...); set one of them, not {path} itself.")
+        near = difflib.get_close_matches(path, sorted(known), n=1, cutoff=0.8)
+        hint = f"; did you mean {near[0]}?" if near else "; see configs/ for the keys"
+        raise ConfigError(f"{path} is not a config key, so its value would be ignored{hint}")
+
+
+def shared_and_task_kwargs(config: DictConfig) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+    """(``env.kwargs``, ``env.scenario.env_kwargs``) as dicts; a ``ConfigError`` when both set
+    one argument (Mava's ``make_env`` passes both to the constructor, so neither may win
+    silently), naming the key and where to set it."""
+    plain = lambda x: (OmegaConf.to_container(x, resolve=True) if OmegaConf.is_config(x) else x) or {}  # noqa: E731
+    shared, task = plain(config.env.get("kwargs")), plain(config.env.scenario.get("env_kwargs"))
+    both = sorted(set(shared) & set(task))
+    if both:
+        k = both[0]
+        raise ConfigError(
+            f"env.kwargs.{k}={shared[k]!r} and env.scenario.env_kwargs.{k}={task[k]!r} ({config.env.scenario.get('task_name')}) "
+            f"both set {k}; the scenario's env_kwargs define the task: override env.scenario.env_kwargs.{k} instead."
+        )
+    return dict(shared), dict(task)
+
+
 def task_groups(config: DictConfig) -> Dict[str, Dict[str, Any]]:
     """A task-distribution scenario's groups, ``{name: {"env_kwargs": ..., "task_config": ...}}``
     (empty for a single scenario). Each group is one vmapped set of ``arch.num_envs``
@@ -85,6 +159,8 @@ def check_config(config: DictConfig, n_devices: int | None = None) -> DictConfig
     """
     n_devices = n_devices or len(jax.devices())
     OmegaConf.set_struct(config, False)
+    check_known_keys(config)
+    shared_and_task_kwargs(config)
     _check_env(config)
     task_groups(config)
     _check_system(config)

@@ -22,7 +22,7 @@ import mava_ganno  # noqa: F401  (registers GANNO-v0)
 from mava_ganno.backend.task_pool import check_training_pool
 from mava_ganno.env.env import Ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
-from mava_ganno.utils.config import ConfigError, task_groups
+from mava_ganno.utils.config import ConfigError, shared_and_task_kwargs, task_groups
 
 
 def _plain(x: Any) -> Any:
@@ -30,10 +30,13 @@ def _plain(x: Any) -> Any:
 
 
 def env_kwargs(config: DictConfig, overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """The Ganno constructor kwargs: env.kwargs, then scenario.env_kwargs, then overrides."""
-    kwargs = {**(_plain(config.env.get("kwargs")) or {}), **(_plain(config.env.scenario.get("env_kwargs")) or {})}
-    kwargs.update(overrides or {})
-    return kwargs
+    """The Ganno constructor kwargs: ``env.kwargs`` (shared by every scenario) together with the
+    scenario's ``env.scenario.env_kwargs`` (its task), then ``overrides`` (a pool group's).
+
+    The two config sources must not set the same argument (as in Mava's ``make_env``, which
+    passes both to the constructor): a ``ConfigError`` names the key and where to set it."""
+    shared, task = shared_and_task_kwargs(config)
+    return {**shared, **task, **(overrides or {})}
 
 
 def make_generator(config: DictConfig, **overrides: Any) -> InitialConditionsGenerator:
