@@ -171,7 +171,7 @@ def test_main_job_runs_the_shipped_policy_beside_the_trained_one(tiny_eval_env, 
         (["--eval-scenario", "mlp5-mnist5k"], "Available options in 'env/scenario': cnn2-digits"),  # a typo: the names
         (["env/scenario=nope"], "Could not find 'env/scenario/nope'"),
         (["system.no_such_key.x=1"], "system.no_such_key.x is not a config key"),
-        (["+system.totl_timesteps=100"], "system.totl_timesteps is not a config key, so its value would be ignored; did you mean system.total_timesteps?"),
+        (["+system.totl_timesteps=100"], "system.totl_timesteps is not a config key; did you mean system.total_timesteps?"),
         (["--lrs=-1"], "--lrs [-1.0]: initial LRs must be finite and > 0"),
         (["--seeds", "1,1"], "give distinct seeds"),
         (["--timesteps", "0"], "--timesteps 0 must be positive"),

@@ -107,8 +107,8 @@ def check_known_keys(config: DictConfig) -> None:
         if parents:
             raise ConfigError(f"{path} holds settings ({', '.join(sorted(parents)[:3])}, ...); set one of them, not {path} itself.")
         near = difflib.get_close_matches(path, sorted(known), n=1, cutoff=0.8)
-        hint = f"; did you mean {near[0]}?" if near else "; see configs/ for the keys"
-        raise ConfigError(f"{path} is not a config key, so its value would be ignored{hint}")
+        hint = f"did you mean {near[0]}?" if near else "see configs/ for the keys."
+        raise ConfigError(f"{path} is not a config key; {hint} (Nothing would read its value.)")
 
 
 def shared_and_task_kwargs(config: DictConfig) -> Tuple[Dict[str, Any], Dict[str, Any]]:
