@@ -26,6 +26,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import sys
 import time
 from datetime import datetime
@@ -425,24 +426,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> str:
-    args, overrides = build_parser().parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, overrides = build_parser().parse_known_args(argv)
     bad = [o for o in overrides if o.startswith("-")]
     if bad:
         build_parser().error(f"unrecognized arguments: {' '.join(bad)}")
+    from mava_ganno.systems.rec_ippo import interrupted_training
     from mava_ganno.utils.config import ConfigError
+    from mava_ganno.utils.files import Terminated, exit_interrupted, terminate_as_exception
 
     try:
         check_args(args.timesteps, args.lrs, args.seeds)
     except ValueError as e:
         build_parser().error(str(e))
+    run = args.run or datetime.now().strftime("main-%Y%m%d-%H%M%S")
     try:  # user errors in configs are found before training starts (run_main composes first)
-        return run_main(args.timesteps, args.run, args.out, args.eval_scenario, args.lrs, args.seeds, overrides)
+        with terminate_as_exception():
+            return run_main(args.timesteps, run, args.out, args.eval_scenario, args.lrs, args.seeds, overrides)
     except ConfigError as e:  # compose_checked: Hydra's failures too, on one line
         print(f"Config error: {e}", file=sys.stderr)
         sys.exit(2)
     except OSError as e:  # an unwritable --out, found before training
         print(f"error: {e.strerror or e}", file=sys.stderr)
         sys.exit(2)
+    except (KeyboardInterrupt, Terminated) as e:
+        again = shlex.join(["ganno", "main", *([] if args.run else ["--run", run]), *argv])
+        if getattr(e, "training", None) is not None:
+            resume = f"`{again} logger.checkpointing.load_model=True`"
+            exit_interrupted(e, f"the main job stopped while training; {interrupted_training(e, resume)}")
+        exit_interrupted(e, f"the main job stopped; {os.path.join(args.out, run)}/ holds the stages it finished (summary.md is "
+                            f"written last); `{again}` runs it again.")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -102,8 +102,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             raise SystemExit(2) from None
     sys.argv = [sys.argv[0]] + overrides
     from mava_ganno.systems.rec_ippo import hydra_entry_point
+    from mava_ganno.utils.files import terminate_as_exception
 
-    hydra.main(config_path=config_dir(), config_name=CONFIG_NAME, version_base="1.2")(hydra_entry_point)()
+    with terminate_as_exception():  # SIGTERM ends like Ctrl-C: one line saying what was kept (hydra_entry_point)
+        hydra.main(config_path=config_dir(), config_name=CONFIG_NAME, version_base="1.2")(hydra_entry_point)()
 
 
 if __name__ == "__main__":

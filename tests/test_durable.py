@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -272,3 +273,110 @@ def test_every_shipped_scenario_passes_the_key_check():
     folder = os.path.join(os.path.dirname(config_dir()), "env", "scenario")
     for name in sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".yaml")):
         shared_and_task_kwargs(compose_checked([f"env/scenario={name}"]))
+
+
+# ============================================================================ clean interrupts
+def _stop_when(argv, ready, sig, cwd, timeout=240):
+    """Run ``argv``, send ``sig`` once ``ready(stdout line)`` holds (or ``ready(None)`` on a poll),
+    return (exit status, stdout, stderr)."""
+    import selectors
+
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, env=env)
+    sel = selectors.DefaultSelector()
+    sel.register(p.stdout, selectors.EVENT_READ)
+    out, t0 = [], time.time()
+    while time.time() - t0 < timeout:
+        line = p.stdout.readline() if sel.select(timeout=0.5) else None
+        if line:
+            out.append(line)
+        assert p.poll() is None or line, f"ended before the signal: {p.stderr.read()}"
+        if ready(line):
+            break
+    p.send_signal(sig)
+    rest, err = p.communicate(timeout=timeout)
+    return p.returncode, "".join(out) + rest, err
+
+
+def _last_line(err):
+    assert "Traceback" not in err, err
+    return err.strip().splitlines()[-1]
+
+
+TRAIN_LONG = ["system.num_updates=4000", "arch.num_evaluation=2000", "arch.num_eval_episodes=0",
+              "logger.checkpointing.save_args.save_interval_steps=1"]  # fmt: skip
+
+
+def test_an_interrupted_training_names_its_checkpoint_and_the_command_that_resumes(tmp_path):
+    from tests.test_rec_ippo import TINY as TRAIN_TINY
+
+    overrides = TRAIN_TINY + TRAIN_LONG + [f"logger.base_exp_path={tmp_path}"]
+    root = tmp_path / "checkpoints" / "rec_ippo"
+    has_ckpt = lambda line: root.is_dir() and any(True for d in root.iterdir() for _ in d.glob("ckpt_*/meta.json"))  # noqa: E731
+    code, _, err = _stop_when([sys.executable, "-m", "mava_ganno.train", *overrides], has_ckpt, signal.SIGINT, tmp_path)
+    assert code == 130
+    line = _last_line(err)
+    (uid,) = os.listdir(root)
+    assert line.startswith(f"interrupt: the last checkpoint is {root / uid}/ckpt_") and "of 128000)" in line, line
+    assert f"`ganno train --resume logger.checkpointing.load_args.checkpoint_uid={uid}` with the same overrides continues" in line
+    resume = [sys.executable, "-m", "mava_ganno.train", "--resume", *overrides, f"logger.checkpointing.load_args.checkpoint_uid={uid}"]
+    code, out, err = _stop_when(resume, lambda line: bool(line) and "resumed from" in line, signal.SIGTERM, tmp_path)
+    assert code == 143 and f"resumed from {root / uid}/ckpt_" in out
+    assert _last_line(err).startswith(f"SIGTERM: the last checkpoint is {root / uid}/ckpt_"), err
+
+
+def test_training_stopped_before_its_first_checkpoint_says_nothing_was_kept(tmp_path):
+    from tests.test_rec_ippo import TINY as TRAIN_TINY
+
+    argv = [sys.executable, "-m", "mava_ganno.train", *TRAIN_TINY, *TRAIN_LONG, f"logger.base_exp_path={tmp_path}",
+            "logger.checkpointing.save_model=False", "logger.use_console=True"]  # fmt: skip
+    code, _, err = _stop_when(argv, lambda line: bool(line) and "rec_ippo on" in line, signal.SIGTERM, tmp_path)
+    assert code == 143
+    assert _last_line(err) == ("SIGTERM: checkpointing is off (logger.checkpointing.save_model=False), so nothing was kept. "
+                               "Run the same command again.")  # fmt: skip
+
+
+def test_interrupted_demos_and_cloning_write_nothing_and_say_so(tmp_path):
+    tiny = ["env/scenario=mlp2-digits", "env.scenario.env_kwargs.tau=5", "env.scenario.env_kwargs.sl_steps=20000",
+            "env.scenario.env_kwargs.hidden=16"]  # fmt: skip
+    out = tmp_path / "d.npz"
+    argv = [sys.executable, "-m", "mava_ganno.offline.cli", "--out", str(out), "--seeds", "0,1,2,3", *tiny]
+    code, _, err = _stop_when(argv, lambda line: bool(line) and line.startswith("[demos]"), signal.SIGTERM, tmp_path)
+    assert code == 143 and _last_line(err) == (
+        f"SIGTERM: no demonstrations were written ({out} is written when all have run); run the same command again.")
+    assert os.listdir(tmp_path) == []
+
+    from tests.test_demonstrations import TINY as ENV_TINY
+
+    from mava_ganno.env.env import Ganno
+    from mava_ganno.env.generator import InitialConditionsGenerator
+    from mava_ganno.offline.demos import generate_demonstrations
+    from mava_ganno.utils.demo_file import save_demonstrations
+
+    env = Ganno(InitialConditionsGenerator(lr=1e-3, weight_decay=1e-4), **ENV_TINY)
+    save_demonstrations(str(out), generate_demonstrations([env], ["t"], ("constant",), (1e-3,), log=lambda s: None))
+    policy = tmp_path / "policy"
+    argv = [sys.executable, "-c", "from mava_ganno.offline.cli import clone_main; clone_main()", "--demos", str(out),
+            "--out", str(policy), "--epochs", "100000", "--batch-size", "1"]  # fmt: skip
+    code, _, err = _stop_when(argv, lambda line: bool(line), signal.SIGINT, tmp_path)
+    assert code == 130 and _last_line(err) == (
+        f"interrupt: no policy was written ({policy} is written after the last epoch); run the same command again.")
+    assert not policy.exists()
+
+
+def test_an_interrupted_main_job_resumes_its_training(tmp_path):
+    from tests.test_rec_ippo import TINY as TRAIN_TINY
+
+    overrides = [o for o in TRAIN_TINY if not o.startswith(("system.total_timesteps", "logger."))] + [
+        "arch.num_evaluation=2000", "logger.checkpointing.save_args.save_interval_steps=1"]  # fmt: skip
+    argv = ["--timesteps", "128000", "--run", "r", "--out", str(tmp_path), "--lrs", "1e-3", "--seeds", "0", *overrides]
+    root = tmp_path / "r" / "train" / "checkpoints" / "rec_ippo" / "r"
+    has_ckpt = lambda line: any(True for _ in root.glob("ckpt_*/meta.json"))  # noqa: E731
+    code, _, err = _stop_when([sys.executable, "-m", "mava_ganno.main_job", *argv], has_ckpt, signal.SIGTERM, tmp_path)
+    line = _last_line(err)
+    assert code == 143 and line.startswith(f"SIGTERM: the main job stopped while training; the last checkpoint is {root}/ckpt_"), line
+    again = f"`{shlex.join(['ganno', 'main', *argv])} logger.checkpointing.load_model=True` continues from it."
+    assert line.endswith(again), line
+    resume = [sys.executable, "-m", "mava_ganno.main_job", *argv, "logger.checkpointing.load_model=True"]
+    code, out, err = _stop_when(resume, lambda line: bool(line) and "resumed from" in line, signal.SIGINT, tmp_path)
+    assert code == 130 and f"resumed from {root}/ckpt_" in out, err

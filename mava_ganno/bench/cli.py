@@ -45,7 +45,7 @@ from mava_ganno.evaluation.baselines import BASELINES
 from mava_ganno.evaluation.harness import check_inputs, evaluate
 from mava_ganno.evaluation.policies import PolicySource, policy_source, source_digest
 from mava_ganno.policy.io import atomic_write_dir, ensure_writable_dir
-from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, atomic_write_text, terminate_as_exception
+from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, atomic_write_text, exit_interrupted, terminate_as_exception
 
 # The benchmark's baselines: AdamW with every schedule a user would reach for, and the
 # learning-rate-free / schedule-free optimisers optax has.
@@ -250,10 +250,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[TaskScores]:
     except FolderLockedError as e:
         _fail(str(e))
     except (KeyboardInterrupt, Terminated) as e:
-        signal_name, code = ("SIGTERM", 143) if isinstance(e, Terminated) else ("interrupt", 130)
-        print(f"\n{signal_name}: the finished tasks are kept in {out}/tasks/, the finished groups of runs of the "
-              f"task in progress in {out}/{PARTIAL_DIR}/; run `{command}` again to resume from them.", file=sys.stderr)
-        raise SystemExit(code) from None
+        exit_interrupted(e, f"the finished tasks are kept in {out}/tasks/, the finished groups of runs of the task in progress in "
+                            f"{out}/{PARTIAL_DIR}/; run `{command}` again to resume from them.")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from mava_ganno.evaluation.records import (
 )
 from mava_ganno.evaluation.tables import tables_markdown
 from mava_ganno.policy.io import ensure_writable_dir
-from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, terminate_as_exception
+from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, exit_interrupted, terminate_as_exception
 
 
 # ============================================================================ CLI
@@ -222,11 +222,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Evaluation:
     except FolderLockedError as e:
         _fail(str(e))
     except (KeyboardInterrupt, Terminated) as e:
-        signal_name, code = ("SIGTERM", 143) if isinstance(e, Terminated) else ("interrupt", 130)
         kept = "is unchanged" if os.path.isdir(out_dir) else "was not written"
-        print(f"\n{signal_name}: {out_dir}/ {kept}; the groups of runs finished so far are in {partial_dir(out_dir)}/ "
-              "(runs/, and table.csv of them); run the same command again to resume: it reuses them.", file=sys.stderr)  # fmt: skip
-        raise SystemExit(code) from None
+        exit_interrupted(e, f"{out_dir}/ {kept}; the groups of runs finished so far are in {partial_dir(out_dir)}/ "
+                            "(runs/, and table.csv of them); run the same command again to resume: it reuses them.")  # fmt: skip
 
 
 def _run_and_write(args: argparse.Namespace, plan: Dict[str, Any], out_dir: str, write: Dict[str, Any]) -> Evaluation:

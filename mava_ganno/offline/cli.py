@@ -17,6 +17,7 @@ import time
 from typing import Any, List, Optional, Sequence
 
 from mava_ganno.offline.demos import DEFAULT_PEAKS, DEMO_SCHEDULES, check_schedules
+from mava_ganno.utils.files import Terminated, exit_interrupted, terminate_as_exception
 
 
 def _list(kind):
@@ -73,7 +74,12 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     except ValueError as e:
         _fail(str(e))
     t0 = time.perf_counter()
-    data = generate_demonstrations(envs, names, args.schedules, args.peaks, args.seeds, args.weight_decay, args.max_runs_per_call)
+    print(f"[demos] {len(args.schedules) * len(args.peaks) * len(args.seeds)} episodes in each of {len(names)} group(s) -> {args.out}")
+    try:
+        with terminate_as_exception():
+            data = generate_demonstrations(envs, names, args.schedules, args.peaks, args.seeds, args.weight_decay, args.max_runs_per_call)
+    except (KeyboardInterrupt, Terminated) as e:
+        exit_interrupted(e, f"no demonstrations were written ({args.out} is written when all have run); run the same command again.")
     path = save_demonstrations(args.out, data)
     print(f"[demos] {data['obs'].shape[0]} agent sequences of {data['obs'].shape[1]} steps in "
           f"{time.perf_counter() - t0:.1f} s -> {path}")
@@ -110,13 +116,16 @@ def clone_main(argv: Optional[Sequence[str]] = None) -> str:
     try:
         ensure_writable_dir(os.path.dirname(os.path.abspath(args.out)), "choose another --out.")
         data = load_demonstrations(args.demos)
-        policy, history = behaviour_clone(data, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                                          chunk=args.chunk, keep_top=args.keep_top, seed=args.seed,
-                                          metadata={"demonstrations_file": os.path.abspath(args.demos)})
+        with terminate_as_exception():
+            policy, history = behaviour_clone(data, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+                                              chunk=args.chunk, keep_top=args.keep_top, seed=args.seed,
+                                              metadata={"demonstrations_file": os.path.abspath(args.demos)})
     except OSError as e:
         _fail(e.strerror or str(e))
     except ValueError as e:
         _fail(str(e))
+    except (KeyboardInterrupt, Terminated) as e:
+        exit_interrupted(e, f"no policy was written ({args.out} is written after the last epoch); run the same command again.")
     save_policy(args.out, policy)
     print(f"[clone] action accuracy {history[-1]['accuracy']:.3f} after {args.epochs} epochs -> {args.out}")
     return args.out

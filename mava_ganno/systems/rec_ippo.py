@@ -87,6 +87,7 @@ from mava_ganno.utils import checkpointing
 from mava_ganno.utils import make_env as environments
 from mava_ganno.utils.config import ConfigError, check_config
 from mava_ganno.utils.demo_file import load_demonstrations
+from mava_ganno.utils.files import Terminated, exit_interrupted
 from mava_ganno.utils.logger import GannoLogger, LogEvent, ProgressBar
 
 # ----------------------------------------------------------------------------- helpers
@@ -629,7 +630,18 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     config = check_config(config, n_devices)
     point = resume.find_resume_point(config)  # before building anything
     resume.check_output_dir(config, point)  # an unwritable output fails now, not after training
+    uid = point.uid if point else str(config.logger.checkpointing.save_args.checkpoint_uid or datetime.now().strftime("%Y%m%d%H%M%S"))
+    run_dir = os.path.join(checkpointing.checkpoint_root(config.logger.base_exp_path, config.logger.system_name), uid)
+    try:
+        return _run(config, n_devices, point, uid, run_dir, verbose)
+    except (KeyboardInterrupt, Terminated) as e:  # the caller says what was kept (interrupted_training)
+        e.training = dict(run_dir=run_dir, uid=uid, total=Budget.of(config, n_devices).total,
+                          saving=bool(config.logger.checkpointing.save_model),
+                          every=int(config.logger.checkpointing.save_args.save_interval_steps))  # fmt: skip
+        raise
 
+
+def _run(config: DictConfig, n_devices: int, point: Any, uid: str, run_dir: str, verbose: bool) -> TrainResult:
     envs = environments.make_groups(config)
     env, arch = envs[0], config.arch
     eval_envs = environments.make_groups(config, difference_reward=False) if arch.num_eval_episodes or arch.absolute_metric else []
@@ -640,9 +652,6 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     if point is not None:
         state, key_e, start = resume.restore(point, jax.device_get(state))
         state = shard_like_learner(state)
-    uid = point.uid if point else str(config.logger.checkpointing.save_args.checkpoint_uid or datetime.now().strftime("%Y%m%d%H%M%S"))
-    run_dir = os.path.join(checkpointing.checkpoint_root(config.logger.base_exp_path, config.logger.system_name), uid)
-
     budget = Budget.of(config, n_devices)
     logger = GannoLogger(config, uid)
     if verbose:
@@ -688,6 +697,23 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     )
 
 
+def interrupted_training(e: BaseException, resume: str) -> str:
+    """What an interrupted ``run_experiment`` kept, in one sentence ending with ``resume`` (the
+    command that continues it) when there is a checkpoint to continue from."""
+    info = getattr(e, "training", None)
+    if info is None:
+        return "training had not started; nothing was kept. Run the same command again."
+    if not info["saving"] and not checkpointing.list_checkpoints(info["run_dir"]):
+        return "checkpointing is off (logger.checkpointing.save_model=False), so nothing was kept. Run the same command again."
+    ckpts = checkpointing.list_checkpoints(info["run_dir"])
+    if not ckpts:
+        return (f"no checkpoint was written yet (one every {info['every']} evaluations), so there is nothing to resume. "
+                "Run the same command again.")  # fmt: skip
+    path = ckpts[-1][1]
+    done = checkpointing.read_meta(path).get("timestep", "?")
+    return f"the last checkpoint is {path} (timestep {done} of {info['total']}); {resume} continues from it."
+
+
 def hydra_entry_point(cfg: DictConfig) -> float:
     """Mava's entry point: train with the composed config, return the evaluation performance.
 
@@ -700,3 +726,7 @@ def hydra_entry_point(cfg: DictConfig) -> float:
     except ConfigError as e:
         print(f"Config error: {e}", file=sys.stderr)
         sys.exit(2)
+    except (KeyboardInterrupt, Terminated) as e:
+        uid = getattr(e, "training", {}).get("uid", "")
+        exit_interrupted(e, interrupted_training(e, f"`ganno train --resume logger.checkpointing.load_args.checkpoint_uid={uid}` "
+                                                    "with the same overrides"))  # fmt: skip

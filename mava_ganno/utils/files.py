@@ -4,7 +4,9 @@ writer per folder (``FolderLock``), and ending cleanly on SIGTERM (``terminate_a
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+from typing import NoReturn
 
 
 def current_umask() -> int:
@@ -128,4 +130,14 @@ class terminate_as_exception:
         if self.previous is not None:
             signal.signal(signal.SIGTERM, self.previous)
 
-__all__ = ["atomic_write_text", "current_umask", "FolderLock", "FolderLockedError", "Terminated", "terminate_as_exception"]
+def exit_interrupted(e: BaseException, message: str) -> NoReturn:
+    """End a command stopped by Ctrl-C (``KeyboardInterrupt``: exit 130) or SIGTERM
+    (``Terminated``: exit 143) with one line, ``<interrupt|SIGTERM>: <message>`` (what was kept
+    where, and the command that resumes), and no traceback."""
+    name, code = ("SIGTERM", 143) if isinstance(e, Terminated) else ("interrupt", 130)
+    print(f"\n{name}: {message}", file=sys.stderr)
+    raise SystemExit(code) from None
+
+
+__all__ = ["atomic_write_text", "current_umask", "FolderLock", "FolderLockedError", "Terminated", "terminate_as_exception",
+           "exit_interrupted"]  # fmt: skip
