@@ -346,12 +346,11 @@ def test_interrupted_demos_and_cloning_write_nothing_and_say_so(tmp_path):
         f"SIGTERM: no demonstrations were written ({out} is written when all have run); run the same command again.")
     assert os.listdir(tmp_path) == []
 
-    from tests.test_demonstrations import TINY as ENV_TINY
-
     from mava_ganno.env.env import Ganno
     from mava_ganno.env.generator import InitialConditionsGenerator
     from mava_ganno.offline.demos import generate_demonstrations
     from mava_ganno.utils.demo_file import save_demonstrations
+    from tests.test_demonstrations import TINY as ENV_TINY
 
     env = Ganno(InitialConditionsGenerator(lr=1e-3, weight_decay=1e-4), **ENV_TINY)
     save_demonstrations(str(out), generate_demonstrations([env], ["t"], ("constant",), (1e-3,), log=lambda s: None))
