@@ -431,9 +431,10 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     bad = [o for o in overrides if o.startswith("-")]
     if bad:
         build_parser().error(f"unrecognized arguments: {' '.join(bad)}")
+    from mava_ganno.policy.io import ensure_writable_dir
     from mava_ganno.systems.rec_ippo import interrupted_training
     from mava_ganno.utils.config import ConfigError
-    from mava_ganno.utils.files import Terminated, exit_interrupted, terminate_as_exception
+    from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, exit_interrupted, terminate_as_exception
 
     try:
         check_args(args.timesteps, args.lrs, args.seeds)
@@ -441,10 +442,14 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
         build_parser().error(str(e))
     run = args.run or datetime.now().strftime("main-%Y%m%d-%H%M%S")
     try:  # user errors in configs are found before training starts (run_main composes first)
-        with terminate_as_exception():
+        ensure_writable_dir(args.out, f"choose another --out (now {args.out!r})")  # where the run's lock goes
+        with terminate_as_exception(), FolderLock(os.path.join(args.out, run), warn=lambda m: print(m, file=sys.stderr), beside=True):
             return run_main(args.timesteps, run, args.out, args.eval_scenario, args.lrs, args.seeds, overrides)
     except ConfigError as e:  # compose_checked: Hydra's failures too, on one line
         print(f"Config error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except FolderLockedError as e:
+        print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     except OSError as e:  # an unwritable --out, found before training
         print(f"error: {e.strerror or e}", file=sys.stderr)

@@ -379,3 +379,51 @@ def test_an_interrupted_main_job_resumes_its_training(tmp_path):
     resume = [sys.executable, "-m", "mava_ganno.main_job", *argv, "logger.checkpointing.load_model=True"]
     code, out, err = _stop_when(resume, lambda line: bool(line) and "resumed from" in line, signal.SIGINT, tmp_path)
     assert code == 130 and f"resumed from {root}/ckpt_" in out, err
+
+
+# ============================================================================ one writer, every command
+def test_a_training_run_and_a_main_job_have_one_writer(tmp_path, capsys):
+    from mava_ganno import main_job
+    from mava_ganno.systems import rec_ippo
+    from mava_ganno.train import compose_config
+    from mava_ganno.utils.config import ConfigError
+    from tests.test_rec_ippo import TINY as TRAIN_TINY
+
+    root = tmp_path / "checkpoints" / "rec_ippo"
+    root.mkdir(parents=True)
+    (root / ".u1.lock").write_text(f"{os.getppid()}\n")  # a live process that is not this one
+    cfg = compose_config(TRAIN_TINY + [f"logger.base_exp_path={tmp_path}", "logger.checkpointing.save_args.checkpoint_uid=u1",
+                          "system.num_updates=2"])
+    with pytest.raises(ConfigError, match=rf"{root / 'u1'} is being written by another run \(PID {os.getppid()}\)"):
+        rec_ippo.run_experiment(cfg, verbose=False)
+    assert sorted(os.listdir(root)) == [".u1.lock"]
+
+    (tmp_path / ".r.lock").write_text(f"{os.getppid()}\n")
+    with pytest.raises(SystemExit) as e:
+        main_job.main(["--out", str(tmp_path), "--run", "r"])
+    assert e.value.code == 2 and f"{tmp_path / 'r'} is being written by another run (PID {os.getppid()})" in capsys.readouterr().err
+
+
+def test_a_full_disk_during_the_bench_keeps_the_finished_tasks(small_fs, monkeypatch, capsys):
+    from mava_ganno.bench import cli as BC
+    from tests.test_bench import TINY_SUITE
+
+    fs = small_fs("fs", "1m")
+    monkeypatch.setitem(BC.SUITES, "quick", TINY_SUITE)
+    real = BC.evaluate
+
+    def fill_before_b(scenario, *a, **k):
+        ev = real(scenario, *a, **k)
+        if scenario.name == "b":
+            _fill(fs)
+        return ev
+
+    monkeypatch.setattr(BC, "evaluate", fill_before_b)
+    out = fs / "bench"
+    with pytest.raises(SystemExit) as e:
+        BC.main(["--policy", "none", "--methods", "constant,cosine", "--out", str(out), "--no-figures"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "Traceback" not in err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("error: No space left on device") and f"the finished tasks are kept in {out}/tasks/" in line
+    assert os.listdir(out / "tasks") == ["a"] and "bench_task.json" in os.listdir(out / "tasks" / "a")

@@ -249,6 +249,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[TaskScores]:
                              args.max_runs_per_call, command, check=False)  # fmt: skip
     except FolderLockedError as e:
         _fail(str(e))
+    except OSError as e:  # a full disk while writing a task: the finished ones are intact (each is written whole)
+        _fail(f"{e.strerror or e}; the finished tasks are kept in {out}/tasks/ and the finished groups of runs of the task in "
+              f"progress in {out}/{PARTIAL_DIR}/; once there is room, `{command}` resumes from them.")  # fmt: skip
     except (KeyboardInterrupt, Terminated) as e:
         exit_interrupted(e, f"the finished tasks are kept in {out}/tasks/, the finished groups of runs of the task in progress in "
                             f"{out}/{PARTIAL_DIR}/; run `{command}` again to resume from them.")  # fmt: skip

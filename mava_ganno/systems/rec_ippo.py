@@ -87,7 +87,7 @@ from mava_ganno.utils import checkpointing
 from mava_ganno.utils import make_env as environments
 from mava_ganno.utils.config import ConfigError, check_config
 from mava_ganno.utils.demo_file import load_demonstrations
-from mava_ganno.utils.files import Terminated, exit_interrupted
+from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, exit_interrupted
 from mava_ganno.utils.logger import GannoLogger, LogEvent, ProgressBar
 
 # ----------------------------------------------------------------------------- helpers
@@ -633,7 +633,10 @@ def run_experiment(_config: DictConfig, *, verbose: bool = True) -> TrainResult:
     uid = point.uid if point else str(config.logger.checkpointing.save_args.checkpoint_uid or datetime.now().strftime("%Y%m%d%H%M%S"))
     run_dir = os.path.join(checkpointing.checkpoint_root(config.logger.base_exp_path, config.logger.system_name), uid)
     try:
-        return _run(config, n_devices, point, uid, run_dir, verbose)
+        with FolderLock(run_dir, warn=lambda m: print(m, file=sys.stderr), beside=True):  # one process per run
+            return _run(config, n_devices, point, uid, run_dir, verbose)
+    except FolderLockedError as e:
+        raise ConfigError(str(e)) from None
     except (KeyboardInterrupt, Terminated) as e:  # the caller says what was kept (interrupted_training)
         e.training = dict(run_dir=run_dir, uid=uid, total=Budget.of(config, n_devices).total,
                           saving=bool(config.logger.checkpointing.save_model),
