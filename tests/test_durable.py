@@ -427,3 +427,23 @@ def test_a_full_disk_during_the_bench_keeps_the_finished_tasks(small_fs, monkeyp
     line = err.strip().splitlines()[-1]
     assert line.startswith("error: No space left on device") and f"the finished tasks are kept in {out}/tasks/" in line
     assert os.listdir(out / "tasks") == ["a"] and "bench_task.json" in os.listdir(out / "tasks" / "a")
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_signal_swallowed_by_a_callback_is_delivered_again():
+    """Python drops an exception raised inside a garbage-collection callback or ``__del__``; a
+    SIGTERM landing there must still end the block (it is delivered again)."""
+    from mava_ganno.utils.files import Terminated, terminate_as_exception
+
+    class Swallows:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler raises here, and Python ignores it
+            time.sleep(0.1)
+
+    t0 = time.time()
+    with pytest.raises(Terminated):
+        with terminate_as_exception():
+            Swallows()  # deleted at once: the first Terminated is lost
+            while time.time() - t0 < 30:
+                time.sleep(0.05)
+    assert time.time() - t0 < 10

@@ -108,27 +108,47 @@ class Terminated(BaseException):
 
 
 class terminate_as_exception:
-    """``with terminate_as_exception():`` SIGTERM raises ``Terminated`` in the main thread inside
-    the block; the previous handler is restored after it (a no-op outside the main thread)."""
+    """``with terminate_as_exception():`` SIGTERM raises ``Terminated`` and SIGINT
+    ``KeyboardInterrupt`` in the main thread inside the block; the previous handlers are restored
+    after it (a no-op outside the main thread).
+
+    An exception raised by a signal handler is lost when the signal lands inside a callback
+    whose exceptions Python ignores (a garbage-collection callback, a ``__del__``: seen with
+    JAX's ``_xla_gc_callback``), and the run would go on as if nothing had happened. So each
+    signal is delivered again every ``REDELIVER_S`` seconds until the block has been left."""
+
+    REDELIVER_S = 3.0  # longer than a clean exit takes (one line printed, locks released)
 
     def __enter__(self) -> "terminate_as_exception":
         import signal
         import threading
 
-        self.previous = None
-        if threading.current_thread() is threading.main_thread():
+        self.previous: dict = {}
+        self.active = True
+        if threading.current_thread() is not threading.main_thread():
+            return self
 
-            def handler(signum, frame):
-                raise Terminated()
+        def handler(signum, frame):
+            def again() -> None:
+                if self.active:
+                    os.kill(os.getpid(), signum)
 
-            self.previous = signal.signal(signal.SIGTERM, handler)
+            timer = threading.Timer(self.REDELIVER_S, again)
+            timer.daemon = True
+            timer.start()
+            raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self.previous[sig] = signal.signal(sig, handler)
         return self
 
     def __exit__(self, *exc) -> None:
         import signal
 
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
+        self.active = False
+        for sig, previous in self.previous.items():
+            signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+
 
 def exit_interrupted(e: BaseException, message: str) -> NoReturn:
     """End a command stopped by Ctrl-C (``KeyboardInterrupt``: exit 130) or SIGTERM
