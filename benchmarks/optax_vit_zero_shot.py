@@ -4,7 +4,7 @@
 
 Trains the ViT with ``ganno_adamw`` in a plain ``lax.scan`` loop (its own minibatch order;
 hold-out metrics computed only at decision steps, under ``lax.cond``) and prints the final
-test accuracy per seed and the learning rates the policy chose (docs/results.md).
+test accuracy per seed and the learning rates the policy chose (docs/lab/results-notebook.md).
 """
 
 from __future__ import annotations

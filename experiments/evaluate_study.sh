@@ -21,7 +21,7 @@
 #      the schedules (fixed Nov 29 2026, after D2 had been seen for cloning + RL and before D3 was
 #      run for any policy: the held-out check of the configuration chosen after D2)
 #   (D1, D2 and C were fixed before any of them was run, after A and Bm of results/study11, to
-#   check the mode chosen from A and Bm on grids nobody had looked at: docs/results.md)
+#   check the mode chosen from A and Bm on grids nobody had looked at: docs/lab/results-notebook.md)
 # Pool variants are evaluated with their validation-selected policy (policy_best: chosen on
 # held-out pool tasks only), the paper recipe with its last policy (it has no suite).
 # Usage: bash experiments/evaluate_study.sh [OUT] [STAGES]   (e.g. results/study10 "A B C")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 11 study on the recommended configuration of issue 10 (pool-deep, robust features,
-# episode-level reward; docs/results.md, "Second pool"): demonstrations, cloning only, and
+# episode-level reward; docs/lab/results-notebook.md, "Second pool"): demonstrations, cloning only, and
 # cloning + RL, for every seed in SEEDS.
 #   demos   `ganno demos` on pool-deep: every task group under the handcrafted schedules
 #           (warm-up + cosine, one-cycle, cosine, linear, step) at peaks 1e-4 ... 1e-2, episode
@@ -13,7 +13,7 @@
 #           $OUT/clone-rl_s<s>/checkpoints/rec_ippo/clone-rl_s<s>/policy_best
 # Evaluation: experiments/evaluate_study.sh finds clone-rl runs like any study run; the cloned
 # policies are evaluated with `ganno evaluate --policy clone_s<s>=$OUT/clone_s<s> ...` (commands
-# in docs/results.md).
+# in docs/lab/results-notebook.md).
 # TABLE=rich (environment variable; default paper) runs all of it with the richer action table
 # (env.kwargs.action_table=rich: the paper's nine actions plus *2, /2, +0.005, -0.005).
 # Usage: [TABLE=rich] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]   (STEPS: "demos clone rl")

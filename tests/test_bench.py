@@ -386,6 +386,19 @@ def test_results_page_numbers_come_from_the_committed_leaderboard():
     assert [r for r in rows if r not in lines] == []
 
 
+def test_the_results_page_quotes_committed_files_only():
+    """docs/results.md (the page a user reads, <= 150 lines): every table row is a row of the
+    committed leaderboard or evaluation table it cites."""
+    root = os.path.join(os.path.dirname(__file__), "..", "docs")
+    page = open(os.path.join(root, "results.md")).read()
+    assert len(page.splitlines()) <= 150
+    sources = [os.path.join(root, "results", "bench", "quick", "leaderboard.md"),
+               os.path.join(root, "results", "shipped_default_mlp5-mnist_5k", "table.md")]  # fmt: skip
+    lines = set().union(*(open(p).read().splitlines() for p in sources))
+    rows = [line for line in page.splitlines() if line.startswith("| ")]
+    assert len(rows) >= 12 and [r for r in rows if r not in lines] == []
+
+
 # ============================================================================ one writer, clean ends
 def test_folder_lock_one_writer_and_stale_takeover(tmp_path):
     import subprocess
