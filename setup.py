@@ -59,6 +59,7 @@ setup(
             "attention = mava_ganno.layers:ATTENTION",
             "embedding = mava_ganno.layers:EMBEDDING",
         ],
+        "mava_ganno.policy_loaders": ["mava = mava_ganno.mava.checkpoint:LOADER"],
     },
     include_package_data=True,
 )

@@ -6,6 +6,7 @@ run nothing is refused."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import shlex
 import signal
@@ -447,3 +448,23 @@ def test_a_signal_swallowed_by_a_callback_is_delivered_again():
             while time.time() - t0 < 30:
                 time.sleep(0.05)
     assert time.time() - t0 < 10
+
+
+@pytest.mark.parametrize("override, message", [
+    ("network.actor_network.post_torso.activation=tanh",
+     "network.actor_network.pre_torso.activation='relu' and post_torso.activation='tanh': this trainer uses one activation"),
+    ("network.critic_network.pre_torso._target_=mava.networks.CNNTorso",
+     "network.critic_network.pre_torso._target_ is 'mava.networks.CNNTorso'; GANNO observations are feature vectors"),
+])  # fmt: skip
+def test_network_keys_are_read_not_ignored(override, message, tmp_path):
+    """Every key of the network config changes what is built or is refused: an activation the
+    post-torso would silently not use, a torso class this trainer does not build."""
+    from mava_ganno.systems import rec_ippo
+    from mava_ganno.train import compose_config
+    from mava_ganno.utils.config import ConfigError
+    from tests.test_rec_ippo import TINY as TRAIN_TINY
+
+    cfg = compose_config(TRAIN_TINY + [f"logger.base_exp_path={tmp_path}", "system.num_updates=2", override])
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        rec_ippo.run_experiment(cfg, verbose=False)
+    assert os.listdir(tmp_path) == []

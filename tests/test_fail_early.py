@@ -202,7 +202,8 @@ def test_evaluate_with_a_corrupt_policy_is_one_clean_line(tmp_path, monkeypatch,
     line = _cli_error(TINY_ARGS + ["--out", str(tmp_path), "--policy", str(tmp_path / "bad")], capsys)
     assert path in line
     assert _cli_error(TINY_ARGS + ["--policy", str(tmp_path / "missing")], capsys).endswith(
-        "(<run>/policy, with policy.json + params.msgpack) or a Mava checkpoint run directory (checkpoints/<system>/<uid>).")
+        "(<run>/policy, with policy.json + params.msgpack) or a Mava checkpoint run directory (<step>/ folders and metadata/, "
+        "as in checkpoints/<system>/<uid>).")
 
 
 # ----------------------------------------------------------------------------- 3. resume

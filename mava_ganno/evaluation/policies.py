@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 import chex
 import jax
@@ -197,6 +197,35 @@ def shipped_name(path: str) -> Optional[str]:
     return None
 
 
+LOADER_GROUP = "mava_ganno.policy_loaders"
+
+
+@dataclasses.dataclass(frozen=True)
+class FolderLoader:
+    """A kind of policy folder another package teaches ``load_policy_any``, registered as an
+    entry point of the group ``mava_ganno.policy_loaders`` (Mava's checkpoints are one:
+    ``mava = mava_ganno.mava.checkpoint:LOADER``): ``matches(path)`` says whether a folder is of
+    this kind, ``load(path)`` returns the policy; ``name`` describes the folder in errors."""
+
+    name: str
+    matches: Callable[[str], bool]
+    load: Callable[[str], Any]
+
+
+def folder_loaders() -> List[FolderLoader]:
+    """The registered ``FolderLoader``s, by entry-point name."""
+    import importlib.metadata
+
+    out = []
+    for ep in sorted(importlib.metadata.entry_points(group=LOADER_GROUP), key=lambda e: e.name):
+        obj = ep.load()
+        if not isinstance(obj, FolderLoader):
+            raise TypeError(f"entry point {ep.name!r} = {ep.value!r} in group {LOADER_GROUP!r} must be a FolderLoader, "
+                            f"got {type(obj).__name__}.")  # fmt: skip
+        out.append(obj)
+    return out
+
+
 def load_policy_any(path: str) -> Any:
     """Load a trained policy from a directory, dispatching on what it contains.
 
@@ -204,33 +233,24 @@ def load_policy_any(path: str) -> Any:
       that name exists here (else a ValueError: give ``./default`` or the shipped folder);
     - ``policy.json`` + ``params.msgpack``: a mava_ganno policy (``mava_ganno.policy``, what
       ``ganno train`` writes to ``<run>/policy``);
-    - ``<step>/`` folders or ``metadata/``: a Mava checkpoint run directory
-      (``checkpoints/<system>/<uid>``), via ``mava_ganno.mava.checkpoint.load_mava_policy``.
+    - any folder a registered ``FolderLoader`` recognises (``folder_loaders``; installed with
+      mava_ganno: Mava checkpoint run directories, ``checkpoints/<system>/<uid>``).
     """
     from mava_ganno import policy as policy_mod
 
     if path in SHIPPED_POLICIES:
         return policy_mod.load_policy(policy_mod.resolve_policy_dir(path, command_line=True))
+    own = f"a folder written by ganno train (<run>/policy, with {policy_mod.CONFIG_FILE} + {policy_mod.PARAMS_FILE})"
+    loaders = folder_loaders()
+    kinds = " or ".join([own] + [loader.name for loader in loaders])
     if not os.path.isdir(path):
-        raise FileNotFoundError(
-            f"policy path {path!r} is not a directory; give a folder written by ganno train "
-            "(<run>/policy, with policy.json + params.msgpack) or a Mava checkpoint run "
-            "directory (checkpoints/<system>/<uid>)."
-        )
+        raise FileNotFoundError(f"policy path {path!r} is not a directory; give {kinds}.")
     if os.path.isfile(os.path.join(path, policy_mod.CONFIG_FILE)):
         return policy_mod.load_policy(path)
-    children = os.listdir(path)
-    if "metadata" in children or any(c.isdigit() for c in children):
-        try:
-            from mava_ganno.mava.checkpoint import load_mava_policy
-        except ImportError as e:  # pragma: no cover - the module ships with mava_ganno
-            raise RuntimeError(f"{path!r} looks like a Mava checkpoint but the loader failed to import: {e}") from e
-        return load_mava_policy(path)
-    raise FileNotFoundError(
-        f"{path!r} holds neither a mava_ganno policy ({policy_mod.CONFIG_FILE} + "
-        f"{policy_mod.PARAMS_FILE}, as in <run>/policy) nor a Mava checkpoint (<step>/ folders "
-        "and metadata/, as in checkpoints/<system>/<uid>)."
-    )
+    for loader in loaders:
+        if loader.matches(path):
+            return loader.load(path)
+    raise FileNotFoundError(f"{path!r} holds none of the policy folders known here: {kinds}.")
 
 
 def policy_source(arg: str) -> PolicySource:

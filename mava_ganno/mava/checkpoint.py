@@ -37,6 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from mava_ganno.evaluation.policies import FolderLoader
 from mava_ganno.policy import GannoPolicy, NetworkConfig
 
 METADATA_FILE = os.path.join("metadata", "metadata")
@@ -300,14 +301,30 @@ def load_mava_policy(directory: str, step: Step = None, config: Optional[Mapping
     )
 
 
-# The name mava_ganno.evaluation.harness.load_policy_any looks for.
-load_policy = load_mava_policy
+
+
+def is_mava_run_dir(path: str) -> bool:
+    """Whether ``path`` looks like a Mava checkpoint run directory (``<step>/`` folders or
+    ``metadata/``), as ``checkpoints/<system>/<uid>``."""
+    children = os.listdir(path)
+    return "metadata" in children or any(c.isdigit() for c in children)
+
+
+# Registered in setup.py (entry point group mava_ganno.policy_loaders), so that `ganno evaluate
+# --policy <Mava run dir>` works without the evaluation importing this seam.
+LOADER = FolderLoader(
+    "a Mava checkpoint run directory (<step>/ folders and metadata/, as in checkpoints/<system>/<uid>)",
+    is_mava_run_dir,
+    load_mava_policy,
+)
+
 
 __all__ = [
+    "LOADER",
     "checkpoint_steps",
     "env_constructor_kwargs",
+    "is_mava_run_dir",
     "load_mava_policy",
-    "load_policy",
     "mava_actor_params",
     "network_config",
     "policy_from_mava",

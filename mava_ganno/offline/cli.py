@@ -74,9 +74,10 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     except ValueError as e:
         _fail(str(e))
     t0 = time.perf_counter()
-    print(f"[demos] {len(args.schedules) * len(args.peaks) * len(args.seeds)} episodes in each of {len(names)} group(s) -> {args.out}")
     try:
         with terminate_as_exception():
+            episodes = len(args.schedules) * len(args.peaks) * len(args.seeds)
+            print(f"[demos] {episodes} episodes in each of {len(names)} group(s) -> {args.out}")
             data = generate_demonstrations(envs, names, args.schedules, args.peaks, args.seeds, args.weight_decay, args.max_runs_per_call)
     except (KeyboardInterrupt, Terminated) as e:
         exit_interrupted(e, f"no demonstrations were written ({args.out} is written when all have run); run the same command again.")

@@ -42,7 +42,7 @@ def network_configs(config: DictConfig) -> Tuple[NetworkConfig, NetworkConfig]:
     """(actor, critic) NetworkConfig from Mava's ``network`` config group."""
     net = config.network
 
-    def one(part: DictConfig) -> NetworkConfig:
+    def one(part: DictConfig) -> NetworkConfig:  # check_config made sure the two torsos agree
         pre, post = part.pre_torso, part.post_torso
         return NetworkConfig(
             pre_torso=tuple(pre.layer_sizes),

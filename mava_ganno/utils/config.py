@@ -269,6 +269,18 @@ def _check_network(config: DictConfig) -> None:
     for net in ("actor_network", "critic_network"):
         for part in ("pre_torso", "post_torso"):
             _sizes(config, f"network.{net}.{part}.layer_sizes")
-            act = _get(config, f"network.{net}.{part}").get("activation", "relu")
+            torso = _get(config, f"network.{net}.{part}")
+            act = torso.get("activation", "relu")
             if act not in ("relu", "tanh"):
                 raise ConfigError(f"network.{net}.{part}.activation must be relu or tanh, got {act!r}.")
+            target = str(torso.get("_target_", "MLPTorso"))
+            if target.rsplit(".", 1)[-1] != "MLPTorso":
+                raise ConfigError(f"network.{net}.{part}._target_ is {target!r}; GANNO observations are feature vectors and "
+                                  "this trainer builds mava_ganno.policy.MLPTorso torsos only.")  # fmt: skip
+        pre, post = _get(config, f"network.{net}.pre_torso"), _get(config, f"network.{net}.post_torso")
+        for key, default in (("activation", "relu"), ("use_layer_norm", False)):
+            if pre.get(key, default) != post.get(key, default):
+                raise ConfigError(
+                    f"network.{net}.pre_torso.{key}={pre.get(key, default)!r} and post_torso.{key}={post.get(key, default)!r}: "
+                    f"this trainer uses one {key} for both torsos of a network; set them equal."
+                )
