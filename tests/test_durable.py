@@ -6,8 +6,8 @@ run nothing is refused."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shlex
 import signal
 import subprocess
