@@ -316,10 +316,11 @@ def test_finished_tasks_are_kept_and_reused_on_a_rerun(tmp_path, monkeypatch):
     assert calls == ["a", "b"]
 
 
-def test_the_task_in_progress_keeps_its_finished_groups_for_the_rerun(tmp_path, monkeypatch, capsys):
+def test_finished_groups_are_kept_for_a_resume_and_for_another_policy(tmp_path, monkeypatch, capsys):
     """Stopped inside a task (after its first group of runs), the rerun reuses that group and
-    computes only the other; the partial folder goes once the task is written."""
+    computes only the other; a later run with a policy added computes only the policy's group."""
     from mava_ganno.evaluation import store
+    from mava_ganno.evaluation.policies import policy_source
 
     out, methods = str(tmp_path / "bench"), ("constant", "cosine", "prodigy")  # two groups: schedules, Prodigy
     suite = Suite("tiny", TINY_SUITE.tasks[:1], TINY_SUITE.lrs, 1)
@@ -333,11 +334,13 @@ def test_the_task_in_progress_keeps_its_finished_groups_for_the_rerun(tmp_path, 
         m.setattr(store.RunCache, "put", put_then_stop)
         with pytest.raises(KeyboardInterrupt):
             BC.run_bench(suite, out, methods=methods, figures=False)
-    assert os.listdir(os.path.join(out, "tasks")) == [] and len(os.listdir(os.path.join(out, BC.PARTIAL_DIR, "a", "runs"))) == 1
+    assert os.listdir(os.path.join(out, "tasks")) == [] and len(os.listdir(os.path.join(out, BC.RUNS_DIR))) == 1
     capsys.readouterr()
     BC.run_bench(suite, out, methods=methods, figures=False, log=print)
-    assert "reused 1 of 2 groups" in capsys.readouterr().out
-    assert os.listdir(os.path.join(out, "tasks")) == ["a"] and not os.path.exists(os.path.join(out, BC.PARTIAL_DIR))
+    assert "reused 1 of 2 groups" in capsys.readouterr().out and os.listdir(os.path.join(out, "tasks")) == ["a"]
+    BC.run_bench(suite, out, [policy_source("default")], methods=methods, figures=False, log=print)
+    log = capsys.readouterr().out
+    assert "reused 2 of 3 groups" in log and "GANNO (shipped default) (greedy): 2 runs in" in log
 
 
 def test_task_key_follows_the_policy_files_not_its_model_card(tmp_path):

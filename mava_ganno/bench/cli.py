@@ -13,9 +13,11 @@ Ctrl-C and SIGTERM end with one line naming what was kept and the command that r
 130 / 143). ``leaderboard.md``, ``leaderboard.json``
 and ``performance_profile.png`` are rewritten after every task (marked partial until the last).
 A rerun of the same command resumes: a task whose folder holds results of the same inputs (a
-content hash of the task, grid, methods and policy files) is reused, not recomputed, and so is
-every finished group of runs of the task that was in progress (``<out>/partial/<task>/runs/``,
-removed when its task is written).
+content hash of the task, grid, methods and policy files) is reused, not recomputed. Below the
+tasks, every group of runs (the AdamW schedules, each optimiser, each policy on one task) is
+kept in ``<out>/runs/`` as it finishes, keyed by the content hash of its own inputs
+(``harness.job_key``): an interrupted task resumes from its finished groups, and a run with
+another ``--policy`` on the same ``--out`` computes only the new policy's groups.
 
 Every input is checked before anything is computed: the methods, the policies against every
 task, and the data: a missing Debian package stops the run with one line naming it and how to
@@ -26,12 +28,10 @@ instead of the packages' folders.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
 import shlex
-import shutil
 import sys
 import time
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
@@ -56,7 +56,7 @@ BENCH_METHODS = (
 REQUIRED_METHODS = ("constant", "cosine")  # the normalisation's 0 and the speed-up's reference
 TASK_FILE = "bench_task.json"
 TASK_FORMAT = 1
-PARTIAL_DIR = "partial"  # <out>/partial/<task>/runs/: the finished groups of a task in progress
+RUNS_DIR = "runs"  # <out>/runs/<key>.npz: every finished group of runs, of any task
 POLICY_MODES = ("greedy",)
 
 
@@ -146,8 +146,7 @@ def _run_task(task: BenchTask, suite: Suite, folder: str, key: str, sources, met
               command: str, log) -> Tuple[TaskScores, float]:  # fmt: skip
     t0 = time.perf_counter()
     log(f"[bench] {task.name}: {task.description}; {task.scenario.sl_steps} SGD steps, LRs {list(suite.lrs)}, {suite.seeds} seed(s)")
-    partial = os.path.join(os.path.dirname(os.path.dirname(folder)), PARTIAL_DIR, task.name)
-    cache = store.RunCache(os.path.join(partial, store.RUNS_DIR))
+    cache = store.RunCache(os.path.join(os.path.dirname(os.path.dirname(folder)), RUNS_DIR))
     ev = evaluate(
         task.scenario_with(data_dir), list(sources), lrs=suite.lrs, weight_decays=(task.weight_decay,), seeds=suite.seeds,
         methods=methods, policy_modes=POLICY_MODES, random_agent=False, max_runs_per_call=max_runs, log=log, cache=cache,
@@ -163,9 +162,6 @@ def _run_task(task: BenchTask, suite: Suite, folder: str, key: str, sources, met
         atomic_write_text(os.path.join(tmp, "bench_table.md"), task_table(scores.to_json(), order))
 
     atomic_write_dir(folder, write)
-    shutil.rmtree(partial, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        os.rmdir(os.path.dirname(partial))  # when no other task has one
     log(f"[bench] {task.name}: done in {time.perf_counter() - t0:.0f} s -> {folder}")
     # Read back what was written, so a resumed run and this one score from the same numbers.
     return _load_done(folder, key) or (scores, time.perf_counter() - t0)
@@ -251,10 +247,10 @@ def main(argv: Optional[Sequence[str]] = None) -> List[TaskScores]:
         _fail(str(e))
     except OSError as e:  # a full disk while writing a task: the finished ones are intact (each is written whole)
         _fail(f"{e.strerror or e}; the finished tasks are kept in {out}/tasks/ and the finished groups of runs of the task in "
-              f"progress in {out}/{PARTIAL_DIR}/; once there is room, `{command}` resumes from them.")  # fmt: skip
+              f"progress in {out}/{RUNS_DIR}/; once there is room, `{command}` resumes from them.")  # fmt: skip
     except (KeyboardInterrupt, Terminated) as e:
         exit_interrupted(e, f"the finished tasks are kept in {out}/tasks/, the finished groups of runs of the task in progress in "
-                            f"{out}/{PARTIAL_DIR}/; run `{command}` again to resume from them.")  # fmt: skip
+                            f"{out}/{RUNS_DIR}/; run `{command}` again to resume from them.")  # fmt: skip
 
 
 if __name__ == "__main__":

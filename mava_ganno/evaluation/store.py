@@ -243,7 +243,7 @@ class RunCache:
         try:
             os.makedirs(self.write_dir, exist_ok=True)
             with open(tmp, "wb") as f:
-                np.savez(f, title=np.array(title), seconds=np.array(seconds), **{k: np.asarray(v) for k, v in out.items()})
+                np.savez_compressed(f, title=np.array(title), seconds=np.array(seconds), **{k: np.asarray(v) for k, v in out.items()})
             os.replace(tmp, path)
         except OSError as e:
             if not self.failed:
