@@ -64,7 +64,6 @@ like the rest of an optax state, and ``lr_trajectory(opt_state)`` reads the sche
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple, Union
@@ -101,8 +100,9 @@ class GannoState(NamedTuple):
     hidden: the policy's recurrent state, (N, H).
     key: (2,) uint32 PRNG key for sampling actions (unused when greedy).
     loss_window, accuracy_window: (tau,) float32 the last tau losses / accuracies.
-    lr_history: (D, N) float32 learning rates chosen at each decision (NaN until taken).
-    action_history: (D, N) int32 actions taken at each decision (-1 until taken).
+    lr_history: (D, N) float32 learning rates chosen at each decision (NaN until taken); bounded:
+        one row per decision within ``total_steps`` (later decisions are not recorded).
+    action_history: (D, N) int32 actions taken at each decision (-1 until taken), likewise.
     last_obs: (N, F) float32 the policy's last observation (agents_view).
     last_probs: (N, A) float32 the policy's last action probabilities.
     prev_train_loss: () float32 the (capped) train loss observed at the last decision, for the
@@ -180,44 +180,6 @@ def _initial_key(seed: Union[int, chex.PRNGKey]) -> chex.Array:
     return jnp.asarray(seed, jnp.uint32)
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class _Config:
-    """Everything static about one ``ganno_adamw`` optimiser (validated by the factory)."""
-
-    policy: Any
-    features: Tuple[str, ...]
-    table: ActionTable
-    tau: int
-    total_steps: int
-    weight_decay: Any
-    initial_lr: Any
-    lr_max: float
-    adam_kw: Dict[str, float]
-    greedy: bool
-    single_agent: Any
-    key0: chex.Array
-    layer_types: Optional[Sequence[LayerType]]
-    num_classes: Optional[int] = None
-    layer_order: Optional[Tuple[str, ...]] = None
-    cache: Dict[Any, LayerAgents] = dataclasses.field(default_factory=dict)
-
-    @property
-    def num_actions(self) -> int:
-        return self.table.num_actions
-
-    def layer_agents(self, tree: Any) -> LayerAgents:
-        """``find_layer_agents(tree)``, once per params structure and shapes (trace time)."""
-        leaves, treedef = jax.tree_util.tree_flatten(tree)
-        sig = (treedef, tuple(np.shape(x) for x in leaves))
-        if sig not in self.cache:
-            self.cache[sig] = find_layer_agents(tree, self.layer_types, self.layer_order)
-        return self.cache[sig]
-
-    def inner(self, agents: LayerAgents, params: Any) -> optax.GradientTransformationExtraArgs:
-        """The layerwise AdamW that applies the learning rates."""
-        return layerwise_adamw(agents.agent_index_like(params), self.weight_decay, **self.adam_kw)
-
-
 class _Step(NamedTuple):
     """What one ``update`` call sees (arrays traced; agents and layout static)."""
 
@@ -231,34 +193,9 @@ class _Step(NamedTuple):
     layout: AgentLayout
 
 
-def _init(cfg: _Config, params: Any) -> GannoState:
-    agents = cfg.layer_agents(params)
-    n = agent_layout(agents, cfg.single_agent).num_agents
-    num_decisions = math.ceil(cfg.total_steps / cfg.tau)
-    return GannoState(
-        count=jnp.zeros((), jnp.int32),
-        inner=cfg.inner(agents, params).init(params),
-        lrs=jnp.full((n,), cfg.initial_lr, jnp.float32),
-        prev_actions=jnp.full((n,), cfg.table.initial_previous_action, jnp.int32),
-        hidden=cfg.policy.init_hidden(n),
-        key=cfg.key0,
-        loss_window=jnp.zeros((cfg.tau,), jnp.float32),
-        accuracy_window=jnp.zeros((cfg.tau,), jnp.float32),
-        lr_history=jnp.full((num_decisions, n), jnp.nan, jnp.float32),
-        action_history=jnp.full((num_decisions, n), -1, jnp.int32),
-        last_obs=jnp.zeros((n, feature_dim(cfg.features, cfg.num_actions)), jnp.float32),
-        last_probs=jnp.zeros((n, cfg.num_actions), jnp.float32),
-        prev_train_loss=jnp.zeros((), jnp.float32),
-    )
-
-
-def _read_step(cfg: _Config, updates: Any, state: GannoState, params: Any, extra: Dict[str, Any]) -> _Step:
+def _read_step(updates: Any, state: GannoState, params: Any, extra: Dict[str, Any], layer_agents: Any,
+               single_agent: Any) -> _Step:  # fmt: skip
     """Checks the arguments of ``update`` and gathers them (``accuracy`` defaults to exp(-loss))."""
-    if params is None:
-        raise ValueError(
-            "ganno_adamw needs params: call tx.update(grads, opt_state, params, loss=...) "
-            "(weight decay and the layer statistics use them)."
-        )
     loss = extra.get("loss", extra.get("value"))
     if loss is None:
         raise ValueError(
@@ -269,85 +206,14 @@ def _read_step(cfg: _Config, updates: Any, state: GannoState, params: Any, extra
     loss = jnp.asarray(loss, jnp.float32).reshape(())
     acc = extra.get("accuracy")
     acc = jnp.exp(-loss) if acc is None else jnp.asarray(acc, jnp.float32).reshape(())
-    agents = cfg.layer_agents(params)
-    layout = agent_layout(agents, cfg.single_agent)
+    agents = layer_agents(params)
+    layout = agent_layout(agents, single_agent)
     if state.lrs.shape != (layout.num_agents,):
         raise ValueError(
             f"the optimiser state has {state.lrs.shape[0]} layer agents but these params have "
             f"{layout.num_agents}; call tx.init(params) for this model."
         )
     return _Step(updates, params, loss, acc, extra.get("val_loss"), extra.get("val_accuracy"), agents, layout)
-
-
-def _observation(cfg: _Config, step: _Step, state: GannoState) -> Tuple[chex.Array, chex.Array]:
-    """(N, F) the agents' observation at a decision (the environment's features), and the
-    () capped train loss it saw (the next decision's ``prev_train_loss``)."""
-    first, decision = state.count == 0, state.count // cfg.tau
-    time_limit = cfg.total_steps / cfg.tau  # the environment's episode length, in decisions
-    train_loss = jnp.where(first, step.loss, jnp.mean(state.loss_window))
-    train_acc = jnp.where(first, step.accuracy, jnp.mean(state.accuracy_window))
-    v_loss = train_loss if step.val_loss is None else jnp.asarray(step.val_loss, jnp.float32).reshape(())
-    v_acc = train_acc if step.val_accuracy is None else jnp.asarray(step.val_accuracy, jnp.float32).reshape(())
-    stats_g = global_stats(
-        train_loss, train_acc, v_loss, v_acc, decision.astype(jnp.float32) / time_limit,
-        cfg.initial_lr, cfg.weight_decay, prev_train_loss=jnp.where(first, train_loss, state.prev_train_loss),
-    )
-    direction, _ = adam_direction(cfg.weight_decay, **cfg.adam_kw).update(step.updates, state.inner[0], step.params)
-    stats = layer_statistics(step.params, step.updates, direction, step.agents.leaf_agent_ids(), step.agents.num_agents)
-    obs = observe(
-        cfg.features, step.layout, stats_g, stats, state.lrs, state.prev_actions, cfg.num_actions, cfg.lr_max,
-        cfg.num_classes,
-    )  # fmt: skip
-    return obs, stats_g.train_loss
-
-
-def _decide(cfg: _Config, step: _Step, state: GannoState) -> GannoState:
-    """Runs the policy on every agent and applies its actions to the learning rates."""
-    obs, train_loss = _observation(cfg, step, state)
-    n, decision = step.layout.num_agents, state.count // cfg.tau
-    key, k_act = jax.random.split(state.key)
-    hidden, actions, probs = cfg.policy.act(
-        state.hidden, obs, jnp.ones((n, cfg.num_actions), bool), jnp.full((n,), state.count == 0), k_act, cfg.greedy
-    )
-    actions = jnp.asarray(actions, jnp.int32)
-    lrs = cfg.table.apply(state.lrs, actions, cfg.lr_max)
-    return state._replace(
-        lrs=lrs,
-        prev_actions=actions,
-        hidden=hidden,
-        key=key,
-        lr_history=state.lr_history.at[decision].set(lrs, mode="drop"),
-        action_history=state.action_history.at[decision].set(actions, mode="drop"),
-        last_obs=obs,
-        last_probs=jnp.asarray(probs, jnp.float32),
-        prev_train_loss=jnp.asarray(train_loss, jnp.float32),
-    )
-
-
-def _update(cfg: _Config, updates: Any, state: GannoState, params: Any = None, **extra: Any):
-    step = _read_step(cfg, updates, state, params, extra)
-    count, slot = state.count, state.count % cfg.tau
-    state = jax.lax.cond(slot == 0, functools.partial(_decide, cfg, step), lambda s: s, state)
-    layer_lrs = state.lrs[jnp.asarray(step.layout.layer_of_lr)]
-    new_updates, inner_state = cfg.inner(step.agents, params).update(updates, state.inner, params, layer_lrs=layer_lrs)
-    state = state._replace(
-        count=count + 1,
-        inner=inner_state,
-        loss_window=state.loss_window.at[slot].set(step.loss),
-        accuracy_window=state.accuracy_window.at[slot].set(step.accuracy),
-    )
-    return new_updates, state
-
-
-# ----------------------------------------------------------------------------- the optimiser
-def _resolve_policy(policy: Any) -> Any:
-    """``None`` -> the shipped default policy; a str -> ``load_policy`` (a folder or a shipped
-    name); anything else is used as given."""
-    if policy is None:
-        return load_shipped_policy("default")
-    if isinstance(policy, str):
-        return load_policy(policy)
-    return policy
 
 
 def ganno_adamw(
@@ -415,21 +281,119 @@ def ganno_adamw(
     policy = _resolve_policy(policy)
     features = resolve_features(_policy_features(policy))
     table = _policy_table(policy)
-    if tau is None:
-        tau = int(policy_metadata_value(policy, "tau") or 100)
+    tau = int(policy_metadata_value(policy, "tau") or 100) if tau is None else tau
     lr_max = float(policy.lr_max if lr_max is None else lr_max)
     _check_arguments(tau, total_steps, lr_max, initial_lr, weight_decay)
-    if single_agent is None:
-        single_agent = policy_is_single_agent(policy)
+    single_agent = policy_is_single_agent(policy) if single_agent is None else single_agent
     if single_agent:
         resolve_features(features, single_agent=True)  # clear error if the features need layers
     num_classes = _check_num_classes(features, num_classes)
-    cfg = _Config(
-        policy, features, table, int(tau), int(total_steps), weight_decay, initial_lr, lr_max,
-        dict(b1=b1, b2=b2, eps=eps), greedy, single_agent, _initial_key(seed), layer_types, num_classes,
-        None if layer_order is None else _checked_order(layer_order),
-    )
-    return optax.GradientTransformationExtraArgs(functools.partial(_init, cfg), functools.partial(_update, cfg))
+    order = None if layer_order is None else _checked_order(layer_order)
+    tau, total_steps, key0, num_actions = int(tau), int(total_steps), _initial_key(seed), table.num_actions
+    adam_kw = dict(b1=b1, b2=b2, eps=eps)
+    found: Dict[Any, LayerAgents] = {}  # the layer agents of each params structure, found once (at trace time)
+
+    def layer_agents(tree: Any) -> LayerAgents:
+        leaves, treedef = jax.tree_util.tree_flatten(tree)
+        sig = (treedef, tuple(np.shape(x) for x in leaves))
+        if sig not in found:
+            found[sig] = find_layer_agents(tree, layer_types, order)
+        return found[sig]
+
+    def inner(agents: LayerAgents, params: Any) -> optax.GradientTransformationExtraArgs:
+        """The layerwise AdamW that applies the learning rates."""
+        return layerwise_adamw(agents.agent_index_like(params), weight_decay, **adam_kw)
+
+    def init_fn(params: Any) -> GannoState:
+        agents = layer_agents(params)
+        n = agent_layout(agents, single_agent).num_agents
+        num_decisions = math.ceil(total_steps / tau)
+        return GannoState(
+            count=jnp.zeros((), jnp.int32),
+            inner=inner(agents, params).init(params),
+            lrs=jnp.full((n,), initial_lr, jnp.float32),
+            prev_actions=jnp.full((n,), table.initial_previous_action, jnp.int32),
+            hidden=policy.init_hidden(n),
+            key=key0,
+            loss_window=jnp.zeros((tau,), jnp.float32),
+            accuracy_window=jnp.zeros((tau,), jnp.float32),
+            lr_history=jnp.full((num_decisions, n), jnp.nan, jnp.float32),
+            action_history=jnp.full((num_decisions, n), -1, jnp.int32),
+            last_obs=jnp.zeros((n, feature_dim(features, num_actions)), jnp.float32),
+            last_probs=jnp.zeros((n, num_actions), jnp.float32),
+            prev_train_loss=jnp.zeros((), jnp.float32),
+        )
+
+    def observation(step: _Step, state: GannoState) -> Tuple[chex.Array, chex.Array]:
+        """(N, F) the agents' observation at a decision (the environment's features), and the
+        () capped train loss it saw (the next decision's ``prev_train_loss``)."""
+        first, decision = state.count == 0, state.count // tau
+        time_limit = total_steps / tau  # the environment's episode length, in decisions
+        train_loss = jnp.where(first, step.loss, jnp.mean(state.loss_window))
+        train_acc = jnp.where(first, step.accuracy, jnp.mean(state.accuracy_window))
+        v_loss = train_loss if step.val_loss is None else jnp.asarray(step.val_loss, jnp.float32).reshape(())
+        v_acc = train_acc if step.val_accuracy is None else jnp.asarray(step.val_accuracy, jnp.float32).reshape(())
+        stats_g = global_stats(
+            train_loss, train_acc, v_loss, v_acc, decision.astype(jnp.float32) / time_limit,
+            initial_lr, weight_decay, prev_train_loss=jnp.where(first, train_loss, state.prev_train_loss),
+        )  # fmt: skip
+        direction, _ = adam_direction(weight_decay, **adam_kw).update(step.updates, state.inner[0], step.params)
+        stats = layer_statistics(step.params, step.updates, direction, step.agents.leaf_agent_ids(), step.agents.num_agents)
+        obs = observe(features, step.layout, stats_g, stats, state.lrs, state.prev_actions, num_actions, lr_max, num_classes)
+        return obs, stats_g.train_loss
+
+    def decide(step: _Step, state: GannoState) -> GannoState:
+        """Runs the policy on every agent and applies its actions to the learning rates."""
+        obs, train_loss = observation(step, state)
+        n, decision = step.layout.num_agents, state.count // tau
+        key, k_act = jax.random.split(state.key)
+        hidden, actions, probs = policy.act(
+            state.hidden, obs, jnp.ones((n, num_actions), bool), jnp.full((n,), state.count == 0), k_act, greedy
+        )
+        actions = jnp.asarray(actions, jnp.int32)
+        lrs = table.apply(state.lrs, actions, lr_max)
+        return state._replace(
+            lrs=lrs,
+            prev_actions=actions,
+            hidden=hidden,
+            key=key,
+            lr_history=state.lr_history.at[decision].set(lrs, mode="drop"),
+            action_history=state.action_history.at[decision].set(actions, mode="drop"),
+            last_obs=obs,
+            last_probs=jnp.asarray(probs, jnp.float32),
+            prev_train_loss=jnp.asarray(train_loss, jnp.float32),
+        )
+
+    def update_fn(updates: Any, state: GannoState, params: Any = None, **extra: Any) -> Tuple[Any, GannoState]:
+        if params is None:
+            raise ValueError(
+                "ganno_adamw needs params: call tx.update(grads, opt_state, params, loss=...) "
+                "(weight decay and the layer statistics use them)."
+            )
+        step = _read_step(updates, state, params, extra, layer_agents, single_agent)
+        count, slot = state.count, state.count % tau
+        state = jax.lax.cond(slot == 0, functools.partial(decide, step), lambda s: s, state)
+        layer_lrs = state.lrs[jnp.asarray(step.layout.layer_of_lr)]
+        new_updates, inner_state = inner(step.agents, params).update(updates, state.inner, params, layer_lrs=layer_lrs)
+        state = state._replace(
+            count=count + 1,
+            inner=inner_state,
+            loss_window=state.loss_window.at[slot].set(step.loss),
+            accuracy_window=state.accuracy_window.at[slot].set(step.accuracy),
+        )
+        return new_updates, state
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def _resolve_policy(policy: Any) -> Any:
+    """``None`` -> the shipped default policy; a str -> ``load_policy`` (a folder or a shipped
+    name); anything else is used as given."""
+    if policy is None:
+        return load_shipped_policy("default")
+    if isinstance(policy, str):
+        return load_policy(policy)
+    return policy
 
 
 def _checked_order(layer_order: Any) -> Tuple[str, ...]:
@@ -443,19 +407,20 @@ def _checked_order(layer_order: Any) -> Tuple[str, ...]:
 
 # ----------------------------------------------------------------------------- reading back
 def find_ganno_state(opt_state: Any) -> GannoState:
-    """The ``GannoState`` inside an optax state (also inside ``optax.chain`` tuples)."""
+    """The ``GannoState`` inside an optax state (``optax.tree_utils.tree_get``: also inside
+    ``optax.chain`` tuples, ``multi_transform`` dicts and other wrappers)."""
     if isinstance(opt_state, GannoState):
         return opt_state
-    children = opt_state if isinstance(opt_state, (tuple, list)) else ()
-    for s in opt_state.values() if isinstance(opt_state, dict) else children:
-        try:
-            return find_ganno_state(s)
-        except ValueError:
-            pass
-    raise ValueError(
-        f"no GannoState in this optimiser state ({type(opt_state).__name__}); pass the state "
-        "returned by a ganno_adamw optimiser (or a chain containing one)."
-    )
+    try:
+        found = optax.tree_utils.tree_get(opt_state, "GannoState")
+    except KeyError:  # more than one
+        raise ValueError("this optimiser state holds more than one GannoState; pass the one you mean.") from None
+    if found is None:
+        raise ValueError(
+            f"no GannoState in this optimiser state ({type(opt_state).__name__}); pass the state "
+            "returned by a ganno_adamw optimiser (or a chain containing one)."
+        )
+    return found
 
 
 def is_decision_step(opt_state: Any) -> chex.Array:

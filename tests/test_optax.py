@@ -270,6 +270,23 @@ def test_state_round_trips_through_a_checkpoint(tiny_setup, tmp_path):
     assert int(s2.count) == 2 * CHUNK and lr_trajectory(s2)["lrs"].shape == (3, 2)
 
 
+def test_the_state_is_found_inside_any_wrapper(policy):
+    """``lr_trajectory``/``current_lrs`` find the GannoState in a chain, a multi_transform's dict
+    or a user's own container (optax.tree_utils), and say so when there is none or two."""
+    model = TinyNet()
+    params = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 8, 8, 1)))["params"]
+    tx = ganno_adamw(policy, total_steps=2 * TAU, tau=TAU, initial_lr=2e-3)
+    s = tx.init(params)
+    chained = optax.chain(optax.clip_by_global_norm(1.0), tx).init(params)
+    for wrapped in (chained, {"outer": (optax.EmptyState(), s)}, [s]):
+        np.testing.assert_array_equal(current_lrs(wrapped), np.full(s.lrs.shape, 2e-3, np.float32))
+        assert lr_trajectory(wrapped)["lrs"].shape == (0, s.lrs.shape[0])
+    with pytest.raises(ValueError, match="no GannoState"):
+        current_lrs(optax.adam(1e-3).init(params))
+    with pytest.raises(ValueError, match="more than one GannoState"):
+        current_lrs((s, s))
+
+
 # ----------------------------------------------------------------------------- metrics
 def test_loss_only_and_chained_with_other_transforms(policy):
     model = TinyNet()
