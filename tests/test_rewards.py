@@ -1,4 +1,5 @@
-"""Reward functions (mava_ganno.env.rewards), injected into the environment."""
+"""Reward functions (mava_ganno.env.rewards) and counterfactuals (mava_ganno.env.counterfactuals),
+injected into the environment: a new one of either is written here, not in the environment."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from conftest import TINY
 
 from mava_ganno.env import Ganno
+from mava_ganno.env.counterfactuals import BranchContext, Counterfactual, NoopStep, ReferenceEpisode
 from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.env.rewards import (
     DifferenceReward,
@@ -16,7 +18,7 @@ from mava_ganno.env.rewards import (
     HoldOutAccuracy,
     RewardFn,
     StepOutcome,
-    make_reward_fn,
+    make_reward,
 )
 
 
@@ -83,9 +85,11 @@ def test_the_episode_reward_telescopes_to_the_final_gap():
 
 
 def test_reference_schedules_are_optax_schedules_of_the_initial_lr():
-    const, cos = EpisodeDifferenceReward(reference="constant"), EpisodeDifferenceReward(reference="cosine")
-    assert float(const.reference_lr(1e-2, 3, 4)) == pytest.approx(1e-2)
-    assert [round(float(cos.reference_lr(1e-2, t, 4)), 8) for t in (0, 2, 4)] == [1e-2, 5e-3, 0.0]
+    const, cos = ReferenceEpisode("constant"), ReferenceEpisode("cosine")
+    assert float(const.lr(1e-2, 3, 4)) == pytest.approx(1e-2)
+    assert [round(float(cos.lr(1e-2, t, 4)), 8) for t in (0, 2, 4)] == [1e-2, 5e-3, 0.0]
+    with pytest.raises(ValueError, match="reference schedule 'linear' is not known; use one of constant, cosine"):
+        ReferenceEpisode("linear")
 
 
 @pytest.mark.parametrize(
@@ -99,16 +103,19 @@ def test_reference_schedules_are_optax_schedules_of_the_initial_lr():
 )
 def test_bad_reward_options_are_refused_by_name(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        make_reward_fn(True, -1.0, **kwargs)
+        make_reward(True, -1.0, **kwargs)
     with pytest.raises(ValueError, match=match):  # also where no data is loaded yet
         Ganno(**TINY, **kwargs)
 
 
-def test_make_reward_fn_picks_the_counterfactual():
-    assert isinstance(make_reward_fn(False), HoldOutAccuracy)
-    assert make_reward_fn(True).counterfactual == "step"
-    ep = make_reward_fn(True, -2.0, "cosine_episode", 0.3)
-    assert (ep.counterfactual, ep.reference, ep.loss_weight, ep.divergence_reward) == ("episode", "cosine", 0.3, -2.0)
+def test_make_reward_picks_the_reward_and_its_counterfactual():
+    reward, cf = make_reward(False)
+    assert isinstance(reward, HoldOutAccuracy) and cf is None
+    reward, cf = make_reward(True)
+    assert isinstance(reward, DifferenceReward) and isinstance(cf, NoopStep)
+    reward, cf = make_reward(True, -2.0, "cosine_episode", 0.3)
+    assert isinstance(reward, EpisodeDifferenceReward) and (reward.loss_weight, reward.divergence_reward) == (0.3, -2.0)
+    assert isinstance(cf, ReferenceEpisode) and cf.schedule == "cosine"
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +137,7 @@ def _episode(episode_env, action: int, key: int = 3):
 
 def test_the_episode_counterfactual_in_the_environment(episode_env):
     env = episode_env[0]
-    assert env.difference_reward and env.reward_fn.counterfactual == "episode"
+    assert env.difference_reward and isinstance(env.counterfactual_fn, ReferenceEpisode)
     # all no-ops: the actual run *is* the constant-LR reference, every reward is 0 (up to the
     # float rounding of XLA's fused arithmetic)
     noop, _ = _episode(episode_env, 0)
@@ -148,3 +155,47 @@ def test_the_episode_counterfactual_in_the_environment(episode_env):
 def test_the_step_counterfactual_keeps_no_reference(tiny_train_env):
     state, _ = tiny_train_env.reset(jax.random.PRNGKey(0))
     assert state.reference is None
+
+
+# ----------------------------------------------------------------------------- written here
+class SameAsActual(Counterfactual):
+    """A counterfactual that does exactly what the agents did: the difference is always 0."""
+
+    def start(self, ctx: BranchContext):
+        return None, ctx.actual_lrs
+
+
+class LossDrop(RewardFn):
+    """r = the branch's hold-out loss minus the actual one (positive when the actions helped)."""
+
+    needs_counterfactual = True
+
+    def reward(self, outcome: StepOutcome):
+        return outcome.counterfactual_val_loss - outcome.val_loss
+
+
+def test_a_new_counterfactual_and_reward_need_no_change_to_the_environment():
+    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
+    env = Ganno(gen, **TINY, reward_fn=LossDrop(), counterfactual_fn=SameAsActual(), counterfactual="sequential")
+    state, _ = env.reset(jax.random.PRNGKey(0))
+    step = jax.jit(env.step)
+    for _ in range(env.time_limit):
+        state, ts = step(state, jnp.full(env.num_agents, 7, jnp.int32))  # raise every LR
+        assert float(ts.reward[0]) == 0.0  # the branch repeated the actual steps exactly
+        assert float(ts.extras["counterfactual_val_accuracy"]) == float(ts.extras["val_accuracy"])
+    noop_env = Ganno(gen, **TINY, reward_fn=LossDrop(), counterfactual_fn=NoopStep(), counterfactual="sequential")
+    state, _ = noop_env.reset(jax.random.PRNGKey(0))
+    _, ts = jax.jit(noop_env.step)(state, jnp.full(noop_env.num_agents, 7, jnp.int32))
+    assert float(ts.reward[0]) != 0.0  # against the no-op, raising the LRs changes the loss
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(reward_fn=DifferenceReward(), reward_loss_weight=0.5), r"was given together with reward_loss_weight=0.5"),
+    (dict(reward_fn=DifferenceReward(), reward_counterfactual="constant_episode"),
+     r"together with reward_counterfactual='constant_episode'; the injected reward function and counterfactual replace"),
+    (dict(reward_fn=DifferenceReward()), r"compares with a counterfactual branch: give counterfactual_fn too"),
+    (dict(reward_fn=DifferenceReward(), counterfactual_fn="noop"), r"counterfactual_fn must be a mava_ganno.env.counterfactuals"),
+])  # fmt: skip
+def test_an_injected_reward_and_reward_keywords_are_refused_together(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        Ganno(**TINY, **kwargs)

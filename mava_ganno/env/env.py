@@ -18,12 +18,13 @@ from mava_ganno.backend.datasets import load_dataset
 from mava_ganno.backend.networks import make_network
 from mava_ganno.backend.trainer import MinibatchPlan, SLTrainer, TrainState, reset_keys
 from mava_ganno.env.actions import DEFAULT_ACTION_TABLE, ActionTable
+from mava_ganno.env.counterfactuals import BranchContext, Counterfactual
 from mava_ganno.env.generator import InitialConditions, InitialConditionsGenerator
 from mava_ganno.env.observations import agent_layout, feature_dim, observe, resolve_features
-from mava_ganno.env.rewards import RewardFn, StepOutcome, make_reward_fn
+from mava_ganno.env.rewards import RewardFn, StepOutcome, make_reward
 from mava_ganno.env.specs import spec as _spec
 from mava_ganno.env.stats import LOSS_CAP, global_stats
-from mava_ganno.env.types import Observation, Reference, State
+from mava_ganno.env.types import Observation, State
 from mava_ganno.env.viewer import GannoViewer
 from mava_ganno.layers import CONVOLUTIONAL, LayerAgents
 
@@ -47,6 +48,23 @@ def _check_arguments(tau: Any, sl_steps: Any, batch_size: Any, lr_max: Any, meas
         raise ValueError(f"lr_max must be a finite number > 0 (default 0.1), got {lr_max!r}.")
     if not _is_int(batch_size) or batch_size <= 0:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+
+
+def _check_injected(reward_fn: Any, counterfactual_fn: Any, **keywords: Tuple[Any, Any]) -> None:
+    """An injected reward function (and counterfactual) replaces the reward keywords: given
+    together with any of them (``keywords``: name -> (value, default)) is an error naming both."""
+    if not isinstance(reward_fn, RewardFn):
+        raise TypeError(f"reward_fn must be a mava_ganno.env.rewards.RewardFn (with counterfactual_fn), got {reward_fn!r}.")
+    if counterfactual_fn is not None and not isinstance(counterfactual_fn, Counterfactual):
+        raise TypeError(f"counterfactual_fn must be a mava_ganno.env.counterfactuals.Counterfactual or None, got {counterfactual_fn!r}.")
+    clashing = [f"{k}={v!r}" for k, (v, default) in keywords.items() if v != default]
+    if clashing:
+        raise ValueError(
+            f"reward_fn={reward_fn!r} was given together with {', '.join(clashing)}; the injected reward function and "
+            "counterfactual replace these keywords: give one or the other."
+        )
+    if reward_fn.needs_counterfactual and counterfactual_fn is None:
+        raise ValueError(f"reward_fn={reward_fn!r} compares with a counterfactual branch: give counterfactual_fn too (e.g. NoopStep()).")
 
 
 def resolve_counterfactual(counterfactual: str, agents: LayerAgents) -> str:
@@ -121,10 +139,11 @@ class Ganno(Environment):
             ``constant_episode`` / ``cosine_episode`` (a reference episode, see rewards.py).
         reward_loss_weight: with ``difference_reward``, weight of the continuous term
             (counterfactual's minus actual hold-out loss) added to the accuracy difference.
-        reward_fn: the reward function (``mava_ganno.env.rewards``); default
-            ``make_reward_fn(difference_reward, divergence_reward, reward_counterfactual,
-            reward_loss_weight)``. Given, it decides ``difference_reward`` (whether a
-            counterfactual branch is trained) and ``divergence_reward``.
+        reward_fn, counterfactual_fn: the reward function (``mava_ganno.env.rewards``) and the
+            counterfactual branch it compares with (``mava_ganno.env.counterfactuals``; None:
+            no branch is trained); default ``make_reward(difference_reward,
+            divergence_reward, reward_counterfactual, reward_loss_weight)``. Given, they
+            replace those four keywords (giving both is an error naming them).
         viewer: renders states (``render``/``animate``); default a ``GannoViewer``.
         data_seed: seed of the deterministic train/validation/test split.
         data_dir: where tensorflow-datasets finds prepared data (``tfds:`` datasets), the folder
@@ -180,6 +199,7 @@ class Ganno(Environment):
         reward_counterfactual: str = "noop_step",
         reward_loss_weight: float = 0.0,
         reward_fn: Optional[RewardFn] = None,
+        counterfactual_fn: Optional[Counterfactual] = None,
         viewer: Optional[GannoViewer] = None,
     ):
         # Validate everything cheap before any data is loaded or anything is compiled.
@@ -187,12 +207,14 @@ class Ganno(Environment):
         self.measure_batch = measure_batch
         self.generator = generator if generator is not None else InitialConditionsGenerator()
         self.action_table = ActionTable.from_strings(action_table)
-        if reward_fn is None:
-            reward_fn = make_reward_fn(difference_reward, divergence_reward, reward_counterfactual, reward_loss_weight)
-        elif not isinstance(reward_fn, RewardFn):
-            raise TypeError(f"reward_fn must be a mava_ganno.env.rewards.RewardFn, got {reward_fn!r}.")
-        self.reward_fn = reward_fn
-        difference_reward = reward_fn.needs_counterfactual
+        if reward_fn is None and counterfactual_fn is None:
+            reward_fn, counterfactual_fn = make_reward(difference_reward, divergence_reward, reward_counterfactual, reward_loss_weight)
+        else:
+            _check_injected(reward_fn, counterfactual_fn, difference_reward=(difference_reward, True),
+                            divergence_reward=(divergence_reward, -1.0), reward_counterfactual=(reward_counterfactual, "noop_step"),
+                            reward_loss_weight=(reward_loss_weight, 0.0))  # fmt: skip
+        self.reward_fn, self.counterfactual_fn = reward_fn, counterfactual_fn
+        difference_reward = counterfactual_fn is not None
         divergence_reward = reward_fn.divergence_reward
         if difference_reward:
             self.action_table.noop_index  # noqa: B018  (raises: the counterfactual needs a no-op)
@@ -328,8 +350,8 @@ class Ganno(Environment):
             layer_stats=layer_stats,
             plan=plan,
         )
-        if self.reward_fn.counterfactual == "episode":
-            state = state.replace(reference=Reference(ts, val_acc, state.global_stats.val_loss, jnp.asarray(False)))
+        if self.counterfactual_fn is not None:
+            state = state.replace(reference=self.counterfactual_fn.init(ts, val_acc, state.global_stats.val_loss))
         extras = self._extras(state, ts, False, val_acc)
         return state, restart(self._observation(state), extras, shape=(self.num_agents,))
 
@@ -367,26 +389,16 @@ class Ganno(Environment):
         wd = state.global_stats.weight_decay
         reference = state.reference
         if self.difference_reward:
-            if reference is None:  # the no-op from the current parameters
-                cf_start, cf_lrs = None, self.layer_lrs(state.lrs)
-            else:  # the reference episode from its own parameters, with the reference schedule
-                ref_lr = self.reward_fn.reference_lr(state.global_stats.initial_lr, state.step_count, self.time_limit)
-                cf_start, cf_lrs = reference.train_state, jnp.full((self.num_layers,), ref_lr, jnp.float32)
-            ts_b, loss_b, acc_b, vloss_b, vacc_b = self._train_branches(
-                state.train_state, cf_start, self.layer_lrs(new_lrs), cf_lrs, wd, indices
-            )
+            new_layer_lrs = self.layer_lrs(new_lrs)
+            ctx = BranchContext(state, new_layer_lrs, self.layer_lrs(state.lrs), self.num_layers, self.time_limit)
+            cf_start, cf_lrs = self.counterfactual_fn.start(ctx)
+            ts_b, loss_b, acc_b, vloss_b, vacc_b = self._train_branches(state.train_state, cf_start, new_layer_lrs, cf_lrs, wd, indices)
             ts = jax.tree_util.tree_map(lambda x: x[0], ts_b)
             loss, acc, val_loss, val_acc = loss_b[0], acc_b[0], vloss_b[0], vacc_b[0]
-            cf_val_acc, cf_val_loss = vacc_b[1], vloss_b[1]
             cf_diverged = ~(jnp.isfinite(loss_b[1]) & jnp.isfinite(vloss_b[1]))
-            if reference is not None:
-                ref_ts = jax.tree_util.tree_map(
-                    lambda new, old: jnp.where(cf_diverged, old, new[1]), ts_b, reference.train_state
-                )
-                cf_diverged = reference.diverged | cf_diverged
-                cf_val_acc = jnp.where(cf_diverged, 0.0, cf_val_acc)
-                cf_val_loss = jnp.where(cf_diverged, LOSS_CAP, cf_val_loss)
-                reference = Reference(ref_ts, cf_val_acc, cf_val_loss, cf_diverged)
+            reference, cf_val_acc, cf_val_loss, cf_diverged = self.counterfactual_fn.finish(
+                reference, ts_b, vacc_b[1], vloss_b[1], cf_diverged
+            )
         else:
             ts, loss, acc = self.trainer.train_on(state.train_state, self.layer_lrs(new_lrs), wd, indices)
             val_loss, val_acc = self.trainer.evaluate(ts, "val")

@@ -11,9 +11,9 @@ The reward is shared: every agent receives the same value, shape (num_agents,).
   continuous term, ``loss_weight * (val_loss(counterfactual) - val_loss(actual))``, against
   the quantisation of accuracy on a small hold-out split.
 - ``EpisodeDifferenceReward`` (an option): the counterfactual is a whole *reference episode*
-  started from the same initialisation and trained on the same minibatches with a reference
-  schedule (``constant``: every LR stays the initial LR; ``cosine``: cosine decay from it to 0
-  over the episode) whatever the agents do. The reward is the change of the gap
+  (``counterfactuals.ReferenceEpisode``) started from the same initialisation and trained on
+  the same minibatches with a reference schedule whatever the agents do. The reward is the
+  change of the gap
   ``gap_t = val_acc_t - reference_val_acc_t`` (plus ``loss_weight`` times the loss gap), so
   the undiscounted return of an episode is its final hold-out accuracy minus the reference's:
   what evaluation measures, not the next tau steps. The reference does not depend on the
@@ -24,20 +24,22 @@ The reward is shared: every agent receives the same value, shape (num_agents,).
   reward the step's reward also takes back the gap collected so far, so the episode's return
   is ``divergence_reward``.
 
-The environment trains a counterfactual branch for a reward function whose ``counterfactual``
-is ``"step"`` (from the current parameters, LRs unchanged) or ``"episode"`` (the reference run
-carried in ``State.reference``); ``make_reward_fn`` builds one from config values.
+What the counterfactual branch is, is not the reward's business: the environment is given a
+``mava_ganno.env.counterfactuals.Counterfactual`` beside the reward function (a reward that
+compares with one says so with ``needs_counterfactual``); ``make_reward`` builds the pair from
+config values.
 """
 
 from __future__ import annotations
 
 import abc
 import math
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Tuple
 
 import chex
 import jax.numpy as jnp
-import optax
+
+from mava_ganno.env.counterfactuals import Counterfactual, NoopStep, ReferenceEpisode
 
 
 class StepOutcome(NamedTuple):
@@ -70,14 +72,10 @@ def _check_number(name: str, value, minimum: Optional[float] = None) -> float:
 class RewardFn(abc.ABC):
     """``reward_fn(outcome) -> ()`` float32 shared reward."""
 
-    counterfactual: Optional[str] = None  # None, "step" or "episode"
+    needs_counterfactual: bool = False  # compares with a counterfactual branch (the env must be given one)
 
     def __init__(self, divergence_reward: float = -1.0):
         self.divergence_reward = _check_number("divergence_reward", divergence_reward)
-
-    @property
-    def needs_counterfactual(self) -> bool:
-        return self.counterfactual is not None
 
     @abc.abstractmethod
     def reward(self, outcome: StepOutcome) -> chex.Array:
@@ -114,7 +112,7 @@ def _gap(acc, cf_acc, loss, cf_loss, loss_weight: float):
 class DifferenceReward(RewardFn):
     """r = hold-out accuracy minus that of the no-op counterfactual (0 if nothing changed)."""
 
-    counterfactual = "step"
+    needs_counterfactual = True
 
     def __init__(self, divergence_reward: float = -1.0, loss_weight: float = 0.0):
         super().__init__(divergence_reward)
@@ -129,28 +127,17 @@ class DifferenceReward(RewardFn):
         return f"DifferenceReward(divergence_reward={self.divergence_reward}, loss_weight={self.loss_weight})"
 
 
-REFERENCE_SCHEDULES = ("constant", "cosine")
 
 
 class EpisodeDifferenceReward(RewardFn):
-    """r = change of the gap to a reference episode; the return is the final gap."""
+    """r = change of the gap to a reference episode (``ReferenceEpisode``); the return is the
+    final gap."""
 
-    counterfactual = "episode"
+    needs_counterfactual = True
 
-    def __init__(self, divergence_reward: float = -1.0, loss_weight: float = 0.0, reference: str = "constant"):
+    def __init__(self, divergence_reward: float = -1.0, loss_weight: float = 0.0):
         super().__init__(divergence_reward)
         self.loss_weight = _check_number("loss_weight", loss_weight, minimum=0.0)
-        if reference not in REFERENCE_SCHEDULES:
-            raise ValueError(
-                f"reference schedule {reference!r} is not known; use one of {', '.join(REFERENCE_SCHEDULES)}."
-            )
-        self.reference = reference
-
-    def reference_lr(self, initial_lr: chex.Array, step_count: chex.Array, time_limit: int) -> chex.Array:
-        """The reference run's LR for the tau steps after env step ``step_count`` (optax schedule)."""
-        if self.reference == "constant":
-            return jnp.asarray(initial_lr, jnp.float32)
-        return optax.cosine_decay_schedule(initial_lr, time_limit)(step_count)
 
     def _prev_gap(self, o: StepOutcome) -> chex.Array:
         return _gap(o.prev_val_accuracy, o.prev_counterfactual_val_accuracy, o.prev_val_loss,
@@ -165,26 +152,25 @@ class EpisodeDifferenceReward(RewardFn):
         return self.divergence_reward - self._prev_gap(outcome)
 
     def __repr__(self) -> str:
-        return (f"EpisodeDifferenceReward(divergence_reward={self.divergence_reward}, "
-                f"loss_weight={self.loss_weight}, reference={self.reference!r})")
+        return f"EpisodeDifferenceReward(divergence_reward={self.divergence_reward}, loss_weight={self.loss_weight})"
 
 
 REWARD_COUNTERFACTUALS = ("noop_step", "constant_episode", "cosine_episode")
 
 
-def make_reward_fn(
+def make_reward(
     difference_reward: bool = True,
     divergence_reward: float = -1.0,
     reward_counterfactual: str = "noop_step",
     reward_loss_weight: float = 0.0,
-) -> RewardFn:
-    """The reward function of the environment's config values.
+) -> Tuple[RewardFn, Optional[Counterfactual]]:
+    """(reward function, counterfactual) of the environment's config values.
 
-    ``difference_reward`` False (evaluation): ``HoldOutAccuracy``, the two reward options are
-    then not used. Otherwise ``reward_counterfactual`` picks the counterfactual: ``noop_step``
-    (the paper's ``DifferenceReward``), ``constant_episode`` or ``cosine_episode``
-    (``EpisodeDifferenceReward`` against a constant-LR or a cosine-decay reference episode);
-    ``reward_loss_weight`` adds the continuous validation-loss term.
+    ``difference_reward`` False (evaluation): ``HoldOutAccuracy`` and no counterfactual, the two
+    reward options are then not used. Otherwise ``reward_counterfactual`` picks the pair:
+    ``noop_step`` (the paper's ``DifferenceReward`` against ``NoopStep``), ``constant_episode``
+    or ``cosine_episode`` (``EpisodeDifferenceReward`` against a ``ReferenceEpisode`` with a
+    constant or cosine-decay schedule); ``reward_loss_weight`` adds the validation-loss term.
     """
     if reward_counterfactual not in REWARD_COUNTERFACTUALS:
         raise ValueError(
@@ -192,9 +178,8 @@ def make_reward_fn(
             f"{', '.join(REWARD_COUNTERFACTUALS)}."
         )
     if not difference_reward:
-        return HoldOutAccuracy(divergence_reward)
+        return HoldOutAccuracy(divergence_reward), None
     if reward_counterfactual == "noop_step":
-        return DifferenceReward(divergence_reward, loss_weight=reward_loss_weight)
-    return EpisodeDifferenceReward(
-        divergence_reward, loss_weight=reward_loss_weight, reference=reward_counterfactual.split("_")[0]
-    )
+        return DifferenceReward(divergence_reward, loss_weight=reward_loss_weight), NoopStep()
+    reward = EpisodeDifferenceReward(divergence_reward, loss_weight=reward_loss_weight)
+    return reward, ReferenceEpisode(reward_counterfactual.split("_")[0])

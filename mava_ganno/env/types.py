@@ -17,8 +17,9 @@ else:
 
 
 class Reference(NamedTuple):
-    """The reference episode of ``EpisodeDifferenceReward`` (rewards.py), stepped beside the
-    actual one from the same initialisation, on the same minibatches, with a reference schedule.
+    """What a counterfactual carries across steps (``counterfactuals.ReferenceEpisode``: the
+    reference episode, stepped beside the actual one from the same initialisation, on the same
+    minibatches, with a reference schedule).
 
     train_state: the reference network's params, BatchNorm statistics and optimiser state.
     val_accuracy: () its hold-out accuracy after the last tau steps (0 once it has diverged).
