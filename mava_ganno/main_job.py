@@ -432,7 +432,7 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     if bad:
         build_parser().error(f"unrecognized arguments: {' '.join(bad)}")
     from mava_ganno.policy.io import ensure_writable_dir
-    from mava_ganno.systems.rec_ippo import interrupted_training
+    from mava_ganno.systems.resume import interrupted_training
     from mava_ganno.utils.config import ConfigError
     from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, exit_interrupted, terminate_as_exception
 

@@ -211,7 +211,7 @@ def test_recurrent_ippo_starts_from_the_prefitted_critic(demos, tmp_path):
     statistics start as the demonstrations' returns; a file of other features, or no file, is
     refused by name."""
     from mava_ganno.policy.fitting import discounted_returns
-    from mava_ganno.systems import rec_ippo
+    from mava_ganno.systems import rec_ippo, warm_start
     from mava_ganno.train import compose_config
     from mava_ganno.utils import make_env
     from mava_ganno.utils.config import ConfigError, check_config
@@ -229,7 +229,7 @@ def test_recurrent_ippo_starts_from_the_prefitted_critic(demos, tmp_path):
     assert value.mean == pytest.approx(float(returns.mean()), rel=1e-5) and value.count == data["mask"].sum()
     other = check_config(compose_config(tiny + [f"system.critic_prefit_demos={path}", "env.kwargs.features=robust"]))
     with pytest.raises(ConfigError, match=r"system\.critic_prefit_demos .*features .* this run's are"):
-        rec_ippo.prefit_critic_on_demos(path, make_env.make_single(other), learner.critic, learner.critic_config,
+        warm_start.prefit_critic_on_demos(path, make_env.make_single(other), learner.critic, learner.critic_config,
                                         None, None, other)
     with pytest.raises(ConfigError, match=r"system\.critic_prefit_demos='nope\.npz' is not a file"):
         check_config(compose_config(tiny + ["system.critic_prefit_demos=nope.npz"]))

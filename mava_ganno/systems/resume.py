@@ -147,3 +147,20 @@ def make_checkpointer(config: DictConfig, run_dir: str, resuming: bool) -> Optio
     sa = ckpt_cfg.save_args
     cfg = OmegaConf.to_container(config, resolve=True)
     return checkpointing.Checkpointer(run_dir, {"config": cfg}, sa.save_interval_steps, sa.max_to_keep, sa.keep_period)
+
+
+def interrupted_training(e: BaseException, resume: str) -> str:
+    """What an interrupted ``run_experiment`` kept, in one sentence ending with ``resume`` (the
+    command that continues it) when there is a checkpoint to continue from."""
+    info = getattr(e, "training", None)
+    if info is None:
+        return "training had not started; nothing was kept. Run the same command again."
+    if not info["saving"] and not checkpointing.list_checkpoints(info["run_dir"]):
+        return "checkpointing is off (logger.checkpointing.save_model=False), so nothing was kept. Run the same command again."
+    ckpts = checkpointing.list_checkpoints(info["run_dir"])
+    if not ckpts:
+        return (f"no checkpoint was written yet (one every {info['every']} evaluations), so there is nothing to resume. "
+                "Run the same command again.")  # fmt: skip
+    path = ckpts[-1][1]
+    done = checkpointing.read_meta(path).get("timestep", "?")
+    return f"the last checkpoint is {path} (timestep {done} of {info['total']}); {resume} continues from it."
