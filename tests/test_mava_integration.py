@@ -177,8 +177,8 @@ def test_other_envs_configs_unchanged():
 @pytest.mark.parametrize("system", ["rec_ippo", "rec_mappo"])
 def test_mava_system_trains_ganno_and_its_checkpoint_runs_zero_shot_deeper(system, tmp_path):
     from mava_ganno.evaluation.harness import evaluate
+    from mava_ganno.evaluation.policies import load_policy_any
     from mava_ganno.evaluation.records import make_scenario
-    from mava_ganno.mava.checkpoint import load_mava_policy
 
     uid = f"ganno_{system}"
     overrides = ["env=ganno", *TINY_ENV, *TINY_RUN, "logger.checkpointing.save_model=True"]
@@ -190,7 +190,7 @@ def test_mava_system_trains_ganno_and_its_checkpoint_runs_zero_shot_deeper(syste
     assert np.isfinite(evaluation["Episode return mean"])
     assert np.isfinite(metrics(out, "TRAINER")["Total loss"])
 
-    policy = load_mava_policy(str(tmp_path / "checkpoints" / system / uid))
+    policy = load_policy_any(str(tmp_path / "checkpoints" / system / uid))  # as `ganno evaluate --policy <run dir>` loads it
     assert policy.metadata["system_name"] == system
     assert policy.metadata["mava_config"]["env"]["scenario"]["task_name"] == "mlp2-digits"
     # Trained on 3 layer agents; runs on 6 (mlp5), zero-shot.
