@@ -56,7 +56,7 @@ BENCH_METHODS = (
 REQUIRED_METHODS = ("constant", "cosine")  # the normalisation's 0 and the speed-up's reference
 TASK_FILE = "bench_task.json"
 TASK_FORMAT = 1
-RUNS_DIR = "runs"  # <out>/runs/<key>.npz: every finished group of runs, of any task
+RUNS_DIR = store.RUNS_DIR  # <out>/runs/<key>.npz: every finished group of runs, of any task
 POLICY_MODES = ("greedy",)
 
 
