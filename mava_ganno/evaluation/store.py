@@ -15,6 +15,7 @@ bold). ``/`` = the method does not take that LR (LR-free methods have only an Av
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -30,6 +31,7 @@ from mava_ganno.evaluation.figures import write_figures
 from mava_ganno.evaluation.records import Evaluation, RunSet, Scenario
 from mava_ganno.evaluation.tables import tables_markdown
 from mava_ganno.policy.io import atomic_write_dir
+from mava_ganno.utils.files import atomic_write_text
 
 RUNS_DIR = "runs"  # a results folder's finished groups of runs (RunCache files)
 
@@ -239,21 +241,17 @@ class RunCache:
         """Store a finished group; returns its file, or "" when it cannot be written (a full
         disk: said once, and the evaluation goes on with the group in memory)."""
         path = self._path(self.write_dir, key)
-        tmp = path + ".tmp"
+        buf = io.BytesIO()
+        np.savez_compressed(buf, title=np.array(title), seconds=np.array(seconds), **{k: np.asarray(v) for k, v in out.items()})
         try:
             os.makedirs(self.write_dir, exist_ok=True)
-            with open(tmp, "wb") as f:
-                np.savez_compressed(f, title=np.array(title), seconds=np.array(seconds), **{k: np.asarray(v) for k, v in out.items()})
-            os.replace(tmp, path)
+            atomic_write_text(path, buf.getvalue())
         except OSError as e:
             if not self.failed:
                 self.warn(f"warning: could not keep the finished runs of {title or key} in {self.write_dir} ({e.strerror or e}); "
                           "the evaluation goes on, but an interruption now loses them")  # fmt: skip
             self.failed.append(key)
             return ""
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
         self.used[key] = path
         return path
 

@@ -15,13 +15,14 @@ def current_umask() -> int:
     return mask
 
 
-def atomic_write_text(path: str, text: str) -> str:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, renamed into place
-    (readers see the old file or the new one, never a partial one); returns ``path``."""
+def atomic_write_text(path: str, text: "str | bytes") -> str:
+    """Write ``text`` (str, or bytes) to ``path`` through a temporary file in the same folder,
+    renamed into place (readers see the old file or the new one, never a partial one); returns
+    ``path``."""
     path = os.path.abspath(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=os.path.dirname(path))
     try:
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(fd, "wb" if isinstance(text, (bytes, bytearray)) else "w") as f:
             f.write(text)
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's 0600 would make results private
         os.replace(tmp, path)
