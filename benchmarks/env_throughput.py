@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 
 from mava_ganno.backend.trainer import plain_adamw_loop
-from mava_ganno.env.env import Ganno
+from mava_ganno.env.env import Ganno, make_ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
 
 TRACKS = {
@@ -78,7 +78,7 @@ def track_env(name: str, difference_reward: bool) -> Tuple[Ganno, int]:
     cfg = dict(TRACKS[name])
     k = cfg.pop("env_steps")
     gen = InitialConditionsGenerator(lr=1e-3, weight_decay=1e-4)
-    return Ganno(gen, difference_reward=difference_reward, sl_steps=cfg["tau"] * (k + 1), **cfg), k
+    return make_ganno(gen, difference_reward=difference_reward, sl_steps=cfg["tau"] * (k + 1), **cfg), k
 
 
 def bench_track(name: str, repeats: int) -> dict:

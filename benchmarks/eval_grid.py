@@ -32,6 +32,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from mava_ganno.env.env import Ganno  # noqa: E402
+from mava_ganno.env.rewards import HoldOutAccuracy  # noqa: E402
 from mava_ganno.evaluation import harness as E  # noqa: E402
 from mava_ganno.evaluation import policies as P  # noqa: E402
 from mava_ganno.evaluation import records as REC  # noqa: E402
@@ -53,7 +54,7 @@ def main(argv=None) -> dict:
     if args.policy:
         policy = P.describe_policy(P.load_policy_any(args.policy), path=args.policy)
     else:
-        env = Ganno(**sc.env_kwargs(), difference_reward=False, track_test=True)
+        env = Ganno(sc, reward_fn=HoldOutAccuracy(), track_test=True)
         policy = P.describe_policy(init_policy_for_env(env, jax.random.PRNGKey(0)), path="untrained")
     runs = None
     summary = {

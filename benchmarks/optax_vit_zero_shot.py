@@ -17,7 +17,7 @@ import numpy as np
 import optax
 
 from mava_ganno.backend.trainer import TrainState
-from mava_ganno.env.env import Ganno
+from mava_ganno.env.env import make_ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.optimiser import ganno_adamw, is_decision_step, layer_names, lr_trajectory
 from mava_ganno.policy import load_policy
@@ -32,7 +32,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=3000)
     args = p.parse_args()
     policy = load_policy(args.policy)
-    env = Ganno(
+    env = make_ganno(
         InitialConditionsGenerator(args.lr, args.weight_decay), network="vit", dataset="mnist_5k",
         tau=100, sl_steps=args.steps, difference_reward=False,
     )

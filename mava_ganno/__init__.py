@@ -3,7 +3,7 @@
 Importing the package registers the environment with Jumanji as ``GANNO-v0``. What a user
 needs is importable from here::
 
-    from mava_ganno import Ganno, ganno_adamw, lr_trajectory, load_policy, save_policy, evaluate, run_bench
+    from mava_ganno import Ganno, Task, make_ganno, ganno_adamw, lr_trajectory, load_policy, save_policy, evaluate, run_bench
 
 The optimiser, policy, evaluation and benchmark names are imported on first use (``import
 mava_ganno`` stays as light as the environment).
@@ -14,6 +14,7 @@ from typing import Any
 
 from jumanji.registration import register, registered_environments
 
+from mava_ganno.backend.task import Task
 from mava_ganno.env import (
     DEFAULT_ACTION_TABLE,
     ActionTable,
@@ -22,13 +23,14 @@ from mava_ganno.env import (
     InitialConditionsGenerator,
     Observation,
     State,
+    make_ganno,
 )
 
 __version__ = "0.1.0"
 
 ENV_ID = "GANNO-v0"
 if ENV_ID not in registered_environments():
-    register(ENV_ID, entry_point="mava_ganno.env:Ganno")
+    register(ENV_ID, entry_point="mava_ganno.env:make_ganno")
 
 # name -> module it lives in, imported when the name is first used
 _LAZY = {
@@ -60,5 +62,7 @@ __all__ = [
     "InitialConditionsGenerator",
     "Observation",
     "State",
+    "Task",
+    "make_ganno",
     *_LAZY,
 ]

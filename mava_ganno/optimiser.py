@@ -75,6 +75,7 @@ import numpy as np
 import optax
 
 from mava_ganno.backend.layer_stats import layer_statistics
+from mava_ganno.backend.task import check_tau
 from mava_ganno.backend.trainer import adam_direction, layerwise_adamw
 from mava_ganno.env.actions import ActionTable
 from mava_ganno.env.observations import (
@@ -141,8 +142,7 @@ def _policy_table(policy: Any) -> ActionTable:
 
 
 def _check_arguments(tau: Any, total_steps: Any, lr_max: float, initial_lr: Any, weight_decay: Any) -> None:
-    if not isinstance(tau, (int, np.integer)) or isinstance(tau, bool) or tau <= 0:
-        raise ValueError(f"tau must be a positive integer (the paper uses 100), got {tau!r}.")
+    check_tau(tau)
     if not isinstance(total_steps, (int, np.integer)) or isinstance(total_steps, bool) or total_steps < tau:
         raise ValueError(
             f"total_steps must be an integer >= tau={tau} (the planned number of update calls; "

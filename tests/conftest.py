@@ -24,7 +24,7 @@ if _CACHE_MADE_HERE:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]))
 
 import mava_ganno  # noqa: F401, E402  (registers GANNO-v0; after the cache is set)
-from mava_ganno.env import Ganno  # noqa: E402
+from mava_ganno.env import Ganno, make_ganno  # noqa: E402
 from mava_ganno.env.generator import InitialConditionsGenerator  # noqa: E402
 
 TINY = dict(network="mlp2", dataset="digits", tau=5, sl_steps=20, hidden=16)
@@ -44,14 +44,14 @@ class Compiled:
 @pytest.fixture(scope="session")
 def tiny_train_env() -> Compiled:
     """mlp2 on digits, tau 5, 4 env steps, difference reward (training mode)."""
-    return Compiled(Ganno(**TINY, difference_reward=True))
+    return Compiled(make_ganno(**TINY, difference_reward=True))
 
 
 @pytest.fixture(scope="session")
 def tiny_eval_env() -> Compiled:
     """The same in evaluation mode (no counterfactual), fixed initial conditions, test tracked."""
     gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
-    return Compiled(Ganno(gen, **TINY, difference_reward=False, track_test=True))
+    return Compiled(make_ganno(gen, **TINY, difference_reward=False, track_test=True))
 
 
 def pytest_unconfigure(config):

@@ -80,10 +80,10 @@ def test_the_rich_table_expresses_a_warmup_the_papers_cannot():
 def test_an_environment_takes_a_preset_table():
     from conftest import TINY
 
-    from mava_ganno.env import Ganno
+    from mava_ganno.env import make_ganno
 
-    env = Ganno(**TINY, action_table="rich")
+    env = make_ganno(**TINY, action_table="rich")
     assert env.action_table.entries == ACTION_TABLES["rich"] and env.action_dim == 13
-    assert env.obs_dim == Ganno(**TINY).obs_dim + 4  # the previous action is one-hot over the table
+    assert env.obs_dim == make_ganno(**TINY).obs_dim + 4  # the previous action is one-hot over the table
     with pytest.raises(ValueError, match="unknown action table 'big'"):
-        Ganno(**TINY, action_table="big")
+        make_ganno(**TINY, action_table="big")

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from mava_ganno.backend.networks import ViT, make_network
-from mava_ganno.env import Ganno
+from mava_ganno.env import make_ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.env.observations import FEATURES, resolve_features
 from mava_ganno.layers import ATTENTION, LINEAR, UnknownLayerError, find_layer_agents
@@ -70,7 +70,7 @@ def test_top_level_position_embedding_is_reported_not_guessed():
 
 @pytest.fixture(scope="module")
 def vit_env():
-    env = Ganno(InitialConditionsGenerator(1e-3, 0.01), **SMALL_VIT, tau=5, sl_steps=10, difference_reward=False)
+    env = make_ganno(InitialConditionsGenerator(1e-3, 0.01), **SMALL_VIT, tau=5, sl_steps=10, difference_reward=False)
 
     @jax.jit
     def reset_and_step(key, actions):  # one compilation for both
@@ -110,6 +110,6 @@ def test_vit_scenarios_build(scenario):
     with open(path) as f:
         cfg = yaml.safe_load(f)
     assert cfg["name"] == "GANNO-v0" and cfg["task_name"] == scenario
-    env = Ganno(InitialConditionsGenerator(**cfg["task_config"]), **cfg["env_kwargs"])
+    env = make_ganno(InitialConditionsGenerator(**cfg["task_config"]), **cfg["env_kwargs"])
     assert [a.layer_type for a in env.layer_agents.agents].count("attention") == 2
     assert env.dataset_name == cfg["env_kwargs"]["dataset"]

@@ -13,12 +13,13 @@ import pytest
 from scipy import stats
 
 from mava_ganno.backend import datasets as D
+from mava_ganno.backend.task import Task
 from mava_ganno.backend.task_pool import check_training_pool, is_evaluation_dataset
 from mava_ganno.bench import cli as BC
 from mava_ganno.bench import metrics as M
 from mava_ganno.bench.cli import TASK_FILE
 from mava_ganno.bench.tasks import SUITES, Suite, get_suite, task
-from mava_ganno.evaluation.records import Evaluation, RunSet, Scenario
+from mava_ganno.evaluation.records import Evaluation, RunSet
 
 
 # ============================================================================ IDX files
@@ -163,7 +164,7 @@ def _evaluation():
                 diverged=[[False, False], [False, False], [True, False]]),
         _runset("prodigy", "optimizer", (float("nan"),), [[0.5, 0.5]], [[0.875, 0.875]], [[_curves([1])[0]] * 2], takes_lr=False),
     ]  # fmt: skip
-    return Evaluation(Scenario("t", "mlp1", "digits"), LRS3, (0.1,), (0, 1), runsets, {})
+    return Evaluation(Task("mlp1", "digits", name="t"), LRS3, (0.1,), (0, 1), runsets, {})
 
 
 def test_tuned_lr_is_picked_on_validation_and_scored_on_test():

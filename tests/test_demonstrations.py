@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import TINY
 
-from mava_ganno.env import Ganno
+from mava_ganno.env import make_ganno
 from mava_ganno.env.actions import ActionTable
 from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.evaluation.rollouts import make_episode_runner
@@ -51,8 +51,8 @@ def test_the_follower_takes_the_action_closest_to_the_schedule_in_log_space(tiny
 def demos(tmp_path_factory):
     """Two groups of different episode lengths (4 and 2 decisions) and depths (3 and 2 agents)."""
     gen = InitialConditionsGenerator(lr=1e-3, weight_decay=[1e-4, 1e-1])
-    long = Ganno(gen, **TINY)
-    short = Ganno(gen, **{**TINY, "network": "mlp1", "sl_steps": 10})
+    long = make_ganno(gen, **TINY)
+    short = make_ganno(gen, **{**TINY, "network": "mlp1", "sl_steps": 10})
     data = generate_demonstrations([long, short], ["long", "short"], ("constant", "warmup_cosine"), (1e-3, 1e-2),
                                    seeds=(0, 1), log=lambda s: None)
     path = save_demonstrations(str(tmp_path_factory.mktemp("demos") / "d.npz"), data)

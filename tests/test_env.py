@@ -19,7 +19,7 @@ except ImportError:  # Mava's pinned Jumanji 0.3.1 fork has no spec smoke test
 from conftest import TINY
 from jumanji.types import StepType
 
-from mava_ganno.env import Ganno, get_spec
+from mava_ganno.env import Ganno, get_spec, make_ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.env.observations import CHANCE_FEATURES, FEATURE_SETS, feature_dim
 
@@ -54,7 +54,7 @@ def test_registered_and_attributes(tiny_train_env):
     ids=lambda k: f"{k['network']}-{k['dataset']}",
 )
 def test_jumanji_smoke(kwargs):
-    env = Ganno(tau=2, sl_steps=4, hidden=8, batch_size=8, **kwargs)
+    env = make_ganno(tau=2, sl_steps=4, hidden=8, batch_size=8, **kwargs)
     if check_env_specs_does_not_smoke is not None:
         check_env_specs_does_not_smoke(env)
     else:  # the same by hand: every spec generates a value and validates the env's outputs
@@ -125,7 +125,7 @@ def test_action_updates_learning_rates(tiny_eval_env):
 
 def test_zero_lr_freezes_layer_and_is_escapable():
     gen = InitialConditionsGenerator(lr=0.0, weight_decay=0.1)
-    env = Ganno(gen, **TINY, difference_reward=False)
+    env = make_ganno(gen, **TINY, difference_reward=False)
     state, _ = env.reset(jax.random.PRNGKey(0))
     p0 = state.train_state.params
     step = jax.jit(env.step)
@@ -140,7 +140,7 @@ def test_zero_lr_freezes_layer_and_is_escapable():
 
 def test_forced_divergence_stays_finite_and_terminates():
     gen = InitialConditionsGenerator(lr=1e12, weight_decay=1e-5)  # activations overflow float32
-    env = Ganno(gen, **TINY, difference_reward=True, lr_max=1e13)
+    env = make_ganno(gen, **TINY, difference_reward=True, lr_max=1e13)
     state, ts = env.reset(jax.random.PRNGKey(0))
     p0 = state.train_state
     state, ts = jax.jit(env.step)(state, jnp.full((env.num_agents,), 2, jnp.int32))  # *1.1
@@ -216,19 +216,19 @@ def test_agent_counts_per_network(network, expected, types):
 
 
 def test_single_agent_and_ablation_feature_sets():
-    env = Ganno(**TINY, single_agent=True, features="single_agent", difference_reward=False)
+    env = make_ganno(**TINY, single_agent=True, features="single_agent", difference_reward=False)
     assert env.num_agents == 1 and env.num_layers == 3
     state, ts = env.reset(jax.random.PRNGKey(0))
     state, ts = jax.jit(env.step)(state, jnp.asarray([7], jnp.int32))
     np.testing.assert_allclose(np.asarray(ts.extras["layer_lrs"]), float(state.lrs[0]))
     assert ts.observation.agents_view.shape == (1, env.obs_dim)
-    lr_only = Ganno(**TINY, features="lr_only", difference_reward=False)
+    lr_only = make_ganno(**TINY, features="lr_only", difference_reward=False)
     assert lr_only.obs_dim == 2
-    assert Ganno(**TINY, features="timestep_only", difference_reward=False).obs_dim == 1
+    assert make_ganno(**TINY, features="timestep_only", difference_reward=False).obs_dim == 1
     with pytest.raises(ValueError, match="single_agent mode has no per-layer agent"):
-        Ganno(**TINY, single_agent=True, features="full")
+        make_ganno(**TINY, single_agent=True, features="full")
     # the single-agent ablation of the robust configuration: chance features, episode reward
-    robust = Ganno(**TINY, single_agent=True, features="robust_single_agent", reward_counterfactual="constant_episode")
+    robust = make_ganno(**TINY, single_agent=True, features="robust_single_agent", reward_counterfactual="constant_episode")
     assert robust.num_agents == 1 and robust.obs_dim == env.obs_dim + len(CHANCE_FEATURES)
     state, ts = robust.reset(jax.random.PRNGKey(0))
     state, ts = jax.jit(robust.step)(state, jnp.asarray([2], jnp.int32))  # *1.1 on every layer
@@ -239,7 +239,7 @@ def test_single_agent_and_ablation_feature_sets():
 def test_robust_feature_set_runs_finite_and_flags_a_collapse():
     """``features="robust"``: full + chance-relative loss/accuracy and the loss trend, finite in
     a normal run and in a diverged one (huge LR)."""
-    env = Ganno(**TINY, features="robust", difference_reward=False, lr_max=1e13)
+    env = make_ganno(**TINY, features="robust", difference_reward=False, lr_max=1e13)
     full = FEATURE_SETS["full"]
     assert env.obs_dim == feature_dim(full, 9) + 5 and env.features[: len(full)] == full
     col = {n: feature_dim(env.features[: env.features.index(n)], 9) for n in env.features[len(full) :]}
@@ -299,7 +299,7 @@ def test_bad_config_raises_before_compute(kwargs, match, monkeypatch):
 
     monkeypatch.setattr(env_mod, "SLTrainer", no_compute)
     with pytest.raises(ValueError, match=match):
-        Ganno(**{**TINY, **kwargs})
+        make_ganno(**{**TINY, **kwargs})
 
 
 @pytest.mark.parametrize(
@@ -308,6 +308,9 @@ def test_bad_config_raises_before_compute(kwargs, match, monkeypatch):
         (dict(lr=(1e-2, 1e-5)), "min > max"),
         (dict(lr=(0.0, 1e-2)), "log-uniform range needs 0 < min"),
         (dict(weight_decay=(1e-3,)), "a number or a \\[min, max\\] pair"),
+        (dict(focus_fraction=0.5), "focus_fraction=0.5 needs lr_focus"),
+        (dict(lr_focus=(3e-4, 3e-3), focus_fraction=1.5), "focus_fraction must be in \\[0, 1\\]"),
+        (dict(lr_focus=(3e-3, 3e-4), focus_fraction=0.5), "lr_focus range .* has min > max"),
     ],
 )
 def test_bad_initial_conditions(kwargs, match):
@@ -329,6 +332,19 @@ def test_initial_conditions_are_log_uniform():
     assert float(fixed.initial_lr) == pytest.approx(3e-4) and float(fixed.weight_decay) == pytest.approx(0.1)
 
 
+def test_a_focus_range_draws_its_share_of_initial_lrs_and_leaves_the_rest_alone():
+    keys = jax.random.split(jax.random.PRNGKey(0), 4000)
+    plain = jax.vmap(InitialConditionsGenerator(lr=(1e-5, 1e-1)))(keys)
+    mixed = jax.vmap(InitialConditionsGenerator(lr=(1e-5, 1e-1), lr_focus=(3e-4, 3e-3), focus_fraction=0.4))(keys)
+    np.testing.assert_array_equal(mixed.weight_decay, plain.weight_decay)
+    changed = np.asarray(mixed.initial_lr) != np.asarray(plain.initial_lr)
+    assert abs(changed.mean() - 0.4) < 0.03  # the focus share, drawn afresh
+    np.testing.assert_array_equal(np.asarray(mixed.initial_lr)[~changed], np.asarray(plain.initial_lr)[~changed])
+    focus = np.log10(np.asarray(mixed.initial_lr)[changed])
+    assert focus.min() >= np.log10(3e-4) - 1e-4 and focus.max() <= np.log10(3e-3) + 1e-4
+    np.testing.assert_allclose(np.histogram(focus, bins=2, range=(np.log10(3e-4), np.log10(3e-3)))[0] / focus.size, 0.5, atol=0.05)
+
+
 def test_viewer_writes_pngs(tiny_eval_env, tmp_path):
     env = tiny_eval_env.env
     traj = _rollout(tiny_eval_env, jax.random.PRNGKey(0), [jnp.full((3,), 7, jnp.int32)] * 2)
@@ -343,7 +359,7 @@ def test_viewer_writes_pngs(tiny_eval_env, tmp_path):
 def _episode_runner(mode: str, reward_counterfactual: str):
     """A jitted ``run(key, actions (T, N)) -> (final state, stacked timesteps)`` of a TINY
     difference-reward env whose branches run as ``mode``; one compilation per pair."""
-    env = Ganno(**TINY, difference_reward=True, reward_counterfactual=reward_counterfactual, counterfactual=mode)
+    env = make_ganno(**TINY, difference_reward=True, reward_counterfactual=reward_counterfactual, counterfactual=mode)
 
     @jax.jit
     def run(key, actions):
@@ -389,12 +405,12 @@ def test_auto_counterfactual_is_fused_for_convolutional_networks():
     """``auto`` picks the branches' mode by the network (measured, docs/benchmarks.md): fused
     for networks with convolutional layers, sequential otherwise; a bad mode is named."""
     small = dict(dataset="digits", tau=2, sl_steps=4)
-    assert Ganno(network="cnn2", width=4, **small).counterfactual == "fused"
-    assert Ganno(network="resnet9", width=4, **small).counterfactual == "fused"
-    assert Ganno(network="mlp2", hidden=8, **small).counterfactual == "sequential"
-    assert Ganno(network="cnn2", width=4, counterfactual="sequential", **small).counterfactual == "sequential"
+    assert make_ganno(network="cnn2", width=4, **small).counterfactual == "fused"
+    assert make_ganno(network="resnet9", width=4, **small).counterfactual == "fused"
+    assert make_ganno(network="mlp2", hidden=8, **small).counterfactual == "sequential"
+    assert make_ganno(network="cnn2", width=4, counterfactual="sequential", **small).counterfactual == "sequential"
     with pytest.raises(ValueError, match="counterfactual must be 'auto', 'vmap', 'sequential' or 'fused', got 'parallel'"):
-        Ganno(**TINY, counterfactual="parallel")
+        make_ganno(**TINY, counterfactual="parallel")
 
 
 def test_reset_with_conditions_is_reset_with_given_values(tiny_train_env):

@@ -11,9 +11,10 @@ import jax
 import numpy as np
 import pytest
 
-from mava_ganno.env import Ganno
+from mava_ganno.env import Ganno, make_ganno
 from mava_ganno.env import observations as OBS
 from mava_ganno.env.generator import InitialConditionsGenerator
+from mava_ganno.env.rewards import HoldOutAccuracy
 from mava_ganno.evaluation import baselines as B
 from mava_ganno.evaluation import batching as BAT
 from mava_ganno.evaluation import cli as CLI
@@ -38,7 +39,7 @@ def tiny_run(tmp_path_factory):
     warmup_cosine; prodigy), an untrained GANNO policy, a no-op and the random agent; its
     compilations are counted."""
     sc = REC.make_scenario("mlp2-digits", **TINY_SCENARIO)
-    env = Ganno(**sc.env_kwargs(), difference_reward=False, track_test=True)
+    env = Ganno(sc, reward_fn=HoldOutAccuracy(), track_test=True)
     policy = P.describe_policy(init_policy_for_env(env, jax.random.PRNGKey(0)), path="untrained")
     noop = P.PolicySource("No-op agent", "random", P.NoopPolicy(env.action_table.entries))
     with count_compiles() as compiles:
@@ -157,7 +158,7 @@ def test_constant_schedule_equals_the_noop_agent(tiny_eval):
 
 def test_a_diverging_policy_run_is_recorded():
     gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
-    env = Ganno(gen, network="mlp2", dataset="digits", tau=5, sl_steps=20, hidden=16,
+    env = make_ganno(gen, network="mlp2", dataset="digits", tau=5, sl_steps=20, hidden=16,
                 difference_reward=False, track_test=True, lr_max=1e30)
     policy = P.RandomPolicy(env.action_table.entries, lr_max=1e30)
     args = [
@@ -209,10 +210,12 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
         E.evaluate(sc, lrs=(-1e-3,))
     with pytest.raises(ValueError, match="policy modes"):
         E.evaluate(sc, policy_modes=("argmax",))
-    with pytest.raises(ValueError, match="sl_steps=22 must be a positive multiple of tau=5"):
+    with pytest.raises(ValueError, match="scenario 'mlp2-digits': sl_steps must be a positive multiple of tau=5, got 22; e.g. sl_steps=20"):
         REC.make_scenario("mlp2-digits", tau=5, sl_steps=22)
     with pytest.raises(ValueError, match="scenario 'transformer' is neither"):
         REC.make_scenario("transformer")
+    with pytest.raises(ValueError, match="scenario 'rnn2-digits': unknown network 'rnn2'"):
+        REC.make_scenario("rnn2-digits")
     with pytest.raises(SystemExit, match="--lrs must be comma-separated numbers"):
         CLI.main(["--lrs", "1e-3,fast"])
     with pytest.raises(FileNotFoundError, match="policy.json"):

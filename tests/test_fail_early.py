@@ -262,7 +262,8 @@ def test_checkpoints_without_a_checksum_are_verified_by_parsing(two_checkpoints)
 # ----------------------------------------------------------------------------- 4. evaluate CLI
 @pytest.mark.parametrize("argv, culprit", [
     (["--scenario", "mlp5-mnist5k"], "unknown dataset 'mnist5k'"),
-    (["--scenario", "transformer-digits"], "scenario 'transformer-digits' is neither"),
+    (["--scenario", "transformer-digits"], "scenario 'transformer-digits': unknown network 'transformer'"),
+    (["--scenario", "digits"], "scenario 'digits' is neither"),
     (["--lrs", "-1"], "--lrs: -1 is not a finite number >= 0"),
     (["--lrs", "1e-3,nan"], "--lrs: nan"),
     (["--weight-decays", "inf"], "--weight-decays: inf"),

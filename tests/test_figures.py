@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 
+from mava_ganno.backend.task import Task
 from mava_ganno.evaluation import figures as FIG
 from mava_ganno.evaluation import records as REC
 
@@ -46,7 +47,7 @@ def hand_built_evaluation(policies=True, onecycle=True) -> REC.Evaluation:
             _runset("GANNO-LR-only (greedy)", "ablation", 0.75, layers=LAYERS),
             _runset("GANNO (greedy)", "ganno", 0.90, layers=LAYERS, mode="greedy"),
         ]
-    sc = REC.Scenario("mlp2-digits", "mlp2", "digits", tau=TAU, sl_steps=C * TAU)
+    sc = Task("mlp2", "digits", tau=TAU, sl_steps=C * TAU)
     return REC.Evaluation(sc, LRS, WDS, SEEDS, runsets, {})
 
 

@@ -12,7 +12,7 @@ from flax import serialization
 from thirdparty_dist import TYPE_NAME, TYPE_SLOT, LoRADense, throwaway_layer_type_distribution
 
 from mava_ganno.backend.trainer import TrainState
-from mava_ganno.env import Ganno
+from mava_ganno.env import make_ganno
 from mava_ganno.env.actions import DEFAULT_ACTION_TABLE
 from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.env.observations import FEATURE_SETS, FEATURES
@@ -98,7 +98,7 @@ def _batches(steps, bs=16):
 def _eval_env(features="full"):
     """Evaluation mode, measuring the layer statistics on the first minibatch of the next tau
     steps (what the optimiser sees) instead of a fresh one."""
-    env = Ganno(
+    env = make_ganno(
         InitialConditionsGenerator(lr=2e-3, weight_decay=0.05),
         network="mlp2",
         dataset="digits",
@@ -341,7 +341,7 @@ def test_clear_errors(policy):
         ganno_adamw(robust, total_steps=10, tau=TAU, num_classes=1)
     assert ganno_adamw(robust, total_steps=10, tau=TAU, num_classes=10).init(params).prev_train_loss.shape == ()
     with pytest.raises(ValueError, match="measure_batch must be 'fresh' or 'next', got 'last'"):
-        Ganno(network="mlp2", tau=TAU, sl_steps=10, measure_batch="last")
+        make_ganno(network="mlp2", tau=TAU, sl_steps=10, measure_batch="last")
 
     # tau defaults to the policy's training tau
     assert ganno_adamw(policy.replace(metadata_json='{"env": {"tau": 7}}'), 14).init(params).loss_window.shape == (7,)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import TINY
 
-from mava_ganno.env import Ganno
+from mava_ganno.env import make_ganno
 from mava_ganno.env.counterfactuals import BranchContext, Counterfactual, NoopStep, ReferenceEpisode
 from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.env.rewards import (
@@ -48,13 +48,13 @@ class HalfLoss(RewardFn):
 
 
 def test_the_environment_uses_the_injected_reward_function():
-    env = Ganno(**TINY, reward_fn=HalfLoss(-4.0))
+    env = make_ganno(**TINY, reward_fn=HalfLoss(-4.0))
     assert not env.difference_reward and env.divergence_reward == -4.0
     state, _ = env.reset(jax.random.PRNGKey(0))
     _, ts = jax.jit(env.step)(state, jnp.ones(env.num_agents, jnp.int32))
     np.testing.assert_allclose(np.asarray(ts.reward), -0.5 * float(ts.extras["val_accuracy"]), rtol=1e-6)
     with pytest.raises(TypeError, match="RewardFn"):
-        Ganno(**TINY, reward_fn=lambda o: 0.0)
+        make_ganno(**TINY, reward_fn=lambda o: 0.0)
 
 
 def test_the_validation_loss_term_adds_to_the_accuracy_difference():
@@ -105,7 +105,7 @@ def test_bad_reward_options_are_refused_by_name(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_reward(True, -1.0, **kwargs)
     with pytest.raises(ValueError, match=match):  # also where no data is loaded yet
-        Ganno(**TINY, **kwargs)
+        make_ganno(**TINY, **kwargs)
 
 
 def test_make_reward_picks_the_reward_and_its_counterfactual():
@@ -121,7 +121,7 @@ def test_make_reward_picks_the_reward_and_its_counterfactual():
 @pytest.fixture(scope="module")
 def episode_env():
     gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
-    env = Ganno(gen, **TINY, reward_counterfactual="constant_episode")
+    env = make_ganno(gen, **TINY, reward_counterfactual="constant_episode")
     return env, jax.jit(env.reset), jax.jit(env.step)
 
 
@@ -176,14 +176,14 @@ class LossDrop(RewardFn):
 
 def test_a_new_counterfactual_and_reward_need_no_change_to_the_environment():
     gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
-    env = Ganno(gen, **TINY, reward_fn=LossDrop(), counterfactual_fn=SameAsActual(), counterfactual="sequential")
+    env = make_ganno(gen, **TINY, reward_fn=LossDrop(), counterfactual_fn=SameAsActual(), counterfactual="sequential")
     state, _ = env.reset(jax.random.PRNGKey(0))
     step = jax.jit(env.step)
     for _ in range(env.time_limit):
         state, ts = step(state, jnp.full(env.num_agents, 7, jnp.int32))  # raise every LR
         assert float(ts.reward[0]) == 0.0  # the branch repeated the actual steps exactly
         assert float(ts.extras["counterfactual_val_accuracy"]) == float(ts.extras["val_accuracy"])
-    noop_env = Ganno(gen, **TINY, reward_fn=LossDrop(), counterfactual_fn=NoopStep(), counterfactual="sequential")
+    noop_env = make_ganno(gen, **TINY, reward_fn=LossDrop(), counterfactual_fn=NoopStep(), counterfactual="sequential")
     state, _ = noop_env.reset(jax.random.PRNGKey(0))
     _, ts = jax.jit(noop_env.step)(state, jnp.full(noop_env.num_agents, 7, jnp.int32))
     assert float(ts.reward[0]) != 0.0  # against the no-op, raising the LRs changes the loss
@@ -198,4 +198,4 @@ def test_a_new_counterfactual_and_reward_need_no_change_to_the_environment():
 ])  # fmt: skip
 def test_an_injected_reward_and_reward_keywords_are_refused_together(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
-        Ganno(**TINY, **kwargs)
+        make_ganno(**TINY, **kwargs)

@@ -17,7 +17,7 @@ import numpy as np
 import optax
 import pytest
 
-from mava_ganno.env import Ganno
+from mava_ganno.env import Ganno, make_ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.env.observations import FEATURE_SETS
 from mava_ganno.evaluation import cli as CLI
@@ -44,7 +44,7 @@ def shipped() -> GannoPolicy:
 
 def _env(policy: GannoPolicy, **kwargs) -> Ganno:
     """An evaluation env observed as ``policy`` was trained (features, action table, LR cap)."""
-    return Ganno(
+    return make_ganno(
         InitialConditionsGenerator(lr=1e-3, weight_decay=0.1), **kwargs, difference_reward=False,
         features=policy.feature_names, action_table=policy.action_table, lr_max=policy.lr_max,
     )  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mava_ganno.backend.task import Task
 from mava_ganno.evaluation import records as REC
 from mava_ganno.evaluation import tables as T
 
@@ -84,7 +85,7 @@ def _runset(label, group, accs, takes_lr=True, lrs=LRS, mode=""):
 
 
 def hand_built_evaluation() -> REC.Evaluation:
-    sc = REC.Scenario("mlp2-digits", "mlp2", "digits", tau=10, sl_steps=20)
+    sc = Task("mlp2", "digits", tau=10, sl_steps=20)
     runsets = [
         _runset("Constant", "handcrafted", {1e-3: (0.80, 0.90), 1e-2: (0.50, 0.70)}, lrs=(1e-3, 1e-2)),
         _runset("Cosine one-cycle", "warmup", {1e-3: (0.90, 0.90), 1e-2: (0.60, 0.60)}, lrs=(1e-3, 1e-2)),

@@ -15,7 +15,7 @@ from mava_ganno.backend.datasets import load_dataset
 from mava_ganno.backend.networks import make_network
 from mava_ganno.backend.text import FORTUNES_DIR, load_corpus, split_corpus
 from mava_ganno.backend.trainer import SLTrainer, TrainState
-from mava_ganno.env import Ganno
+from mava_ganno.env import make_ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
 from mava_ganno.layers import EMBEDDING, find_layer_agents, layer_names
 
@@ -186,7 +186,7 @@ def test_ganno_with_an_lm_resets_and_steps_under_jit(corpus_dir):
 
     sc = make_scenario("lm2-fortunes")
     assert (sc.network, sc.dataset) == ("lm2", "fortunes")
-    env = Ganno(
+    env = make_ganno(
         InitialConditionsGenerator(lr=1e-2, weight_decay=1e-4), network="lm2", dataset=NAME,
         data_dir=corpus_dir, tau=5, sl_steps=10, batch_size=8, hidden=HIDDEN, width=WIDTH,
     )  # fmt: skip

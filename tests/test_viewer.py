@@ -6,7 +6,7 @@ import jax
 import numpy as np
 from conftest import TINY
 
-from mava_ganno.env import Ganno
+from mava_ganno.env import make_ganno
 from mava_ganno.env.viewer import GannoViewer
 
 
@@ -22,7 +22,7 @@ def test_viewer_renders_states_without_the_environment(tiny_eval_env, tmp_path):
 
 
 def test_single_agent_viewer_shows_every_layer_following_agent_zero():
-    env = Ganno(**TINY, single_agent=True, features="single_agent", difference_reward=False)
+    env = make_ganno(**TINY, single_agent=True, features="single_agent", difference_reward=False)
     state, _ = env.reset(jax.random.PRNGKey(0))
     lrs = env.viewer.layer_lrs(state)
     assert lrs.shape == (env.num_layers,) and np.all(lrs == np.asarray(state.lrs)[0])

@@ -1,7 +1,8 @@
-"""The supervised-learning backend: networks, datasets and the tau-step trainer."""
+"""The supervised-learning backend: networks, datasets, the task and the tau-step trainer."""
 
 from mava_ganno.backend.datasets import Dataset, load_dataset
 from mava_ganno.backend.networks import NetworkSpec, make_network
+from mava_ganno.backend.task import Task
 from mava_ganno.backend.trainer import (
     LayerStats,
     SLTrainer,
@@ -16,6 +17,7 @@ __all__ = [
     "load_dataset",
     "NetworkSpec",
     "make_network",
+    "Task",
     "LayerStats",
     "SLTrainer",
     "TrainState",

@@ -28,6 +28,7 @@ from flax.core import unfreeze
 from mava_ganno.backend.datasets import Dataset
 from mava_ganno.backend.layer_stats import LayerStats, layer_statistics
 from mava_ganno.backend.networks import LM, NetworkSpec
+from mava_ganno.backend.task import check_tau
 from mava_ganno.layers import LayerAgents, LayerType, find_layer_agents
 
 
@@ -132,8 +133,7 @@ class SLTrainer:
     ):
         if int(batch_size) <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
-        if int(tau) <= 0:
-            raise ValueError(f"tau must be a positive integer, got {tau}.")
+        check_tau(tau)
         if (dataset.kind == "tokens") != isinstance(network.module, LM):
             want = "a language model, 'lm' / 'lm<n>'" if dataset.kind == "tokens" else "an image network (mlp, cnn, vit, resnet)"
             raise ValueError(

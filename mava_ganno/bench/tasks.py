@@ -1,6 +1,6 @@
 """The benchmark's tasks and suites: real training problems sized for a CPU.
 
-A ``BenchTask`` is an evaluation ``Scenario`` (network, dataset, budget) plus how it is scored:
+A ``BenchTask`` is an evaluation scenario, a ``Task`` (network, dataset, budget) plus how it is scored:
 ``accuracy`` tasks by test accuracy (higher is better), ``loss`` tasks by test loss in bits per
 token (lower is better; the language model's bits per character). Every task trains with AdamW's
 decoupled weight decay ``weight_decay`` and is run over the suite's initial-LR grid and seeds.
@@ -28,7 +28,7 @@ import os
 from typing import Dict, Optional, Tuple
 
 from mava_ganno.backend.datasets import MissingDataError, load_dataset
-from mava_ganno.evaluation.records import Scenario
+from mava_ganno.backend.task import Task
 
 METRICS = ("accuracy", "loss")
 
@@ -49,7 +49,7 @@ class BenchTask:
 
     name: short id (the task's folder name), e.g. ``cnn-fmnist``.
     description: one line for the tables.
-    scenario: the network, dataset and budget (``mava_ganno.evaluation.records.Scenario``; its
+    scenario: the network, dataset and budget (a ``mava_ganno.backend.Task``; its
         ``data_dir`` is set per run, see ``scenario_with``).
     metric: ``accuracy`` or ``loss`` (see the module docstring).
     weight_decay: AdamW's decoupled weight decay for every method.
@@ -57,16 +57,13 @@ class BenchTask:
 
     name: str
     description: str
-    scenario: Scenario
+    scenario: Task
     metric: str = "accuracy"
     weight_decay: float = 0.1
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:
             raise ValueError(f"task {self.name!r}: metric {self.metric!r} must be one of {list(METRICS)}.")
-        sc = self.scenario
-        if sc.tau <= 0 or sc.sl_steps <= 0 or sc.sl_steps % sc.tau:
-            raise ValueError(f"task {self.name!r}: sl_steps={sc.sl_steps} must be a positive multiple of tau={sc.tau}.")
 
     @property
     def dataset(self) -> str:
@@ -78,7 +75,7 @@ class BenchTask:
         pkg = DATA_PACKAGES.get(_family(self.dataset))
         return os.path.join(root, pkg[1]) if (root and pkg) else None
 
-    def scenario_with(self, data_root: Optional[str] = None) -> Scenario:
+    def scenario_with(self, data_root: Optional[str] = None) -> Task:
         """The scenario reading its data from ``data_root`` (see ``data_dir``)."""
         return dataclasses.replace(self.scenario, data_dir=self.data_dir(data_root))
 
@@ -90,9 +87,9 @@ class BenchTask:
 
 
 def task(name: str, description: str, network: str, dataset: str, sl_steps: int, metric: str = "accuracy", **sizes: int) -> BenchTask:
-    """A ``BenchTask`` of ``Scenario(name, network, dataset, sl_steps=..., **sizes)`` (sizes:
+    """A ``BenchTask`` of ``Task(network, dataset, sl_steps=..., name=name, **sizes)`` (sizes:
     ``tau``, ``batch_size``, ``hidden``, ``width``)."""
-    return BenchTask(name, description, Scenario(name, network, dataset, sl_steps=sl_steps, **sizes), metric)
+    return BenchTask(name, description, Task(network, dataset, sl_steps=sl_steps, name=name, **sizes), metric)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
+import inspect
 import math
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
@@ -16,6 +18,7 @@ from jumanji.types import TimeStep, restart, termination, transition
 
 from mava_ganno.backend.datasets import load_dataset
 from mava_ganno.backend.networks import make_network
+from mava_ganno.backend.task import TASK_FIELDS, Task
 from mava_ganno.backend.trainer import MinibatchPlan, SLTrainer, TrainState, reset_keys
 from mava_ganno.env.actions import DEFAULT_ACTION_TABLE, ActionTable
 from mava_ganno.env.counterfactuals import BranchContext, Counterfactual
@@ -33,36 +36,24 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _check_arguments(tau: Any, sl_steps: Any, batch_size: Any, lr_max: Any, measure_batch: str, counterfactual: str) -> None:
-    """``ValueError`` naming the first bad constructor argument and a value that works."""
-    if not _is_int(tau) or tau <= 0:
-        raise ValueError(f"tau must be a positive integer (the paper uses 100), got {tau!r}.")
-    if not _is_int(sl_steps) or sl_steps <= 0 or sl_steps % tau:
-        multiple = max(1, int(sl_steps) // tau if _is_int(sl_steps) else 1) * tau
-        raise ValueError(f"sl_steps must be a positive multiple of tau={tau}, got {sl_steps!r}; e.g. sl_steps={multiple}.")
+def _check_arguments(lr_max: Any, measure_batch: str, counterfactual: str) -> None:
+    """``ValueError`` naming the first bad constructor argument and a value that works (the
+    task's own arguments are checked by ``Task``)."""
     if counterfactual not in ("auto", "vmap", "sequential", "fused"):
         raise ValueError(f"counterfactual must be 'auto', 'vmap', 'sequential' or 'fused', got {counterfactual!r}.")
     if measure_batch not in ("fresh", "next"):
         raise ValueError(f"measure_batch must be 'fresh' or 'next', got {measure_batch!r}.")
     if isinstance(lr_max, bool) or not isinstance(lr_max, (int, float, np.number)) or not (0 < lr_max < math.inf):
         raise ValueError(f"lr_max must be a finite number > 0 (default 0.1), got {lr_max!r}.")
-    if not _is_int(batch_size) or batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
 
 
-def _check_injected(reward_fn: Any, counterfactual_fn: Any, **keywords: Tuple[Any, Any]) -> None:
-    """An injected reward function (and counterfactual) replaces the reward keywords: given
-    together with any of them (``keywords``: name -> (value, default)) is an error naming both."""
+def _check_injected(reward_fn: Any, counterfactual_fn: Any) -> None:
+    """``TypeError``/``ValueError`` unless ``reward_fn`` is a ``RewardFn`` and
+    ``counterfactual_fn`` a ``Counterfactual`` (or None, when the reward needs no branch)."""
     if not isinstance(reward_fn, RewardFn):
         raise TypeError(f"reward_fn must be a mava_ganno.env.rewards.RewardFn (with counterfactual_fn), got {reward_fn!r}.")
     if counterfactual_fn is not None and not isinstance(counterfactual_fn, Counterfactual):
         raise TypeError(f"counterfactual_fn must be a mava_ganno.env.counterfactuals.Counterfactual or None, got {counterfactual_fn!r}.")
-    clashing = [f"{k}={v!r}" for k, (v, default) in keywords.items() if v != default]
-    if clashing:
-        raise ValueError(
-            f"reward_fn={reward_fn!r} was given together with {', '.join(clashing)}; the injected reward function and "
-            "counterfactual replace these keywords: give one or the other."
-        )
     if reward_fn.needs_counterfactual and counterfactual_fn is None:
         raise ValueError(f"reward_fn={reward_fn!r} compares with a counterfactual branch: give counterfactual_fn too (e.g. NoopStep()).")
 
@@ -116,16 +107,16 @@ class Ganno(Environment):
       counterfactual branch, ``test_loss``/``test_accuracy`` with ``track_test``.
 
     Args:
+        task: the network, dataset and budget (``mava_ganno.backend.Task``: ``tau`` SGD steps
+            per env step, ``sl_steps`` per episode, batch size, sizes, data split seed and
+            folder); default ``Task()``, mlp2 on digits, 2,000 steps.
         generator: samples the initial conditions (initial LR, weight decay) at each reset.
             Default: log-uniform LR in [1e-5, 1e-2] and weight decay in [1e-5, 1e-1].
-        network: ``mlp<n>``, ``cnn<n>``, ``vit<n>``, ``resnet7``, ``resnet9``, ``resnet18``, and ``lm<n>``
-            for text datasets (backend.networks).
-        dataset: ``digits``, ``mnist_5k``, ``fashion_mnist``, ``tfds:<name>``,
-            ``synthetic:<H>x<W>x<C>``, ``fortunes[:seq=<T>]`` (next-byte prediction; backend.datasets).
-        tau: SGD steps per env step (the paper's tau, 100).
-        sl_steps: SGD steps per episode; a multiple of tau.
-        batch_size: SGD minibatch size.
-        difference_reward: shape the reward against the no-op counterfactual (training).
+        reward_fn, counterfactual_fn: the reward function (``mava_ganno.env.rewards``) and the
+            counterfactual branch it compares with (``mava_ganno.env.counterfactuals``; None:
+            no branch is trained). Default ``make_reward()``: the paper's difference reward
+            against the no-op step. ``make_reward(difference_reward=False)`` gives the plain
+            hold-out accuracy used for evaluation.
         features: observation features, a preset name or a list (observations.FEATURE_SETS):
             ``full`` (default, the paper's), ``robust`` (full + chance-relative features), ...
         action_table: list of action strings (actions.DEFAULT_ACTION_TABLE), or a preset name
@@ -133,22 +124,8 @@ class Ganno(Environment):
         lr_max: upper clip of every learning rate.
         single_agent: one agent sets one global LR from global features (the ablation).
         track_test: also evaluate the test split every step (``extras``), for evaluation.
-        divergence_reward: reward of the step in which the loss became non-finite.
-        reward_counterfactual: with ``difference_reward``, what the reward compares against:
-            ``noop_step`` (default, the paper's: the next tau steps with LRs unchanged),
-            ``constant_episode`` / ``cosine_episode`` (a reference episode, see rewards.py).
-        reward_loss_weight: with ``difference_reward``, weight of the continuous term
-            (counterfactual's minus actual hold-out loss) added to the accuracy difference.
-        reward_fn, counterfactual_fn: the reward function (``mava_ganno.env.rewards``) and the
-            counterfactual branch it compares with (``mava_ganno.env.counterfactuals``; None:
-            no branch is trained); default ``make_reward(difference_reward,
-            divergence_reward, reward_counterfactual, reward_loss_weight)``. Given, they
-            replace those four keywords (giving both is an error naming them).
+        eval_batch_size: examples per batch when the hold-out splits are evaluated.
         viewer: renders states (``render``/``animate``); default a ``GannoViewer``.
-        data_seed: seed of the deterministic train/validation/test split.
-        data_dir: where tensorflow-datasets finds prepared data (``tfds:`` datasets), the folder
-            of Fashion-MNIST's IDX files (``fashion_mnist``) or of fortune text files (``fortunes``).
-        hidden, width: hidden units of MLPs and base channels of CNNs/ResNets.
         counterfactual: how the difference reward's two branches (actual, counterfactual)
             run, always on the same minibatches (drawn once): ``sequential`` one after the
             other (``lax.map``), ``fused`` both inside each SGD step of one scan (the minibatch
@@ -169,6 +146,7 @@ class Ganno(Environment):
     Example:
         >>> import jax, jumanji, mava_ganno
         >>> env = jumanji.make("GANNO-v0", network="mlp2", dataset="digits", tau=10, sl_steps=50)
+        >>> # the same: Ganno(Task("mlp2", "digits", tau=10, sl_steps=50)); make_ganno's flat keywords
         >>> state, timestep = jax.jit(env.reset)(jax.random.PRNGKey(0))
         >>> actions = jnp.zeros(env.num_agents, jnp.int32)  # everyone: no-op
         >>> state, timestep = jax.jit(env.step)(state, actions)
@@ -176,66 +154,53 @@ class Ganno(Environment):
 
     def __init__(
         self,
+        task: Optional[Task] = None,
         generator: Optional[InitialConditionsGenerator] = None,
-        network: str = "mlp2",
-        dataset: str = "digits",
-        tau: int = 100,
-        sl_steps: int = 2000,
-        batch_size: int = 32,
-        difference_reward: bool = True,
+        *,
+        reward_fn: Optional[RewardFn] = None,
+        counterfactual_fn: Optional[Counterfactual] = None,
         features: Union[str, Sequence[str]] = "full",
         action_table: Sequence[str] = DEFAULT_ACTION_TABLE,
         lr_max: float = 0.1,
         single_agent: bool = False,
         track_test: bool = False,
-        divergence_reward: float = -1.0,
-        data_seed: int = 0,
-        data_dir: Optional[str] = None,
-        hidden: int = 64,
-        width: int = 16,
         eval_batch_size: int = 1024,
         measure_batch: str = "fresh",
         counterfactual: str = "auto",
-        reward_counterfactual: str = "noop_step",
-        reward_loss_weight: float = 0.0,
-        reward_fn: Optional[RewardFn] = None,
-        counterfactual_fn: Optional[Counterfactual] = None,
         viewer: Optional[GannoViewer] = None,
     ):
         # Validate everything cheap before any data is loaded or anything is compiled.
-        _check_arguments(tau, sl_steps, batch_size, lr_max, measure_batch, counterfactual)
+        task = task if task is not None else Task()
+        if not isinstance(task, Task):
+            raise TypeError(f"task must be a mava_ganno.backend.Task, got {task!r}; e.g. Task('mlp2', 'digits').")
+        _check_arguments(lr_max, measure_batch, counterfactual)
+        self.task = task
         self.measure_batch = measure_batch
         self.generator = generator if generator is not None else InitialConditionsGenerator()
         self.action_table = ActionTable.from_strings(action_table)
-        if reward_fn is None and counterfactual_fn is None:
-            reward_fn, counterfactual_fn = make_reward(difference_reward, divergence_reward, reward_counterfactual, reward_loss_weight)
+        if reward_fn is None:
+            if counterfactual_fn is not None:
+                raise ValueError("counterfactual_fn was given without reward_fn: give the reward function that compares with it too.")
+            reward_fn, counterfactual_fn = make_reward()
         else:
-            _check_injected(reward_fn, counterfactual_fn, difference_reward=(difference_reward, True),
-                            divergence_reward=(divergence_reward, -1.0), reward_counterfactual=(reward_counterfactual, "noop_step"),
-                            reward_loss_weight=(reward_loss_weight, 0.0))  # fmt: skip
+            _check_injected(reward_fn, counterfactual_fn)
         self.reward_fn, self.counterfactual_fn = reward_fn, counterfactual_fn
-        difference_reward = counterfactual_fn is not None
-        divergence_reward = reward_fn.divergence_reward
-        if difference_reward:
+        self.difference_reward = counterfactual_fn is not None
+        if self.difference_reward:
             self.action_table.noop_index  # noqa: B018  (raises: the counterfactual needs a no-op)
+        self.divergence_reward = float(reward_fn.divergence_reward)
         self.noop_action = self.action_table.initial_previous_action
         self.features = resolve_features(features, single_agent)
-        self.tau, self.sl_steps = int(tau), int(sl_steps)
-        self.time_limit = self.sl_steps // self.tau
+        self.tau, self.sl_steps = task.tau, task.sl_steps
+        self.time_limit = task.num_chunks
         self.lr_max = float(lr_max)
-        self.difference_reward = bool(difference_reward)
         self.single_agent = bool(single_agent)
         self.track_test = bool(track_test)
-        self.divergence_reward = float(divergence_reward)
-        self.network_name, self.dataset_name = network, dataset
+        self.network_name, self.dataset_name = task.network, task.dataset
 
-        net_probe = make_network(network, num_classes=10, hidden=hidden, width=width)  # name check
-        del net_probe
-        self.dataset = load_dataset(dataset, seed=int(data_seed), data_dir=data_dir)
-        self.network = make_network(network, self.dataset.num_classes, hidden=hidden, width=width)
-        self.trainer = SLTrainer(
-            self.network, self.dataset, batch_size, self.tau, eval_batch_size=eval_batch_size
-        )
+        self.dataset = load_dataset(task.dataset, seed=task.data_seed, data_dir=task.data_dir)
+        self.network = make_network(task.network, self.dataset.num_classes, hidden=task.hidden, width=task.width)
+        self.trainer = SLTrainer(self.network, self.dataset, task.batch_size, task.tau, eval_batch_size=eval_batch_size)
         self.layer_agents = self.trainer.agents
         self.counterfactual = resolve_counterfactual(counterfactual, self.layer_agents)
         self.num_layers = self.trainer.num_agents
@@ -480,3 +445,47 @@ class Ganno(Environment):
 
     def animate(self, states: Sequence[State], save_path: Optional[str] = None) -> Any:
         return self.viewer.animate(states, save_path=save_path)
+
+
+# the reward keywords of ``make_ganno`` and their defaults (``make_reward``'s)
+REWARD_KEYWORDS = {"difference_reward": True, "divergence_reward": -1.0, "reward_counterfactual": "noop_step", "reward_loss_weight": 0.0}
+
+
+def ganno_arguments(**kwargs: Any) -> Tuple[Task, Dict[str, Any]]:
+    """``make_ganno``'s flat keyword arguments as ``(task, Ganno keyword arguments)``, checked
+    without loading data or building anything: an unknown key is a ``TypeError`` naming the
+    nearest known one, a bad value a ``ValueError`` (see ``make_ganno``)."""
+    task_kwargs = {k: kwargs.pop(k) for k in TASK_FIELDS if k in kwargs}
+    reward_kwargs = {k: kwargs.pop(k) for k in REWARD_KEYWORDS if k in kwargs}
+    known = set(inspect.signature(Ganno.__init__).parameters) - {"self", "task", "generator"}
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        options = sorted(set(TASK_FIELDS) | set(REWARD_KEYWORDS) | known)
+        hints = {u: difflib.get_close_matches(u, options, n=1) for u in unknown}
+        said = ", ".join(f"{u!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for u, h in hints.items())
+        raise TypeError(f"unknown GANNO environment argument(s) {said}; known: {options}.")
+    if kwargs.get("reward_fn") is not None:
+        clashing = [f"{k}={v!r}" for k, v in reward_kwargs.items() if v != REWARD_KEYWORDS[k]]
+        if clashing:
+            raise ValueError(
+                f"reward_fn={kwargs['reward_fn']!r} was given together with {', '.join(clashing)}; the injected reward "
+                "function and counterfactual replace these keywords: give one or the other."
+            )
+    elif kwargs.get("counterfactual_fn") is None:
+        kwargs["reward_fn"], kwargs["counterfactual_fn"] = make_reward(**{**REWARD_KEYWORDS, **reward_kwargs})
+    return Task(**task_kwargs), kwargs
+
+
+def make_ganno(generator: Optional[InitialConditionsGenerator] = None, **kwargs: Any) -> Ganno:
+    """A ``Ganno`` environment from flat keyword arguments: what ``jumanji.make("GANNO-v0",
+    ...)`` and the configs (``env.kwargs`` with a scenario's ``env_kwargs``) call.
+
+    ``kwargs`` are the ``Task``'s fields (``network``, ``dataset``, ``tau``, ``sl_steps``, ...),
+    the reward keywords (``difference_reward``: shape the reward against a counterfactual;
+    ``divergence_reward``; ``reward_counterfactual``: ``noop_step``, ``constant_episode`` or
+    ``cosine_episode``; ``reward_loss_weight``; see ``mava_ganno.env.rewards.make_reward``) and
+    ``Ganno``'s own keyword arguments. An injected ``reward_fn`` replaces the reward keywords:
+    giving both is an error naming them.
+    """
+    task, options = ganno_arguments(**kwargs)
+    return Ganno(task, generator, **options)

@@ -53,13 +53,24 @@ class InitialConditionsGenerator:
         lr: initial learning rate; a ``[min, max]`` pair samples log-uniformly, a number is
             fixed (evaluation). 0 is allowed as a fixed value (the warm-up study).
         weight_decay: the same for the weight decay.
+        lr_focus, focus_fraction: a share ``focus_fraction`` of the episodes draws its initial
+            LR log-uniformly from the ``[min, max]`` pair ``lr_focus`` instead (for instance the
+            LRs users start with, [3e-4, 3e-3]); the rest from ``lr``. Default: none.
 
     Training default: lr in [1e-5, 1e-2], weight decay in [1e-5, 1e-1].
     """
 
-    def __init__(self, lr: Range = (1e-5, 1e-2), weight_decay: Range = (1e-5, 1e-1)):
+    def __init__(self, lr: Range = (1e-5, 1e-2), weight_decay: Range = (1e-5, 1e-1), lr_focus: Range = (),
+                 focus_fraction: float = 0.0):
         self.lr_range = _parse("lr", lr, allow_zero=True)
         self.wd_range = _parse("weight_decay", weight_decay, allow_zero=True)
+        fraction = _number("focus_fraction", focus_fraction, focus_fraction)
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"focus_fraction must be in [0, 1] (the share of episodes drawn from lr_focus), got {focus_fraction!r}.")
+        if fraction > 0 and (isinstance(lr_focus, (int, float)) or len(list(lr_focus)) != 2):
+            raise ValueError(f"focus_fraction={fraction} needs lr_focus, a [min, max] pair such as [3e-4, 3e-3]; got {lr_focus!r}.")
+        self.focus_fraction = fraction
+        self.focus_range = _parse("lr_focus", lr_focus, allow_zero=False) if fraction > 0 else None
 
     @staticmethod
     def _sample(key: chex.PRNGKey, lo: float, hi: float) -> chex.Array:
@@ -70,9 +81,13 @@ class InitialConditionsGenerator:
 
     def __call__(self, key: chex.PRNGKey) -> InitialConditions:
         k_lr, k_wd = jax.random.split(key)
-        return InitialConditions(
-            self._sample(k_lr, *self.lr_range), self._sample(k_wd, *self.wd_range)
-        )
+        lr = self._sample(k_lr, *self.lr_range)
+        if self.focus_range is not None:  # keys of their own: without a focus, draws are unchanged
+            k_pick, k_focus = jax.random.split(jax.random.fold_in(k_lr, 1))
+            focus = jax.random.uniform(k_pick) < self.focus_fraction
+            lr = jnp.where(focus, self._sample(k_focus, *self.focus_range), lr)
+        return InitialConditions(lr, self._sample(k_wd, *self.wd_range))
 
     def __repr__(self) -> str:
-        return f"InitialConditionsGenerator(lr={self.lr_range}, weight_decay={self.wd_range})"
+        focus = f", lr_focus={self.focus_range}, focus_fraction={self.focus_fraction}" if self.focus_range else ""
+        return f"InitialConditionsGenerator(lr={self.lr_range}, weight_decay={self.wd_range}{focus})"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -146,15 +147,19 @@ def _prepare(args: argparse.Namespace) -> Dict[str, Any]:
     else:
         methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     modes = tuple(m.strip() for m in args.modes.split(",") if m.strip())
-    scenario = make_scenario(
-        args.scenario,
-        tau=args.tau,
-        sl_steps=args.sl_steps,
-        batch_size=args.batch_size,
-        hidden=args.hidden,
-        width=args.width,
-        data_dir=args.data_dir,
-    )
+    try:
+        scenario = make_scenario(
+            args.scenario,
+            tau=args.tau,
+            sl_steps=args.sl_steps,
+            batch_size=args.batch_size,
+            hidden=args.hidden,
+            width=args.width,
+            data_dir=args.data_dir,
+        )
+    except ValueError as e:  # the task's fix, in this command's flags
+        flag = lambda m: f"e.g. --{m[1].replace('_', '-')} "  # noqa: E731
+        raise ValueError(re.sub(r"e\.g\. (tau|sl_steps|batch_size|hidden|width)=", flag, str(e))) from None
     sources = [policy_source(arg) for arg in args.policy]
     kwargs = dict(lrs=lrs, weight_decays=wds, seeds=args.seeds, methods=methods, policy_modes=modes)
     check_inputs(scenario, sources, max_runs_per_call=args.max_runs_per_call, **kwargs)

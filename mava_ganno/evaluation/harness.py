@@ -47,8 +47,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import jax
 import numpy as np
 
+from mava_ganno.backend.task import Task
 from mava_ganno.env.env import Ganno
 from mava_ganno.env.generator import InitialConditionsGenerator
+from mava_ganno.env.rewards import HoldOutAccuracy
 from mava_ganno.evaluation.baselines import (
     BASELINES,
     DEFAULT_METHODS,
@@ -68,7 +70,6 @@ from mava_ganno.evaluation.records import (
     Evaluation,
     MethodInfo,
     RunSet,
-    Scenario,
     make_scenario,
 )
 from mava_ganno.evaluation.rollouts import make_policy_run
@@ -140,7 +141,7 @@ def _check_unique_labels(sources: Sequence[PolicySource]) -> None:
 
 
 def check_inputs(
-    scenario: Scenario | str,
+    scenario: Task | str,
     policies: Sequence[PolicySource | Any] = (),
     *,
     lrs: Sequence[float] = DEFAULT_LRS,
@@ -149,7 +150,7 @@ def check_inputs(
     methods: Sequence[str] = DEFAULT_METHODS,
     policy_modes: Sequence[str] = POLICY_MODES,
     max_runs_per_call: int = 128,
-) -> Scenario:
+) -> Task:
     """Every input check ``evaluate`` makes, without running anything (seconds, not the
     evaluation): the grid, methods and modes, optax, the scenario's dataset (loaded: an unknown
     or unprepared dataset fails here) and each policy against its environment. Raises
@@ -158,7 +159,7 @@ def check_inputs(
     sc, lrs, wds, seeds, sources = _checked(scenario, policies, lrs, weight_decays, seeds, methods, policy_modes,
                                             max_runs_per_call)
     gen = InitialConditionsGenerator(lr=max(lrs), weight_decay=wds[0])
-    Ganno(gen, **sc.env_kwargs(), difference_reward=False, track_test=True)
+    Ganno(sc, gen, reward_fn=HoldOutAccuracy(), track_test=True)
     for src in sources:
         key = (tuple(src.policy.feature_names), tuple(src.policy.action_table), float(src.policy.lr_max), src.single_agent)
         try:
@@ -198,7 +199,7 @@ class _Job:
 JOB_FORMAT = 1
 
 
-def job_key(sc: Scenario, job: _Job) -> str:
+def job_key(sc: Task, job: _Job) -> str:
     """The content hash of everything that defines a job's runs: the scenario, the job's
     methods (or policy: a hash of its weights and settings), its grid and the package version.
     Equal keys, equal runs; a cache of finished jobs (``evaluate(cache=...)``) is keyed by it."""
@@ -224,7 +225,7 @@ def _tiled_args(grid_: Grid, copies: int, last: np.ndarray, lr_nan: float = 1.0)
     ]
 
 
-def _baseline_jobs(sc: Scenario, trainer, chance: float, methods, lrs, wds, seeds, log) -> List[_Job]:
+def _baseline_jobs(sc: Task, trainer, chance: float, methods, lrs, wds, seeds, log) -> List[_Job]:
     """The baselines as jobs through ONE runner: the AdamW schedule bank (the schedule a
     batched index) and each optimiser are branches of ``make_baselines_runner``."""
     positive = tuple(lr for lr in lrs if lr > 0)
@@ -250,15 +251,15 @@ def _baseline_jobs(sc: Scenario, trainer, chance: float, methods, lrs, wds, seed
     return jobs
 
 
-def _policy_env(sc: Scenario, gen, key: Tuple) -> Ganno:
+def _policy_env(sc: Task, gen, key: Tuple) -> Ganno:
     features, table, lr_max, single = key
     return Ganno(
-        gen, **sc.env_kwargs(), difference_reward=False, track_test=True,
+        sc, gen, reward_fn=HoldOutAccuracy(), track_test=True,
         features=features, action_table=table, lr_max=lr_max, single_agent=single,
     )  # fmt: skip
 
 
-def _policy_jobs(sc: Scenario, gen, chance: float, sources, policy_modes, lrs, wds, seeds) -> List[_Job]:
+def _policy_jobs(sc: Task, gen, chance: float, sources, policy_modes, lrs, wds, seeds) -> List[_Job]:
     """One job per policy (all its modes: ``greedy`` is a batched flag). Policies of one env
     configuration share the env and ONE runner; a fixed-distribution agent (group ``random``,
     sampled only) runs as a ``SharedPolicy`` next to the first trained policy of its env."""
@@ -290,7 +291,7 @@ def _policy_jobs(sc: Scenario, gen, chance: float, sources, policy_modes, lrs, w
     return jobs
 
 
-def _run_jobs(jobs: List[_Job], sc: Scenario, max_runs: int, sequential: bool, log, on_job=None, cache=None) -> List[RunSet]:
+def _run_jobs(jobs: List[_Job], sc: Task, max_runs: int, sequential: bool, log, on_job=None, cache=None) -> List[RunSet]:
     """Run every job; jobs through one runner share one call size (one compilation). A RunSet's
     ``seconds`` is its share of its job's wall time, so the first job through a runner (the
     AdamW schedules, the first policy) also carries that runner's compilation. ``on_job(runsets)``
@@ -344,7 +345,7 @@ def _runset(part: _Part, grid_: Grid, out: Dict[str, np.ndarray], steps: np.ndar
 
 # ============================================================================ evaluate
 def evaluate(
-    scenario: Scenario | str,
+    scenario: Task | str,
     policies: Sequence[PolicySource | Any] = (),
     *,
     lrs: Sequence[float] = DEFAULT_LRS,
@@ -362,7 +363,7 @@ def evaluate(
     """Run every method on the grid. See the module docstring.
 
     Args:
-        scenario: a ``Scenario`` or its name (``mlp5-mnist_5k``).
+        scenario: a ``Task`` or a scenario name (``make_scenario``) (``mlp5-mnist_5k``).
         policies: ``PolicySource``s or loaded policies (``GannoPolicy``).
         lrs: initial LRs (0 is only run by policies: a schedule from 0 stays at 0).
         weight_decays, seeds: the rest of the grid (``seeds`` an int n means 0..n-1).
@@ -383,7 +384,7 @@ def evaluate(
     sc, lrs, wds, seeds, sources = _checked(scenario, policies, lrs, weight_decays, seeds, methods, policy_modes,
                                             max_runs_per_call)
     gen = InitialConditionsGenerator(lr=max(lrs), weight_decay=wds[0])
-    base_env = Ganno(gen, **sc.env_kwargs(), difference_reward=False, track_test=True)
+    base_env = Ganno(sc, gen, reward_fn=HoldOutAccuracy(), track_test=True)
     chance = 1.0 / base_env.dataset.num_classes
     log(
         f"[evaluate] {sc.name}: {base_env.num_layers} layers, {sc.sl_steps} SGD steps "

@@ -1,14 +1,15 @@
 """Evaluation records, the lowest layer of ``mava_ganno.evaluation``: how methods are shown
-(``MethodInfo``), the evaluation problem (``Scenario``, ``make_scenario``), every run of one
+(``MethodInfo``), the evaluation problem (``make_scenario``: a named ``Task``), every run of one
 method (``RunSet``) and a whole evaluation (``Evaluation``)."""
 
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
+
+from mava_ganno.backend.task import TASK_FIELDS, Task
 
 DEFAULT_LRS: Tuple[float, ...] = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 DEFAULT_WEIGHT_DECAYS: Tuple[float, ...] = (0.1, 1e-4)
@@ -32,46 +33,9 @@ class MethodInfo:
 
 
 # ============================================================================ scenarios
-@dataclasses.dataclass(frozen=True)
-class Scenario:
-    """The evaluation problem: network, dataset and training budget.
-
-    See ``make_scenario``: a training-config scenario name or ``<network>-<dataset>``.
-    """
-
-    name: str
-    network: str
-    dataset: str
-    tau: int = 100
-    sl_steps: int = 2000
-    batch_size: int = 32
-    hidden: int = 64
-    width: int = 16
-    data_seed: int = 0
-    data_dir: Optional[str] = None
-
-    @property
-    def num_chunks(self) -> int:
-        return self.sl_steps // self.tau
-
-    def env_kwargs(self) -> Dict[str, Any]:
-        return dict(
-            network=self.network,
-            dataset=self.dataset,
-            tau=self.tau,
-            sl_steps=self.sl_steps,
-            batch_size=self.batch_size,
-            hidden=self.hidden,
-            width=self.width,
-            data_seed=self.data_seed,
-            data_dir=self.data_dir,
-        )
-
-
-SCENARIO_FIELDS = ("network", "dataset", "tau", "sl_steps", "batch_size", "hidden", "width", "data_seed", "data_dir")
-
-
-_SCENARIO_RE = re.compile(r"^(mlp\d+|cnn\d+|resnet7|resnet9|resnet18|vit\d*|lm\d*)-(.+)$")
+# An evaluation scenario is a named ``Task`` (``mava_ganno.backend.task``): the network, dataset
+# and budget, validated once when it is made.
+SCENARIO_FIELDS = tuple(f for f in TASK_FIELDS if f != "name")
 
 
 def scenario_file(name: str) -> Optional[str]:
@@ -85,7 +49,7 @@ def scenario_file(name: str) -> Optional[str]:
         return None
 
 
-def make_scenario(name: str, **overrides: Any) -> Scenario:
+def make_scenario(name: str, **overrides: Any) -> Task:
     """A scenario by name, with budget overrides (None values are ignored).
 
     ``name`` is a scenario of the training configs (``configs/env/scenario/<name>.yaml``,
@@ -105,24 +69,21 @@ def make_scenario(name: str, **overrides: Any) -> Scenario:
         if "network" not in kwargs or "dataset" not in kwargs:
             raise ValueError(f"{path}: env_kwargs needs network and dataset.")
     else:
-        m = _SCENARIO_RE.match(name)
-        if m is None:
+        network, _, dataset = name.partition("-")
+        if not network or not dataset:
             raise ValueError(
                 f"scenario {name!r} is neither a file in configs/env/scenario/ nor "
                 "'<network>-<dataset>'; e.g. 'mlp5-mnist_5k', 'cnn5-mnist_5k', 'mlp3-digits'."
             )
-        kwargs = dict(network=m.group(1), dataset=m.group(2))
+        kwargs = dict(network=network, dataset=dataset)
     unknown = [k for k in overrides if k not in SCENARIO_FIELDS]
     if unknown:
         raise TypeError(f"unknown scenario overrides {unknown}; known: {list(SCENARIO_FIELDS)}.")
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
-    sc = Scenario(name, **kwargs)
-    if sc.tau <= 0 or sc.sl_steps <= 0 or sc.sl_steps % sc.tau:
-        raise ValueError(
-            f"scenario {name!r}: sl_steps={sc.sl_steps} must be a positive multiple of "
-            f"tau={sc.tau}; e.g. --sl-steps {max(1, sc.sl_steps // max(sc.tau, 1)) * max(sc.tau, 1)}."
-        )
-    return sc
+    try:
+        return Task(**kwargs, name=name)
+    except ValueError as e:
+        raise ValueError(f"scenario {name!r}: {e}") from None
 
 
 # ============================================================================ results
@@ -189,7 +150,7 @@ class RunSet:
 
 @dataclasses.dataclass
 class Evaluation:
-    scenario: Scenario
+    scenario: Task
     lrs: Tuple[float, ...]
     weight_decays: Tuple[float, ...]
     seeds: Tuple[int, ...]

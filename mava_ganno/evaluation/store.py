@@ -26,9 +26,10 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from mava_ganno.backend.task import Task
 from mava_ganno.evaluation.baselines import BASELINES
 from mava_ganno.evaluation.figures import write_figures
-from mava_ganno.evaluation.records import Evaluation, RunSet, Scenario
+from mava_ganno.evaluation.records import Evaluation, RunSet
 from mava_ganno.evaluation.tables import tables_markdown
 from mava_ganno.policy.io import atomic_write_dir
 from mava_ganno.utils.files import atomic_write_text
@@ -195,7 +196,7 @@ def load_evaluation(folder: str) -> Evaluation:
                 val_loss=_recorded(np.stack(arrays["val_loss"])), test_loss=_recorded(np.stack(arrays["test_loss"])),
             )
         )
-    sc = Scenario(**meta["scenario"])
+    sc = Task(**meta["scenario"])
     return Evaluation(
         sc, tuple(meta["lrs"]), tuple(meta["weight_decays"]), tuple(meta["seeds"]), runsets,
         dict(meta.get("unavailable", {})), float(meta.get("seconds", 0.0)), complete=bool(meta.get("complete", True)),

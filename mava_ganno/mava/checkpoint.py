@@ -147,8 +147,10 @@ def env_constructor_kwargs(config: Mapping[str, Any]) -> Dict[str, Any]:
 
 
 def _ganno_default(name: str) -> Any:
-    from mava_ganno.env.env import Ganno
+    from mava_ganno.env.env import REWARD_KEYWORDS, Ganno
 
+    if name in REWARD_KEYWORDS:
+        return REWARD_KEYWORDS[name]
     return inspect.signature(Ganno.__init__).parameters[name].default
 
 

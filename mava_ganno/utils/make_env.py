@@ -30,7 +30,7 @@ def _plain(x: Any) -> Any:
 
 
 def env_kwargs(config: DictConfig, overrides: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-    """The Ganno constructor kwargs: ``env.kwargs`` (shared by every scenario) together with the
+    """The keyword arguments of ``make_ganno`` (the ``GANNO-v0`` entry point): ``env.kwargs`` (shared by every scenario) together with the
     scenario's ``env.scenario.env_kwargs`` (its task), then ``overrides`` (a pool group's).
 
     The two config sources must not set the same argument (as in Mava's ``make_env``, which
