@@ -21,11 +21,9 @@ Entry point: ``run_experiment(config)`` (``mava_ganno.train`` wraps it with Hydr
 from __future__ import annotations
 
 import copy
-import functools
 import os
 import sys
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -40,7 +38,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from mava_ganno.env.types import Observation
 from mava_ganno.policy import (
-    NetworkConfig,
     ObsNormStats,
     ScannedRNN,
     continuous_feature_mask,
@@ -57,6 +54,7 @@ from mava_ganno.systems.types import (
     Budget,
     EpisodeStats,
     HiddenStates,
+    Learner,
     NormStates,
     OptStates,
     Params,
@@ -66,15 +64,20 @@ from mava_ganno.systems.types import (
     ValueNorm,
 )
 from mava_ganno.systems.utils import (
+    adam_count,
     cache_put,
     categorical,
     categorical_entropy,
     check_groups,
     combine_update_metrics,
     compile_key,
-    make_learning_rate,
+    gae,
+    make_optimiser,
     network_configs,
     pmean,
+    recurrent_minibatches,
+    reset_groups,
+    rollout_metrics,
     shard_like_learner,
     shares_of,
     split_per_group,
@@ -88,21 +91,8 @@ from mava_ganno.utils.config import ConfigError, check_config
 from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, exit_interrupted
 from mava_ganno.utils.logger import GannoLogger, LogEvent, ProgressBar
 
-# ----------------------------------------------------------------------------- helpers
-
 
 # ----------------------------------------------------------------------------- learner
-def _adam_count(opt_state: Any) -> chex.Array:
-    """The step count of the (first) Adam state in an optax state: the actor's SGD steps."""
-    is_adam = lambda x: isinstance(x, optax.ScaleByAdamState)  # noqa: E731
-    for s in jax.tree_util.tree_leaves(opt_state, is_leaf=is_adam):
-        if is_adam(s):
-            return s.count
-    raise ValueError("the actor optimiser has no Adam state to count its steps")
-
-
-
-
 def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], update_fns: Tuple[Callable, Callable],
                    config: DictConfig) -> Callable:
     """The learner: ``num_updates_per_eval`` updates of one (device, update-batch) copy.
@@ -227,21 +217,13 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
         # BOOTSTRAP VALUE AND GAE (per group)
         v_mean, v_std = _value_scale(norms.value)
 
-        def _gae_step(carry, t: RNNPPOTransition):
-            gae, next_value, next_done = carry
-            delta = t.reward + gamma * next_value * (1 - next_done) - t.value
-            gae = delta + gamma * lam * (1 - next_done) * gae
-            return (gae, t.value, t.done.astype(jnp.float32)), gae
-
         advantages, targets = [], []
         for g in range(num_groups):
             x_last = _normalise_obs(norms, obs[g].agents_view)
             _, last_val_n = critic_apply(
                 params.critic_params, hstates[g].critic_hidden_state, (x_last[None], last_done[g][None])
             )
-            last_val = last_val_n[0] * v_std + v_mean
-            init = (jnp.zeros_like(last_val), last_val, last_done[g].astype(jnp.float32))
-            _, adv = jax.lax.scan(_gae_step, init, traj[g], reverse=True, unroll=8)
+            adv = gae(traj[g], last_val_n[0] * v_std + v_mean, last_done[g], gamma, lam)
             advantages.append(adv)
             targets.append(adv + traj[g].value)
 
@@ -264,7 +246,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
 
         def _update_minibatch(train_state: Tuple, batch: Tuple) -> Tuple[Tuple, Dict[str, chex.Array]]:
             params, opt_states = train_state  # batch: per group (t, gae, tgt), time-major (chunk, S, N, ...)
-            anchor_coef = anchor.kl_coef * kl_decay(_adam_count(opt_states.actor_opt_state)) if use_anchor else 0.0
+            anchor_coef = anchor.kl_coef * kl_decay(adam_count(opt_states.actor_opt_state)) if use_anchor else 0.0
 
             def _actor_loss_fn(actor_params):
                 advs = _normalised_advantages([b[1] for b in batch])
@@ -326,26 +308,11 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
                 loss_info.update(anchor_kl=anchor_kl, anchor_kl_coef=jnp.asarray(anchor_coef, jnp.float32))
             return (params, OptStates(a_opt, c_opt)), loss_info
 
-        # (T, E, ...) -> (chunk, E * T / chunk, ...): contiguous sequences of `chunk` steps.
-        n_chunks = rollout // chunk
-
-        def to_sequences(x: chex.Array) -> chex.Array:
-            x = x.reshape((n_chunks, chunk) + x.shape[1:])
-            x = jnp.swapaxes(x, 0, 1)
-            return x.reshape((chunk, n_chunks * num_envs) + x.shape[3:])
-
         def _update_epoch(update_state: Tuple, _: Any) -> Tuple[Tuple, Dict[str, chex.Array]]:
             params, opt_states, key = update_state
             key, shuffle_key = jax.random.split(key)
-            minibatches = []  # per group: (num_minibatches, chunk, S / num_minibatches, N, ...)
-            for g, k in enumerate(split_per_group(shuffle_key, num_groups)):
-                batch = tree.map(to_sequences, (traj_train[g], advantages[g], targets[g]))
-                perm = jax.random.permutation(k, n_chunks * num_envs)
-                batch = tree.map(lambda x: jnp.take(x, perm, axis=1), batch)
-                minibatches.append(tree.map(
-                    lambda x: jnp.swapaxes(x.reshape((x.shape[0], num_minibatches, -1) + x.shape[2:]), 0, 1), batch
-                ))
-            (params, opt_states), loss_info = jax.lax.scan(_update_minibatch, (params, opt_states), tuple(minibatches))
+            minibatches = recurrent_minibatches(shuffle_key, tuple(zip(traj_train, advantages, targets)), chunk, num_minibatches)
+            (params, opt_states), loss_info = jax.lax.scan(_update_minibatch, (params, opt_states), minibatches)
             return (params, opt_states, key), loss_info
 
         traj_train = tuple(t._replace(info={k: v for k, v in t.info.items() if k == "anchor_logp"}) for t in traj)
@@ -363,25 +330,7 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
 
         learner_state = RNNLearnerState(params, opt_states, key, env_state, obs, last_done, hstates, norms, ep, anchor)
 
-        # Per-update metrics (sums and counts, so devices and update batches combine exactly).
-        def total(f: Callable) -> chex.Array:
-            return functools.reduce(lambda x, y: x + y, [f(t.info, t) for t in traj])
-
-        def term(info: Dict[str, chex.Array]) -> chex.Array:
-            return info["is_terminal_step"].astype(jnp.float32)  # (T, E)
-
-        metrics = {
-            "episodes": total(lambda i, t: term(i).sum()),
-            "episode_return_sum": total(lambda i, t: (i["episode_return"] * term(i)).sum()),
-            "episode_length_sum": total(lambda i, t: (i["episode_length"] * term(i)).sum()),
-            "final_val_accuracy_sum": total(lambda i, t: (i["val_accuracy"] * term(i)).sum()),
-            "diverged": total(lambda i, t: i["diverged"].astype(jnp.float32).sum()),
-            "val_accuracy": weighted([t.info["val_accuracy"].mean() for t in traj], env_shares),
-            "reward": weighted([t.reward.mean() for t in traj], shares),
-            "log10_lr": weighted([t.info["log10_lr"].mean() for t in traj], env_shares),
-            "action_probs": weighted([t.info["action_probs"].mean(0) for t in traj], env_shares),
-            **tree.map(jnp.mean, loss_info),
-        }
+        metrics = rollout_metrics(traj, loss_info, shares, env_shares)
         return learner_state, metrics
 
     def learner_fn(learner_state: RNNLearnerState) -> Tuple[RNNLearnerState, Dict[str, chex.Array]]:
@@ -403,19 +352,6 @@ def get_learner_fn(envs: Sequence[Any], apply_fns: Tuple[Callable, Callable], up
 _LEARNER_CACHE: Dict[str, Callable] = {}
 
 
-@dataclass
-class Learner:
-    """Everything ``learner_setup`` builds."""
-
-    learn: Callable  # pmapped learner: RNNLearnerState -> (RNNLearnerState, metrics)
-    actor: Any
-    critic: Any
-    actor_config: NetworkConfig
-    critic_config: NetworkConfig
-    init_state: RNNLearnerState  # (devices, update_batch_size, ...)
-    critic_prefit: Optional[List[Dict[str, float]]] = None  # per-epoch history of system.critic_prefit_demos
-
-
 def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> Learner:
     """Initialise learner_fn, networks, optimisers, environments and states (Mava's layout).
 
@@ -425,20 +361,13 @@ def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> 
     check_groups(envs)
     env = envs[0]
     n_devices = len(jax.devices())
-    num_envs, num_groups = int(config.arch.num_envs), len(envs)
+    num_envs = int(config.arch.num_envs)
     config.system.num_agents = max(e.num_agents for e in envs)
     key, actor_key, critic_key = keys
 
     actor_cfg, critic_cfg = network_configs(config)
     actor, critic = make_actor(actor_cfg, env.action_dim), make_critic(critic_cfg)
-    actor_optim = optax.chain(
-        optax.clip_by_global_norm(config.system.max_grad_norm),
-        optax.adam(make_learning_rate(config.system.actor_lr, config), eps=1e-5),
-    )
-    critic_optim = optax.chain(
-        optax.clip_by_global_norm(config.system.max_grad_norm),
-        optax.adam(make_learning_rate(config.system.critic_lr, config), eps=1e-5),
-    )
+    actor_optim, critic_optim = make_optimiser(config.system.actor_lr, config), make_optimiser(config.system.critic_lr, config)
 
     use_anchor = float(config.system.get("init_policy_kl_coef") or 0.0) > 0
 
@@ -489,18 +418,7 @@ def learner_setup(envs: Sequence[Any], keys: chex.Array, config: DictConfig) -> 
 
     # Environments: per group (devices, update batch, envs, ...).
     ubs = int(config.system.update_batch_size)
-    per_group = n_devices * ubs * num_envs
-    key, *env_keys = jax.random.split(key, per_group * num_groups + 1)
-    reshape = lambda x: x.reshape((n_devices, ubs, num_envs) + x.shape[1:])  # noqa: E731
-    env_states, obs = [], []
-    for g, e in enumerate(envs):
-        reset_key = key_str + f"|reset:{g}"
-        if reset_key not in _LEARNER_CACHE:
-            cache_put(_LEARNER_CACHE, reset_key, jax.jit(jax.vmap(e.reset)))
-        states, timesteps = _LEARNER_CACHE[reset_key](jnp.stack(env_keys[g * per_group:(g + 1) * per_group]))
-        env_states.append(tree.map(reshape, states))
-        obs.append(tree.map(reshape, timesteps.observation))
-
+    key, env_states, obs = reset_groups(envs, key, (n_devices, ubs, num_envs), _LEARNER_CACHE, key_str)
     dones = tuple(jnp.ones((num_envs, e.num_agents), bool) for e in envs)  # the first observation starts an episode
     episode = tuple(EpisodeStats(jnp.zeros((num_envs,), jnp.float32), jnp.zeros((num_envs,), jnp.int32)) for _ in envs)
     replicate = (params, opt_states, hstates, dones, norms, episode, anchor)

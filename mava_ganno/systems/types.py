@@ -5,13 +5,13 @@ H hidden units, F features, A actions."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import chex
 from omegaconf import DictConfig
 
 from mava_ganno.env.types import Observation
-from mava_ganno.policy import GannoPolicy, ObsNormStats
+from mava_ganno.policy import GannoPolicy, NetworkConfig, ObsNormStats
 from mava_ganno.utils.config import num_groups
 
 
@@ -92,6 +92,19 @@ class RNNPPOTransition(NamedTuple):
 
 
 # ----------------------------------------------------------------------------- experiment
+@dataclass
+class Learner:
+    """Everything ``learner_setup`` builds."""
+
+    learn: Callable  # pmapped learner: RNNLearnerState -> (RNNLearnerState, metrics)
+    actor: Any
+    critic: Any
+    actor_config: NetworkConfig
+    critic_config: NetworkConfig
+    init_state: RNNLearnerState  # (devices, update_batch_size, ...)
+    critic_prefit: Optional[List[Dict[str, float]]] = None  # per-epoch history of system.critic_prefit_demos
+
+
 @dataclass
 class TrainResult:
     eval_performance: float

@@ -1,6 +1,7 @@
-"""Pieces of the recurrent IPPO system that are not the learner: masked categorical helpers,
-means over the update-batch and device axes, the network and optimiser configs read from
-Mava's config groups, the compiled-function cache and the per-update metrics row."""
+"""Pieces of the recurrent IPPO system around its learner: masked categorical helpers, means
+over the update-batch and device axes, the network and optimiser configs read from Mava's
+config groups, the compiled-function cache, the learner's building blocks (GAE, recurrent
+minibatches, per-update metrics) and the per-update metrics row."""
 
 from __future__ import annotations
 
@@ -64,6 +65,15 @@ def make_learning_rate(init_lr: float, config: DictConfig) -> Any:
 
 
 CACHE_SIZE = 8
+
+
+def make_optimiser(init_lr: float, config: DictConfig) -> optax.GradientTransformation:
+    """Adam (eps 1e-5) after clipping the global gradient norm to ``system.max_grad_norm``, with
+    the learning rate of ``make_learning_rate``."""
+    return optax.chain(
+        optax.clip_by_global_norm(config.system.max_grad_norm),
+        optax.adam(make_learning_rate(init_lr, config), eps=1e-5),
+    )
 
 
 def cache_put(cache: Dict[str, Callable], key: str, fn: Callable) -> None:
@@ -149,3 +159,90 @@ def check_groups(envs: Sequence[Any]) -> None:
             "every task group must share features, action_table, lr_max and single_agent (one shared policy); "
             f"group 0 has {sig(envs[0])}, but " + "; ".join(bad)
         )
+
+
+def reset_groups(envs: Sequence[Any], key: chex.PRNGKey, shape: Tuple[int, int, int], cache: Dict[str, Callable],
+                 cache_key: str) -> Tuple[chex.PRNGKey, List[Any], List[Any]]:
+    """(key, env states, observations) of every group's first reset, laid out ``shape`` =
+    (devices, update batch, envs); each group's vmapped reset compiled once (``cache``)."""
+    per_group = int(np.prod(shape))
+    key, *env_keys = jax.random.split(key, per_group * len(envs) + 1)
+    reshape = lambda x: x.reshape(tuple(shape) + x.shape[1:])  # noqa: E731
+    env_states, obs = [], []
+    for g, e in enumerate(envs):
+        reset_key = cache_key + f"|reset:{g}"
+        if reset_key not in cache:
+            cache_put(cache, reset_key, jax.jit(jax.vmap(e.reset)))
+        states, timesteps = cache[reset_key](jnp.stack(env_keys[g * per_group:(g + 1) * per_group]))
+        env_states.append(tree.map(reshape, states))
+        obs.append(tree.map(reshape, timesteps.observation))
+    return key, env_states, obs
+
+
+# ----------------------------------------------------------------------------- learner pieces
+def adam_count(opt_state: Any) -> chex.Array:
+    """The step count of the (first) Adam state in an optax state: the actor's SGD steps."""
+    is_adam = lambda x: isinstance(x, optax.ScaleByAdamState)  # noqa: E731
+    for s in jax.tree_util.tree_leaves(opt_state, is_leaf=is_adam):
+        if is_adam(s):
+            return s.count
+    raise ValueError("the actor optimiser has no Adam state to count its steps")
+
+
+def gae(traj: Any, last_value: chex.Array, last_done: chex.Array, gamma: float, lam: float) -> chex.Array:
+    """Generalised advantage estimates (T, E, N) of a time-major trajectory (``reward``,
+    ``value``, ``done``: whether the step's observation started an episode), bootstrapped with
+    the value of the observation after it."""
+
+    def _gae_step(carry, t):
+        advantage, next_value, next_done = carry
+        delta = t.reward + gamma * next_value * (1 - next_done) - t.value
+        advantage = delta + gamma * lam * (1 - next_done) * advantage
+        return (advantage, t.value, t.done.astype(jnp.float32)), advantage
+
+    init = (jnp.zeros_like(last_value), last_value, last_done.astype(jnp.float32))
+    return jax.lax.scan(_gae_step, init, traj, reverse=True, unroll=8)[1]
+
+
+def recurrent_minibatches(key: chex.PRNGKey, groups: Sequence[Any], chunk: int, num_minibatches: int) -> Tuple[Any, ...]:
+    """Per group, its time-major (T, E, ...) batch cut into sequences of ``chunk`` contiguous
+    steps, shuffled and split: (num_minibatches, chunk, E * T / chunk / num_minibatches, ...)."""
+
+    def to_sequences(x: chex.Array) -> chex.Array:
+        n_chunks = x.shape[0] // chunk
+        x = x.reshape((n_chunks, chunk) + x.shape[1:])
+        x = jnp.swapaxes(x, 0, 1)
+        return x.reshape((chunk, n_chunks * x.shape[2]) + x.shape[3:])
+
+    minibatches = []
+    for group, k in zip(groups, split_per_group(key, len(groups))):
+        batch = tree.map(to_sequences, group)
+        perm = jax.random.permutation(k, tree.leaves(batch)[0].shape[1])
+        batch = tree.map(lambda x: jnp.take(x, perm, axis=1), batch)
+        minibatches.append(tree.map(lambda x: jnp.swapaxes(x.reshape((x.shape[0], num_minibatches, -1) + x.shape[2:]), 0, 1), batch))
+    return tuple(minibatches)
+
+
+def rollout_metrics(traj: Sequence[Any], loss_info: Dict[str, chex.Array], shares: Sequence[float],
+                    env_shares: Sequence[float]) -> Dict[str, chex.Array]:
+    """One update's metrics over the groups' rollouts (sums and counts, so devices and update
+    batches combine exactly: ``combine_update_metrics``)."""
+
+    def total(f: Callable) -> chex.Array:
+        return functools.reduce(lambda x, y: x + y, [f(t.info) for t in traj])
+
+    def term(info: Dict[str, chex.Array]) -> chex.Array:
+        return info["is_terminal_step"].astype(jnp.float32)  # (T, E)
+
+    return {
+        "episodes": total(lambda i: term(i).sum()),
+        "episode_return_sum": total(lambda i: (i["episode_return"] * term(i)).sum()),
+        "episode_length_sum": total(lambda i: (i["episode_length"] * term(i)).sum()),
+        "final_val_accuracy_sum": total(lambda i: (i["val_accuracy"] * term(i)).sum()),
+        "diverged": total(lambda i: i["diverged"].astype(jnp.float32).sum()),
+        "val_accuracy": weighted([t.info["val_accuracy"].mean() for t in traj], env_shares),
+        "reward": weighted([t.reward.mean() for t in traj], shares),
+        "log10_lr": weighted([t.info["log10_lr"].mean() for t in traj], env_shares),
+        "action_probs": weighted([t.info["action_probs"].mean(0) for t in traj], env_shares),
+        **tree.map(jnp.mean, loss_info),
+    }
