@@ -116,7 +116,9 @@ class terminate_as_exception:
     An exception raised by a signal handler is lost when the signal lands inside a callback
     whose exceptions Python ignores (a garbage-collection callback, a ``__del__``: seen with
     JAX's ``_xla_gc_callback``), and the run would go on as if nothing had happened. So each
-    signal is delivered again every ``REDELIVER_S`` seconds until the block has been left."""
+    signal is delivered again every ``REDELIVER_S`` seconds until the block has been left, and
+    inside the block Python's report of such a lost exception (an "Exception ignored in ..."
+    traceback) is left out: the signal's one line comes when it is delivered again."""
 
     REDELIVER_S = 3.0  # longer than a clean exit takes (one line printed, locks released)
 
@@ -141,6 +143,13 @@ class terminate_as_exception:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             self.previous[sig] = signal.signal(sig, handler)
+        self.previous_hook = sys.unraisablehook
+
+        def quiet(unraisable) -> None:  # a lost signal exception: delivered again by the timer
+            if not isinstance(unraisable.exc_value, (Terminated, KeyboardInterrupt)):
+                self.previous_hook(unraisable)
+
+        sys.unraisablehook = quiet
         return self
 
     def __exit__(self, *exc) -> None:
@@ -149,6 +158,8 @@ class terminate_as_exception:
         self.active = False
         for sig, previous in self.previous.items():
             signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
+        if self.previous:
+            sys.unraisablehook = self.previous_hook
 
 
 def exit_interrupted(e: BaseException, message: str) -> NoReturn:
