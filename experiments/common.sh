@@ -1,6 +1,11 @@
 # Shared by the study scripts (sourced, not run): the variants' training recipes and one
 # training run with its skip-if-done, timing and `done` file. Needs OUT and PY set.
 
+# The strong-* variants' shared overrides: initial conditions users have, selection against the
+# best handcrafted schedule (pre-registered in docs/lab/2026-12-05-study-plan.md).
+STRONG="+env.scenario.task_config.lr_focus=[3.0e-4,3.0e-3] +env.scenario.task_config.focus_fraction=0.5 \
++env.scenario.validation.reference=best_schedule +env.scenario.validation.select=[advantage,at_default,tuned]"
+
 # The Hydra overrides of a variant: its environment (scenario, features, reward), then its budget.
 variant_env() {
   case $1 in
@@ -22,9 +27,17 @@ variant_env() {
     deep-lr_only-episode) echo "env/scenario=pool-deep env.kwargs.features=lr_only env.kwargs.reward_counterfactual=constant_episode" ;;
     deep-timestep_only-episode) echo "env/scenario=pool-deep env.kwargs.features=timestep_only env.kwargs.reward_counterfactual=constant_episode" ;;
     deep-single_agent-episode) echo "env/scenario=pool-deep env.kwargs.features=robust_single_agent env.kwargs.single_agent=True env.kwargs.reward_counterfactual=constant_episode" ;;
+    # A policy worth choosing over a cosine schedule (docs/lab/2026-12-05-study-plan.md): half the
+    # episodes start from LRs users start with, the validation suite scores against the best
+    # handcrafted schedule (grid mean, at 1e-3 and tuned; their mean selects), and the reward's
+    # reference episode is a constant LR (control), a cosine decay, or a cosine decay with the
+    # rich action table (x2, /2 and larger steps: an anneal the table can follow).
+    strong-constant) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode $STRONG" ;;
+    strong-cosine) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode $STRONG" ;;
+    strong-cosine-rich) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode env.kwargs.action_table=rich $STRONG" ;;
     *) echo "unknown variant $1 (paper, paper-val, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
          "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
-         "deep-single_agent-episode)" >&2; return 2 ;;
+         "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich)" >&2; return 2 ;;
   esac
 }
 

@@ -40,10 +40,11 @@ def main(out: Path) -> None:
         if meta_path.is_file():
             meta = json.loads(meta_path.read_text())["metadata"]
             mode = meta.get("validation_mode", "sampled")  # suites without modes validated sampled actions
-            best[v][s] = (meta["selected_at_timestep"], meta["validation_advantage"], meta["validation_worst"], mode)
+            score = meta.get("validation_score", meta["validation_advantage"])  # suites with a selection score
+            best[v][s] = (meta["selected_at_timestep"], meta["validation_advantage"], meta["validation_worst"], mode, score)
     print("| Variant | RL seeds | validation advantage, first check | last check | selected policy (policy_best) "
-          "| its worst cell | selected at timestep | selected mode | training wall time (s) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| its worst cell | its selection score | selected at timestep | selected mode | training wall time (s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for v in sorted(curves):
         seeds = sorted(curves[v])
         first = [curves[v][s][0][1] for s in seeds if curves[v][s]]
@@ -51,7 +52,8 @@ def main(out: Path) -> None:
         b = [best[v][s] for s in seeds if s in best[v]]
         cells = [fmt(first) if first else "/", fmt(last) if last else "/",
                  fmt([x[1] for x in b]) if b else "/ (no suite: last policy)", fmt([x[2] for x in b]) if b else "/",
-                 ", ".join(str(x[0]) for x in b) if b else "/", ", ".join(x[3] for x in b) if b else "/"]
+                 fmt([x[4] for x in b]) if b else "/", ", ".join(str(x[0]) for x in b) if b else "/",
+                 ", ".join(x[3] for x in b) if b else "/"]
         t = [seconds[v][s] for s in seeds]
         print(f"| {v} | {', '.join(map(str, seeds))} | " + " | ".join(cells) + f" | {np.nanmean(t):.0f} |")
 

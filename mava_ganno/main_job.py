@@ -42,14 +42,15 @@ from mava_ganno.policy.policy import policy_mode
 DEFAULT_TIMESTEPS = 25_600
 DEFAULT_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)  # the paper's Table 1 grid
 EVAL_WEIGHT_DECAY = 0.1  # the paper's evaluation weight decay
+MAIN_METHODS = ("ganno", "constant", "cosine")  # what the main job compares (of rollouts.METHODS)
 SHIPPED = "shipped_default"  # results key of the shipped policy's zero-shot runs (load_policy("default"))
 ROW_LABELS = {"ganno": "ganno (trained here)", SHIPPED: "ganno (shipped default)"}  # table and legend names
 
 
 # ----------------------------------------------------------------------------- zero-shot runs
 def zero_shot(policy: Any, env: Any, lrs: Sequence[float], seeds: Sequence[int], weight_decay: float,
-              greedy: bool = False, methods: Sequence[str] = METHODS) -> Dict[str, Dict[str, np.ndarray]]:
-    """{method: {metric: (seeds, lrs, T+1, ...)}} for ``methods`` (of ganno / constant / cosine)."""
+              greedy: bool = False, methods: Sequence[str] = MAIN_METHODS) -> Dict[str, Dict[str, np.ndarray]]:
+    """{method: {metric: (seeds, lrs, T+1, ...)}} for ``methods`` (of ``rollouts.METHODS``)."""
     policy.check_env(env)
     runner = make_method_runner(env, greedy)
     R = len(lrs)

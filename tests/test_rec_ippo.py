@@ -283,6 +283,53 @@ def test_the_constant_lr_has_zero_advantage_over_itself(tmp_path):
         ValidationSuite({"t": env}, [-1.0], [0], 0.1)
 
 
+def test_validation_against_the_best_schedule_scores_the_noop_agent_by_its_gap(tmp_path):
+    """``reference: best_schedule``: at each (task, LR) the reference is the schedule with the best
+    mean over seeds. The no-op agent is the constant LR, so every cell is the constant's gap to
+    the better of constant and cosine (never above 0); ``at_default`` is the cell at 1e-3,
+    ``tuned`` compares best LRs, and ``score`` is the mean of the selected scores."""
+    from mava_ganno.evaluation.policies import NoopPolicy
+    from mava_ganno.evaluation.rollouts import METHODS
+    from mava_ganno.systems.validation import ValidationSuite
+
+    cfg = tiny_config(tmp_path, "+env.scenario.validation={every:1,lrs:[1.0e-3,3.0e-2],seeds:[0,1],tasks:{t:{}},"
+                                "reference:best_schedule,schedules:[constant,cosine],select:[at_default,tuned]}")
+    suite = ValidationSuite.from_config(cfg)
+    env = suite.envs["t"]
+    noop = NoopPolicy(env.action_table.entries, env.lr_max)
+    out = suite(noop)
+    const, cos = (suite._final_val("t", noop, METHODS.index(m)).mean(0) for m in ("constant", "cosine"))
+    assert not np.allclose(const, cos)  # the two schedules differ, so the reference is a real choice
+    cells = 100.0 * (const - np.maximum(const, cos))
+    np.testing.assert_allclose(out["validation_advantage"], cells.mean(), atol=1e-4)
+    np.testing.assert_allclose(out["validation_worst"], cells.min(), atol=1e-4)
+    np.testing.assert_allclose(out["validation_at_default"], cells[0], atol=1e-4)
+    np.testing.assert_allclose(out["validation_tuned"], 100.0 * (const.max() - max(const.max(), cos.max())), atol=1e-4)
+    assert out["validation_score"] == np.mean([out["validation_at_default"], out["validation_tuned"]])
+    assert out["validation_advantage"] <= 0.0
+    # with the constant alone as the schedule set, it is the constant reference again
+    same = ValidationSuite({"t": env}, [1e-3, 3e-2], [0, 1], 0.1, reference="best_schedule", schedules=["constant"])
+    assert same(noop)["validation_advantage"] == 0.0 and same(noop)["validation_score"] == 0.0
+
+
+def test_a_bad_validation_config_names_the_key(tmp_path):
+    from mava_ganno.systems.validation import ValidationSuite
+
+    cfg = tiny_config(tmp_path, "+env.scenario.validation={every:1,lrs:[1.0e-3],seeds:[0],tasks:{t:{}},refrence:best_schedule}")
+    with pytest.raises(ConfigError, match=r"unknown keys \['refrence'\]"):
+        ValidationSuite.from_config(cfg)
+    cfg = tiny_config(tmp_path, "+env.scenario.validation={every:1,lrs:[1.0e-3],seeds:[0],tasks:{t:{}}}")
+    env = ValidationSuite.from_config(cfg).envs["t"]
+    with pytest.raises(ConfigError, match="reference='best'"):
+        ValidationSuite({"t": env}, [1e-3], [0], 0.1, reference="best")
+    with pytest.raises(ConfigError, match=r"schedules=\['cosine', 'sgdr'\]"):
+        ValidationSuite({"t": env}, [1e-3], [0], 0.1, reference="best_schedule", schedules=["cosine", "sgdr"])
+    with pytest.raises(ConfigError, match="default_lr=0.001 is not one of lrs=\\[0.01\\]: add it"):
+        ValidationSuite({"t": env}, [1e-2], [0], 0.1, select=["at_default"])
+    with pytest.raises(ConfigError, match=r"select=\['best'\]"):
+        ValidationSuite({"t": env}, [1e-3], [0], 0.1, select=["best"])
+
+
 def test_validation_in_both_modes_selects_the_better_one(tmp_path):
     """``modes: [sampled, greedy]``: the uniform random agent taken greedily is the no-op (action 0,
     "+0"), i.e. the constant LR, so its greedy advantage is exactly 0 and its sampled one is not;

@@ -163,19 +163,24 @@ def make_policy_run(env: Any, chance: float) -> Callable:
     return policy_runner
 
 
-# The policy, a constant LR and a cosine decay from the same initial LR, as data (lr_override).
-METHODS = ("ganno", "constant", "cosine")
+# The policy, a constant LR and handcrafted schedules from the same initial LR, as data
+# (lr_override): the main job compares with constant and cosine, the training system's
+# validation suite with any of them.
+METHODS = ("ganno", "constant", "cosine", "linear", "warmup_cosine", "onecycle", "wsd")
 
 
 def method_lr(num_steps: int) -> Callable:
     """``lr_override((lr0, method), t)``: NaN for ``ganno`` (the policy acts), lr0 for
-    ``constant``, and for ``cosine`` optax's cosine decay from lr0 over the episode's env steps
-    (``lr0 * (1 + cos(pi t / T)) / 2`` for the tau SGD steps of env step t)."""
+    ``constant``, and for a schedule (``cosine``, ``linear``, ``warmup_cosine``, ``onecycle``,
+    ``wsd``: ``evaluation.baselines.make_schedule``) its value at env step t over the episode's
+    ``num_steps`` env steps, held for the tau SGD steps of that env step (cosine:
+    ``lr0 * (1 + cos(pi t / T)) / 2``)."""
 
     def lr_override(data: Any, t: Any) -> Any:
         lr0, method = data
-        cosine = make_schedule("cosine", lr0, num_steps)
-        return jnp.where(method == 0, jnp.nan, jnp.where(method == 2, cosine(t), lr0))
+        lr0 = jnp.asarray(lr0)
+        schedules = [jnp.broadcast_to(make_schedule(m, lr0, num_steps)(t), lr0.shape).astype(lr0.dtype) for m in METHODS[2:]]
+        return jnp.stack([jnp.full_like(lr0, jnp.nan), lr0, *schedules])[method]
 
     return lr_override
 
@@ -183,7 +188,7 @@ def method_lr(num_steps: int) -> Callable:
 def make_method_runner(env: Any, greedy: bool = False) -> Callable:
     """``run(policy, key, lrs (M,), methods (M,), weight_decay, greedy=greedy) -> records (M, ...)``.
 
-    ``methods[i]`` indexes ``METHODS``; all three run through the one episode runner in one
+    ``methods[i]`` indexes ``METHODS``; all of them run through the one episode runner in one
     compiled, vmapped function (the main job's zero-shot runs, the training system's
     validation suite). The same key gives every run
     the same initialisation and minibatch order; records as ``rollouts.present``. ``greedy``

@@ -4,11 +4,24 @@ families, never the evaluation scenarios.
 Every ``every`` evaluation steps the learner's current policy runs zero-shot on each task of
 ``env.scenario.validation.tasks`` from every initial LR of ``lrs`` and every seed, next to a
 constant LR from the same initial LR (same initialisation and minibatches: one key per seed).
-The score is the policy's final hold-out accuracy minus the constant LR's, in points:
-``advantage`` is its mean over tasks, LRs and seeds, ``worst`` the lowest mean over seeds of
-one (task, LR) cell (how far below a constant LR the policy can fall). The constant LR's runs do
-not depend on the policy and are run once. ``run_experiment`` logs every validation, keeps
-the policy with the best ``advantage`` in ``<run_dir>/policy_best`` beside the last one.
+The score is the policy's final hold-out accuracy minus a reference's, in points. The reference
+(``reference``) is a constant LR from the same initial LR (default), or ``best_schedule``: at
+each (task, initial LR) the best of the handcrafted ``schedules`` (mean over seeds; constant,
+cosine, linear, warm-up + cosine, one-cycle, WSD, each from that initial LR). Scores:
+
+- ``advantage``: the mean over tasks, LRs and seeds;
+- ``worst``: the lowest mean over seeds of one (task, LR) cell (how far below the reference the
+  policy can fall);
+- ``at_default``: the mean over tasks of the cell at ``default_lr`` (1e-3, the LR users start
+  with; only when it is one of ``lrs``);
+- ``tuned``: the mean over tasks of the policy's best LR's mean minus the best (schedule, LR)
+  mean, each picked on the suite (the comparison after an LR sweep);
+- ``score``: what selection uses: the mean of the scores named in ``select`` (default
+  ``[advantage]``).
+
+The reference runs do not depend on the policy and are run once. ``run_experiment`` logs every
+validation, keeps the policy with the best ``score`` in ``<run_dir>/policy_best`` beside the
+last one.
 
 With ``modes: [sampled, greedy]`` the policy is validated in each action mode (sampling its
 actions, or taking the most likely one): every score gets a ``/<mode>`` twin, and the
@@ -24,6 +37,10 @@ Config (``env.scenario.validation``; absent or ``every: 0``: off)::
       weight_decay: 0.1
       seeds: [0, 1]
       modes: [sampled]         # action modes to validate in: sampled and/or greedy
+      reference: constant      # or best_schedule (the best of `schedules` at each task and LR)
+      schedules: [constant, cosine, linear, warmup_cosine, onecycle, wsd]  # for best_schedule
+      default_lr: 1.0e-3       # the at_default score's LR (one of lrs)
+      select: [advantage]      # scores whose mean selects: advantage, worst, at_default, tuned
       tasks:                   # like env.scenario.groups: env_kwargs / task_config overrides
         mlp2-teacher10: {env_kwargs: {network: mlp2, dataset: "teacher:mlp,seed=10"}}
 """
@@ -49,13 +66,18 @@ from mava_ganno.utils import make_env
 from mava_ganno.utils.config import ConfigError
 
 _POLICY, _CONSTANT = METHODS.index("ganno"), METHODS.index("constant")
+REFERENCES = ("constant", "best_schedule")
+SCHEDULES = METHODS[1:]  # constant and the handcrafted schedules the suite can run
+SCORES = ("advantage", "worst", "at_default", "tuned")
+KEYS = ("every", "lrs", "weight_decay", "seeds", "modes", "tasks", "reference", "schedules", "default_lr", "select")
 
 
 class ValidationSuite:
     """``suite(policy) -> {"advantage", "worst", "<task>"...}``; see the module docstring."""
 
     def __init__(self, envs: Dict[str, Any], lrs: Sequence[float], seeds: Sequence[int], weight_decay: float,
-                 every: int = 1, modes: Sequence[str] = ("sampled",)):
+                 every: int = 1, modes: Sequence[str] = ("sampled",), reference: str = "constant",
+                 schedules: Sequence[str] = SCHEDULES, default_lr: float = 1e-3, select: Sequence[str] = ("advantage",)):
         if not envs:
             raise ConfigError("env.scenario.validation.tasks is empty; name at least one task or set every: 0.")
         bad = [lr for lr in lrs if not (math.isfinite(lr) and lr > 0)]
@@ -68,23 +90,43 @@ class ValidationSuite:
         if not modes or bad_modes or len(set(modes)) != len(modes):
             raise ConfigError(f"env.scenario.validation.modes={modes}: give distinct action modes out of {list(MODES)}, "
                               "e.g. [sampled, greedy].")
+        if reference not in REFERENCES:
+            raise ConfigError(f"env.scenario.validation.reference={reference!r}: choose one of {list(REFERENCES)}.")
+        schedules = list(schedules) if reference == "best_schedule" else ["constant"]
+        bad = [m for m in schedules if m not in SCHEDULES]
+        if not schedules or bad or len(set(schedules)) != len(schedules):
+            raise ConfigError(f"env.scenario.validation.schedules={schedules}: give distinct schedules out of {list(SCHEDULES)}.")
+        select = list(select)
+        if not select or any(k not in SCORES for k in select):
+            raise ConfigError(f"env.scenario.validation.select={select}: give scores out of {list(SCORES)}, e.g. [advantage].")
+        self.default_index = [i for i, lr in enumerate(lrs) if math.isclose(lr, default_lr, rel_tol=1e-6)]
+        if "at_default" in select and not self.default_index:
+            raise ConfigError(f"env.scenario.validation.select has at_default, but default_lr={default_lr} is not one of "
+                              f"lrs={list(lrs)}: add it to lrs.")
         self.envs, self.every, self.modes = dict(envs), int(every), modes
+        self.reference, self.schedules, self.select = reference, schedules, select
         self.lrs = np.asarray(lrs, np.float32)
         self.seeds, self.weight_decay = [int(s) for s in seeds], float(weight_decay)
         # one runner per task; the action mode is a traced flag of the run (greedy=...)
         self._runners = {name: make_method_runner(env) for name, env in self.envs.items()}
-        self._constant: Dict[str, np.ndarray] = {}
+        self._reference: Dict[str, np.ndarray] = {}  # per task: (seeds, lrs) the reference's runs
+        self._reference_tuned: Dict[str, float] = {}  # per task: the best (schedule, LR) mean
 
     @classmethod
     def from_config(cls, config: DictConfig) -> Optional["ValidationSuite"]:
         v = config.env.scenario.get("validation")
         if v is None or not int(v.get("every", 0)):
             return None
+        unknown = sorted(set(v) - set(KEYS))
+        if unknown:
+            raise ConfigError(f"env.scenario.validation has unknown keys {unknown}; known: {list(KEYS)}.")
         tasks = OmegaConf.to_container(v.get("tasks"), resolve=True) if v.get("tasks") is not None else {}
         envs = {str(n): make_env.make_task(config, str(n), t or {}, "validation.tasks", difference_reward=False)
                 for n, t in tasks.items()}
         return cls(envs, list(v.get("lrs", [1e-4, 1e-3, 1e-2])), list(v.get("seeds", [0, 1])),
-                   float(v.get("weight_decay", 0.1)), int(v.every), [str(m) for m in v.get("modes", ["sampled"])])
+                   float(v.get("weight_decay", 0.1)), int(v.every), [str(m) for m in v.get("modes", ["sampled"])],
+                   str(v.get("reference", "constant")), [str(m) for m in v.get("schedules", SCHEDULES)],
+                   float(v.get("default_lr", 1e-3)), [str(k) for k in v.get("select", ["advantage"])])
 
     def due(self, eval_step: int, num_evals: int) -> bool:
         """After every ``every``-th evaluation step, and after the last."""
@@ -98,23 +140,38 @@ class ValidationSuite:
                 for s in self.seeds]
         return np.stack([np.asarray(jax.device_get(r["val_accuracy"]))[:, -1] for r in runs])
 
+    def _reference_runs(self, name: str, policy: Any) -> np.ndarray:
+        """(seeds, lrs) the reference's final hold-out accuracy on one task: the constant LR, or
+        at each LR the runs of the schedule with the best mean over seeds. Run once per task."""
+        if name not in self._reference:
+            runs = np.stack([self._final_val(name, policy, METHODS.index(m)) for m in self.schedules])  # (S, seeds, lrs)
+            best = runs.mean(axis=1).argmax(axis=0)  # per LR; the first of equals
+            self._reference[name] = runs[best, :, np.arange(runs.shape[2])].T
+            self._reference_tuned[name] = float(runs.mean(axis=1).max())
+        return self._reference[name]
+
     def _scores(self, policy: Any, greedy: bool) -> Dict[str, float]:
-        cells, out = [], {}
+        cells, tuned, out = [], [], {}
         for name in self.envs:
-            if name not in self._constant:  # independent of the policy and the mode: run once
-                self._constant[name] = self._final_val(name, policy, _CONSTANT)
-            diff = 100.0 * (self._final_val(name, policy, _POLICY, greedy) - self._constant[name])  # (seeds, lrs)
+            reference = self._reference_runs(name, policy)
+            runs = self._final_val(name, policy, _POLICY, greedy)
+            diff = 100.0 * (runs - reference)  # (seeds, lrs)
             out[f"validation/{name}"] = float(diff.mean())
             cells.append(diff.mean(axis=0))
-        cells = np.concatenate(cells)
-        return {"validation_advantage": float(cells.mean()), "validation_worst": float(cells.min()), **out}
+            tuned.append(100.0 * (float(runs.mean(axis=0).max()) - self._reference_tuned[name]))
+        scores = {"advantage": float(np.concatenate(cells).mean()), "worst": float(np.concatenate(cells).min()),
+                  "tuned": float(np.mean(tuned))}
+        if self.default_index:
+            scores["at_default"] = float(np.mean([c[self.default_index[0]] for c in cells]))
+        scores["score"] = float(np.mean([scores[k] for k in self.select]))
+        return {**{f"validation_{k}": v for k, v in scores.items()}, **out}
 
     def __call__(self, policy: Any) -> Dict[str, Any]:
         for env in self.envs.values():
             if hasattr(policy, "check_env"):
                 policy.check_env(env)
         by_mode = {m: self._scores(policy, m == "greedy") for m in self.modes}
-        best = max(self.modes, key=lambda m: by_mode[m]["validation_advantage"])  # first of equals
+        best = max(self.modes, key=lambda m: by_mode[m]["validation_score"])  # first of equals
         out: Dict[str, Any] = dict(by_mode[best])
         if len(self.modes) > 1:
             out.update({f"{k}/{m}": v for m, scores in by_mode.items() for k, v in scores.items()})
@@ -126,7 +183,7 @@ HISTORY_FILE = "validation_history.json"
 
 
 class ModelSelection:
-    """Runs the suite when due and keeps the best policy (highest ``validation_advantage``)
+    """Runs the suite when due and keeps the best policy (highest ``validation_score``)
     in ``best_dir``, its scores in the policy's metadata, and every validation so far in
     ``validation_history.json`` beside it (rewritten after each). A resumed run reads the best
     score and the history back, so it only replaces that policy with a better one."""
@@ -142,7 +199,9 @@ class ModelSelection:
             if os.path.isfile(self.history_path):
                 os.remove(self.history_path)
         if os.path.isdir(best_dir):
-            score = policy_metadata_value(load_policy(best_dir), "validation_advantage")
+            best = load_policy(best_dir)  # a policy selected before scores existed has its advantage
+            score = policy_metadata_value(best, "validation_score")
+            score = score if score is not None else policy_metadata_value(best, "validation_advantage")
             self.best = float(score) if score is not None else -math.inf
         if os.path.isfile(self.history_path):
             with open(self.history_path) as f:
@@ -161,8 +220,8 @@ class ModelSelection:
         result = {"timestep": timestep, **self.suite(policy)}
         self.history.append(result)
         self._write_history()
-        if result["validation_advantage"] > self.best:
-            self.best = result["validation_advantage"]
+        if result["validation_score"] > self.best:
+            self.best = result["validation_score"]
             meta = {**policy.metadata, **{k: v for k, v in result.items()}, "selected_at_timestep": timestep}
             save_policy(self.best_dir, policy.replace(metadata_json=json.dumps(meta, sort_keys=True, default=str)))
         return result
