@@ -378,15 +378,18 @@ def test_results_page_numbers_come_from_the_committed_leaderboard():
     from mava_ganno.bench.report import leaderboard_markdown
 
     root = os.path.join(os.path.dirname(__file__), "..", "docs")
-    folder = os.path.join(root, "results", "bench", "quick")
-    board = json.load(open(os.path.join(folder, "leaderboard.json")))
-    committed = open(os.path.join(folder, "leaderboard.md")).read()
-    assert leaderboard_markdown(board) == committed and board["complete"] is True
+    lines = set()
+    for suite in ("quick", "full"):
+        folder = os.path.join(root, "results", "bench", suite)
+        board = json.load(open(os.path.join(folder, "leaderboard.json")))
+        committed = open(os.path.join(folder, "leaderboard.md")).read()
+        assert leaderboard_markdown(board) == committed and board["complete"] is True, suite
+        assert board["suite"] == suite and len(board["tasks_done"]) == 5
+        lines |= set(committed.splitlines())
     page = open(os.path.join(root, "bench.md")).read()
     results = page[page.index("## Results") :]
     rows = [line for line in results.splitlines() if line.startswith("| ")]
-    assert len(rows) >= 1 + len(board["aggregate"])  # the header and one row per method
-    lines = set(committed.splitlines())
+    assert len(rows) >= 2 * (1 + len(board["aggregate"]))  # both suites: the header and one row per method
     assert [r for r in rows if r not in lines] == []
 
 
@@ -396,7 +399,7 @@ def test_the_results_page_quotes_committed_files_only():
     root = os.path.join(os.path.dirname(__file__), "..", "docs")
     page = open(os.path.join(root, "results.md")).read()
     assert len(page.splitlines()) <= 150
-    sources = [os.path.join(root, "results", "bench", "quick", "leaderboard.md"),
+    sources = [os.path.join(root, "results", "bench", "full", "leaderboard.md"),
                os.path.join(root, "results", "shipped_default_mlp5-mnist_5k", "table.md")]  # fmt: skip
     lines = set().union(*(open(p).read().splitlines() for p in sources))
     rows = [line for line in page.splitlines() if line.startswith("| ")]
