@@ -289,6 +289,7 @@ def test_robust_feature_set_runs_finite_and_flags_a_collapse():
         (dict(lr_max=float("inf")), r"lr_max must be a finite number > 0 \(default 0.1\), got inf"),
         (dict(lr_max=True), "lr_max must be a finite number > 0"),
         (dict(sl_steps=True), "sl_steps must be a positive multiple of tau=5, got True"),
+        (dict(eval_batch_size=0), r"eval_batch_size must be a positive integer \(default 1024\), got 0"),
     ],
 )
 def test_bad_config_raises_before_compute(kwargs, match, monkeypatch):

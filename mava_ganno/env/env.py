@@ -32,11 +32,7 @@ from mava_ganno.env.viewer import GannoViewer
 from mava_ganno.layers import CONVOLUTIONAL, LayerAgents
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _check_arguments(lr_max: Any, measure_batch: str, counterfactual: str) -> None:
+def _check_arguments(lr_max: Any, measure_batch: str, counterfactual: str, eval_batch_size: Any) -> None:
     """``ValueError`` naming the first bad constructor argument and a value that works (the
     task's own arguments are checked by ``Task``)."""
     if counterfactual not in ("auto", "vmap", "sequential", "fused"):
@@ -45,6 +41,8 @@ def _check_arguments(lr_max: Any, measure_batch: str, counterfactual: str) -> No
         raise ValueError(f"measure_batch must be 'fresh' or 'next', got {measure_batch!r}.")
     if isinstance(lr_max, bool) or not isinstance(lr_max, (int, float, np.number)) or not (0 < lr_max < math.inf):
         raise ValueError(f"lr_max must be a finite number > 0 (default 0.1), got {lr_max!r}.")
+    if isinstance(eval_batch_size, bool) or not isinstance(eval_batch_size, (int, np.integer)) or eval_batch_size <= 0:
+        raise ValueError(f"eval_batch_size must be a positive integer (default 1024), got {eval_batch_size!r}.")
 
 
 def _check_injected(reward_fn: Any, counterfactual_fn: Any) -> None:
@@ -173,7 +171,7 @@ class Ganno(Environment):
         task = task if task is not None else Task()
         if not isinstance(task, Task):
             raise TypeError(f"task must be a mava_ganno.backend.Task, got {task!r}; e.g. Task('mlp2', 'digits').")
-        _check_arguments(lr_max, measure_batch, counterfactual)
+        _check_arguments(lr_max, measure_batch, counterfactual, eval_batch_size)
         self.task = task
         self.measure_batch = measure_batch
         self.generator = generator if generator is not None else InitialConditionsGenerator()
