@@ -478,3 +478,46 @@ def test_sigterm_ends_the_bench_with_one_line_and_exit_143(tmp_path):
     assert "SIGTERM: the finished tasks are kept" in err and "--tasks mlp-mnist5k" in err and "Traceback" not in err
     assert not os.path.exists(os.path.join(out, ".lock"))  # released on the way out
     assert os.listdir(os.path.join(out, "tasks")) == []  # nothing half-written
+
+
+def test_baselines_of_a_finished_benchmark_are_reused_from_its_csv_files(tmp_path, capsys):
+    """A benchmark written without its group cache (as results committed before the cache
+    existed) lends its baseline runs to another one: they are rebuilt from its CSV files, not
+    run again, and score the same; a task of another grid reuses nothing."""
+    import shutil
+
+    suite = Suite("tiny", TINY_SUITE.tasks[:1], TINY_SUITE.lrs, 2)
+    methods = ("constant", "cosine", "prodigy")
+    first = str(tmp_path / "first")
+    BC.run_bench(suite, first, methods=methods, figures=False, log=print)
+    shutil.rmtree(os.path.join(first, BC.RUNS_DIR))  # as the committed legacy results: CSV files only
+    capsys.readouterr()
+    second = str(tmp_path / "second")
+    (done,) = BC.run_bench(suite, second, methods=methods, figures=False, log=print, reuse=[first])
+    log = capsys.readouterr().out
+    assert "2 group(s) of baseline runs taken from" in log and "reused 2 of 2 groups" in log
+    ref = json.load(open(os.path.join(first, "tasks", "a", TASK_FILE)))["scores"]
+    got, want = _leaves(done.to_json()), _leaves(ref)
+    assert got.keys() == want.keys() and len(got) > 60
+    for k, v in want.items():  # curves come back at 7 significant digits
+        assert got[k] == (pytest.approx(v, rel=1e-6) if isinstance(v, float) else v), k
+    other = Suite("tiny", suite.tasks, (1e-3, 3e-3), 2)  # 3e-3 was never run: nothing to take
+    BC.run_bench(other, str(tmp_path / "third"), methods=methods, figures=False, log=print, reuse=[first])
+    log = capsys.readouterr().out
+    assert "1 group(s) of baseline runs taken from" in log  # Prodigy takes no LR: its runs still fit
+    assert "reused 1 of 2 groups" in log
+
+
+def test_reuse_needs_a_benchmark_folder(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        BC.main(["--suite", "quick", "--policy", "none", "--reuse", str(tmp_path), "--out", str(tmp_path / "o")])
+    assert e.value.code == 2 and "not a benchmark's output folder" in capsys.readouterr().err
+
+
+def _leaves(tree, prefix=""):
+    """A JSON tree as {path: leaf}."""
+    if isinstance(tree, dict):
+        return {k: v for key, sub in tree.items() for k, v in _leaves(sub, f"{prefix}/{key}").items()}
+    if isinstance(tree, list):
+        return {k: v for i, sub in enumerate(tree) for k, v in _leaves(sub, f"{prefix}/{i}").items()}
+    return {prefix: tree}

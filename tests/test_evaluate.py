@@ -118,6 +118,8 @@ def test_results_folder_reloads_for_new_figures(tiny_eval, tmp_path):
     assert [rs.label for rs in again.runsets] == [rs.label for rs in ev.runsets]
     for a, b in zip(again.runsets, ev.runsets):
         np.testing.assert_allclose(a.test_accuracy, b.test_accuracy, rtol=1e-6)
+        for name in ("test_accuracy", "val_accuracy", "train_loss", "val_loss", "test_loss"):  # the final point exactly
+            np.testing.assert_array_equal(getattr(a, name)[:, -1], getattr(b, name)[:, -1])
         np.testing.assert_allclose(a.lrs, b.lrs, rtol=1e-6)  # NaN where they are NaN
         assert a.diverged.tolist() == b.diverged.tolist() and a.takes_lr == b.takes_lr
     files = FIG.write_figures(again, str(tmp_path), figure_lr=1e-3)

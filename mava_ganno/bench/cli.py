@@ -18,6 +18,9 @@ tasks, every group of runs (the AdamW schedules, each optimiser, each policy on 
 kept in ``<out>/runs/`` as it finishes, keyed by the content hash of its own inputs
 (``harness.job_key``): an interrupted task resumes from its finished groups, and a run with
 another ``--policy`` on the same ``--out`` computes only the new policy's groups.
+``--reuse FOLDER`` takes the baseline runs of another finished benchmark (same task, grid and
+package version), rebuilt from its CSV files, so a new policy is compared with committed
+baselines without recomputing them.
 
 Every input is checked before anything is computed: the methods, the policies against every
 task, and the data: a missing Debian package stops the run with one line naming it and how to
@@ -42,7 +45,7 @@ from mava_ganno.bench.report import task_table, write_leaderboard
 from mava_ganno.bench.tasks import DEFAULT_LR, SUITES, BenchTask, Suite, check_data, get_suite
 from mava_ganno.evaluation import store
 from mava_ganno.evaluation.baselines import BASELINES
-from mava_ganno.evaluation.harness import check_inputs, evaluate
+from mava_ganno.evaluation.harness import check_inputs, evaluate, reuse_finished_baselines
 from mava_ganno.evaluation.policies import PolicySource, policy_source, source_digest
 from mava_ganno.policy.io import atomic_write_dir, ensure_writable_dir
 from mava_ganno.utils.files import FolderLock, FolderLockedError, Terminated, atomic_write_text, exit_interrupted, terminate_as_exception
@@ -110,10 +113,12 @@ def run_bench(
     command: str = "",
     log: Callable[[str], None] = print,
     check: bool = True,
+    reuse: Sequence[str] = (),
 ) -> List[TaskScores]:
     """Run (or resume) the benchmark ``suite``; see the module docstring. Returns every task's
     scores, in suite order. Inputs are checked first (``check_bench_inputs``; ``check=False``
-    when the caller just did)."""
+    when the caller just did). ``reuse``: finished benchmark folders whose tasks' baseline runs
+    are put in this run's group cache before a task runs (``reuse_finished_baselines``)."""
     if check:
         check_bench_inputs(suite, sources, methods, data_dir, max_runs_per_call)
     out_dir = ensure_writable_dir(out_dir, "choose another --out.")
@@ -132,7 +137,8 @@ def run_bench(
         else:
             if os.path.isdir(folder):
                 log(f"[bench] {task.name}: the results in {folder} are of other inputs; running it again")
-            finished = _run_task(task, suite, folder, key, sources, methods, data_dir, figures, max_runs_per_call, command, log)
+            finished = _run_task(task, suite, folder, key, sources, methods, data_dir, figures, max_runs_per_call, command, log,
+                                 reuse)  # fmt: skip
         scores, meta["task_seconds"][task.name] = finished
         done.append(scores)
         meta["complete"] = k == len(suite.tasks) - 1
@@ -143,10 +149,16 @@ def run_bench(
 
 
 def _run_task(task: BenchTask, suite: Suite, folder: str, key: str, sources, methods, data_dir, figures, max_runs,
-              command: str, log) -> Tuple[TaskScores, float]:  # fmt: skip
+              command: str, log, reuse: Sequence[str] = ()) -> Tuple[TaskScores, float]:  # fmt: skip
     t0 = time.perf_counter()
     log(f"[bench] {task.name}: {task.description}; {task.scenario.sl_steps} SGD steps, LRs {list(suite.lrs)}, {suite.seeds} seed(s)")
     cache = store.RunCache(os.path.join(os.path.dirname(os.path.dirname(folder)), RUNS_DIR))
+    for other in reuse:
+        done = os.path.join(other, "tasks", task.name)
+        if os.path.isfile(os.path.join(done, "config.json")):
+            n = reuse_finished_baselines(done, cache, task.scenario_with(data_dir), lrs=suite.lrs, weight_decays=(task.weight_decay,),
+                                         seeds=suite.seeds, methods=methods, log=log)  # fmt: skip
+            log(f"[bench] {task.name}: {n} group(s) of baseline runs taken from {done}")
     ev = evaluate(
         task.scenario_with(data_dir), list(sources), lrs=suite.lrs, weight_decays=(task.weight_decay,), seeds=suite.seeds,
         methods=methods, policy_modes=POLICY_MODES, random_agent=False, max_runs_per_call=max_runs, log=log, cache=cache,
@@ -205,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"comma-separated task names of the suite ({', '.join(t.name for t in SUITES['quick'].tasks)}), or 'all'")
     p.add_argument("--out", default=None, help="output folder (default results/bench-<suite>)")
     p.add_argument("--data-dir", default=None, help="folder holding fashion-mnist/ and fortunes/ instead of the packages' folders")
+    p.add_argument("--reuse", action="append", default=[], metavar="FOLDER",
+                   help="a finished benchmark folder (e.g. docs/results/bench/full) whose tasks' baseline runs of the same "
+                   "inputs are taken instead of run again (rebuilt from its CSV files); repeatable")
     p.add_argument("--max-runs-per-call", type=int, default=128, help="runs per vmapped call")
     p.add_argument("--no-figures", action="store_true", help="no PNGs (tables and JSON only)")
     return p
@@ -225,6 +240,14 @@ def _plan(args: argparse.Namespace) -> Dict[str, Any]:
     return dict(suite=suite, methods=methods, sources=sources)
 
 
+def _finished_bench(folder: str) -> str:
+    """``folder`` if it is a benchmark's output (a ``tasks/`` folder), else a ValueError."""
+    if not os.path.isdir(os.path.join(folder, "tasks")):
+        raise ValueError(f"--reuse {folder}: not a benchmark's output folder (no tasks/ in it); give the --out of a finished "
+                         "`ganno bench`, e.g. docs/results/bench/full.")  # fmt: skip
+    return folder
+
+
 def main(argv: Optional[Sequence[str]] = None) -> List[TaskScores]:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
@@ -234,6 +257,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[TaskScores]:
         plan = _plan(args)
         check_bench_inputs(plan["suite"], plan["sources"], plan["methods"], args.data_dir, args.max_runs_per_call)
         ensure_writable_dir(out, "choose another --out.")
+        reuse = [_finished_bench(f) for f in args.reuse]
     except MissingDataError as e:
         _fail(str(e))
     except OSError as e:
@@ -243,7 +267,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[TaskScores]:
     try:
         with terminate_as_exception(), FolderLock(out, warn=lambda m: print(m, file=sys.stderr)):
             return run_bench(plan["suite"], out, plan["sources"], plan["methods"], args.data_dir, not args.no_figures,
-                             args.max_runs_per_call, command, check=False)  # fmt: skip
+                             args.max_runs_per_call, command, check=False, reuse=reuse)  # fmt: skip
     except FolderLockedError as e:
         _fail(str(e))
     except OSError as e:  # a full disk while writing a task: the finished ones are intact (each is written whole)

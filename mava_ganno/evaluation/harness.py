@@ -343,6 +343,72 @@ def _runset(part: _Part, grid_: Grid, out: Dict[str, np.ndarray], steps: np.ndar
     )  # fmt: skip
 
 
+def reuse_finished_baselines(
+    folder: str,
+    cache: Any,
+    scenario: Task | str,
+    *,
+    lrs: Sequence[float] = DEFAULT_LRS,
+    weight_decays: Sequence[float] = DEFAULT_WEIGHT_DECAYS,
+    seeds: Sequence[int] | int = DEFAULT_SEEDS,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    log: Callable[[str], None] = print,
+) -> int:
+    """Put the baseline groups of the finished evaluation written in ``folder`` into ``cache``
+    (a ``store.RunCache``), keyed as ``evaluate`` with these arguments keys them, so that it
+    reads them back instead of running them. For results written before the group cache
+    existed: their runs are rebuilt from ``table.csv`` and ``curves.csv`` (curves at 7
+    significant digits, float32 precision). Only baselines are reused (a policy's results
+    do not record which weights made them); a group is reused only when ``folder`` has the
+    same scenario and every run of the group (each method at each (LR, weight decay, seed)),
+    with its loss curves. Returns the number of groups put in the cache."""
+    from mava_ganno.evaluation.store import load_evaluation
+
+    sc, lrs, wds, seeds, _ = _checked(scenario, (), lrs, weight_decays, seeds, methods, POLICY_MODES, 128)
+    finished = load_evaluation(folder)
+    if dataclasses.asdict(finished.scenario) != dataclasses.asdict(sc):
+        log(f"[evaluate] {folder}: another scenario ({finished.scenario.name}); none of its runs reused")
+        return 0
+    base_env = Ganno(sc, InitialConditionsGenerator(lr=max(lrs), weight_decay=wds[0]), reward_fn=HoldOutAccuracy(), track_test=True)
+    by_label = {rs.label: rs for rs in finished.runsets}
+    put = 0
+    for job in _baseline_jobs(sc, base_env.trainer, 1.0 / base_env.dataset.num_classes, methods, lrs, wds, seeds, log):
+        key = job_key(sc, job)
+        out = None if cache.has(key) else _finished_runs(job, by_label)
+        if out is not None:
+            seconds = out.pop("seconds")
+            cache.put(key, out, job.title, seconds)
+            put += 1
+    return put
+
+
+def _run_id(lr, wd, seed) -> Tuple[Optional[float], float, int]:
+    """A run's grid point as a dict key (an LR-free method's NaN LR as None: NaN != NaN)."""
+    return (None if math.isnan(float(lr)) else float(lr), float(wd), int(seed))
+
+
+def _finished_runs(job: _Job, by_label: Dict[str, RunSet]) -> Optional[Dict[str, Any]]:
+    """The raw outputs of ``job`` (method-major, grid order) gathered from finished run sets,
+    with their share of compute time as ``seconds``; None when a run or a curve is missing."""
+    keys = ("test_accuracy", "val_accuracy", "train_loss", "val_loss", "test_loss", "lrs", "diverged")
+    parts: Dict[str, List[np.ndarray]] = {k: [] for k in keys}
+    seconds = 0.0
+    for part in job.parts:
+        rs = by_label.get(part.info.label)
+        if rs is None or rs.val_loss is None or rs.test_loss is None:
+            return None
+        index = {_run_id(*run): i for i, run in enumerate(zip(rs.lr, rs.weight_decay, rs.seed))}
+        rows = [index.get(_run_id(*run)) for run in zip(*job.grid)]
+        if any(i is None for i in rows):
+            return None
+        for k in keys:
+            parts[k].append(np.asarray(getattr(rs, k))[rows])
+        seconds += rs.seconds * len(rows) / max(rs.num_runs, 1)
+    out: Dict[str, Any] = {k: np.concatenate(v) for k, v in parts.items()}
+    out["seconds"] = seconds
+    return out
+
+
 # ============================================================================ evaluate
 def evaluate(
     scenario: Task | str,

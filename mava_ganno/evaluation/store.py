@@ -169,7 +169,7 @@ def load_evaluation(folder: str) -> Evaluation:
     for label, runs in by_label.items():
         first = runs[0]
         takes_lr = first["initial_lr"] is not None
-        arrays: Dict[str, List[Any]] = {k: [] for k in ("train_loss", "val_accuracy", "test_accuracy", "lrs", "val_loss", "test_loss")}
+        arrays: Dict[str, Any] = {k: [] for k in ("train_loss", "val_accuracy", "test_accuracy", "lrs", "val_loss", "test_loss")}
         for r in runs:
             key = (label, _fmt(r["initial_lr"]) if takes_lr else "", _fmt(r["weight_decay"]), r["seed"])
             c = np.array([[float(x) for x in line] for line in curves[key]], np.float64)
@@ -183,17 +183,26 @@ def load_evaluation(folder: str) -> Evaluation:
                 arrays["lrs"].append(np.array([layers[key][int(st)] for st in steps[:-1]], np.float64))
             else:
                 arrays["lrs"].append(c[:-1, 4:5])
+        # float32 as the runs recorded them; the final point exact from table.csv (its values
+        # are the float32 ones in full), the curves before it at 7 significant digits
+        finals = {"test_accuracy": "final_test_accuracy", "val_accuracy": "final_val_accuracy", "train_loss": "final_train_loss",
+                  "val_loss": "final_val_loss", "test_loss": "final_test_loss"}  # fmt: skip
+        for name, column in finals.items():
+            a = np.stack(arrays[name]).astype(np.float32)
+            if all(r[column] is not None for r in runs):
+                a[:, -1] = [r[column] for r in runs]
+            arrays[name] = a
         runsets.append(
             RunSet(
                 method=first["method"], label=label, group=first["group"], mode=first["mode"],
                 lr=np.array([r["initial_lr"] if takes_lr else np.nan for r in runs], np.float64),
                 weight_decay=np.array([r["weight_decay"] for r in runs], np.float64),
                 seed=np.array([r["seed"] for r in runs], np.int32), steps=steps,
-                test_accuracy=np.stack(arrays["test_accuracy"]), val_accuracy=np.stack(arrays["val_accuracy"]),
-                train_loss=np.stack(arrays["train_loss"]), lrs=np.stack(arrays["lrs"]),
+                test_accuracy=arrays["test_accuracy"], val_accuracy=arrays["val_accuracy"],
+                train_loss=arrays["train_loss"], lrs=np.stack(arrays["lrs"]).astype(np.float32),
                 diverged=np.array([r["diverged"] for r in runs], bool), takes_lr=takes_lr, policy=first["policy"] or "",
                 seconds=float(meta.get("method_seconds", {}).get(label, 0.0)),
-                val_loss=_recorded(np.stack(arrays["val_loss"])), test_loss=_recorded(np.stack(arrays["test_loss"])),
+                val_loss=_recorded(arrays["val_loss"]), test_loss=_recorded(arrays["test_loss"]),
             )
         )
     sc = Task(**meta["scenario"])
@@ -221,6 +230,10 @@ class RunCache:
 
     def _path(self, folder: str, key: str) -> str:
         return os.path.join(folder, f"{key}.npz")
+
+    def has(self, key: str) -> bool:
+        """Whether a group of this key is kept (not read, not marked as used)."""
+        return any(os.path.isfile(self._path(folder, key)) for folder in [self.write_dir, *self.read_dirs])
 
     def get(self, key: str) -> Optional[Dict[str, Any]]:
         for folder in [self.write_dir, *self.read_dirs]:
