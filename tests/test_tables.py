@@ -131,3 +131,16 @@ def test_tables_of_an_evaluation():
         "| GANNO from LR = 0 (greedy) | / | / | **90.00 ± 7.07** |",
     ]
     assert "GANNO-LR-only" not in "\n".join(t3)
+
+
+@pytest.mark.parametrize(
+    "label, expected",
+    [
+        ("GANNO (greedy)", "GANNO from LR = 0 (greedy)"),
+        ("GANNO-cnn2-digits (sampled)", "GANNO-cnn2-digits from LR = 0 (sampled)"),
+        ("GANNO (shipped default) (greedy)", "GANNO (shipped default) from LR = 0 (greedy)"),
+        ("Random layerwise agent", "Random layerwise agent from LR = 0"),
+    ],
+)
+def test_table_3_names_the_policy_before_its_start(label, expected):
+    assert T._from_zero(label) == expected

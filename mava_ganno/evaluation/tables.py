@@ -200,7 +200,11 @@ def tables_markdown(
 
 
 def _from_zero(label: str) -> str:
-    return label.replace("GANNO", "GANNO from LR = 0", 1) if "GANNO" in label else f"{label} from LR = 0"
+    """``GANNO-x (greedy)`` -> ``GANNO-x from LR = 0 (greedy)``: the policy's name, then the start."""
+    for mode in (" (sampled)", " (greedy)"):
+        if label.endswith(mode):
+            return f"{label[: -len(mode)]} from LR = 0{mode}"
+    return f"{label} from LR = 0"
 
 
 def _group_of(rows: Sequence[Dict[str, Any]], label: str) -> Optional[str]:
