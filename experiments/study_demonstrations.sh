@@ -16,7 +16,11 @@
 # in docs/lab/results-notebook.md).
 # TABLE=rich (environment variable; default paper) runs all of it with the richer action table
 # (env.kwargs.action_table=rich: the paper's nine actions plus *2, /2, +0.005, -0.005).
-# Usage: [TABLE=rich] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]   (STEPS: "demos clone rl")
+# VARIANT=<a study variant of common.sh> (default deep-robust-episode) takes that variant's
+# environment, reward, suite and budget instead (e.g. strong-cosine: demonstrations and RL scored
+# against a cosine reference episode, selection against the best schedule); SCHEDULES=a,b,...
+# replaces the demonstrated schedules (default: `ganno demos`' own list).
+# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
 set -u
 OUT=${1:-results/study12}
 SEEDS=${2:-"0 1 2"}
@@ -25,15 +29,18 @@ PY=${PYTHON:-python}
 export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$OUT/jax_cache}
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=1
 TABLE=${TABLE:-paper}
+VARIANT=${VARIANT:-deep-robust-episode}
+SCHEDULE_ARGS=${SCHEDULES:+--schedules $SCHEDULES}
 . "$(dirname "$0")/common.sh"
-RECIPE="$(variant_env deep-robust-episode) env.kwargs.action_table=$TABLE"
+RECIPE="$(variant_env "$VARIANT") env.kwargs.action_table=$TABLE" || exit 2
 mkdir -p "$OUT"
 for step in $STEPS; do
   case $step in
     demos)
       if [ -f "$OUT/demos.npz" ]; then echo "skip demos (done)"; continue; fi
       start=$(date +%s)
-      $PY -u -m mava_ganno.cli demos $RECIPE --seeds 0 --out "$OUT/demos.npz" > "$OUT/demos.log" 2>&1
+      # shellcheck disable=SC2086  # lists of overrides and arguments
+      $PY -u -m mava_ganno.cli demos $RECIPE $SCHEDULE_ARGS --seeds 0 --out "$OUT/demos.npz" > "$OUT/demos.log" 2>&1
       echo "$(date +%T) demos rc=$? $(( $(date +%s) - start )) s" ;;
     clone)
       for seed in $SEEDS; do
@@ -46,7 +53,7 @@ for step in $STEPS; do
     rl)
       for seed in $SEEDS; do
         # shellcheck disable=SC2086  # lists of overrides
-        train_run "clone-rl_s$seed" $(variant_args deep-robust-episode) env.kwargs.action_table="$TABLE" \
+        train_run "clone-rl_s$seed" $(variant_args "$VARIANT") env.kwargs.action_table="$TABLE" \
           system.init_policy="$OUT/clone_s$seed" system.init_policy_kl_coef=1.0 system.init_policy_kl_updates=10 \
           system.critic_prefit_demos="$OUT/demos.npz" system.seed="$seed"
       done ;;
