@@ -502,11 +502,17 @@ def test_baselines_of_a_finished_benchmark_are_reused_from_its_csv_files(tmp_pat
     assert got.keys() == want.keys() and len(got) > 60
     for k, v in want.items():  # curves come back at 7 significant digits
         assert got[k] == (pytest.approx(v, rel=1e-6) if isinstance(v, float) else v), k
-    other = Suite("tiny", suite.tasks, (1e-3, 3e-3), 2)  # 3e-3 was never run: nothing to take
-    BC.run_bench(other, str(tmp_path / "third"), methods=methods, figures=False, log=print, reuse=[first])
-    log = capsys.readouterr().out
-    assert "1 group(s) of baseline runs taken from" in log  # Prodigy takes no LR: its runs still fit
-    assert "reused 1 of 2 groups" in log
+    from mava_ganno.evaluation.harness import reuse_finished_baselines
+    from mava_ganno.evaluation.store import RunCache
+
+    done_task, sc = os.path.join(first, "tasks", "a"), suite.tasks[0].scenario
+    take = lambda sc, lrs, seeds: reuse_finished_baselines(  # noqa: E731
+        done_task, RunCache(str(tmp_path / "cache" / str(len(os.listdir(tmp_path))))), sc, lrs=lrs, weight_decays=(0.1,),
+        seeds=seeds, methods=methods, log=print)  # fmt: skip
+    assert take(sc, suite.lrs, 2) == 2
+    assert take(sc, (1e-3, 3e-3), 2) == 1  # 3e-3 was never run; Prodigy takes no LR: its runs still fit
+    assert take(sc, suite.lrs, 3) == 0  # seed 2 was never run
+    assert take(Task(**{**sc.__dict__, "sl_steps": 60}), suite.lrs, 2) == 0  # another budget
 
 
 def test_reuse_needs_a_benchmark_folder(tmp_path, capsys):

@@ -255,9 +255,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[TaskScores]:
     command = "ganno bench " + " ".join(shlex.quote(a) for a in argv)
     try:
         plan = _plan(args)
+        reuse = [_finished_bench(f) for f in args.reuse]
         check_bench_inputs(plan["suite"], plan["sources"], plan["methods"], args.data_dir, args.max_runs_per_call)
         ensure_writable_dir(out, "choose another --out.")
-        reuse = [_finished_bench(f) for f in args.reuse]
     except MissingDataError as e:
         _fail(str(e))
     except OSError as e:
