@@ -73,6 +73,7 @@ from mava_ganno.evaluation.records import (
     make_scenario,
 )
 from mava_ganno.evaluation.rollouts import make_policy_run
+from mava_ganno.evaluation.store import load_evaluation
 from mava_ganno.policy import GannoPolicy
 
 Grid = Tuple[np.ndarray, np.ndarray, np.ndarray]  # (lr, weight decay, seed) per run
@@ -362,8 +363,6 @@ def reuse_finished_baselines(
     do not record which weights made them); a group is reused only when ``folder`` has the
     same scenario and every run of the group (each method at each (LR, weight decay, seed)),
     with its loss curves. Returns the number of groups put in the cache."""
-    from mava_ganno.evaluation.store import load_evaluation
-
     sc, lrs, wds, seeds, _ = _checked(scenario, (), lrs, weight_decays, seeds, methods, POLICY_MODES, 128)
     finished = load_evaluation(folder)
     if dataclasses.asdict(finished.scenario) != dataclasses.asdict(sc):
