@@ -34,10 +34,10 @@ variant_env() {
     # rich action table (x2, /2 and larger steps: an anneal the table can follow).
     strong-constant) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode $STRONG" ;;
     strong-cosine) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode $STRONG" ;;
-    strong-cosine-rich) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode env.kwargs.action_table=rich $STRONG" ;;
+    strong-cosine-rich|strong-cosine-rich-long) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode env.kwargs.action_table=rich $STRONG" ;;
     *) echo "unknown variant $1 (paper, paper-val, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
          "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
-         "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich)" >&2; return 2 ;;
+         "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich, strong-cosine-rich-long)" >&2; return 2 ;;
   esac
 }
 
@@ -46,6 +46,8 @@ variant_args() {
   env=$(variant_env "$1") || return 2
   case $1 in
     paper|paper-val) echo "$env system.total_timesteps=12800" ;;
+    # twice the budget (the suite checks every 2 of the 10 evaluation steps, as the others)
+    *-long) echo "$env arch.num_envs=2 system.total_timesteps=25600 env.scenario.validation.every=2" ;;
     *) echo "$env arch.num_envs=2 system.total_timesteps=12800 env.scenario.validation.every=2" ;;
   esac
 }
