@@ -42,6 +42,22 @@ class Compiled:
 
 
 @pytest.fixture(scope="session")
+def experiment_script():
+    """``load(name)``: the module of ``experiments/<name>.py`` (scripts, not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    def load(name: str):
+        path = Path(__file__).resolve().parents[1] / "experiments" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@pytest.fixture(scope="session")
 def tiny_train_env() -> Compiled:
     """mlp2 on digits, tau 5, 4 env steps, difference reward (training mode)."""
     return Compiled(make_ganno(**TINY, difference_reward=True))

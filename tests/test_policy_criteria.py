@@ -3,7 +3,6 @@ cosine schedule, read from a finished benchmark (the committed full suite)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -16,11 +15,8 @@ SHIPPED = "ganno_shipped_default_greedy"
 
 
 @pytest.fixture(scope="module")
-def pc():
-    spec = importlib.util.spec_from_file_location("policy_criteria", ROOT / "experiments" / "policy_criteria.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def pc(experiment_script):
+    return experiment_script("policy_criteria")
 
 
 def test_the_shipped_policy_meets_the_default_lr_and_grid_bars_and_misses_tuned_and_speedup(pc, capsys):

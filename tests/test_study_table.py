@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,8 @@ FIELDS = ["method", "label", "group", "mode", "initial_lr", "weight_decay", "see
 
 
 @pytest.fixture(scope="module")
-def study_table():
-    spec = importlib.util.spec_from_file_location("study_table", ROOT / "experiments" / "study_table.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def study_table(experiment_script):
+    return experiment_script("study_table")
 
 
 def _row(method, label, group, mode, lr, seed, acc, policy=""):
