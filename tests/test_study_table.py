@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 FIELDS = ["method", "label", "group", "mode", "initial_lr", "weight_decay", "seed", "final_test_accuracy",
           "best_test_accuracy", "final_train_loss", "diverged", "final_val_accuracy", "policy"]
 
