@@ -358,8 +358,8 @@ def reuse_finished_baselines(
     """Put the baseline groups of the finished evaluation written in ``folder`` into ``cache``
     (a ``store.RunCache``), keyed as ``evaluate`` with these arguments keys them, so that it
     reads them back instead of running them. For results written before the group cache
-    existed: their runs are rebuilt from ``table.csv`` and ``curves.csv`` (curves at 7
-    significant digits, float32 precision). Only baselines are reused (a policy's results
+    existed: their runs are rebuilt by ``store.load_evaluation`` (the final values exact from
+    ``table.csv``, the curves before them at 7 significant digits). Only baselines are reused (a policy's results
     do not record which weights made them); a group is reused only when ``folder`` has the
     same scenario and every run of the group (each method at each (LR, weight decay, seed)),
     with its loss curves. Returns the number of groups put in the cache."""
