@@ -10,7 +10,10 @@ Usage (overrides as for ``ganno train``; the study's suite is the strong-* varia
         -- env/scenario=pool-deep env.kwargs.features=robust \
            +env.scenario.validation.reference=best_schedule \
            +env.scenario.validation.select=[advantage,at_default,tuned]
-Prints one JSON object per policy: its path and the suite's scores.
+Prints one JSON object per policy: its path and the suite's scores. With ``--cells`` (before
+the paths) it also prints, per policy and mode, one Markdown row per (task, initial LR): the
+policy's and the reference's mean final hold-out accuracy, the reference's schedule and the gap
+in points, so the cell that sets ``validation_worst`` is named.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ def main(argv) -> int:
         return 2
     cut = argv.index("--")
     paths, overrides = argv[:cut], argv[cut + 1:]
+    show_cells = "--cells" in paths
+    paths = [p for p in paths if p != "--cells"]
     config = check_config(compose_config(overrides), 1)
     if config.env.scenario.get("validation") is None:
         print("the composed config has no validation suite (env.scenario.validation)", file=sys.stderr)
@@ -42,7 +47,22 @@ def main(argv) -> int:
     for path in paths:
         policy = load_policy_any(path)
         print(json.dumps({"policy": path, **suite(policy)}, sort_keys=True), flush=True)
+        if show_cells:
+            for mode in suite.modes:
+                print(cells_table(suite.cells(policy, greedy=mode == "greedy"), f"{path} ({mode})"), flush=True)
     return 0
+
+
+def cells_table(rows, title: str) -> str:
+    """Markdown table of ``ValidationSuite.cells`` rows, accuracies in %, the worst cell marked."""
+    worst = min(range(len(rows)), key=lambda i: rows[i]["gap"])
+    lines = [f"\n{title}\n", "| task | initial LR | policy | reference | reference schedule | gap (points) |",
+             "|---|---|---|---|---|---|"]
+    for i, r in enumerate(rows):
+        gap = f"**{r['gap']:.2f}**" if i == worst else f"{r['gap']:.2f}"
+        lines.append(f"| {r['task']} | {r['lr']:g} | {100 * r['policy']:.2f} | {100 * r['reference']:.2f} "
+                     f"| {r['reference_schedule']} | {gap} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

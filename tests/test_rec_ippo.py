@@ -307,9 +307,25 @@ def test_validation_against_the_best_schedule_scores_the_noop_agent_by_its_gap(t
     np.testing.assert_allclose(out["validation_tuned"], 100.0 * (const.max() - max(const.max(), cos.max())), atol=1e-4)
     assert out["validation_score"] == np.mean([out["validation_at_default"], out["validation_tuned"]])
     assert out["validation_advantage"] <= 0.0
+    # the cells name each (task, LR), its reference schedule and the gap whose minimum is `worst`
+    rows = suite.cells(noop)
+    assert [(r["task"], r["lr"]) for r in rows] == [("t", pytest.approx(1e-3)), ("t", pytest.approx(3e-2))]
+    assert [r["reference_schedule"] for r in rows] == list(np.where(const >= cos, "constant", "cosine"))
+    np.testing.assert_allclose([r["gap"] for r in rows], cells, atol=1e-4)
+    np.testing.assert_allclose([r["reference"] for r in rows], np.maximum(const, cos), atol=1e-6)
+    assert min(r["gap"] for r in rows) == pytest.approx(out["validation_worst"], abs=1e-4)
     # with the constant alone as the schedule set, it is the constant reference again
     same = ValidationSuite({"t": env}, [1e-3, 3e-2], [0, 1], 0.1, reference="best_schedule", schedules=["constant"])
     assert same(noop)["validation_advantage"] == 0.0 and same(noop)["validation_score"] == 0.0
+
+
+def test_the_rescore_cells_table_marks_the_worst_cell(experiment_script):
+    table = experiment_script("rescore_validation").cells_table(
+        [{"task": "a", "lr": 1e-3, "policy": 0.9, "reference": 0.91, "reference_schedule": "cosine", "gap": -1.0},
+         {"task": "b", "lr": 1e-2, "policy": 0.5, "reference": 0.8, "reference_schedule": "wsd", "gap": -30.0}], "p (greedy)")
+    lines = table.splitlines()
+    assert lines[-2] == "| a | 0.001 | 90.00 | 91.00 | cosine | -1.00 |"
+    assert lines[-1] == "| b | 0.01 | 50.00 | 80.00 | wsd | **-30.00** |"
 
 
 def test_a_bad_validation_config_names_the_key(tmp_path):

@@ -111,6 +111,7 @@ class ValidationSuite:
         self._runners = {name: make_method_runner(env) for name, env in self.envs.items()}
         self._reference: Dict[str, np.ndarray] = {}  # per task: (seeds, lrs) the reference's runs
         self._reference_tuned: Dict[str, float] = {}  # per task: the best (schedule, LR) mean
+        self._reference_names: Dict[str, List[str]] = {}  # per task: the reference schedule at each LR
 
     @classmethod
     def from_config(cls, config: DictConfig) -> Optional["ValidationSuite"]:
@@ -148,13 +149,31 @@ class ValidationSuite:
             best = runs.mean(axis=1).argmax(axis=0)  # per LR; the first of equals
             self._reference[name] = runs[best, :, np.arange(runs.shape[2])].T
             self._reference_tuned[name] = float(runs.mean(axis=1).max())
+            self._reference_names[name] = [self.schedules[b] for b in best]
         return self._reference[name]
+
+    def _task_runs(self, name: str, policy: Any, greedy: bool):
+        """(seeds, lrs) the policy's and the reference's final hold-out accuracy on one task."""
+        return self._final_val(name, policy, _POLICY, greedy), self._reference_runs(name, policy)
+
+    def cells(self, policy: Any, greedy: bool = False) -> List[Dict[str, Any]]:
+        """One row per (task, initial LR): the policy's and the reference's mean final hold-out
+        accuracy over seeds (fractions), the reference's schedule, and ``gap``, the policy's
+        advantage in points (the cell that ``worst`` takes the minimum of)."""
+        rows = []
+        for name in self.envs:
+            runs, reference = self._task_runs(name, policy, greedy)
+            for i, lr in enumerate(self.lrs):
+                rows.append({"task": name, "lr": float(lr), "policy": float(runs[:, i].mean()),
+                             "reference": float(reference[:, i].mean()),
+                             "reference_schedule": self._reference_names[name][i],
+                             "gap": float(100.0 * (runs[:, i] - reference[:, i]).mean())})
+        return rows
 
     def _scores(self, policy: Any, greedy: bool) -> Dict[str, float]:
         cells, tuned, out = [], [], {}
         for name in self.envs:
-            reference = self._reference_runs(name, policy)
-            runs = self._final_val(name, policy, _POLICY, greedy)
+            runs, reference = self._task_runs(name, policy, greedy)
             diff = 100.0 * (runs - reference)  # (seeds, lrs)
             out[f"validation/{name}"] = float(diff.mean())
             cells.append(diff.mean(axis=0))
