@@ -328,6 +328,27 @@ def test_the_rescore_cells_table_marks_the_worst_cell(experiment_script):
     assert lines[-1] == "| b | 0.01 | 50.00 | 80.00 | wsd | **-30.00** |"
 
 
+def test_validation_traces_draws_a_policy_beside_the_schedules(tmp_path, experiment_script, capsys):
+    """experiments/validation_traces.py on a suite task: the figure is written, each mode's final
+    accuracy and last per-layer LRs are printed; a task outside the suite exits 2, naming the suite's."""
+    from mava_ganno.policy import NetworkConfig, init_policy_for_env, save_policy
+    from mava_ganno.utils import make_env
+
+    suite = "+env.scenario.validation={every:1,lrs:[1.0e-3],seeds:[0],tasks:{t:{}}}"
+    env = make_env.make_single(tiny_config(tmp_path))
+    save_policy(str(tmp_path / "p"), init_policy_for_env(env, jax.random.PRNGKey(0), network=NetworkConfig((32,), (16,), 16)))
+    traces = experiment_script("validation_traces")
+    overrides = ["--", *TINY, f"logger.base_exp_path={tmp_path}", "system.num_updates=2", suite]
+    assert traces.main(["t", "1e-3", str(tmp_path / "f.png"), str(tmp_path / "p"), *overrides]) == 0
+    assert (tmp_path / "f.png").stat().st_size > 0
+    out = capsys.readouterr().out
+    for mode in ("greedy", "sampled"):
+        line = next(x for x in out.splitlines() if f"({mode}): final hold-out" in x)
+        assert len(json.loads(line.split("last LRs ")[1])) == env.num_layers
+    assert traces.main(["u", "1e-3", str(tmp_path / "g.png"), str(tmp_path / "p"), *overrides]) == 2
+    assert "task 'u' is not in the suite; its tasks: ['t']" in capsys.readouterr().err
+
+
 def test_a_bad_validation_config_names_the_key(tmp_path):
     from mava_ganno.systems.validation import ValidationSuite
 
