@@ -65,13 +65,14 @@ def zero_shot(policy: Any, env: Any, lrs: Sequence[float], seeds: Sequence[int],
 
 def shipped_env(ecfg: Any, shipped: Any) -> Any:
     """The evaluation env of ``ecfg`` observed as the shipped policy was trained (its features,
-    action table, LR cap); same task, so the same key gives the same initialisation and minibatches."""
-    from mava_ganno.policy import policy_is_single_agent
+    action table, LR cap, LR decay); same task, so the same key gives the same initialisation and minibatches."""
+    from mava_ganno.policy import policy_is_single_agent, policy_lr_decay
     from mava_ganno.utils import make_env
 
     return make_env.make_single(
         ecfg, difference_reward=False, track_test=True, features=tuple(shipped.feature_names),
         action_table=tuple(shipped.action_table), lr_max=float(shipped.lr_max), single_agent=policy_is_single_agent(shipped),
+        lr_decay=policy_lr_decay(shipped),
     )  # fmt: skip
 
 

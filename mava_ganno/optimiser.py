@@ -77,7 +77,7 @@ import optax
 from mava_ganno.backend.layer_stats import layer_statistics
 from mava_ganno.backend.task import check_tau
 from mava_ganno.backend.trainer import adam_direction, layerwise_adamw
-from mava_ganno.env.actions import ActionTable
+from mava_ganno.env.actions import ActionTable, check_lr_decay, decay_ratio
 from mava_ganno.env.observations import (
     AgentLayout,
     agent_layout,
@@ -224,6 +224,7 @@ def ganno_adamw(
     initial_lr: float = 1e-3,
     *,
     lr_max: Optional[float] = None,
+    lr_decay: Optional[str] = None,
     b1: float = 0.9,
     b2: float = 0.999,
     eps: float = 1e-8,
@@ -250,6 +251,10 @@ def ganno_adamw(
         weight_decay: decoupled weight decay (AdamW); also an observation.
         initial_lr: every layer's learning rate before the first decision; also an observation.
         lr_max: upper clip of the learning rates; default the policy's.
+        lr_decay: ``"none"`` or ``"cosine"``: what every LR does between two decisions before the
+            action applies (``mava_ganno.env.actions.decay_ratio``: a cosine decay to 0 at
+            ``total_steps``, 0 after it); default the policy's ``metadata["lr_decay"]``, else
+            ``"none"``. A policy trained with one must be run with the same.
         b1, b2, eps: Adam's.
         greedy: take each agent's most likely action (default) instead of sampling one.
         seed: an int or a PRNG key for sampling actions (only used when ``greedy=False``); at
@@ -283,6 +288,7 @@ def ganno_adamw(
     table = _policy_table(policy)
     tau = int(policy_metadata_value(policy, "tau") or 100) if tau is None else tau
     lr_max = float(policy.lr_max if lr_max is None else lr_max)
+    lr_decay = check_lr_decay((policy_metadata_value(policy, "lr_decay") or "none") if lr_decay is None else lr_decay)
     _check_arguments(tau, total_steps, lr_max, initial_lr, weight_decay)
     single_agent = policy_is_single_agent(policy) if single_agent is None else single_agent
     if single_agent:
@@ -351,7 +357,7 @@ def ganno_adamw(
             state.hidden, obs, jnp.ones((n, num_actions), bool), jnp.full((n,), state.count == 0), k_act, greedy
         )
         actions = jnp.asarray(actions, jnp.int32)
-        lrs = table.apply(state.lrs, actions, lr_max)
+        lrs = table.apply(state.lrs * decay_ratio(lr_decay, decision, total_steps / tau), actions, lr_max)
         return state._replace(
             lrs=lrs,
             prev_actions=actions,

@@ -21,7 +21,7 @@ from mava_ganno.offline.demos import LR_LOG_MIN, schedule_targets
 def follower(env, name, peak):
     t = schedule_targets(name, peak, env.sl_steps, env.tau)
     table = env.action_table
-    return ScheduleFollower(t[1:], np.float32(t[0]), table.multipliers, table.offsets, env.lr_max), t
+    return ScheduleFollower(t[1:], np.float32(t[0]), table.multipliers, table.offsets, np.ones(len(t) - 1, np.float32), env.lr_max), t
 
 
 def test_the_follower_takes_the_action_closest_to_the_schedule_in_log_space(tiny_eval_env):
@@ -45,6 +45,39 @@ def test_the_follower_takes_the_action_closest_to_the_schedule_in_log_space(tiny
     pol, targets = follower(env, "constant", 1e-3)
     ep = run(pol, jax.random.PRNGKey(0), targets[0], 0.1)
     assert (np.asarray(ep["actions"]) == table.noop_index).all()
+
+
+def test_with_a_cosine_lr_decay_the_follower_counts_the_decay_and_the_clone_keeps_it(tiny_eval_env):
+    """In an env whose LRs take a cosine step before each action (lr_decay="cosine"), the
+    follower picks the action closest to the schedule from the decayed LR; the demonstrations
+    and the policy cloned from them record the decay, and the clone refuses an env without it."""
+    from mava_ganno.offline.bc import behaviour_clone
+    from mava_ganno.policy import NetworkConfig
+
+    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
+    env = make_ganno(gen, **TINY, difference_reward=False, lr_decay="cosine")
+    table = ActionTable.from_strings(env.action_table.entries)
+    ratios = np.asarray([env.lr_ratio(t) for t in range(env.time_limit)], np.float32)
+    assert ratios[0] == 1.0 and (ratios[1:] < 1.0).all()
+    run = jax.jit(make_episode_runner(env))
+    for name, peak in [("cosine", 3e-3), ("linear", 1e-2)]:
+        t_ = schedule_targets(name, peak, env.sl_steps, env.tau)
+        pol = ScheduleFollower(t_[1:], np.float32(t_[0]), table.multipliers, table.offsets, ratios, env.lr_max)
+        lrs = np.asarray(run(pol, jax.random.PRNGKey(0), t_[0], 0.1)["layer_lrs"])
+        prev = np.full(lrs.shape[1], t_[0], np.float32)
+        for t in range(lrs.shape[0]):
+            cand = np.clip((prev * ratios[t])[:, None] * table.multipliers + table.offsets, 0, env.lr_max)
+            dist = np.abs(np.log(np.maximum(cand, LR_LOG_MIN)) - np.log(max(t_[t + 1], LR_LOG_MIN)))
+            np.testing.assert_allclose(lrs[t], cand[np.arange(len(prev)), dist.argmin(-1)], rtol=1e-5)
+            prev = lrs[t]
+    data = generate_demonstrations([env], ["tiny"], ("cosine",), (1e-3,), seeds=(0,), log=lambda s: None)
+    data["meta"] = json.loads(str(data.pop("meta_json")))
+    assert data["meta"]["lr_decay"] == "cosine"
+    policy, _ = behaviour_clone(data, NetworkConfig(**SMALL_NET), epochs=1, batch_size=4, log=None)
+    assert policy.metadata["lr_decay"] == "cosine"
+    policy.check_env(env)
+    with pytest.raises(ValueError, match="lr_decay 'none' != policy's 'cosine'"):
+        policy.check_env(tiny_eval_env.env)
 
 
 @pytest.fixture(scope="module")

@@ -280,3 +280,20 @@ def test_the_cli_keeps_the_runs_finished_before_a_failure(tmp_path, monkeypatch,
     meta = json.load(open(out / "config.json"))
     assert meta["complete"] is True and not partial.exists()
     assert "Random layerwise agent" in {r["label"] for r in csv.DictReader(open(out / "table.csv"))}
+
+
+def test_a_policy_trained_with_an_lr_decay_is_evaluated_with_it():
+    """The evaluation env of a policy takes the policy's ``lr_decay`` (its metadata): a policy
+    that always takes the no-op anneals along the cosine decay from its initial LR."""
+    sc = REC.make_scenario("mlp2-digits", **TINY_SCENARIO)
+    decay_env = Ganno(sc, reward_fn=HoldOutAccuracy(), lr_decay="cosine")
+    policy = init_policy_for_env(decay_env, jax.random.PRNGKey(0))
+    assert policy.metadata["lr_decay"] == "cosine"
+    head = policy.params["params"]["action_head"]["Dense_0"]  # always the no-op: only its bias is large
+    head["kernel"] = head["kernel"] * 0.0
+    head["bias"] = (head["bias"] * 0.0).at[decay_env.action_table.noop_index].set(100.0)
+    ev = E.evaluate(sc, [P.describe_policy(policy, path="noop-decay")], lrs=(1e-3,), weight_decays=(0.1,), seeds=1,
+                    methods=(), policy_modes=("greedy",), log=lambda s: None)
+    lrs = ev.get("GANNO (greedy)").lrs[0, :, 0]  # (the random agent runs beside it, in the same env)
+    cosine = 1e-3 * (1 + np.cos(np.pi * np.arange(decay_env.time_limit) / decay_env.time_limit)) / 2
+    np.testing.assert_allclose(lrs, cosine, rtol=1e-5)

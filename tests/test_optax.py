@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -95,7 +97,7 @@ def _batches(steps, bs=16):
 
 
 # ----------------------------------------------------------------------------- equivalence
-def _eval_env(features="full"):
+def _eval_env(features="full", lr_decay="none"):
     """Evaluation mode, measuring the layer statistics on the first minibatch of the next tau
     steps (what the optimiser sees) instead of a fresh one."""
     env = make_ganno(
@@ -108,6 +110,7 @@ def _eval_env(features="full"):
         difference_reward=False,
         measure_batch="next",
         features=features,
+        lr_decay=lr_decay,
     )
     return env, jax.jit(env.reset), jax.jit(env.step)
 
@@ -120,6 +123,16 @@ def eval_env():
 @pytest.mark.parametrize("greedy", [False])
 def test_reproduces_env_evaluation_trajectory(eval_env, policy, greedy):
     _reproduce_env_trajectory(eval_env, policy, greedy)
+
+
+def test_reproduces_env_trajectory_with_a_cosine_lr_decay(policy):
+    """lr_decay="cosine": before each action every LR takes one step of a cosine decay, in the
+    env and in ganno_adamw alike (same observations, actions, LRs and parameters); ganno_adamw
+    takes the decay from the policy's metadata, as for a policy trained with it."""
+    trained_with_decay = policy.replace(metadata_json=json.dumps({"lr_decay": "cosine"}))
+    _reproduce_env_trajectory(_eval_env(lr_decay="cosine"), trained_with_decay, False)
+    with pytest.raises(ValueError, match="lr_decay='linear' is not known"):
+        ganno_adamw(policy, total_steps=20, lr_decay="linear")
 
 
 def test_robust_features_match_the_environment():

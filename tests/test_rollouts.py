@@ -63,3 +63,29 @@ def test_summary_counts_the_steps_until_the_episode_ended():
     np.testing.assert_allclose(np.asarray(p["val_accuracy"]), [0.1, 0.6, 0.7, 0.1, 0.1])
     assert np.isinf(np.asarray(p["train_loss"])[3:]).all() and bool(p["diverged"])
     assert np.isnan(np.asarray(p["lrs"])[3]).all() and np.isfinite(np.asarray(p["lrs"])[:3]).all()
+
+
+def test_with_a_cosine_lr_decay_the_no_op_is_the_cosine_schedule_and_overrides_still_set_the_lr():
+    """lr_decay="cosine": the always-no-op agent follows the cosine schedule from its initial LR,
+    and the harness's LR overrides still train at exactly the schedule's LR (the constant at
+    lr_max, the clip's edge, included), as in an env without the decay."""
+    from conftest import TINY
+
+    from mava_ganno.env import make_ganno
+    from mava_ganno.env.generator import InitialConditionsGenerator
+
+    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
+    decay = make_ganno(gen, **TINY, difference_reward=False, lr_decay="cosine")
+    plain = make_ganno(gen, **TINY, difference_reward=False)
+    noop, key = NoopPolicy(decay.action_table.entries, decay.lr_max), jax.random.PRNGKey(0)
+    lr0, methods = jnp.full(3, 0.1), jnp.arange(3)  # ganno (the no-op), constant, cosine
+    a = jax.device_get(make_runner(decay)(noop, key, lr0, methods, 0.1))
+    b = jax.device_get(make_runner(plain)(noop, key, lr0, methods, 0.1))
+    cosine = 0.1 * (1 + np.cos(np.pi * np.arange(decay.time_limit) / decay.time_limit)) / 2
+    np.testing.assert_allclose(a["lrs"][0], np.repeat(cosine[:, None], decay.num_agents, 1), rtol=1e-5)
+    np.testing.assert_allclose(a["lrs"][1:], b["lrs"][1:], rtol=1e-6)  # overrides: the same LRs
+    np.testing.assert_allclose(a["lrs"][1], 0.1, rtol=1e-6)
+    np.testing.assert_allclose(b["lrs"][0], 0.1)  # without the decay the no-op keeps its LR
+    np.testing.assert_allclose(a["val_accuracy"][0], a["val_accuracy"][2], atol=1e-6)  # no-op == cosine
+    with pytest.raises(ValueError, match="lr_decay='cos' is not known; use one of 'none', 'cosine'"):
+        make_ganno(gen, **TINY, lr_decay="cos")

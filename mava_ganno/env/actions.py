@@ -13,6 +13,12 @@ escapable. The no-op (``+0``, ``*1``, ...) is the counterfactual action of the d
 A factor or addend that is not finite in float32 (``*1e400``, ``+1e39``) or a factor that
 rounds to 0 is refused when the table is parsed.
 
+A decaying base (``lr_decay="cosine"``, ``LR_DECAYS``): before the action applies, every LR is
+multiplied by the ratio of a cosine decay between this decision and the previous one
+(``decay_ratio``), so the no-op follows a cosine decay to 0 over the episode from wherever the
+LR is, and the actions steer around it: annealing is the default, not something the policy
+must spell out one action at a time. ``"none"`` (default): the LR stays where the action puts it.
+
 Out-of-range actions (an index outside ``0..A-1``, e.g. ``A``, ``100`` or ``-1``): ``apply`` on
 a concrete action array (outside ``jit``) raises a ``ValueError`` naming the index; on a
 traced one (inside ``jit``, where nothing can raise) the action keeps the learning rate,
@@ -175,3 +181,32 @@ class ActionTable:
         mult = jnp.where(valid, jnp.asarray(self.multipliers)[action], jnp.float32(1.0))
         off = jnp.where(valid, jnp.asarray(self.offsets)[action], jnp.float32(0.0))
         return jnp.clip(lr * mult + off, 0.0, lr_max)
+
+
+# What happens to every LR between two decisions before the action applies: nothing, or a step
+# of a cosine decay to 0 over the episode (``decay_ratio``).
+LR_DECAYS = ("none", "cosine")
+
+
+def check_lr_decay(lr_decay: Any) -> str:
+    """``lr_decay`` if it is one of ``LR_DECAYS``, else a ValueError naming it."""
+    if lr_decay not in LR_DECAYS:
+        raise ValueError(f"lr_decay={lr_decay!r} is not known; use one of {', '.join(repr(d) for d in LR_DECAYS)}.")
+    return str(lr_decay)
+
+
+def cosine_factor(t: Any, time_limit: Any) -> jnp.ndarray:
+    """``(1 + cos(pi t / T)) / 2`` for ``t`` clipped to ``[0, T]``: optax's cosine decay of 1."""
+    t = jnp.clip(jnp.asarray(t, jnp.float32), 0.0, time_limit)
+    return 0.5 * (1.0 + jnp.cos(jnp.pi * t / time_limit))
+
+
+def decay_ratio(lr_decay: str, t: Any, time_limit: Any) -> jnp.ndarray:
+    """The factor every LR is multiplied by at decision ``t`` before the action applies: 1 for
+    ``"none"`` and at ``t = 0``; for ``"cosine"`` ``cosine_factor(t) / cosine_factor(t - 1)``
+    (0 past the end of the decay), so after ``t`` no-ops from ``lr0`` the LR is
+    ``lr0 * cosine_factor(t)``, the cosine schedule's value (up to float rounding)."""
+    if lr_decay == "none":
+        return jnp.float32(1.0)
+    now, before = cosine_factor(t, time_limit), cosine_factor(jnp.asarray(t) - 1, time_limit)
+    return jnp.where(jnp.asarray(t) <= 0, 1.0, jnp.where(before > 0, now / jnp.where(before > 0, before, 1.0), 0.0)).astype(jnp.float32)

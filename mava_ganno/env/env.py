@@ -20,7 +20,7 @@ from mava_ganno.backend.datasets import load_dataset
 from mava_ganno.backend.networks import make_network
 from mava_ganno.backend.task import TASK_FIELDS, Task
 from mava_ganno.backend.trainer import MinibatchPlan, SLTrainer, TrainState, reset_keys
-from mava_ganno.env.actions import DEFAULT_ACTION_TABLE, ActionTable
+from mava_ganno.env.actions import DEFAULT_ACTION_TABLE, ActionTable, check_lr_decay, decay_ratio
 from mava_ganno.env.counterfactuals import BranchContext, Counterfactual
 from mava_ganno.env.generator import InitialConditions, InitialConditionsGenerator
 from mava_ganno.env.observations import agent_layout, feature_dim, observe, resolve_features
@@ -85,7 +85,9 @@ class Ganno(Environment):
         - step_count: (N,) int32.
     - action: (N,) int32, an index into the action table for each agent (``+0, *1.01, *1.1,
       /1.01, /1.1, +5e-4, -5e-4, +1e-3, -1e-3`` by default); the new LR is clipped to
-      ``[0, lr_max]``.
+      ``[0, lr_max]``. With ``lr_decay="cosine"`` every LR is first multiplied by one step of a
+      cosine decay to 0 over the episode, so the no-op follows a cosine schedule from the
+      current LR (``mava_ganno.env.actions.decay_ratio``).
     - reward: (N,) float32, shared: hold-out accuracy, or with ``difference_reward`` the
       accuracy minus that of a counterfactual copy trained with every LR unchanged (exactly 0
       when all agents pick the no-op); ``divergence_reward`` when the loss becomes NaN/inf.
@@ -120,6 +122,9 @@ class Ganno(Environment):
         action_table: list of action strings (actions.DEFAULT_ACTION_TABLE), or a preset name
             (``paper``, ``rich``: actions.ACTION_TABLES).
         lr_max: upper clip of every learning rate.
+        lr_decay: ``"none"`` (default) or ``"cosine"``: what every LR does between two decisions
+            before the action applies (``actions.LR_DECAYS``); observations show the LR after the
+            action, the one the layer trains with.
         single_agent: one agent sets one global LR from global features (the ablation).
         track_test: also evaluate the test split every step (``extras``), for evaluation.
         eval_batch_size: examples per batch when the hold-out splits are evaluated.
@@ -160,6 +165,7 @@ class Ganno(Environment):
         features: Union[str, Sequence[str]] = "full",
         action_table: Sequence[str] = DEFAULT_ACTION_TABLE,
         lr_max: float = 0.1,
+        lr_decay: str = "none",
         single_agent: bool = False,
         track_test: bool = False,
         eval_batch_size: int = 1024,
@@ -192,6 +198,7 @@ class Ganno(Environment):
         self.tau, self.sl_steps = task.tau, task.sl_steps
         self.time_limit = task.num_chunks
         self.lr_max = float(lr_max)
+        self.lr_decay = check_lr_decay(lr_decay)
         self.single_agent = bool(single_agent)
         self.track_test = bool(track_test)
         self.network_name, self.dataset_name = task.network, task.dataset
@@ -221,6 +228,11 @@ class Ganno(Environment):
     def layer_lrs(self, lrs: chex.Array) -> chex.Array:
         """(N,) agent learning rates -> (L,) per-layer learning rates."""
         return lrs[jnp.asarray(self.layout.layer_of_lr)]
+
+    def lr_ratio(self, step_count: chex.Array) -> chex.Array:
+        """() the factor every LR is multiplied by at env step ``step_count`` before the action
+        applies (1 without ``lr_decay``; ``actions.decay_ratio``)."""
+        return decay_ratio(self.lr_decay, step_count, self.time_limit)
 
     def _chunk(self, plan: MinibatchPlan, step_count: chex.Array):
         """(carried key, training minibatches (tau, B), statistics minibatch (B,)) of env step
@@ -347,13 +359,14 @@ class Ganno(Environment):
 
     def step(self, state: State, action: chex.Array) -> Tuple[State, TimeStep]:
         action = jnp.asarray(action, jnp.int32).reshape((self.num_agents,))
-        new_lrs = self.action_table.apply(state.lrs, action, self.lr_max)
+        base_lrs = state.lrs * self.lr_ratio(state.step_count)  # the no-op's LRs
+        new_lrs = self.action_table.apply(base_lrs, action, self.lr_max)
         key, indices, measure_indices = self._chunk(state.plan, state.step_count)  # both branches' minibatches
         wd = state.global_stats.weight_decay
         reference = state.reference
         if self.difference_reward:
             new_layer_lrs = self.layer_lrs(new_lrs)
-            ctx = BranchContext(state, new_layer_lrs, self.layer_lrs(state.lrs), self.num_layers, self.time_limit)
+            ctx = BranchContext(state, new_layer_lrs, self.layer_lrs(base_lrs), self.num_layers, self.time_limit)
             cf_start, cf_lrs = self.counterfactual_fn.start(ctx)
             ts_b, loss_b, acc_b, vloss_b, vacc_b = self._train_branches(state.train_state, cf_start, new_layer_lrs, cf_lrs, wd, indices)
             ts = jax.tree_util.tree_map(lambda x: x[0], ts_b)
@@ -379,7 +392,7 @@ class Ganno(Environment):
         prev = state.reference
         reward = self.reward_fn(
             StepOutcome(
-                val_acc, diverged, cf_val_acc, cf_diverged, jnp.all(new_lrs == state.lrs),
+                val_acc, diverged, cf_val_acc, cf_diverged, jnp.all(new_lrs == base_lrs),
                 val_loss=stats.val_loss, counterfactual_val_loss=cap(cf_val_loss),
                 prev_val_accuracy=state.global_stats.val_accuracy,
                 prev_counterfactual_val_accuracy=state.global_stats.val_accuracy if prev is None else prev.val_accuracy,

@@ -74,7 +74,7 @@ from mava_ganno.evaluation.records import (
 )
 from mava_ganno.evaluation.rollouts import make_policy_run
 from mava_ganno.evaluation.store import load_evaluation
-from mava_ganno.policy import GannoPolicy
+from mava_ganno.policy import GannoPolicy, policy_lr_decay
 
 Grid = Tuple[np.ndarray, np.ndarray, np.ndarray]  # (lr, weight decay, seed) per run
 
@@ -162,7 +162,7 @@ def check_inputs(
     gen = InitialConditionsGenerator(lr=max(lrs), weight_decay=wds[0])
     Ganno(sc, gen, reward_fn=HoldOutAccuracy(), track_test=True)
     for src in sources:
-        key = (tuple(src.policy.feature_names), tuple(src.policy.action_table), float(src.policy.lr_max), src.single_agent)
+        key = _env_key(src)
         try:
             env = _policy_env(sc, gen, key)
             if hasattr(src.policy, "check_env"):
@@ -252,11 +252,18 @@ def _baseline_jobs(sc: Task, trainer, chance: float, methods, lrs, wds, seeds, l
     return jobs
 
 
+def _env_key(src) -> Tuple:
+    """What a policy's evaluation env depends on: its features, action table, LR cap, agent mode
+    and LR decay; policies with equal keys share one env and one compiled runner."""
+    p = src.policy
+    return tuple(p.feature_names), tuple(p.action_table), float(p.lr_max), src.single_agent, policy_lr_decay(p)
+
+
 def _policy_env(sc: Task, gen, key: Tuple) -> Ganno:
-    features, table, lr_max, single = key
+    features, table, lr_max, single, lr_decay = key
     return Ganno(
         sc, gen, reward_fn=HoldOutAccuracy(), track_test=True,
-        features=features, action_table=table, lr_max=lr_max, single_agent=single,
+        features=features, action_table=table, lr_max=lr_max, single_agent=single, lr_decay=lr_decay,
     )  # fmt: skip
 
 
@@ -265,7 +272,7 @@ def _policy_jobs(sc: Task, gen, chance: float, sources, policy_modes, lrs, wds, 
     configuration share the env and ONE runner; a fixed-distribution agent (group ``random``,
     sampled only) runs as a ``SharedPolicy`` next to the first trained policy of its env."""
     g = grid(lrs, wds, seeds)
-    env_key = lambda s: (tuple(s.policy.feature_names), tuple(s.policy.action_table), float(s.policy.lr_max), s.single_agent)  # noqa: E731
+    env_key = _env_key
     envs: Dict[Tuple, Tuple[Ganno, Callable, Optional[Any]]] = {}
     for src in sources:
         key = env_key(src)

@@ -73,6 +73,8 @@ def make_episode_runner(env: Any, lr_override: Optional[LROverride] = None, reco
             if lr_override is not None:
                 lr_t = lr_override(override, t)
                 use = jnp.isfinite(lr_t)
+                # the env multiplies by its decay ratio before the no-op: divided here, so layers train at lr_t
+                lr_t = lr_t / env.lr_ratio(t)
                 state = state.replace(lrs=jnp.where(use, jnp.full((n,), lr_t, jnp.float32), state.lrs))
                 actions = jnp.where(use, noop, actions).astype(jnp.int32)
             state2, ts2 = env.step(state, actions)

@@ -258,6 +258,7 @@ def policy_from_mava(
     meta = {
         "source": "mava",
         "single_agent": single_agent,
+        "lr_decay": str(kwargs.get("lr_decay", _ganno_default("lr_decay"))),
         "difference_reward": bool(kwargs.get("difference_reward", _ganno_default("difference_reward"))),
         "scenario": _get(config, "env", "scenario", "task_name"),
         "system_name": _get(config, "logger", "system_name"),

@@ -104,6 +104,7 @@ def behaviour_clone(
         "source": "behaviour_cloning",
         "demonstrations": {k: meta.get(k) for k in ("groups", "networks", "datasets", "schedules", "taus")},
         "tau": (meta.get("taus") or [None])[0],
+        "lr_decay": meta.get("lr_decay", "none"),
         "epochs": int(epochs), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
         "chunk": int(chunk), "keep_top": keep_top, "seed": int(seed),
         "sequences": int(len(rows)), "final_action_accuracy": history[-1]["accuracy"],

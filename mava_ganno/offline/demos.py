@@ -4,7 +4,7 @@ A ``ScheduleFollower`` is a policy (``init_hidden``/``act``, like ``GannoPolicy`
 every decision, gives each layer agent the action of the table that brings its learning rate
 closest, in log space, to the schedule's value at the next decision (``LR_LOG_MIN`` stands for
 LR 0; ties go to the first entry, the no-op in the paper's table). It tracks its own LR with
-the table's arithmetic, so it needs nothing from the observation. Episodes run through the one
+the table's arithmetic and the env's LR decay, so it needs nothing from the observation. Episodes run through the one
 episode runner (``evaluation.rollouts``) in training mode (the scenario's reward), vmapped in
 equal calls like the evaluation harness.
 
@@ -53,6 +53,7 @@ class ScheduleFollower(struct.PyTreeNode):
     initial_lr: chex.Array  # () every layer's LR at reset
     multipliers: chex.Array  # (A,) the action table's
     offsets: chex.Array  # (A,)
+    ratios: chex.Array  # (T,) the env's LR decay ratio at each decision (``Ganno.lr_ratio``; ones without a decay)
     lr_max: float = struct.field(pytree_node=False, default=0.1)
 
     def init_hidden(self, num_agents: int) -> chex.Array:
@@ -64,7 +65,8 @@ class ScheduleFollower(struct.PyTreeNode):
         t = jnp.where(reset, 0.0, hidden[:, 0])
         lr = jnp.where(reset, self.initial_lr, hidden[:, 1])
         target = self.targets[jnp.minimum(t.astype(jnp.int32), self.targets.shape[0] - 1)]
-        cand = jnp.clip(lr[:, None] * self.multipliers + self.offsets, 0.0, self.lr_max)  # (N, A)
+        ratio = self.ratios[jnp.minimum(t.astype(jnp.int32), self.ratios.shape[0] - 1)]
+        cand = jnp.clip((lr * ratio)[:, None] * self.multipliers + self.offsets, 0.0, self.lr_max)  # (N, A)
         log = lambda x: jnp.log(jnp.maximum(x, LR_LOG_MIN))  # noqa: E731
         dist = jnp.where(action_mask, jnp.abs(log(cand) - log(target)[:, None]), jnp.inf)
         actions = jnp.argmin(dist, axis=-1).astype(jnp.int32)
@@ -105,9 +107,10 @@ def _group_demos(env: Any, schedules, peaks, seeds, weight_decay: Optional[float
         wds = np.full(len(rows), float(weight_decay))
     run = make_episode_runner(env, record_transitions=True)
     mult, off = jnp.asarray(table.multipliers), jnp.asarray(table.offsets)
+    ratios = jnp.stack([env.lr_ratio(t) for t in range(env.time_limit)])
 
     def one(key, lr0, wd, tgt):
-        follower = ScheduleFollower(tgt[1:], lr0, mult, off, env.lr_max)
+        follower = ScheduleFollower(tgt[1:], lr0, mult, off, ratios, env.lr_max)
         ep = run(follower, key, lr0, wd, False)
         return {**ep, **episode_summary(ep)}
 
@@ -175,6 +178,7 @@ def generate_demonstrations(
         "features": list(first.features),
         "action_table": list(first.action_table.entries),
         "lr_max": first.lr_max,
+        "lr_decay": first.lr_decay,
         "taus": [env.tau for env in envs],
         "groups": list(group_names),
         "networks": [env.network_name for env in envs],

@@ -40,6 +40,7 @@ from mava_ganno.policy.policy import (
     init_policy,
     init_policy_for_env,
     policy_is_single_agent,
+    policy_lr_decay,
     policy_metadata_value,
     policy_mode,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "policy_folder_digest",
     "policy_is_single_agent",
     "policy_metadata_value",
+    "policy_lr_decay",
     "policy_mode",
     "save_policy",
     "shipped_policy_dir",

@@ -105,6 +105,9 @@ class GannoPolicy(struct.PyTreeNode):
             problems.append(f"observation features {list(env.features)} != policy's {list(self.feature_names)}")
         if tuple(env.action_table.entries) != self.action_table:
             problems.append(f"action table {list(env.action_table.entries)} != policy's {list(self.action_table)}")
+        mine, theirs = policy_lr_decay(self), getattr(env, "lr_decay", "none")
+        if theirs != mine:
+            problems.append(f"lr_decay {theirs!r} != policy's {mine!r}")
         if problems:
             raise ValueError("the environment does not match the policy: " + "; ".join(problems) + ".")
 
@@ -144,7 +147,11 @@ def init_policy(
 
 
 def init_policy_for_env(env: Any, key: chex.PRNGKey, **kwargs: Any) -> GannoPolicy:
-    """``init_policy`` with the features, action table and lr_max of a ``Ganno`` env."""
+    """``init_policy`` with the features, action table and lr_max of a ``Ganno`` env, and its
+    ``lr_decay`` in the metadata when it has one (so ``check_env`` accepts the env)."""
+    decay = getattr(env, "lr_decay", "none")
+    if decay != "none":
+        kwargs["metadata"] = {"lr_decay": decay, **dict(kwargs.get("metadata") or {})}
     return init_policy(key, env.features, env.action_table.entries, env.lr_max, **kwargs)
 
 
@@ -160,6 +167,12 @@ def policy_metadata_value(policy: Any, key: str) -> Any:
         if isinstance(v, Mapping) and key in v:
             return v[key]
     return None
+
+
+def policy_lr_decay(policy: Any) -> str:
+    """The ``lr_decay`` a policy was trained with (``metadata["lr_decay"]``), ``"none"`` when it
+    records none (policies trained before the option existed)."""
+    return str(policy_metadata_value(policy, "lr_decay") or "none")
 
 
 def policy_mode(policy: Any) -> str:

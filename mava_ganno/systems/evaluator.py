@@ -141,6 +141,7 @@ def policy_metadata(config: DictConfig, envs: Sequence[Any], uid: str, total_tim
         "dataset": one(lambda e: e.dataset_name),
         "tau": envs[0].tau,  # ganno_adamw's default decision interval
         "single_agent": envs[0].single_agent,
+        "lr_decay": envs[0].lr_decay,  # ganno_adamw's default; evaluation builds its env with it
         "reward": repr(envs[0].reward_fn),
         "num_layers_trained_on": one(lambda e: e.num_layers),
         "seed": int(config.system.seed),

@@ -149,14 +149,15 @@ def split_per_group(key: chex.PRNGKey, num_groups: int) -> List[chex.PRNGKey]:
 
 
 def check_groups(envs: Sequence[Any]) -> None:
-    """Task groups share one policy: same features, action table, LR cap and agent mode."""
+    """Task groups share one policy: same features, action table, LR cap, LR decay and agent mode."""
     def sig(e: Any) -> Tuple:
-        return (tuple(e.features), tuple(e.action_table.entries), float(e.lr_max), bool(e.single_agent), e.obs_dim)
+        return (tuple(e.features), tuple(e.action_table.entries), float(e.lr_max), bool(e.single_agent), e.obs_dim,
+                e.lr_decay)
 
     bad = [f"group {g}: {sig(e)}" for g, e in enumerate(envs) if sig(e) != sig(envs[0])]
     if bad:
         raise ConfigError(
-            "every task group must share features, action_table, lr_max and single_agent (one shared policy); "
+            "every task group must share features, action_table, lr_max, single_agent and lr_decay (one shared policy); "
             f"group 0 has {sig(envs[0])}, but " + "; ".join(bad)
         )
 
