@@ -31,13 +31,17 @@ variant_env() {
     # episodes start from LRs users start with, the validation suite scores against the best
     # handcrafted schedule (grid mean, at 1e-3 and tuned; their mean selects), and the reward's
     # reference episode is a constant LR (control), a cosine decay, or a cosine decay with the
-    # rich action table (x2, /2 and larger steps: an anneal the table can follow).
+    # rich action table (x2, /2 and larger steps: an anneal the table can follow); strong-cosine-decay
+    # adds env.kwargs.lr_decay=cosine (every LR takes a cosine step before each action: the no-op
+    # is the reference's cosine decay, and the policy learns where to depart from it).
     strong-constant) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode $STRONG" ;;
     strong-cosine) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode $STRONG" ;;
     strong-cosine-rich|strong-cosine-rich-long) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode env.kwargs.action_table=rich $STRONG" ;;
+    strong-cosine-decay) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode env.kwargs.action_table=rich env.kwargs.lr_decay=cosine $STRONG" ;;
     *) echo "unknown variant $1 (paper, paper-val, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
          "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
-         "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich, strong-cosine-rich-long)" >&2; return 2 ;;
+         "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich, strong-cosine-rich-long," \
+         "strong-cosine-decay)" >&2; return 2 ;;
   esac
 }
 
