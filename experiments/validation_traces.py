@@ -62,7 +62,8 @@ def main(argv) -> int:
         ax_lr.plot(np.asarray(r["lrs"][0])[:, 0], "--", color=color, label=m)
         ax_acc.plot(np.asarray(r["val_accuracy"][0]), "--", color=color, label=f"{m} {100 * float(r['val_accuracy'][0, -1]):.1f}")
     for j, (path, policy) in enumerate(policies.items()):
-        name = path if "/" not in path else path.rstrip("/").split("/")[-2]
+        parts = path.rstrip("/").split("/")
+        name = parts[-2] if len(parts) > 1 and parts[-1] in ("policy", "policy_best") else parts[-1]
         for greedy, style in ((True, "-"), (False, ":")):
             mode = "greedy" if greedy else "sampled"
             r = run(policy, key, lrs, jnp.array([METHODS.index("ganno")]), suite.weight_decay, greedy=greedy)
