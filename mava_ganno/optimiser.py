@@ -88,7 +88,7 @@ from mava_ganno.env.observations import (
 )
 from mava_ganno.env.stats import global_stats
 from mava_ganno.layers import LayerAgents, LayerType, find_layer_agents, layer_names
-from mava_ganno.policy import load_policy, load_shipped_policy, policy_is_single_agent, policy_metadata_value
+from mava_ganno.policy import load_policy, load_shipped_policy, policy_is_single_agent, policy_lr_decay, policy_metadata_value
 
 
 class GannoState(NamedTuple):
@@ -288,7 +288,7 @@ def ganno_adamw(
     table = _policy_table(policy)
     tau = int(policy_metadata_value(policy, "tau") or 100) if tau is None else tau
     lr_max = float(policy.lr_max if lr_max is None else lr_max)
-    lr_decay = check_lr_decay((policy_metadata_value(policy, "lr_decay") or "none") if lr_decay is None else lr_decay)
+    lr_decay = check_lr_decay(policy_lr_decay(policy) if lr_decay is None else lr_decay)
     _check_arguments(tau, total_steps, lr_max, initial_lr, weight_decay)
     single_agent = policy_is_single_agent(policy) if single_agent is None else single_agent
     if single_agent:

@@ -208,5 +208,5 @@ def decay_ratio(lr_decay: str, t: Any, time_limit: Any) -> jnp.ndarray:
     ``lr0 * cosine_factor(t)``, the cosine schedule's value (up to float rounding)."""
     if lr_decay == "none":
         return jnp.float32(1.0)
-    now, before = cosine_factor(t, time_limit), cosine_factor(jnp.asarray(t) - 1, time_limit)
-    return jnp.where(jnp.asarray(t) <= 0, 1.0, jnp.where(before > 0, now / jnp.where(before > 0, before, 1.0), 0.0)).astype(jnp.float32)
+    now, before = cosine_factor(t, time_limit), cosine_factor(jnp.asarray(t) - 1, time_limit)  # t = 0: 1 / 1
+    return jnp.where(before > 0, now / jnp.where(before > 0, before, 1.0), 0.0)
