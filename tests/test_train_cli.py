@@ -161,7 +161,8 @@ def test_main_job_runs_the_shipped_policy_beside_the_trained_one(tiny_eval_env, 
     text = main_job.summary_text("r", str(tmp_path), compose_config(tiny), fake, env, "mlp2-digits", res, lrs, [0], [],
                                  {"train": 1.0, "eval": 1.0, "total": 2.0}, shipped)
     assert "| ganno (shipped default) |" in text and "`load_policy(\"default\")`" in text
-    assert all(part in text for part in ("run 'deep-robust-episode_s2' on pool-deep", "13824 timesteps, features robust",
+    meta = shipped.metadata  # the note names the shipped run from its metadata, never '?'
+    assert all(part in text for part in (f"run {meta['run']!r} on {meta['scenario']}", f"{meta['total_timesteps']} timesteps, features robust",
                                          "MODEL_CARD.md", "initial LRs, greedy (the mode its validation suite chose)"))
 
 
