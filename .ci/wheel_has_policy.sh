@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The wheel (a non-editable build, as `pip install mava_ganno` gets it) must carry the shipped
-# policy (issue 12): mava_ganno/policies/default/{policy.json,params.msgpack,MODEL_CARD.md},
+# policy: mava_ganno/policies/default/{policy.json,params.msgpack,MODEL_CARD.md},
 # package data listed in setup.py. Built with the CI venv's pip from a copy of the project's
 # files (tracked and not ignored: what a checkout has), so no build/ folder is reused or left.
 set -euo pipefail

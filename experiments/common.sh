@@ -10,7 +10,7 @@ STRONG="+env.scenario.task_config.lr_focus=[3.0e-4,3.0e-3] +env.scenario.task_co
 variant_env() {
   case $1 in
     paper) echo "env/scenario=mlp2-digits" ;;
-    # issue 10's larger validation split alone: the paper's recipe with digits split 1,007 / 431 /
+    # the larger validation split alone: the paper's recipe with digits split 1,007 / 431 /
     # 359 (val=0.3) instead of 1,294 / 144 / 359: the reward's accuracy steps shrink from 0.69
     # to 0.23 points (the test split, and so every evaluation, is unchanged)
     paper-val) echo "env/scenario=mlp2-digits env.scenario.env_kwargs.dataset=\"digits:val=0.3\"" ;;
@@ -19,7 +19,7 @@ variant_env() {
     pool-robust-episode) echo "env/scenario=pool-8x8 env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode" ;;
     deep-robust) echo "env/scenario=pool-deep env.kwargs.features=robust" ;;
     deep-robust-episode) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode" ;;
-    # issue 10's per-option measurements on pool-deep: the paper's (full) features instead of
+    # per-option measurements on pool-deep: the paper's (full) features instead of
     # robust, and the validation-loss reward term (weight 0.1) on top of the episode reward
     deep-full-episode) echo "env/scenario=pool-deep env.kwargs.features=full env.kwargs.reward_counterfactual=constant_episode" ;;
     deep-robust-episode-loss) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode env.kwargs.reward_loss_weight=0.1" ;;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Issue 10 study, step 2: zero-shot evaluation of every trained policy (all variants x RL seeds,
+# Task-distribution study, step 2: zero-shot evaluation of every trained policy (all variants x RL seeds,
 # from experiments/study_task_distribution.sh), then the tables over RL seeds.
-#   A  mlp5-mnist_5k, the issue's grid: 3,000 SGD steps, LRs 1e-4..1e-2, weight decays 0.1 and
+#   A  mlp5-mnist_5k, the named grid: 3,000 SGD steps, LRs 1e-4..1e-2, weight decays 0.1 and
 #      1e-4, 3 evaluation seeds, sampled and greedy
-#   A0 the same grid with initial LR 0 added (the paper's Table 3: warm-up from 0; issue 11)
+#   A0 the same grid with initial LR 0 added (the paper's Table 3: warm-up from 0)
 #   B  deeper and wider than any training network, another weight decay: mlp7 with 256 hidden
 #      units on mnist_5k, weight decay 1e-2, LRs 1e-4, 1e-3, 1e-2, 3 seeds, sampled
 #   B2 the same, greedy, constant LR only (run after B; the paper recipe's policies left out by

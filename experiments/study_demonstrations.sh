@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Issue 11 study on the recommended configuration of issue 10 (pool-deep, robust features,
-# episode-level reward; docs/lab/results-notebook.md, "Second pool"): demonstrations, cloning only, and
-# cloning + RL, for every seed in SEEDS.
+# Demonstrations study on the task-distribution study's recommended configuration (pool-deep,
+# robust features, episode-level reward; docs/lab/results-notebook.md, "Second pool"):
+# demonstrations, cloning only, and cloning + RL, for every seed in SEEDS.
 #   demos   `ganno demos` on pool-deep: every task group under the handcrafted schedules
 #           (warm-up + cosine, one-cycle, cosine, linear, step) at peaks 1e-4 ... 1e-2, episode
 #           seed 0, in the training environment (its reward), -> $OUT/demos.npz

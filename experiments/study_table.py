@@ -1,4 +1,4 @@
-"""Tables of a study over RL training seeds (issue 10) from `ganno evaluate` outputs.
+"""Tables of a study over RL training seeds from `ganno evaluate` outputs.
 
 A policy labelled ``<variant>_s<seed>`` (``--policy pool-robust_s0=DIR``) is one training
 seed of a variant. For every weight decay and policy mode, a variant's cell is the mean over
@@ -7,7 +7,7 @@ over policy seeds (the outcome of the training procedure, not of one policy); it
 is per policy seed over the LR columns, then mean ± std over policy seeds. Baselines: mean ±
 std over evaluation seeds. A diverged run counts as 10% (as in every table here).
 
-Checks against the issue's bar, per variant and mode, over policy seeds and LRs:
+Checks against the robustness bar, per variant and mode, over policy seeds and LRs:
 ``worst vs constant`` is the smallest (variant - constant) cell, ``collapses`` the number of
 runs below 50% test accuracy, ``vs best schedule`` the Average minus the best handcrafted
 schedule's Average.
@@ -21,7 +21,7 @@ a recorded mode are left out of that row.
 Where the grid has initial LR 0 (the paper's Table 3), a "From LR 0" table follows per weight
 decay: each variant's LR-0 accuracy (mean ± std over policy seeds of each policy's mean over
 evaluation seeds) against the warm-up schedules' Average over their peaks (the LR columns),
-the comparison issue 11 asks for.
+the paper's Table 3 comparison.
 
 With ``--merge`` the folders are one grid evaluated in several calls (e.g. one variant per
 call): one table of all their policies. Their handcrafted rows must be the same runs with the

@@ -1,4 +1,4 @@
-"""Training-side summary of the issue-10 study: per variant, over RL seeds, the validation-suite
+"""Training-side summary of a task-distribution study: per variant, over RL seeds, the validation-suite
 scores through training (from each run's log) and of the selected policy (policy_best), and
 the training wall time, and the action mode the suite chose (suites that validate both modes;
 "sampled" for older runs, which validated sampled actions only).

@@ -233,7 +233,7 @@ def test_iqm_aggregation_and_bootstrap_interval():
 
 
 # ============================================================================ the command
-def test_suites_cover_the_tasks_and_grids_the_issue_names():
+def test_suites_cover_the_named_tasks_and_grids():
     quick, full = get_suite("quick"), get_suite("full")
     assert [t.scenario.network for t in quick.tasks] == ["mlp3", "cnn3", "resnet7", "vit2", "lm2"]
     assert {t.dataset.split(":")[0] for t in quick.tasks} == {"mnist_5k", "fashion_mnist", "fortunes"}

@@ -162,8 +162,9 @@ def test_main_job_runs_the_shipped_policy_beside_the_trained_one(tiny_eval_env, 
                                  {"train": 1.0, "eval": 1.0, "total": 2.0}, shipped)
     assert "| ganno (shipped default) |" in text and "`load_policy(\"default\")`" in text
     meta = shipped.metadata  # the note names the shipped run from its metadata, never '?'
-    assert all(part in text for part in (f"run {meta['run']!r} on {meta['scenario']}", f"{meta['total_timesteps']} timesteps, features robust",
-                                         "MODEL_CARD.md", "initial LRs, greedy (the mode its validation suite chose)"))
+    assert all(part in text for part in (f"run {meta['run']!r} on {meta['scenario']}",
+                                         f"{meta['total_timesteps']} timesteps, features robust", "MODEL_CARD.md",
+                                         "initial LRs, greedy (the mode its validation suite chose)"))
 
 
 @pytest.mark.parametrize(
