@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 10 study, step 1: train every variant for every RL seed (one run at a time: 2 cores).
+# Task-distribution study, step 1: train every variant for every RL seed (one run at a time: 2 cores).
 #   paper        the paper's recipe: mlp2-digits, paper features, 12,800 timesteps, 4 envs
 #   paper-val    the same with a 3x larger validation split (431 images; the reward's steps 0.23
 #                points instead of 0.69): the larger split alone
