@@ -15,7 +15,7 @@ import math
 import os
 import sys
 from collections import defaultdict
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 DIVERGED = 0.10
 
@@ -30,10 +30,11 @@ def load(folder: str) -> List[dict]:
 
 def summarise(rows: List[dict], default_lr: float) -> Dict[float, List[Tuple[str, float, float, float, float]]]:
     """Per weight decay: (label, grid average, at default LR, tuned test, tuned LR) per method,
-    best grid average first. NaN where the method has no run at the default LR."""
-    cells: Dict[Tuple[float, str, float], List[Tuple[float, float]]] = defaultdict(list)
+    best grid average first. NaN where the method has no run at the default LR; tuned LR None
+    for an LR-free method."""
+    cells: Dict[Tuple[float, str, Optional[float]], List[Tuple[float, float]]] = defaultdict(list)
     for r in rows:
-        lr = float(r["initial_lr"]) if r["initial_lr"] not in ("", "nan") else math.nan
+        lr = None if r["initial_lr"] in ("", "nan") else float(r["initial_lr"])  # None: LR-free (NaN != NaN)
         test = DIVERGED if r["diverged"] == "true" else float(r["final_test_accuracy"])
         val = DIVERGED if r["diverged"] == "true" else float(r["final_val_accuracy"])
         label = r["label"]  # a policy's label already names its mode
@@ -44,8 +45,8 @@ def summarise(rows: List[dict], default_lr: float) -> Dict[float, List[Tuple[str
             by_lr = {lr: v for (w, lab, lr), v in cells.items() if w == wd and lab == label}
             mean = {lr: (sum(t for t, _ in v) / len(v), sum(x for _, x in v) / len(v)) for lr, v in by_lr.items()}
             avg = sum(t for t, _ in mean.values()) / len(mean)
-            at = next((m[0] for lr, m in mean.items() if not math.isnan(lr) and math.isclose(lr, default_lr)), math.nan)
-            if all(math.isnan(lr) for lr in mean):  # LR-free: one cell
+            at = next((m[0] for lr, m in mean.items() if lr is not None and math.isclose(lr, default_lr)), math.nan)
+            if list(mean) == [None]:  # LR-free: one cell
                 at = avg
             tuned_lr = max(mean, key=lambda lr: mean[lr][1])
             out[wd].append((label, 100 * avg, 100 * at, 100 * mean[tuned_lr][0], tuned_lr))
@@ -68,7 +69,7 @@ def main(argv=None) -> int:
         print(f"| method | LR-grid average | at LR {a.default_lr:g} | tuned (LR picked on validation) |")
         print("|---|---|---|---|")
         for label, avg, at, tuned, lr in table:
-            lr_text = "" if math.isnan(lr) else f" (LR {lr:g})"
+            lr_text = "" if lr is None else f" (LR {lr:g})"
             at_text = "/" if math.isnan(at) else f"{at:.2f}"
             print(f"| {label} | {avg:.2f} | {at_text} | {tuned:.2f}{lr_text} |")
     return 0
