@@ -37,11 +37,11 @@ variant_env() {
     strong-constant) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=constant_episode $STRONG" ;;
     strong-cosine) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode $STRONG" ;;
     strong-cosine-rich|strong-cosine-rich-long) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode env.kwargs.action_table=rich $STRONG" ;;
-    strong-cosine-decay) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode env.kwargs.action_table=rich env.kwargs.lr_decay=cosine $STRONG" ;;
+    strong-cosine-decay|strong-cosine-decay-long) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode env.kwargs.action_table=rich env.kwargs.lr_decay=cosine $STRONG" ;;
     *) echo "unknown variant $1 (paper, paper-val, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
          "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
          "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich, strong-cosine-rich-long," \
-         "strong-cosine-decay)" >&2; return 2 ;;
+         "strong-cosine-decay, strong-cosine-decay-long)" >&2; return 2 ;;
   esac
 }
 
