@@ -319,6 +319,38 @@ def test_validation_against_the_best_schedule_scores_the_noop_agent_by_its_gap(t
     assert same(noop)["validation_advantage"] == 0.0 and same(noop)["validation_score"] == 0.0
 
 
+def test_validation_schedules_at_every_sgd_step_are_the_benchmark_baselines(tmp_path):
+    """``schedule_resolution: sgd_step``: the reference schedules run as the benchmark runs them
+    (optax's LR at every SGD step, ``make_baseline_run``) from the policy's initialisation and
+    minibatches. A constant LR is the same either way (so the seeds line up with the policy's
+    runs); a cosine decay is not held for tau steps any more, so its runs differ, and they are
+    exactly the benchmark runner's."""
+    from mava_ganno.evaluation.baselines import make_baseline_run
+    from mava_ganno.evaluation.policies import NoopPolicy
+    from mava_ganno.systems.validation import ValidationSuite
+
+    lrs = "lrs:[1.0e-3,3.0e-2],seeds:[0,1],tasks:{t:{}},reference:best_schedule,schedules:[constant,cosine]"
+    held = ValidationSuite.from_config(tiny_config(tmp_path, "+env.scenario.validation={every:1," + lrs + "}"))
+    step = ValidationSuite.from_config(tiny_config(tmp_path, "+env.scenario.validation={every:1," + lrs + ",schedule_resolution:sgd_step}"))
+    assert (held.schedule_resolution, step.schedule_resolution) == ("decision", "sgd_step")
+    env = step.envs["t"]
+    noop = NoopPolicy(env.action_table.entries, env.lr_max)
+    np.testing.assert_allclose(step._schedule_final_val("t", noop, "constant"), held._schedule_final_val("t", noop, "constant"),
+                               atol=1e-6)
+    cos_step, cos_held = step._schedule_final_val("t", noop, "cosine"), held._schedule_final_val("t", noop, "cosine")
+    assert not np.allclose(cos_step, cos_held)
+    run = make_baseline_run(env.trainer, ("constant", "cosine"), env.time_limit, 1.0 / env.dataset.num_classes)
+    direct = run(jax.random.PRNGKey(1), jnp.float32(3e-2), 0.1, jnp.int32(1))["val_accuracy"][-1]
+    np.testing.assert_allclose(cos_step[1, 1], direct, atol=1e-6)
+    # the no-op agent's cells are its gaps to the better of the per-step schedules
+    const = held._schedule_final_val("t", noop, "constant").mean(0)
+    out = step(noop)
+    np.testing.assert_allclose(out["validation_advantage"], (100.0 * (const - np.maximum(const, cos_step.mean(0)))).mean(),
+                               atol=1e-4)
+    with pytest.raises(ConfigError, match=r"schedule_resolution='tau'.*sgd_step"):
+        ValidationSuite({"t": env}, [1e-3], [0], 0.1, schedule_resolution="tau")
+
+
 def test_the_rescore_cells_table_marks_the_worst_cell(experiment_script):
     table = experiment_script("rescore_validation").cells_table(
         [{"task": "a", "lr": 1e-3, "policy": 0.9, "reference": 0.91, "reference_schedule": "cosine", "gap": -1.0},

@@ -7,7 +7,11 @@ constant LR from the same initial LR (same initialisation and minibatches: one k
 The score is the policy's final hold-out accuracy minus a reference's, in points. The reference
 (``reference``) is a constant LR from the same initial LR (default), or ``best_schedule``: at
 each (task, initial LR) the best of the handcrafted ``schedules`` (mean over seeds; constant,
-cosine, linear, warm-up + cosine, one-cycle, WSD, each from that initial LR). Scores:
+cosine, linear, warm-up + cosine, one-cycle, WSD, each from that initial LR). A schedule's LR
+is that of the decision it falls in, held for the decision's tau SGD steps
+(``schedule_resolution: decision``, the resolution the policy acts at), or set at every SGD step
+(``sgd_step``: optax's schedules exactly as the benchmark runs them,
+``evaluation.baselines.make_baseline_run``, with the same initialisation and minibatches). Scores:
 
 - ``advantage``: the mean over tasks, LRs and seeds;
 - ``worst``: the lowest mean over seeds of one (task, LR) cell (how far below the reference the
@@ -39,6 +43,7 @@ Config (``env.scenario.validation``; absent or ``every: 0``: off)::
       modes: [sampled]         # action modes to validate in: sampled and/or greedy
       reference: constant      # or best_schedule (the best of `schedules` at each task and LR)
       schedules: [constant, cosine, linear, warmup_cosine, onecycle, wsd]  # for best_schedule
+      schedule_resolution: decision  # or sgd_step (the schedules' LR set at every SGD step)
       default_lr: 1.0e-3       # the at_default score's LR (one of lrs)
       select: [advantage]      # scores whose mean selects: advantage, worst, at_default, tuned
       tasks:                   # like env.scenario.groups: env_kwargs / task_config overrides
@@ -58,6 +63,7 @@ import jax.numpy as jnp
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from mava_ganno.evaluation.baselines import make_baseline_run
 from mava_ganno.evaluation.records import POLICY_MODES as MODES
 from mava_ganno.evaluation.rollouts import METHODS, make_method_runner
 from mava_ganno.policy import load_policy, policy_metadata_value, save_policy
@@ -69,7 +75,9 @@ _POLICY, _CONSTANT = METHODS.index("ganno"), METHODS.index("constant")
 REFERENCES = ("constant", "best_schedule")
 SCHEDULES = METHODS[1:]  # constant and the handcrafted schedules the suite can run
 SCORES = ("advantage", "worst", "at_default", "tuned")
-KEYS = ("every", "lrs", "weight_decay", "seeds", "modes", "tasks", "reference", "schedules", "default_lr", "select")
+RESOLUTIONS = ("decision", "sgd_step")
+KEYS = ("every", "lrs", "weight_decay", "seeds", "modes", "tasks", "reference", "schedules", "schedule_resolution",
+        "default_lr", "select")
 
 
 class ValidationSuite:
@@ -77,7 +85,8 @@ class ValidationSuite:
 
     def __init__(self, envs: Dict[str, Any], lrs: Sequence[float], seeds: Sequence[int], weight_decay: float,
                  every: int = 1, modes: Sequence[str] = ("sampled",), reference: str = "constant",
-                 schedules: Sequence[str] = SCHEDULES, default_lr: float = 1e-3, select: Sequence[str] = ("advantage",)):
+                 schedules: Sequence[str] = SCHEDULES, default_lr: float = 1e-3, select: Sequence[str] = ("advantage",),
+                 schedule_resolution: str = "decision"):
         if not envs:
             raise ConfigError("env.scenario.validation.tasks is empty; name at least one task or set every: 0.")
         bad = [lr for lr in lrs if not (math.isfinite(lr) and lr > 0)]
@@ -96,6 +105,10 @@ class ValidationSuite:
         bad = [m for m in schedules if m not in SCHEDULES]
         if not schedules or bad or len(set(schedules)) != len(schedules):
             raise ConfigError(f"env.scenario.validation.schedules={schedules}: give distinct schedules out of {list(SCHEDULES)}.")
+        if schedule_resolution not in RESOLUTIONS:
+            raise ConfigError(f"env.scenario.validation.schedule_resolution={schedule_resolution!r}: choose one of "
+                              f"{list(RESOLUTIONS)} (decision: a schedule's LR held for each decision's tau SGD steps; "
+                              "sgd_step: set at every SGD step, as the benchmark runs it).")
         select = list(select)
         if not select or any(k not in SCORES for k in select):
             raise ConfigError(f"env.scenario.validation.select={select}: give scores out of {list(SCORES)}, e.g. [advantage].")
@@ -109,6 +122,8 @@ class ValidationSuite:
         self.seeds, self.weight_decay = [int(s) for s in seeds], float(weight_decay)
         # one runner per task; the action mode is a traced flag of the run (greedy=...)
         self._runners = {name: make_method_runner(env) for name, env in self.envs.items()}
+        self.schedule_resolution = schedule_resolution
+        self._step_runners: Dict[str, Callable] = {}  # per task, built on first use (sgd_step)
         self._reference: Dict[str, np.ndarray] = {}  # per task: (seeds, lrs) the reference's runs
         self._reference_tuned: Dict[str, float] = {}  # per task: the best (schedule, LR) mean
         self._reference_names: Dict[str, List[str]] = {}  # per task: the reference schedule at each LR
@@ -127,7 +142,8 @@ class ValidationSuite:
         return cls(envs, list(v.get("lrs", [1e-4, 1e-3, 1e-2])), list(v.get("seeds", [0, 1])),
                    float(v.get("weight_decay", 0.1)), int(v.every), [str(m) for m in v.get("modes", ["sampled"])],
                    str(v.get("reference", "constant")), [str(m) for m in v.get("schedules", SCHEDULES)],
-                   float(v.get("default_lr", 1e-3)), [str(k) for k in v.get("select", ["advantage"])])
+                   float(v.get("default_lr", 1e-3)), [str(k) for k in v.get("select", ["advantage"])],
+                   str(v.get("schedule_resolution", "decision")))
 
     def due(self, eval_step: int, num_evals: int) -> bool:
         """After every ``every``-th evaluation step, and after the last."""
@@ -141,11 +157,25 @@ class ValidationSuite:
                 for s in self.seeds]
         return np.stack([np.asarray(jax.device_get(r["val_accuracy"]))[:, -1] for r in runs])
 
+    def _schedule_final_val(self, name: str, policy: Any, schedule: str) -> np.ndarray:
+        """(seeds, lrs) final hold-out accuracy of one handcrafted schedule on one task, at the
+        suite's ``schedule_resolution``."""
+        if self.schedule_resolution == "decision":
+            return self._final_val(name, policy, METHODS.index(schedule))
+        if name not in self._step_runners:
+            env = self.envs[name]
+            run = make_baseline_run(env.trainer, tuple(self.schedules), env.time_limit, 1.0 / env.dataset.num_classes)
+            self._step_runners[name] = jax.jit(jax.vmap(run, in_axes=(None, 0, None, None)))
+        index = jnp.int32(self.schedules.index(schedule))
+        runs = [self._step_runners[name](jax.random.PRNGKey(s), jnp.asarray(self.lrs), self.weight_decay, index)
+                for s in self.seeds]
+        return np.stack([np.asarray(jax.device_get(r["val_accuracy"]))[:, -1] for r in runs])
+
     def _reference_runs(self, name: str, policy: Any) -> np.ndarray:
         """(seeds, lrs) the reference's final hold-out accuracy on one task: the constant LR, or
         at each LR the runs of the schedule with the best mean over seeds. Run once per task."""
         if name not in self._reference:
-            runs = np.stack([self._final_val(name, policy, METHODS.index(m)) for m in self.schedules])  # (S, seeds, lrs)
+            runs = np.stack([self._schedule_final_val(name, policy, m) for m in self.schedules])  # (S, seeds, lrs)
             best = runs.mean(axis=1).argmax(axis=0)  # per LR; the first of equals
             self._reference[name] = runs[best, :, np.arange(runs.shape[2])].T
             self._reference_tuned[name] = float(runs.mean(axis=1).max())
