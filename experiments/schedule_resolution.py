@@ -2,9 +2,10 @@
 
 A GANNO policy sets each layer's LR once per decision and the LR is held for the decision's tau
 SGD steps; the benchmark's schedules set it at every SGD step. This runs every reference
-schedule of the suite at both resolutions (``schedule_resolution`` decision and sgd_step, same
-initialisation and minibatches) and prints, per task, each schedule's mean final hold-out
-accuracy at every initial LR, and the tuned (best LR) value, held and per step.
+schedule of the suite at the three ``schedule_resolution`` values (held at the decision's first
+step, held at the decision's mean, per SGD step; same initialisation and minibatches) and prints,
+per task, each schedule's mean final hold-out accuracy at every initial LR, and the tuned (best
+LR) value, at each resolution.
 
 Usage (overrides as for ``ganno train``):
     python experiments/schedule_resolution.py -- env/scenario=pool-deep \\
@@ -25,7 +26,8 @@ from mava_ganno.systems.validation import ValidationSuite
 from mava_ganno.train import compose_config
 from mava_ganno.utils.config import check_config
 
-RESOLUTIONS = ("decision", "sgd_step")
+RESOLUTIONS = ("decision", "decision_mean", "sgd_step")
+SHORT = {"decision": "held", "decision_mean": "held mean", "sgd_step": "per step"}
 
 
 def main(argv) -> int:
@@ -54,18 +56,19 @@ def main(argv) -> int:
 
 
 def table(runs, schedules, lrs) -> str:
-    """Markdown: one row per (task, schedule), accuracy (%) per LR and tuned, held | per step."""
-    head = " | ".join(f"{lr:g} held | {lr:g} per step" for lr in lrs)
-    lines = [f"| task | schedule | {head} | tuned held | tuned per step |",
-             "|---|---|" + "---|" * (2 * len(lrs) + 2)]
+    """Markdown: one row per (task, schedule), accuracy (%) per LR and tuned, at each resolution."""
+    head = " | ".join(f"{lr:g} {SHORT[r]}" for lr in lrs for r in RESOLUTIONS)
+    tuned = " | ".join(f"tuned {SHORT[r]}" for r in RESOLUTIONS)
+    lines = [f"| task | schedule | {head} | {tuned} |", "|---|---|" + "---|" * ((len(lrs) + 1) * len(RESOLUTIONS))]
     best = {r: [] for r in RESOLUTIONS}
-    for task in runs["decision"]:
+    for task in runs[RESOLUTIONS[0]]:
         means = {r: 100.0 * runs[r][task].mean(axis=1) for r in RESOLUTIONS}  # (schedules, lrs)
         for r in RESOLUTIONS:
             best[r].append(means[r].max())
         for i, s in enumerate(schedules):
-            cells = " | ".join(f"{means['decision'][i, j]:.2f} | {means['sgd_step'][i, j]:.2f}" for j in range(len(lrs)))
-            lines.append(f"| {task} | {s} | {cells} | {means['decision'][i].max():.2f} | {means['sgd_step'][i].max():.2f} |")
+            cells = " | ".join(f"{means[r][i, j]:.2f}" for j in range(len(lrs)) for r in RESOLUTIONS)
+            tuned = " | ".join(f"{means[r][i].max():.2f}" for r in RESOLUTIONS)
+            lines.append(f"| {task} | {s} | {cells} | {tuned} |")
     for r in RESOLUTIONS:
         lines.append(f"\nbest (schedule, LR), mean over tasks, {r}: {np.mean(best[r]):.2f}")
     return "\n".join(lines)

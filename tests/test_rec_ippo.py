@@ -352,18 +352,19 @@ def test_validation_schedules_at_every_sgd_step_are_the_benchmark_baselines(tmp_
 
 
 def test_schedule_resolution_prints_each_schedule_held_and_per_step(tmp_path, experiment_script, capsys):
-    """experiments/schedule_resolution.py: a row per (task, schedule) with both resolutions at each
-    LR; a constant LR is the same held or per step, a cosine decay is not."""
+    """experiments/schedule_resolution.py: a row per (task, schedule) with the three resolutions at
+    each LR; a constant LR is the same at each, a cosine decay is not."""
     suite = ("+env.scenario.validation={every:1,lrs:[1.0e-3,3.0e-2],seeds:[0],tasks:{t:{}},reference:best_schedule,"
              "schedules:[constant,cosine]}")
     script = experiment_script("schedule_resolution")
     assert script.main(["--", *TINY, f"logger.base_exp_path={tmp_path}", "system.num_updates=2", suite]) == 0
     rows = {line.split(" | ")[1]: [float(x) for x in line.strip(" |").split(" | ")[2:]]
             for line in capsys.readouterr().out.splitlines() if line.startswith("| t |")}
-    assert set(rows) == {"constant", "cosine"} and all(len(v) == 6 for v in rows.values())
+    # per LR: held, held mean, per step; then tuned at each
+    assert set(rows) == {"constant", "cosine"} and all(len(v) == 9 for v in rows.values())
     const, cos = rows["constant"], rows["cosine"]
-    assert const[0:4:2] == const[1:4:2] and const[4] == const[5]  # held == per step
-    assert cos[0:4:2] != cos[1:4:2]
+    assert const[0:3] == [const[0]] * 3 and const[3:6] == [const[3]] * 3  # a constant LR: the same at every resolution
+    assert len({cos[0], cos[1], cos[2]}) > 1 and len({cos[3], cos[4], cos[5]}) > 1
     assert script.main(["env/scenario=pool-deep"]) == 2
 
 

@@ -89,3 +89,30 @@ def test_with_a_cosine_lr_decay_the_no_op_is_the_cosine_schedule_and_overrides_s
     np.testing.assert_allclose(a["val_accuracy"][0], a["val_accuracy"][2], atol=1e-6)  # no-op == cosine
     with pytest.raises(ValueError, match="lr_decay='cos' is not known; use one of 'none', 'cosine'"):
         make_ganno(gen, **TINY, lr_decay="cos")
+
+
+def test_a_schedule_held_per_env_step_at_its_first_step_or_its_mean():
+    """``method_lr``: ``hold="first"`` holds the schedule's value at the env step's first SGD step
+    (a WSD over 10 env steps: LR 0 for the whole first one, half its peak in the last);
+    ``hold="mean"`` holds its mean over the env step's tau SGD steps, computed here from optax's
+    schedule at every step."""
+    import optax
+
+    from mava_ganno.evaluation.rollouts import METHODS, method_lr
+
+    T, tau, lr0 = 10, 100, 2e-3
+    wsd = METHODS.index("wsd")
+    first = np.array([float(method_lr(T)((jnp.float32(lr0), wsd), t)) for t in range(T)])
+    np.testing.assert_allclose(first[[0, 1, 8, 9]], [0.0, lr0, lr0, lr0 / 2], rtol=1e-6)
+    mean = np.array([float(method_lr(T, "mean", tau)((jnp.float32(lr0), wsd), t)) for t in range(T)])
+    per_step = np.concatenate([np.asarray(optax.linear_schedule(0.0, lr0, 50)(np.arange(50))), np.full(750, lr0),
+                               np.asarray(optax.linear_schedule(lr0, 0.0, 200)(np.arange(200)))])
+    np.testing.assert_allclose(mean, per_step.reshape(T, tau).mean(axis=1), rtol=1e-5, atol=1e-9)
+    cos = METHODS.index("cosine")
+    np.testing.assert_allclose(
+        [float(method_lr(T, "mean", tau)((jnp.float32(lr0), cos), t)) for t in range(T)],
+        np.asarray(optax.cosine_decay_schedule(lr0, T * tau)(np.arange(T * tau))).reshape(T, tau).mean(axis=1), rtol=1e-5)
+    with pytest.raises(ValueError, match="hold='last'"):
+        method_lr(T, "last")
+    with pytest.raises(ValueError, match="tau=0"):
+        method_lr(T, "mean", 0)

@@ -171,23 +171,39 @@ def make_policy_run(env: Any, chance: float) -> Callable:
 METHODS = ("ganno", "constant", "cosine", "linear", "warmup_cosine", "onecycle", "wsd")
 
 
-def method_lr(num_steps: int) -> Callable:
+HOLDS = ("first", "mean")
+
+
+def method_lr(num_steps: int, hold: str = "first", tau: int = 1) -> Callable:
     """``lr_override((lr0, method), t)``: NaN for ``ganno`` (the policy acts), lr0 for
     ``constant``, and for a schedule (``cosine``, ``linear``, ``warmup_cosine``, ``onecycle``,
-    ``wsd``: ``evaluation.baselines.make_schedule``) its value at env step t over the episode's
-    ``num_steps`` env steps, held for the tau SGD steps of that env step (cosine:
-    ``lr0 * (1 + cos(pi t / T)) / 2``)."""
+    ``wsd``: ``evaluation.baselines.make_schedule``) one LR per env step t, held for the tau SGD
+    steps of that env step. ``hold="first"``: the schedule over the episode's ``num_steps`` env
+    steps at t, i.e. its value at the env step's first SGD step (cosine:
+    ``lr0 * (1 + cos(pi t / T)) / 2``); ``hold="mean"``: the mean over the env step's ``tau``
+    SGD steps of the schedule over ``num_steps * tau`` SGD steps (a warm-up shorter than one env
+    step is then averaged in, not a whole env step at LR 0)."""
+    if hold not in HOLDS:
+        raise ValueError(f"hold={hold!r}: choose one of {list(HOLDS)}.")
+    if not isinstance(tau, int) or tau < 1:
+        raise ValueError(f"tau={tau!r}: give the SGD steps per env step, an int >= 1.")
+
+    def value(m: str, lr0: Any, t: Any) -> Any:
+        if hold == "first":
+            return make_schedule(m, lr0, num_steps)(t)
+        steps = jnp.asarray(t) * tau + jnp.arange(tau)
+        return lr0 * jnp.mean(make_schedule(m, 1.0, num_steps * tau)(steps))
 
     def lr_override(data: Any, t: Any) -> Any:
         lr0, method = data
         lr0 = jnp.asarray(lr0)
-        schedules = [jnp.broadcast_to(make_schedule(m, lr0, num_steps)(t), lr0.shape).astype(lr0.dtype) for m in METHODS[2:]]
+        schedules = [jnp.broadcast_to(value(m, lr0, t), lr0.shape).astype(lr0.dtype) for m in METHODS[2:]]
         return jnp.stack([jnp.full_like(lr0, jnp.nan), lr0, *schedules])[method]
 
     return lr_override
 
 
-def make_method_runner(env: Any, greedy: bool = False) -> Callable:
+def make_method_runner(env: Any, greedy: bool = False, hold: str = "first") -> Callable:
     """``run(policy, key, lrs (M,), methods (M,), weight_decay, greedy=greedy) -> records (M, ...)``.
 
     ``methods[i]`` indexes ``METHODS``; all of them run through the one episode runner in one
@@ -195,9 +211,10 @@ def make_method_runner(env: Any, greedy: bool = False) -> Callable:
     validation suite). The same key gives every run
     the same initialisation and minibatch order; records as ``rollouts.present``. ``greedy``
     (a bool, or (M,) bools, one per run; traced, so both modes share the compiled function)
-    picks the policy's most likely action instead of sampling it.
+    picks the policy's most likely action instead of sampling it. ``hold`` says which LR of a
+    schedule an env step holds (``method_lr``).
     """
-    run = make_episode_runner(env, lr_override=method_lr(env.time_limit))
+    run = make_episode_runner(env, lr_override=method_lr(env.time_limit, hold, env.tau))
     chance = 1.0 / env.dataset.num_classes
 
     def one(policy, key, lr, method, wd, g):

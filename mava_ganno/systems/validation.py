@@ -7,11 +7,12 @@ constant LR from the same initial LR (same initialisation and minibatches: one k
 The score is the policy's final hold-out accuracy minus a reference's, in points. The reference
 (``reference``) is a constant LR from the same initial LR (default), or ``best_schedule``: at
 each (task, initial LR) the best of the handcrafted ``schedules`` (mean over seeds; constant,
-cosine, linear, warm-up + cosine, one-cycle, WSD, each from that initial LR). A schedule's LR
-is that of the decision it falls in, held for the decision's tau SGD steps
-(``schedule_resolution: decision``, the resolution the policy acts at), or set at every SGD step
-(``sgd_step``: optax's schedules exactly as the benchmark runs them,
-``evaluation.baselines.make_baseline_run``, with the same initialisation and minibatches). Scores:
+cosine, linear, warm-up + cosine, one-cycle, WSD, each from that initial LR). The policy sets
+LRs once per decision (tau SGD steps); a schedule's LR is held per decision as well, at its value
+at the decision's first SGD step (``schedule_resolution: decision``) or at its mean over the
+decision's SGD steps (``decision_mean``), or set at every SGD step (``sgd_step``: optax's
+schedules exactly as the benchmark runs them, ``evaluation.baselines.make_baseline_run``, with the
+same initialisation and minibatches). Scores:
 
 - ``advantage``: the mean over tasks, LRs and seeds;
 - ``worst``: the lowest mean over seeds of one (task, LR) cell (how far below the reference the
@@ -43,7 +44,7 @@ Config (``env.scenario.validation``; absent or ``every: 0``: off)::
       modes: [sampled]         # action modes to validate in: sampled and/or greedy
       reference: constant      # or best_schedule (the best of `schedules` at each task and LR)
       schedules: [constant, cosine, linear, warmup_cosine, onecycle, wsd]  # for best_schedule
-      schedule_resolution: decision  # or sgd_step (the schedules' LR set at every SGD step)
+      schedule_resolution: decision  # or decision_mean, or sgd_step (LR set at every SGD step)
       default_lr: 1.0e-3       # the at_default score's LR (one of lrs)
       select: [advantage]      # scores whose mean selects: advantage, worst, at_default, tuned
       tasks:                   # like env.scenario.groups: env_kwargs / task_config overrides
@@ -75,7 +76,7 @@ _POLICY, _CONSTANT = METHODS.index("ganno"), METHODS.index("constant")
 REFERENCES = ("constant", "best_schedule")
 SCHEDULES = METHODS[1:]  # constant and the handcrafted schedules the suite can run
 SCORES = ("advantage", "worst", "at_default", "tuned")
-RESOLUTIONS = ("decision", "sgd_step")
+RESOLUTIONS = ("decision", "decision_mean", "sgd_step")
 KEYS = ("every", "lrs", "weight_decay", "seeds", "modes", "tasks", "reference", "schedules", "schedule_resolution",
         "default_lr", "select")
 
@@ -107,8 +108,9 @@ class ValidationSuite:
             raise ConfigError(f"env.scenario.validation.schedules={schedules}: give distinct schedules out of {list(SCHEDULES)}.")
         if schedule_resolution not in RESOLUTIONS:
             raise ConfigError(f"env.scenario.validation.schedule_resolution={schedule_resolution!r}: choose one of "
-                              f"{list(RESOLUTIONS)} (decision: a schedule's LR held for each decision's tau SGD steps; "
-                              "sgd_step: set at every SGD step, as the benchmark runs it).")
+                              f"{list(RESOLUTIONS)} (decision: a schedule's LR at each decision's first SGD step, held "
+                              "for its tau SGD steps; decision_mean: its mean over them, held; sgd_step: set at every SGD "
+                              "step, as the benchmark runs it).")
         select = list(select)
         if not select or any(k not in SCORES for k in select):
             raise ConfigError(f"env.scenario.validation.select={select}: give scores out of {list(SCORES)}, e.g. [advantage].")
@@ -123,7 +125,7 @@ class ValidationSuite:
         # one runner per task; the action mode is a traced flag of the run (greedy=...)
         self._runners = {name: make_method_runner(env) for name, env in self.envs.items()}
         self.schedule_resolution = schedule_resolution
-        self._step_runners: Dict[str, Callable] = {}  # per task, built on first use (sgd_step)
+        self._step_runners: Dict[str, Callable] = {}  # per task, built on first use (sgd_step, decision_mean)
         self._reference: Dict[str, np.ndarray] = {}  # per task: (seeds, lrs) the reference's runs
         self._reference_tuned: Dict[str, float] = {}  # per task: the best (schedule, LR) mean
         self._reference_names: Dict[str, List[str]] = {}  # per task: the reference schedule at each LR
@@ -162,6 +164,13 @@ class ValidationSuite:
         suite's ``schedule_resolution``."""
         if self.schedule_resolution == "decision":
             return self._final_val(name, policy, METHODS.index(schedule))
+        if self.schedule_resolution == "decision_mean":
+            if name not in self._step_runners:
+                self._step_runners[name] = make_method_runner(self.envs[name], hold="mean")
+            methods = jnp.full(self.lrs.shape, METHODS.index(schedule), jnp.int32)
+            runs = [self._step_runners[name](policy, jax.random.PRNGKey(s), jnp.asarray(self.lrs), methods, self.weight_decay)
+                    for s in self.seeds]
+            return np.stack([np.asarray(jax.device_get(r["val_accuracy"]))[:, -1] for r in runs])
         if name not in self._step_runners:
             env = self.envs[name]
             run = make_baseline_run(env.trainer, tuple(self.schedules), env.time_limit, 1.0 / env.dataset.num_classes)
