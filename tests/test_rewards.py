@@ -6,6 +6,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from conftest import TINY
 
@@ -88,8 +89,18 @@ def test_reference_schedules_are_optax_schedules_of_the_initial_lr():
     const, cos = ReferenceEpisode("constant"), ReferenceEpisode("cosine")
     assert float(const.lr(1e-2, 3, 4)) == pytest.approx(1e-2)
     assert [round(float(cos.lr(1e-2, t, 4)), 8) for t in (0, 2, 4)] == [1e-2, 5e-3, 0.0]
-    with pytest.raises(ValueError, match="reference schedule 'linear' is not known; use one of constant, cosine"):
-        ReferenceEpisode("linear")
+    assert float(cos.lr(1e-2, 1, 4)) == float(optax.cosine_decay_schedule(1e-2, 4)(1))  # optax's, exactly
+    # WSD over 10 env steps of 100 SGD steps: held at the first step, its warm-up takes the whole
+    # first env step at LR 0 and it ends at half its peak; held at the mean, it follows the
+    # per-step schedule's average (warm-up over 50 steps, decay to 0 over the last 200)
+    first, mean = ReferenceEpisode("wsd"), ReferenceEpisode("wsd", hold="mean")
+    np.testing.assert_allclose([float(first.lr(1e-2, t, 10, 100)) for t in (0, 1, 8, 9)], [0.0, 1e-2, 1e-2, 5e-3], rtol=1e-6)
+    np.testing.assert_allclose([float(mean.lr(1e-2, t, 10, 100)) for t in (0, 1, 8, 9)],
+                               [1e-2 * 0.745, 1e-2, 1e-2 * 0.7525, 1e-2 * 0.2525], rtol=1e-4)
+    with pytest.raises(ValueError, match="reference schedule 'sgdr' is not known; use one of constant, cosine, linear"):
+        ReferenceEpisode("sgdr")
+    with pytest.raises(ValueError, match="reference hold 'last' is not known; use one of first, mean"):
+        ReferenceEpisode("wsd", hold="last")
 
 
 @pytest.mark.parametrize(
@@ -99,6 +110,8 @@ def test_reference_schedules_are_optax_schedules_of_the_initial_lr():
         (dict(reward_loss_weight=-0.1), "loss_weight must be a finite number >= 0.0, got -0.1"),
         (dict(reward_loss_weight=float("inf")), "loss_weight must be a finite number"),
         (dict(reward_loss_weight=True), "loss_weight must be a finite number"),
+        (dict(reward_counterfactual="wsd_episode", reward_reference_hold="end"), "reward_reference_hold 'end' is not known"),
+        (dict(reward_reference_hold="mean"), "applies to a reference episode only; reward_counterfactual is 'noop_step'"),
     ],
 )
 def test_bad_reward_options_are_refused_by_name(kwargs, match):
@@ -115,7 +128,9 @@ def test_make_reward_picks_the_reward_and_its_counterfactual():
     assert isinstance(reward, DifferenceReward) and isinstance(cf, NoopStep)
     reward, cf = make_reward(True, -2.0, "cosine_episode", 0.3)
     assert isinstance(reward, EpisodeDifferenceReward) and (reward.loss_weight, reward.divergence_reward) == (0.3, -2.0)
-    assert isinstance(cf, ReferenceEpisode) and cf.schedule == "cosine"
+    assert isinstance(cf, ReferenceEpisode) and (cf.schedule, cf.hold) == ("cosine", "first")
+    _, cf = make_reward(True, -1.0, "warmup_cosine_episode", reward_reference_hold="mean")
+    assert isinstance(cf, ReferenceEpisode) and (cf.schedule, cf.hold) == ("warmup_cosine", "mean")
 
 
 @pytest.fixture(scope="module")
@@ -150,6 +165,29 @@ def test_the_episode_counterfactual_in_the_environment(episode_env):
     assert not np.array_equal(up[:, 1], noop[:, 1])
     assert up[:, 0].sum() == pytest.approx(up[-1, 1] - up[-1, 2], abs=1e-5)
     assert state.reference is not None and not bool(state.reference.diverged)
+
+
+def test_a_reference_episode_is_the_schedule_run_held_per_decision():
+    """``wsd_episode`` held at the mean: the reference branch's hold-out accuracies are exactly
+    those of a WSD run held the same way through the evaluation's episode runner (same init and
+    minibatches from the same key), whatever the agents do."""
+    from mava_ganno.evaluation.policies import NoopPolicy
+    from mava_ganno.evaluation.rollouts import METHODS, make_method_runner
+
+    env = make_ganno(InitialConditionsGenerator(lr=3e-3, weight_decay=0.1), **TINY, reward_counterfactual="wsd_episode",
+                     reward_reference_hold="mean")
+    assert repr(env.counterfactual_fn) == "ReferenceEpisode('wsd', hold='mean')"
+    state, _ = jax.jit(env.reset)(jax.random.PRNGKey(5))
+    step, reference = jax.jit(env.step), []
+    for _ in range(env.time_limit):
+        state, ts = step(state, jnp.full(env.num_agents, 7, jnp.int32))  # +1e-3 each decision
+        reference.append(float(ts.extras["counterfactual_val_accuracy"]))
+    noop = NoopPolicy(env.action_table.entries, env.lr_max)
+    runs = make_method_runner(env, hold="mean")(noop, jax.random.PRNGKey(5), jnp.array([3e-3, 3e-3], jnp.float32),
+                                                jnp.array([METHODS.index("wsd"), METHODS.index("constant")]), 0.1)
+    wsd = np.asarray(runs["val_accuracy"])[0, 1:]
+    np.testing.assert_allclose(reference, wsd, atol=1e-6)
+    assert not np.allclose(wsd, np.asarray(runs["val_accuracy"])[1, 1:])  # not the constant LR's
 
 
 def test_the_step_counterfactual_keeps_no_reference(tiny_train_env):

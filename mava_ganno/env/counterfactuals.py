@@ -14,7 +14,8 @@ trains that branch when it is given a ``Counterfactual`` and never asks which on
 
 Two ship with mava_ganno: ``NoopStep`` (the paper's: every LR left unchanged for the next tau
 steps, from the current parameters) and ``ReferenceEpisode`` (a whole reference run from the
-same initialisation with a fixed schedule, ``constant`` or ``cosine``). The reward function
+same initialisation with a fixed handcrafted schedule, ``constant``, ``cosine``, ``linear``,
+``warmup_cosine``, ``onecycle`` or ``wsd``, its LR held for each env step's tau SGD steps). The reward function
 (``mava_ganno.env.rewards``) maps the outcome, both branches included, to a reward.
 """
 
@@ -26,12 +27,12 @@ from typing import Any, NamedTuple, Optional, Tuple
 import chex
 import jax
 import jax.numpy as jnp
-import optax
 
+from mava_ganno.backend.schedules import HOLDS, held_schedule_lr
 from mava_ganno.env.stats import LOSS_CAP
 from mava_ganno.env.types import Reference, State
 
-REFERENCE_SCHEDULES = ("constant", "cosine")
+REFERENCE_SCHEDULES = ("constant", "cosine", "linear", "warmup_cosine", "onecycle", "wsd")
 
 
 class BranchContext(NamedTuple):
@@ -42,6 +43,7 @@ class BranchContext(NamedTuple):
     unchanged_lrs: chex.Array  # (L,) the layer LRs before the actions (the no-op's)
     num_layers: int
     time_limit: int  # env steps per episode
+    tau: int = 1  # SGD steps per env step
 
 
 class Counterfactual(abc.ABC):
@@ -77,27 +79,31 @@ class NoopStep(Counterfactual):
 
 class ReferenceEpisode(Counterfactual):
     """A reference run stepped beside the episode from the same initialisation, on the same
-    minibatches, with every layer at a fixed schedule's LR: ``constant`` (the initial LR) or
-    ``cosine`` (cosine decay from it to 0 over the episode). Once it diverges it keeps its last
-    finite parameters and counts as accuracy 0, loss ``LOSS_CAP``."""
+    minibatches, with every layer at a fixed schedule's LR: ``constant`` (the initial LR), or a
+    handcrafted schedule of ``backend.schedules`` from it over the episode (``cosine``: a cosine
+    decay to 0; for the warm-up schedules the initial LR is the peak), held for each env step's
+    tau SGD steps at its value at the env step's first SGD step (``hold="first"``) or at its mean
+    over them (``hold="mean"``; ``backend.schedules.held_schedule_lr``). Once it diverges it
+    keeps its last finite parameters and counts as accuracy 0, loss ``LOSS_CAP``."""
 
-    def __init__(self, schedule: str = "constant"):
+    def __init__(self, schedule: str = "constant", hold: str = "first"):
         if schedule not in REFERENCE_SCHEDULES:
             raise ValueError(f"reference schedule {schedule!r} is not known; use one of {', '.join(REFERENCE_SCHEDULES)}.")
-        self.schedule = schedule
+        if hold not in HOLDS:
+            raise ValueError(f"reference hold {hold!r} is not known; use one of {', '.join(HOLDS)}.")
+        self.schedule, self.hold = schedule, hold
 
-    def lr(self, initial_lr: chex.Array, step_count: chex.Array, time_limit: int) -> chex.Array:
-        """The reference run's LR for the tau steps after env step ``step_count`` (optax schedule)."""
-        if self.schedule == "constant":
-            return jnp.asarray(initial_lr, jnp.float32)
-        return optax.cosine_decay_schedule(initial_lr, time_limit)(step_count)
+    def lr(self, initial_lr: chex.Array, step_count: chex.Array, time_limit: int, tau: int = 1) -> chex.Array:
+        """The reference run's LR for the tau steps after env step ``step_count``."""
+        lr = held_schedule_lr(self.schedule, jnp.asarray(initial_lr, jnp.float32), step_count, time_limit, self.hold, tau)
+        return jnp.asarray(lr, jnp.float32)
 
     def init(self, train_state: Any, val_accuracy: chex.Array, val_loss: chex.Array) -> Reference:
         return Reference(train_state, val_accuracy, val_loss, jnp.asarray(False))
 
     def start(self, ctx: BranchContext) -> Tuple[Any, chex.Array]:
         s = ctx.state
-        lr = self.lr(s.global_stats.initial_lr, s.step_count, ctx.time_limit)
+        lr = self.lr(s.global_stats.initial_lr, s.step_count, ctx.time_limit, ctx.tau)
         return s.reference.train_state, jnp.full((ctx.num_layers,), lr, jnp.float32)
 
     def finish(self, reference, branch_states, val_accuracy, val_loss, diverged):
@@ -108,7 +114,7 @@ class ReferenceEpisode(Counterfactual):
         return Reference(ref_ts, val_accuracy, val_loss, diverged), val_accuracy, val_loss, diverged
 
     def __repr__(self) -> str:
-        return f"ReferenceEpisode({self.schedule!r})"
+        return f"ReferenceEpisode({self.schedule!r}, hold={self.hold!r})"
 
 
 __all__ = ["BranchContext", "Counterfactual", "NoopStep", "ReferenceEpisode", "REFERENCE_SCHEDULES"]

@@ -366,7 +366,7 @@ class Ganno(Environment):
         reference = state.reference
         if self.difference_reward:
             new_layer_lrs = self.layer_lrs(new_lrs)
-            ctx = BranchContext(state, new_layer_lrs, self.layer_lrs(base_lrs), self.num_layers, self.time_limit)
+            ctx = BranchContext(state, new_layer_lrs, self.layer_lrs(base_lrs), self.num_layers, self.time_limit, self.tau)
             cf_start, cf_lrs = self.counterfactual_fn.start(ctx)
             ts_b, loss_b, acc_b, vloss_b, vacc_b = self._train_branches(state.train_state, cf_start, new_layer_lrs, cf_lrs, wd, indices)
             ts = jax.tree_util.tree_map(lambda x: x[0], ts_b)
@@ -459,7 +459,8 @@ class Ganno(Environment):
 
 
 # the reward keywords of ``make_ganno`` and their defaults (``make_reward``'s)
-REWARD_KEYWORDS = {"difference_reward": True, "divergence_reward": -1.0, "reward_counterfactual": "noop_step", "reward_loss_weight": 0.0}
+REWARD_KEYWORDS = {"difference_reward": True, "divergence_reward": -1.0, "reward_counterfactual": "noop_step", "reward_loss_weight": 0.0,
+                   "reward_reference_hold": "first"}
 
 
 def ganno_arguments(**kwargs: Any) -> Tuple[Task, Dict[str, Any]]:
@@ -493,8 +494,9 @@ def make_ganno(generator: Optional[InitialConditionsGenerator] = None, **kwargs:
 
     ``kwargs`` are the ``Task``'s fields (``network``, ``dataset``, ``tau``, ``sl_steps``, ...),
     the reward keywords (``difference_reward``: shape the reward against a counterfactual;
-    ``divergence_reward``; ``reward_counterfactual``: ``noop_step``, ``constant_episode`` or
-    ``cosine_episode``; ``reward_loss_weight``; see ``mava_ganno.env.rewards.make_reward``) and
+    ``divergence_reward``; ``reward_counterfactual``: ``noop_step`` or ``<schedule>_episode``
+    (``constant_episode``, ``cosine_episode``, ``wsd_episode``, ...); ``reward_reference_hold``;
+    ``reward_loss_weight``; see ``mava_ganno.env.rewards.make_reward``) and
     ``Ganno``'s own keyword arguments. An injected ``reward_fn`` replaces the reward keywords:
     giving both is an error naming them.
     """

@@ -39,7 +39,8 @@ from typing import NamedTuple, Optional, Tuple
 import chex
 import jax.numpy as jnp
 
-from mava_ganno.env.counterfactuals import Counterfactual, NoopStep, ReferenceEpisode
+from mava_ganno.backend.schedules import HOLDS
+from mava_ganno.env.counterfactuals import REFERENCE_SCHEDULES, Counterfactual, NoopStep, ReferenceEpisode
 
 
 class StepOutcome(NamedTuple):
@@ -155,7 +156,7 @@ class EpisodeDifferenceReward(RewardFn):
         return f"EpisodeDifferenceReward(divergence_reward={self.divergence_reward}, loss_weight={self.loss_weight})"
 
 
-REWARD_COUNTERFACTUALS = ("noop_step", "constant_episode", "cosine_episode")
+REWARD_COUNTERFACTUALS = ("noop_step", *(f"{s}_episode" for s in REFERENCE_SCHEDULES))
 
 
 def make_reward(
@@ -163,23 +164,32 @@ def make_reward(
     divergence_reward: float = -1.0,
     reward_counterfactual: str = "noop_step",
     reward_loss_weight: float = 0.0,
+    reward_reference_hold: str = "first",
 ) -> Tuple[RewardFn, Optional[Counterfactual]]:
     """(reward function, counterfactual) of the environment's config values.
 
-    ``difference_reward`` False (evaluation): ``HoldOutAccuracy`` and no counterfactual, the two
-    reward options are then not used. Otherwise ``reward_counterfactual`` picks the pair:
-    ``noop_step`` (the paper's ``DifferenceReward`` against ``NoopStep``), ``constant_episode``
-    or ``cosine_episode`` (``EpisodeDifferenceReward`` against a ``ReferenceEpisode`` with a
-    constant or cosine-decay schedule); ``reward_loss_weight`` adds the validation-loss term.
+    ``difference_reward`` False (evaluation): ``HoldOutAccuracy`` and no counterfactual, the
+    other reward options are then not used. Otherwise ``reward_counterfactual`` picks the pair:
+    ``noop_step`` (the paper's ``DifferenceReward`` against ``NoopStep``) or
+    ``<schedule>_episode`` (``EpisodeDifferenceReward`` against a ``ReferenceEpisode`` with that
+    schedule: ``constant_episode``, ``cosine_episode``, ``linear_episode``,
+    ``warmup_cosine_episode``, ``onecycle_episode``, ``wsd_episode``), its LR held per env step at
+    the schedule's value at the env step's first SGD step (``reward_reference_hold: first``) or at
+    its mean over the env step (``mean``); ``reward_loss_weight`` adds the validation-loss term.
     """
     if reward_counterfactual not in REWARD_COUNTERFACTUALS:
         raise ValueError(
             f"reward_counterfactual {reward_counterfactual!r} is not known; use one of "
             f"{', '.join(REWARD_COUNTERFACTUALS)}."
         )
+    if reward_reference_hold not in HOLDS:
+        raise ValueError(f"reward_reference_hold {reward_reference_hold!r} is not known; use one of {', '.join(HOLDS)}.")
+    if reward_reference_hold != "first" and not reward_counterfactual.endswith("_episode"):
+        raise ValueError(f"reward_reference_hold={reward_reference_hold!r} applies to a reference episode only; "
+                         f"reward_counterfactual is {reward_counterfactual!r} (use e.g. wsd_episode).")
     if not difference_reward:
         return HoldOutAccuracy(divergence_reward), None
     if reward_counterfactual == "noop_step":
         return DifferenceReward(divergence_reward, loss_weight=reward_loss_weight), NoopStep()
     reward = EpisodeDifferenceReward(divergence_reward, loss_weight=reward_loss_weight)
-    return reward, ReferenceEpisode(reward_counterfactual.split("_")[0])
+    return reward, ReferenceEpisode(reward_counterfactual[: -len("_episode")], reward_reference_hold)

@@ -58,10 +58,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from mava_ganno.backend.schedules import SCHEDULE_NAMES, UNIT_SCHEDULES, Schedule, make_schedule, optax_name
 from mava_ganno.backend.trainer import SLTrainer, TrainState, reset_keys
 from mava_ganno.evaluation.records import MethodInfo
-
-Schedule = Callable[[chex.Numeric], chex.Numeric]
 
 # Names used from optax; all exist in optax 0.2.3 (Mava's pin) and 0.2.8 (checked here at
 # import of an optimiser, so an older optax fails with a message, not an AttributeError).
@@ -87,95 +86,10 @@ REQUIRED_OPTAX = (
 )
 
 
-def optax_name(name: str) -> Any:
-    """``optax.<name>`` (``contrib.x`` for ``optax.contrib.x``), or a clear error."""
-    obj: Any = optax
-    try:
-        if name.startswith("contrib."):
-            import optax.contrib as contrib
-
-            obj, name_ = contrib, name[len("contrib.") :]
-        else:
-            name_ = name
-        return getattr(obj, name_)
-    except (ImportError, AttributeError):
-        raise RuntimeError(
-            f"optax {optax.__version__} has no optax.{name}, which the evaluation baselines "
-            "need; install optax>=0.2.3 (Mava's pinned version has it): pip install -U 'optax>=0.2.3'."
-        ) from None
-
-
 def check_optax() -> None:
     """Raises a clear error if the installed optax lacks a name the baselines use."""
     for name in REQUIRED_OPTAX:
         optax_name(name)
-
-
-# ----------------------------------------------------------------------------- schedules
-def _sgdr_unit(total_steps: int) -> Schedule:
-    # T_0 = T/7 with T_mult = 2: three restarts that exactly fill the budget.
-    first = max(1, total_steps // 7)
-    lengths = [first, 2 * first, max(1, total_steps - 3 * first)]
-    return optax_name("sgdr_schedule")(
-        [
-            dict(init_value=1.0, peak_value=1.0, warmup_steps=0, decay_steps=n, end_value=0.0)
-            for n in lengths
-        ]
-    )
-
-
-def _wsd_unit(total_steps: int) -> Schedule:
-    # warm-up over T/20 steps, stable, linear decay to 0 over the last T/5 steps
-    warm = max(1, total_steps // 20)
-    decay = max(1, total_steps // 5)
-    stable = max(0, total_steps - warm - decay)
-    return optax_name("join_schedules")(
-        [
-            optax_name("linear_schedule")(0.0, 1.0, warm),
-            optax_name("constant_schedule")(1.0),
-            optax_name("linear_schedule")(1.0, 0.0, decay),
-        ],
-        [warm, warm + stable],
-    )
-
-
-UNIT_SCHEDULES: Dict[str, Callable[[int], Schedule]] = {
-    "constant": lambda T: optax_name("constant_schedule")(1.0),
-    "linear": lambda T: optax_name("linear_schedule")(1.0, 0.0, T),
-    "quadratic": lambda T: optax_name("polynomial_schedule")(1.0, 0.0, 2, T),
-    "cosine": lambda T: optax_name("cosine_decay_schedule")(1.0, T),
-    "exponential": lambda T: optax_name("exponential_decay")(1.0, T, 0.01),
-    "piecewise": lambda T: optax_name("piecewise_constant_schedule")(
-        1.0, {T // 2: 0.1, (3 * T) // 4: 0.1}
-    ),
-    "sgdr": _sgdr_unit,
-    "warmup_cosine": lambda T: optax_name("warmup_cosine_decay_schedule")(
-        0.0, 1.0, max(1, T // 10), T, 0.0
-    ),
-    "onecycle": lambda T: optax_name("cosine_onecycle_schedule")(T, 1.0),
-    "wsd": lambda T: _wsd_unit(T),
-}
-SCHEDULE_NAMES: Tuple[str, ...] = tuple(UNIT_SCHEDULES)
-
-
-def make_schedule(name: str, lr: chex.Numeric, total_steps: int) -> Schedule:
-    """The schedule ``name`` for a run of ``total_steps`` SGD steps with grid LR ``lr``.
-
-    ``lr`` may be traced (vmapped over); ``total_steps`` must be a Python int.
-    """
-    if name not in UNIT_SCHEDULES:
-        raise ValueError(f"unknown schedule {name!r}; choose one of {list(SCHEDULE_NAMES)}.")
-    if not isinstance(total_steps, int) or total_steps <= 0:
-        raise ValueError(f"total_steps must be a positive int, got {total_steps!r}.")
-    unit = UNIT_SCHEDULES[name](total_steps)
-
-    def schedule(count: chex.Numeric) -> chex.Numeric:
-        count = jnp.asarray(count)
-        if count.ndim:  # optax 0.2.3 (Mava's pin): piecewise/one-cycle take scalar counts only
-            return lr * jax.vmap(unit)(count.reshape(-1)).reshape(count.shape)
-        return lr * unit(count)
-
-    return schedule
 
 
 # ----------------------------------------------------------------------------- optimisers

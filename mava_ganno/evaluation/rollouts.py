@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mava_ganno.evaluation.baselines import make_schedule
+from mava_ganno.backend.schedules import held_schedule_lr
 
 POLICY_KEY_SALT = 7
 RECORD_KEYS = ("train_loss", "val_accuracy", "test_accuracy", "val_loss", "test_loss", "layer_lrs")
@@ -171,33 +171,19 @@ def make_policy_run(env: Any, chance: float) -> Callable:
 METHODS = ("ganno", "constant", "cosine", "linear", "warmup_cosine", "onecycle", "wsd")
 
 
-HOLDS = ("first", "mean")
-
-
 def method_lr(num_steps: int, hold: str = "first", tau: int = 1) -> Callable:
     """``lr_override((lr0, method), t)``: NaN for ``ganno`` (the policy acts), lr0 for
     ``constant``, and for a schedule (``cosine``, ``linear``, ``warmup_cosine``, ``onecycle``,
-    ``wsd``: ``evaluation.baselines.make_schedule``) one LR per env step t, held for the tau SGD
-    steps of that env step. ``hold="first"``: the schedule over the episode's ``num_steps`` env
-    steps at t, i.e. its value at the env step's first SGD step (cosine:
-    ``lr0 * (1 + cos(pi t / T)) / 2``); ``hold="mean"``: the mean over the env step's ``tau``
-    SGD steps of the schedule over ``num_steps * tau`` SGD steps (a warm-up shorter than one env
-    step is then averaged in, not a whole env step at LR 0)."""
-    if hold not in HOLDS:
-        raise ValueError(f"hold={hold!r}: choose one of {list(HOLDS)}.")
-    if not isinstance(tau, int) or tau < 1:
-        raise ValueError(f"tau={tau!r}: give the SGD steps per env step, an int >= 1.")
-
-    def value(m: str, lr0: Any, t: Any) -> Any:
-        if hold == "first":
-            return make_schedule(m, lr0, num_steps)(t)
-        steps = jnp.asarray(t) * tau + jnp.arange(tau)
-        return lr0 * jnp.mean(make_schedule(m, 1.0, num_steps * tau)(steps))
+    ``wsd``) its LR for env step t of the episode's ``num_steps``, held for the env step's tau SGD
+    steps: ``backend.schedules.held_schedule_lr`` with ``hold`` (``first``: the value at the env
+    step's first SGD step; ``mean``: the mean over its ``tau`` SGD steps)."""
+    held_schedule_lr(METHODS[2], 1.0, 0, num_steps, hold, tau)  # checks hold and tau now
 
     def lr_override(data: Any, t: Any) -> Any:
         lr0, method = data
         lr0 = jnp.asarray(lr0)
-        schedules = [jnp.broadcast_to(value(m, lr0, t), lr0.shape).astype(lr0.dtype) for m in METHODS[2:]]
+        schedules = [jnp.broadcast_to(held_schedule_lr(m, lr0, t, num_steps, hold, tau), lr0.shape).astype(lr0.dtype)
+                     for m in METHODS[2:]]
         return jnp.stack([jnp.full_like(lr0, jnp.nan), lr0, *schedules])[method]
 
     return lr_override
