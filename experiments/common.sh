@@ -38,10 +38,13 @@ variant_env() {
     strong-cosine) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode $STRONG" ;;
     strong-cosine-rich|strong-cosine-rich-long) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode env.kwargs.action_table=rich $STRONG" ;;
     strong-cosine-decay|strong-cosine-decay-long) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=cosine_episode env.kwargs.action_table=rich env.kwargs.lr_decay=cosine $STRONG" ;;
+    # the per-step bar: the reward's reference episode is WSD (held at its mean over each
+    # decision), the validation suite's schedules run at every SGD step as the benchmark's do
+    wsd-decay) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=mean env.kwargs.action_table=rich env.kwargs.lr_decay=cosine $STRONG +env.scenario.validation.schedule_resolution=sgd_step" ;;
     *) echo "unknown variant $1 (paper, paper-val, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
          "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
          "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich, strong-cosine-rich-long," \
-         "strong-cosine-decay, strong-cosine-decay-long)" >&2; return 2 ;;
+         "strong-cosine-decay, strong-cosine-decay-long, wsd-decay)" >&2; return 2 ;;
   esac
 }
 
