@@ -151,28 +151,27 @@ class ValidationSuite:
         """After every ``every``-th evaluation step, and after the last."""
         return (eval_step + 1) % self.every == 0 or eval_step + 1 == num_evals
 
-    def _final_val(self, name: str, policy: Any, method: int, greedy: bool = False) -> np.ndarray:
-        """(seeds, lrs) final hold-out accuracy of one method on one task."""
+    def _final_val(self, name: str, policy: Any, method: int, greedy: bool = False,
+                   runner: Optional[Callable] = None) -> np.ndarray:
+        """(seeds, lrs) final hold-out accuracy of one method on one task (through ``runner``, a
+        ``make_method_runner``; default the task's own, schedules held at each decision's first value)."""
+        runner = runner or self._runners[name]
         methods = jnp.full(self.lrs.shape, method, jnp.int32)
-        runs = [self._runners[name](policy, jax.random.PRNGKey(s), jnp.asarray(self.lrs), methods, self.weight_decay,
-                                    greedy=greedy)
+        runs = [runner(policy, jax.random.PRNGKey(s), jnp.asarray(self.lrs), methods, self.weight_decay, greedy=greedy)
                 for s in self.seeds]
         return np.stack([np.asarray(jax.device_get(r["val_accuracy"]))[:, -1] for r in runs])
 
     def _schedule_final_val(self, name: str, policy: Any, schedule: str) -> np.ndarray:
         """(seeds, lrs) final hold-out accuracy of one handcrafted schedule on one task, at the
         suite's ``schedule_resolution``."""
+        env = self.envs[name]
         if self.schedule_resolution == "decision":
             return self._final_val(name, policy, METHODS.index(schedule))
         if self.schedule_resolution == "decision_mean":
             if name not in self._step_runners:
-                self._step_runners[name] = make_method_runner(self.envs[name], hold="mean")
-            methods = jnp.full(self.lrs.shape, METHODS.index(schedule), jnp.int32)
-            runs = [self._step_runners[name](policy, jax.random.PRNGKey(s), jnp.asarray(self.lrs), methods, self.weight_decay)
-                    for s in self.seeds]
-            return np.stack([np.asarray(jax.device_get(r["val_accuracy"]))[:, -1] for r in runs])
+                self._step_runners[name] = make_method_runner(env, hold="mean")
+            return self._final_val(name, policy, METHODS.index(schedule), runner=self._step_runners[name])
         if name not in self._step_runners:
-            env = self.envs[name]
             run = make_baseline_run(env.trainer, tuple(self.schedules), env.time_limit, 1.0 / env.dataset.num_classes)
             self._step_runners[name] = jax.jit(jax.vmap(run, in_axes=(None, 0, None, None)))
         index = jnp.int32(self.schedules.index(schedule))
