@@ -36,8 +36,6 @@ def optax_name(name: str) -> Any:
         ) from None
 
 
-
-
 def _sgdr_unit(total_steps: int) -> Schedule:
     # T_0 = T/7 with T_mult = 2: three restarts that exactly fill the budget.
     first = max(1, total_steps // 7)
