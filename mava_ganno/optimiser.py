@@ -77,7 +77,7 @@ import optax
 from mava_ganno.backend.layer_stats import layer_statistics
 from mava_ganno.backend.task import check_tau
 from mava_ganno.backend.trainer import adam_direction, layerwise_adamw
-from mava_ganno.env.actions import ActionTable, check_lr_decay, decay_ratio
+from mava_ganno.env.actions import ActionTable, check_lr_decay, decay_ratio, within_decision_scale
 from mava_ganno.env.observations import (
     AgentLayout,
     agent_layout,
@@ -251,10 +251,12 @@ def ganno_adamw(
         weight_decay: decoupled weight decay (AdamW); also an observation.
         initial_lr: every layer's learning rate before the first decision; also an observation.
         lr_max: upper clip of the learning rates; default the policy's.
-        lr_decay: ``"none"`` or ``"cosine"``: what every LR does between two decisions before the
-            action applies (``mava_ganno.env.actions.decay_ratio``: a cosine decay to 0 at
-            ``total_steps``, 0 after it); default the policy's ``metadata["lr_decay"]``, else
-            ``"none"``. A policy trained with one must be run with the same.
+        lr_decay: ``"none"``, ``"cosine"`` or ``"cosine_step"``: what every LR does between two
+            decisions before the action applies (``mava_ganno.env.actions.decay_ratio``: a cosine
+            decay to 0 at ``total_steps``, 0 after it), and for ``cosine_step`` at every update
+            call within a decision too (``within_decision_scale``; ``lr_trajectory`` records the
+            LR at each decision's first step); default the policy's ``metadata["lr_decay"]``,
+            else ``"none"``. A policy trained with one must be run with the same.
         b1, b2, eps: Adam's.
         greedy: take each agent's most likely action (default) instead of sampling one.
         seed: an int or a PRNG key for sampling actions (only used when ``greedy=False``); at
@@ -380,6 +382,8 @@ def ganno_adamw(
         count, slot = state.count, state.count % tau
         state = jax.lax.cond(slot == 0, functools.partial(decide, step), lambda s: s, state)
         layer_lrs = state.lrs[jnp.asarray(step.layout.layer_of_lr)]
+        scale = within_decision_scale(lr_decay, count // tau, tau, total_steps / tau)  # cosine_step: per SGD step
+        layer_lrs = layer_lrs if scale is None else layer_lrs * scale[slot]
         new_updates, inner_state = inner(step.agents, params).update(updates, state.inner, params, layer_lrs=layer_lrs)
         state = state._replace(
             count=count + 1,

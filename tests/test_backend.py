@@ -124,3 +124,31 @@ def test_branches_in_one_scan_train_as_each_branch_alone():
     assert not any(np.allclose(a, b) for a, b in zip(*leaves))  # two different runs
     with pytest.raises(ValueError, match="2 training states but 1 branch_kwargs"):
         trainer.train_branches_with(trainer.optimizer(0.1), (ts0, ts1), indices, (dict(layer_lrs=lrs[0]),))
+
+
+def test_layer_lrs_per_sgd_step_train_as_one_step_at_a_time():
+    """``train_on`` with (k, L) LRs: SGD step i trains with row i, the same as k single steps
+    (``sgd_step``) with those LRs; k equal rows are the (L,) held LRs exactly; a held branch
+    and a per-step branch share one scan; a wrong shape is refused by name."""
+    ds = load_dataset("digits")
+    trainer = SLTrainer(make_network("mlp2", 10, hidden=16), ds, batch_size=8, tau=4)
+    ts0 = trainer.init(jax.random.PRNGKey(0))
+    indices = trainer.batch_indices(jax.random.PRNGKey(2), 4)
+    n = trainer.num_agents
+    per_step = jnp.outer(jnp.array([1.0, 0.5, 0.25, 0.0]), jnp.linspace(1e-3, 3e-3, n))
+    got, _, _ = jax.jit(trainer.train_on)(ts0, per_step, 0.1, indices)
+    want = ts0
+    for i in range(4):
+        want, _, _ = trainer.sgd_step(want, indices[i], per_step[i], 0.1)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), got.params, want.params)
+    held = jnp.full((n,), 2e-3)
+    a, _, _ = jax.jit(trainer.train_on)(ts0, held, 0.1, indices)
+    b, _, _ = jax.jit(trainer.train_on)(ts0, jnp.tile(held, (4, 1)), 0.1, indices)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, a.params, b.params)
+    mixed = jax.jit(trainer.train_branches_on)((ts0, ts0), (held, per_step), 0.1, indices)
+    jax.tree_util.tree_map(np.testing.assert_array_equal, mixed[0][0].params, a.params)
+    jax.tree_util.tree_map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-7), mixed[1][0].params, got.params)
+    with pytest.raises(ValueError, match=rf"branch_step_kwargs\[0\]\['layer_lrs'\] has shape \(3, {n}\); its leading axis must be the 4"):
+        trainer.train_on(ts0, per_step[:3], 0.1, indices)
+    with pytest.raises(ValueError, match=rf"layer LRs of shape \(1, 4, {n}\): give \(L,\) held or \(k, L\)"):
+        trainer.train_on(ts0, per_step[None], 0.1, indices)

@@ -237,3 +237,33 @@ def test_a_new_counterfactual_and_reward_need_no_change_to_the_environment():
 def test_an_injected_reward_and_reward_keywords_are_refused_together(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make_ganno(**TINY, **kwargs)
+
+
+def test_a_reference_episode_per_sgd_step_is_the_benchmarks_schedule_run():
+    """``reward_reference_hold: step``: the reference branch trains with the schedule's LR at
+    every SGD step, so its hold-out accuracies are those of the benchmark's per-step WSD run
+    (``make_baseline_run``, same key), whatever the agents do; in an env whose no-op follows a
+    per-step cosine (``lr_decay="cosine_step"``) against a per-step cosine reference, the
+    always-no-op agent is the reference run and earns 0."""
+    from mava_ganno.evaluation.baselines import make_baseline_run
+
+    gen = InitialConditionsGenerator(lr=3e-3, weight_decay=0.1)
+    env = make_ganno(gen, **TINY, reward_counterfactual="wsd_episode", reward_reference_hold="step")
+    assert repr(env.counterfactual_fn) == "ReferenceEpisode('wsd', hold='step')"
+    assert env.counterfactual_fn.lr(3e-3, 0, env.time_limit, env.tau).shape == (env.tau,)
+    state, _ = jax.jit(env.reset)(jax.random.PRNGKey(5))
+    step, reference = jax.jit(env.step), []
+    for _ in range(env.time_limit):
+        state, ts = step(state, jnp.full(env.num_agents, 7, jnp.int32))  # +1e-3 each decision
+        reference.append(float(ts.extras["counterfactual_val_accuracy"]))
+    run = make_baseline_run(env.trainer, ("wsd",), env.time_limit, 1.0 / env.dataset.num_classes)
+    direct = np.asarray(jax.jit(run)(jax.random.PRNGKey(5), jnp.float32(3e-3), 0.1, jnp.int32(0))["val_accuracy"])[1:]
+    np.testing.assert_allclose(reference, direct, atol=1e-6)
+
+    cos = make_ganno(gen, **TINY, reward_counterfactual="cosine_episode", reward_reference_hold="step", lr_decay="cosine_step")
+    state, _ = jax.jit(cos.reset)(jax.random.PRNGKey(5))
+    step, rewards = jax.jit(cos.step), []
+    for _ in range(cos.time_limit):
+        state, ts = step(state, jnp.zeros(cos.num_agents, jnp.int32))
+        rewards.append(float(ts.reward[0]))
+    np.testing.assert_allclose(rewards, 0.0, atol=1e-6)

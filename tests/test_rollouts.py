@@ -116,3 +116,32 @@ def test_a_schedule_held_per_env_step_at_its_first_step_or_its_mean():
         method_lr(T, "last")
     with pytest.raises(ValueError, match="tau=0"):
         method_lr(T, "mean", 0)
+
+
+def test_with_a_per_step_cosine_decay_the_no_op_is_optax_cosine_at_every_sgd_step():
+    """lr_decay="cosine_step": the always-no-op agent trains exactly as the benchmark's per-step
+    cosine schedule (``make_baseline_run``, same key: same init and minibatches), not as the
+    staircase of ``lr_decay="cosine"``; an LR override is still held for its env step, so the
+    constant schedule runs as in an env without any decay."""
+    from conftest import TINY
+
+    from mava_ganno.env import make_ganno
+    from mava_ganno.env.generator import InitialConditionsGenerator
+    from mava_ganno.evaluation.baselines import make_baseline_run
+
+    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
+    step = make_ganno(gen, **TINY, difference_reward=False, lr_decay="cosine_step")
+    stair = make_ganno(gen, **TINY, difference_reward=False, lr_decay="cosine")
+    plain = make_ganno(gen, **TINY, difference_reward=False)
+    noop, key = NoopPolicy(step.action_table.entries, step.lr_max), jax.random.PRNGKey(0)
+    lr0, methods = jnp.full(2, 0.05), jnp.arange(2)  # ganno (the no-op), constant
+    a = jax.device_get(make_runner(step)(noop, key, lr0, methods, 0.1))
+    s = jax.device_get(make_runner(stair)(noop, key, lr0, methods, 0.1))
+    b = jax.device_get(make_runner(plain)(noop, key, lr0, methods, 0.1))
+    run = make_baseline_run(step.trainer, ("cosine",), step.time_limit, 1.0 / step.dataset.num_classes)
+    direct = jax.device_get(jax.jit(run)(key, jnp.float32(0.05), 0.1, jnp.int32(0)))
+    np.testing.assert_allclose(a["val_loss"][0], direct["val_loss"], rtol=1e-4)
+    np.testing.assert_allclose(a["val_accuracy"][0], direct["val_accuracy"], atol=1e-6)
+    assert not np.allclose(s["val_loss"][0], direct["val_loss"], rtol=1e-4)  # the staircase is another run
+    np.testing.assert_allclose(a["lrs"][0], s["lrs"][0], rtol=1e-6)  # both observe the decision's first LR
+    np.testing.assert_allclose(a["val_loss"][1], b["val_loss"][1], rtol=1e-6)  # the override: held, as without decay

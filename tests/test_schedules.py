@@ -132,3 +132,20 @@ def test_bad_names_raise_clear_errors():
     with pytest.raises(RuntimeError, match=f"optax {optax.__version__} has no optax.contrib.no_such"):
         S.optax_name("contrib.no_such")
     S.check_optax()  # every name the baselines use exists in the installed optax
+
+
+def test_a_schedule_at_the_sgd_steps_of_one_env_step_and_its_held_mean():
+    """``step_schedule_lrs``: env step t's tau LRs are the per-step schedule's at SGD steps
+    t*tau ... t*tau + tau - 1 (optax's one-cycle over the whole run here), and ``hold="mean"``
+    holds their mean; a tau that is not a positive int is refused by name."""
+    from mava_ganno.backend.schedules import REFERENCE_HOLDS, held_schedule_lr, step_schedule_lrs
+
+    lr0, num_steps, tau = 2e-3, 10, 100
+    per_step = np.asarray(S.make_schedule("onecycle", lr0, num_steps * tau)(np.arange(num_steps * tau)))
+    for t in (0, 3, 9):
+        got = np.asarray(step_schedule_lrs("onecycle", lr0, t, num_steps, tau))
+        np.testing.assert_allclose(got, per_step[t * tau:(t + 1) * tau], rtol=1e-5, atol=1e-10)
+        np.testing.assert_allclose(float(held_schedule_lr("onecycle", lr0, t, num_steps, "mean", tau)), got.mean(), rtol=1e-5)
+    assert REFERENCE_HOLDS == ("first", "mean", "step")
+    with pytest.raises(ValueError, match=r"tau=0: give the SGD steps per env step, an int >= 1"):
+        step_schedule_lrs("wsd", lr0, 0, num_steps, 0)

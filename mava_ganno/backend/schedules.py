@@ -105,6 +105,11 @@ def make_schedule(name: str, lr: chex.Numeric, total_steps: int) -> Schedule:
 HOLDS = ("first", "mean")
 
 
+def _check_steps_per_env_step(tau: object) -> None:
+    if not isinstance(tau, int) or tau < 1:
+        raise ValueError(f"tau={tau!r}: give the SGD steps per env step, an int >= 1.")
+
+
 def held_schedule_lr(name: str, lr0: chex.Numeric, t: chex.Numeric, num_steps: int, hold: str = "first",
                      tau: int = 1) -> chex.Array:
     """The LR of schedule ``name`` (peak or initial LR ``lr0``) for env step ``t`` of ``num_steps``,
@@ -115,12 +120,34 @@ def held_schedule_lr(name: str, lr0: chex.Numeric, t: chex.Numeric, num_steps: i
     is then averaged in, not a whole env step at LR 0)."""
     if hold not in HOLDS:
         raise ValueError(f"hold={hold!r}: choose one of {list(HOLDS)}.")
-    if not isinstance(tau, int) or tau < 1:
-        raise ValueError(f"tau={tau!r}: give the SGD steps per env step, an int >= 1.")
+    _check_steps_per_env_step(tau)
     if hold == "first":
         return make_schedule(name, lr0, num_steps)(t)
+    return lr0 * jnp.mean(step_schedule_lrs(name, 1.0, t, num_steps, tau))
+
+
+# How a reference run follows its schedule within an env step: held (``HOLDS``), or at every
+# SGD step (``step``: ``step_schedule_lrs``, the benchmark's per-step schedule).
+REFERENCE_HOLDS = HOLDS + ("step",)
+
+
+def step_schedule_lrs(name: str, lr0: chex.Numeric, t: chex.Numeric, num_steps: int, tau: int) -> chex.Array:
+    """(tau,) the LRs of schedule ``name`` (peak or initial LR ``lr0``) at the ``tau`` SGD steps of
+    env step ``t`` of ``num_steps``: the schedule over ``num_steps * tau`` SGD steps at SGD steps
+    ``t * tau ... t * tau + tau - 1``, exactly what an optax schedule gives a per-step run."""
+    _check_steps_per_env_step(tau)
     steps = jnp.asarray(t) * tau + jnp.arange(tau)
-    return lr0 * jnp.mean(make_schedule(name, 1.0, num_steps * tau)(steps))
+    return lr0 * make_schedule(name, 1.0, num_steps * tau)(steps)
 
 
-__all__ = ["HOLDS", "SCHEDULE_NAMES", "Schedule", "UNIT_SCHEDULES", "held_schedule_lr", "make_schedule", "optax_name"]
+__all__ = [
+    "HOLDS",
+    "REFERENCE_HOLDS",
+    "SCHEDULE_NAMES",
+    "Schedule",
+    "UNIT_SCHEDULES",
+    "held_schedule_lr",
+    "make_schedule",
+    "optax_name",
+    "step_schedule_lrs",
+]

@@ -249,22 +249,35 @@ class SLTrainer:
         states: Sequence[TrainState],
         indices: chex.Array,
         branch_kwargs: Sequence[dict],
+        branch_step_kwargs: Optional[Sequence[dict]] = None,
     ) -> Tuple[Tuple[TrainState, chex.Array, chex.Array], ...]:
         """``train_with`` for several branches at once: independent training states (e.g. the
         difference reward's actual and counterfactual) on the same minibatches ``indices``, each
         with its own ``tx.update`` arguments (``branch_kwargs[b]``), in one ``lax.scan``. Every
         SGD step gathers and normalises its minibatch once and steps every branch; the branches'
-        operations are independent, so XLA may run them side by side. Returns one (state, (k,)
-        losses, (k,) accuracies) per branch. ``train_with`` is its one-branch case."""
+        operations are independent, so XLA may run them side by side. ``branch_step_kwargs[b]``
+        (optional): ``tx.update`` arguments that change at every SGD step, arrays whose leading
+        axis is the k steps (e.g. ``layer_lrs`` (k, L)); step i gets their row i. Returns one
+        (state, (k,) losses, (k,) accuracies) per branch. ``train_with`` is its one-branch case."""
         if len(states) != len(branch_kwargs):
             raise ValueError(f"{len(states)} training states but {len(branch_kwargs)} branch_kwargs: give one dict per state.")
+        step_kwargs = tuple({} for _ in states) if branch_step_kwargs is None else tuple(branch_step_kwargs)
+        if len(step_kwargs) != len(states):
+            raise ValueError(f"{len(states)} training states but {len(step_kwargs)} branch_step_kwargs: give one dict per state.")
+        num_steps = indices.shape[0]
+        for b, kw in enumerate(step_kwargs):
+            for name, value in kw.items():
+                if jnp.shape(value)[:1] != (num_steps,):
+                    raise ValueError(f"branch_step_kwargs[{b}][{name!r}] has shape {jnp.shape(value)}; "
+                                     f"its leading axis must be the {num_steps} SGD steps of indices.")
 
-        def body(carry, idx):
+        def body(carry, xs):
+            idx, per_step = xs
             x, y = self.minibatch(idx)
-            outs = tuple(self._step_on(tx, ts, x, y, **kw) for ts, kw in zip(carry, branch_kwargs))
+            outs = tuple(self._step_on(tx, ts, x, y, **kw, **sk) for ts, kw, sk in zip(carry, branch_kwargs, per_step))
             return tuple(o[0] for o in outs), tuple((o[1], o[2]) for o in outs)
 
-        final, metrics = jax.lax.scan(body, tuple(states), indices)
+        final, metrics = jax.lax.scan(body, tuple(states), (indices, step_kwargs))
         return tuple((ts, losses, accs) for ts, (losses, accs) in zip(final, metrics))
 
     def sgd_step(self, ts: TrainState, idx: chex.Array, lrs: chex.Array, weight_decay):
@@ -281,17 +294,25 @@ class SLTrainer:
         self, ts: TrainState, lrs: chex.Array, weight_decay: chex.Numeric, indices: chex.Array
     ) -> Tuple[TrainState, chex.Array, chex.Array]:
         """``train`` on given minibatches (k, batch_size): branches that share their minibatches
-        (the difference reward's actual and counterfactual) draw them once."""
+        (the difference reward's actual and counterfactual) draw them once. ``lrs``: (L,) held
+        for the k steps, or (k, L) one row per SGD step."""
         ((ts, loss, acc),) = self.train_branches_on((ts,), (lrs,), weight_decay, indices)
         return ts, loss, acc
 
     def train_branches_on(
         self, states: Sequence[TrainState], lrs: Sequence[chex.Array], weight_decay: chex.Numeric, indices: chex.Array
     ) -> Tuple[Tuple[TrainState, chex.Array, chex.Array], ...]:
-        """``train_on`` for several branches (one state and one (L,) LR array each) on the same
-        minibatches, in one scan (``train_branches_with``): (state, mean loss, mean acc) each."""
-        kwargs = tuple(dict(layer_lrs=branch_lrs) for branch_lrs in lrs)
-        outs = self.train_branches_with(self.optimizer(weight_decay), states, indices, kwargs)
+        """``train_on`` for several branches (one state and one LR array each: (L,) held, or
+        (k, L) per SGD step) on the same minibatches, in one scan (``train_branches_with``):
+        (state, mean loss, mean acc) each."""
+        held, per_step = [], []
+        for branch_lrs in lrs:
+            kw = dict(layer_lrs=branch_lrs)
+            if jnp.ndim(branch_lrs) not in (1, 2):
+                raise ValueError(f"layer LRs of shape {jnp.shape(branch_lrs)}: give (L,) held or (k, L) per SGD step.")
+            held.append(kw if jnp.ndim(branch_lrs) == 1 else {})
+            per_step.append(kw if jnp.ndim(branch_lrs) == 2 else {})
+        outs = self.train_branches_with(self.optimizer(weight_decay), states, indices, tuple(held), tuple(per_step))
         return tuple((ts, jnp.mean(losses), jnp.mean(accs)) for ts, losses, accs in outs)
 
     def measure(

@@ -17,7 +17,10 @@ A decaying base (``lr_decay="cosine"``, ``LR_DECAYS``): before the action applie
 multiplied by the ratio of a cosine decay between this decision and the previous one
 (``decay_ratio``), so the no-op follows a cosine decay to 0 over the episode from wherever the
 LR is, and the actions steer around it: annealing is the default, not something the policy
-must spell out one action at a time. ``"none"`` (default): the LR stays where the action puts it.
+must spell out one action at a time. ``"cosine_step"``: the same, and within each decision the LR
+follows the decay at every SGD step (``within_decision_scale``), so the no-op is exactly a
+per-step cosine schedule instead of a staircase. ``"none"`` (default): the LR stays where the
+action puts it.
 
 Out-of-range actions (an index outside ``0..A-1``, e.g. ``A``, ``100`` or ``-1``): ``apply`` on
 a concrete action array (outside ``jit``) raises a ``ValueError`` naming the index; on a
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -184,8 +187,9 @@ class ActionTable:
 
 
 # What happens to every LR between two decisions before the action applies: nothing, or a step
-# of a cosine decay to 0 over the episode (``decay_ratio``).
-LR_DECAYS = ("none", "cosine")
+# of a cosine decay to 0 over the episode (``decay_ratio``); ``cosine_step`` also follows that
+# decay within each decision, at every SGD step (``within_decision_scale``).
+LR_DECAYS = ("none", "cosine", "cosine_step")
 
 
 def check_lr_decay(lr_decay: Any) -> str:
@@ -206,7 +210,27 @@ def decay_ratio(lr_decay: str, t: Any, time_limit: Any) -> jnp.ndarray:
     ``"none"`` and at ``t = 0``; for ``"cosine"`` ``cosine_factor(t) / cosine_factor(t - 1)``
     (0 past the end of the decay), so after ``t`` no-ops from ``lr0`` the LR is
     ``lr0 * cosine_factor(t)``, the cosine schedule's value (up to float rounding)."""
-    if lr_decay == "none":
+    if check_lr_decay(lr_decay) == "none":
         return jnp.float32(1.0)
     now, before = cosine_factor(t, time_limit), cosine_factor(jnp.asarray(t) - 1, time_limit)  # t = 0: 1 / 1
     return jnp.where(before > 0, now / jnp.where(before > 0, before, 1.0), 0.0)
+
+
+def moves_within_decision(lr_decay: str) -> bool:
+    """Whether ``lr_decay`` changes the LRs between the SGD steps of one decision."""
+    return check_lr_decay(lr_decay) == "cosine_step"
+
+
+def within_decision_scale(lr_decay: str, t: Any, tau: int, time_limit: Any) -> Optional[jnp.ndarray]:
+    """(tau,) the factors on decision ``t``'s LRs at its ``tau`` SGD steps, or None where the LR is
+    held for the whole decision (``"none"``, ``"cosine"``). For ``"cosine_step"``
+    ``cosine_factor(t + s / tau) / cosine_factor(t)`` at SGD step ``s``: the LR goes on along the
+    cosine decay between decisions, so after ``t`` no-ops from ``lr0`` the LR at SGD step
+    ``t * tau + s`` is ``lr0 * cosine_factor(t + s / tau)``, optax's per-step cosine decay over
+    ``time_limit * tau`` steps, and the next decision's ``decay_ratio`` starts where it ends."""
+    if not moves_within_decision(lr_decay):
+        return None
+    t = jnp.asarray(t, jnp.float32)
+    now = cosine_factor(t, time_limit)
+    within = cosine_factor(t + jnp.arange(tau, dtype=jnp.float32) / tau, time_limit)
+    return jnp.where(now > 0, within / jnp.where(now > 0, now, 1.0), 0.0)

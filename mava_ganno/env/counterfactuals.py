@@ -28,7 +28,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
-from mava_ganno.backend.schedules import HOLDS, held_schedule_lr
+from mava_ganno.backend.schedules import REFERENCE_HOLDS, held_schedule_lr, step_schedule_lrs
 from mava_ganno.env.stats import LOSS_CAP
 from mava_ganno.env.types import Reference, State
 
@@ -39,8 +39,10 @@ class BranchContext(NamedTuple):
     """What a counterfactual may use to choose its branch for the next tau steps."""
 
     state: State  # the environment state before the step
-    actual_lrs: chex.Array  # (L,) the layer LRs the agents' actions give the actual branch
-    unchanged_lrs: chex.Array  # (L,) the layer LRs before the actions (the no-op's)
+    # (L,) the layer LRs the agents' actions give the actual branch; (tau, L), one row per SGD
+    # step, with lr_decay="cosine_step"
+    actual_lrs: chex.Array
+    unchanged_lrs: chex.Array  # the layer LRs before the actions (the no-op's), same shape
     num_layers: int
     time_limit: int  # env steps per episode
     tau: int = 1  # SGD steps per env step
@@ -83,20 +85,24 @@ class ReferenceEpisode(Counterfactual):
     handcrafted schedule of ``backend.schedules`` from it over the episode (``cosine``: a cosine
     decay to 0; for the warm-up schedules the initial LR is the peak), held for each env step's
     tau SGD steps at its value at the env step's first SGD step (``hold="first"``) or at its mean
-    over them (``hold="mean"``; ``backend.schedules.held_schedule_lr``). Once it diverges it
+    over them (``hold="mean"``; ``backend.schedules.held_schedule_lr``), or at every SGD step
+    (``hold="step"``: the benchmark's per-step schedule, ``step_schedule_lrs``). Once it diverges it
     keeps its last finite parameters and counts as accuracy 0, loss ``LOSS_CAP``."""
 
     def __init__(self, schedule: str = "constant", hold: str = "first"):
         if schedule not in REFERENCE_SCHEDULES:
             raise ValueError(f"reference schedule {schedule!r} is not known; use one of {', '.join(REFERENCE_SCHEDULES)}.")
-        if hold not in HOLDS:
-            raise ValueError(f"reference hold {hold!r} is not known; use one of {', '.join(HOLDS)}.")
+        if hold not in REFERENCE_HOLDS:
+            raise ValueError(f"reference hold {hold!r} is not known; use one of {', '.join(REFERENCE_HOLDS)}.")
         self.schedule, self.hold = schedule, hold
 
     def lr(self, initial_lr: chex.Array, step_count: chex.Array, time_limit: int, tau: int = 1) -> chex.Array:
-        """The reference run's LR for the tau steps after env step ``step_count``."""
-        lr = held_schedule_lr(self.schedule, jnp.asarray(initial_lr, jnp.float32), step_count, time_limit, self.hold, tau)
-        return jnp.asarray(lr, jnp.float32)
+        """The reference run's LR for the tau steps after env step ``step_count``: () held, or
+        (tau,) one per SGD step with ``hold="step"``."""
+        lr0 = jnp.asarray(initial_lr, jnp.float32)
+        if self.hold == "step":
+            return jnp.asarray(step_schedule_lrs(self.schedule, lr0, step_count, time_limit, tau), jnp.float32)
+        return jnp.asarray(held_schedule_lr(self.schedule, lr0, step_count, time_limit, self.hold, tau), jnp.float32)
 
     def init(self, train_state: Any, val_accuracy: chex.Array, val_loss: chex.Array) -> Reference:
         return Reference(train_state, val_accuracy, val_loss, jnp.asarray(False))
@@ -104,7 +110,7 @@ class ReferenceEpisode(Counterfactual):
     def start(self, ctx: BranchContext) -> Tuple[Any, chex.Array]:
         s = ctx.state
         lr = self.lr(s.global_stats.initial_lr, s.step_count, ctx.time_limit, ctx.tau)
-        return s.reference.train_state, jnp.full((ctx.num_layers,), lr, jnp.float32)
+        return s.reference.train_state, jnp.broadcast_to(lr[..., None], lr.shape + (ctx.num_layers,)).astype(jnp.float32)
 
     def finish(self, reference, branch_states, val_accuracy, val_loss, diverged):
         ref_ts = jax.tree_util.tree_map(lambda new, old: jnp.where(diverged, old, new[1]), branch_states, reference.train_state)

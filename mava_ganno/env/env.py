@@ -20,7 +20,7 @@ from mava_ganno.backend.datasets import load_dataset
 from mava_ganno.backend.networks import make_network
 from mava_ganno.backend.task import TASK_FIELDS, Task
 from mava_ganno.backend.trainer import MinibatchPlan, SLTrainer, TrainState, reset_keys
-from mava_ganno.env.actions import DEFAULT_ACTION_TABLE, ActionTable, check_lr_decay, decay_ratio
+from mava_ganno.env.actions import DEFAULT_ACTION_TABLE, ActionTable, check_lr_decay, decay_ratio, within_decision_scale
 from mava_ganno.env.counterfactuals import BranchContext, Counterfactual
 from mava_ganno.env.generator import InitialConditions, InitialConditionsGenerator
 from mava_ganno.env.observations import agent_layout, feature_dim, observe, resolve_features
@@ -87,7 +87,9 @@ class Ganno(Environment):
       /1.01, /1.1, +5e-4, -5e-4, +1e-3, -1e-3`` by default); the new LR is clipped to
       ``[0, lr_max]``. With ``lr_decay="cosine"`` every LR is first multiplied by one step of a
       cosine decay to 0 over the episode, so the no-op follows a cosine schedule from the
-      current LR (``mava_ganno.env.actions.decay_ratio``).
+      current LR (``mava_ganno.env.actions.decay_ratio``); with ``"cosine_step"`` the LR also
+      follows that decay at every SGD step within the env step (observations show its value
+      at the env step's first SGD step).
     - reward: (N,) float32, shared: hold-out accuracy, or with ``difference_reward`` the
       accuracy minus that of a counterfactual copy trained with every LR unchanged (exactly 0
       when all agents pick the no-op); ``divergence_reward`` when the loss becomes NaN/inf.
@@ -122,9 +124,10 @@ class Ganno(Environment):
         action_table: list of action strings (actions.DEFAULT_ACTION_TABLE), or a preset name
             (``paper``, ``rich``: actions.ACTION_TABLES).
         lr_max: upper clip of every learning rate.
-        lr_decay: ``"none"`` (default) or ``"cosine"``: what every LR does between two decisions
-            before the action applies (``actions.LR_DECAYS``); observations show the LR after the
-            action, the one the layer trains with.
+        lr_decay: ``"none"`` (default), ``"cosine"`` or ``"cosine_step"``: what every LR does
+            between two decisions before the action applies, and for ``cosine_step`` within the
+            decision too (``actions.LR_DECAYS``); observations show the LR after the action, the
+            one the layer trains with (at the env step's first SGD step).
         single_agent: one agent sets one global LR from global features (the ablation).
         track_test: also evaluate the test split every step (``extras``), for evaluation.
         eval_batch_size: examples per batch when the hold-out splits are evaluated.
@@ -233,6 +236,23 @@ class Ganno(Environment):
         """() the factor every LR is multiplied by at env step ``step_count`` before the action
         applies (1 without ``lr_decay``; ``actions.decay_ratio``)."""
         return decay_ratio(self.lr_decay, step_count, self.time_limit)
+
+    def sgd_step_lrs(self, layer_lrs: chex.Array, step_count: chex.Array, hold: chex.Array = False) -> chex.Array:
+        """The (L,) layer LRs of env step ``step_count`` as the trainer takes them: (L,) held for
+        the tau SGD steps, or with ``lr_decay="cosine_step"`` (tau, L), one row per SGD step
+        (``actions.within_decision_scale``; every row the same where ``hold``)."""
+        scale = within_decision_scale(self.lr_decay, step_count, self.tau, self.time_limit)
+        if scale is None:
+            return layer_lrs
+        return jnp.where(hold, 1.0, scale)[:, None] * layer_lrs[None, :]
+
+    def _same_resolution(self, lrs: chex.Array, cf_lrs: chex.Array) -> Tuple[chex.Array, chex.Array]:
+        """The two branches' LRs with one shape: a branch held for the env step ((L,)) beside
+        one that moves per SGD step ((tau, L)) is repeated over the tau steps."""
+        if lrs.ndim == cf_lrs.ndim:
+            return lrs, cf_lrs
+        per_step = (self.tau, self.num_layers)
+        return jnp.broadcast_to(lrs, per_step), jnp.broadcast_to(cf_lrs, per_step)
 
     def _chunk(self, plan: MinibatchPlan, step_count: chex.Array):
         """(carried key, training minibatches (tau, B), statistics minibatch (B,)) of env step
@@ -357,17 +377,23 @@ class Ganno(Environment):
             return jax.vmap(branch)(args)
         return jax.lax.map(branch, args)  # sequential: one branch after the other
 
-    def step(self, state: State, action: chex.Array) -> Tuple[State, TimeStep]:
+    def step(self, state: State, action: chex.Array, hold_lrs: chex.Array = False) -> Tuple[State, TimeStep]:
+        """One decision and its tau SGD steps. ``hold_lrs`` (a bool, may be traced): keep every
+        LR fixed over this env step's SGD steps even with ``lr_decay="cosine_step"``, so that an
+        evaluation can run a schedule held per decision through the same env as the policy
+        (``evaluation.rollouts``); no effect with the other decays."""
         action = jnp.asarray(action, jnp.int32).reshape((self.num_agents,))
         base_lrs = state.lrs * self.lr_ratio(state.step_count)  # the no-op's LRs
         new_lrs = self.action_table.apply(base_lrs, action, self.lr_max)
         key, indices, measure_indices = self._chunk(state.plan, state.step_count)  # both branches' minibatches
         wd = state.global_stats.weight_decay
         reference = state.reference
+        new_layer_lrs = self.sgd_step_lrs(self.layer_lrs(new_lrs), state.step_count, hold_lrs)
         if self.difference_reward:
-            new_layer_lrs = self.layer_lrs(new_lrs)
-            ctx = BranchContext(state, new_layer_lrs, self.layer_lrs(base_lrs), self.num_layers, self.time_limit, self.tau)
+            unchanged = self.sgd_step_lrs(self.layer_lrs(base_lrs), state.step_count, hold_lrs)
+            ctx = BranchContext(state, new_layer_lrs, unchanged, self.num_layers, self.time_limit, self.tau)
             cf_start, cf_lrs = self.counterfactual_fn.start(ctx)
+            new_layer_lrs, cf_lrs = self._same_resolution(new_layer_lrs, cf_lrs)
             ts_b, loss_b, acc_b, vloss_b, vacc_b = self._train_branches(state.train_state, cf_start, new_layer_lrs, cf_lrs, wd, indices)
             ts = jax.tree_util.tree_map(lambda x: x[0], ts_b)
             loss, acc, val_loss, val_acc = loss_b[0], acc_b[0], vloss_b[0], vacc_b[0]
@@ -376,7 +402,7 @@ class Ganno(Environment):
                 reference, ts_b, vacc_b[1], vloss_b[1], cf_diverged
             )
         else:
-            ts, loss, acc = self.trainer.train_on(state.train_state, self.layer_lrs(new_lrs), wd, indices)
+            ts, loss, acc = self.trainer.train_on(state.train_state, new_layer_lrs, wd, indices)
             val_loss, val_acc = self.trainer.evaluate(ts, "val")
             cf_val_acc, cf_val_loss, cf_diverged = val_acc, val_loss, jnp.asarray(False)
         step_count = state.step_count + 1

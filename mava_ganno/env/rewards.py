@@ -39,7 +39,7 @@ from typing import NamedTuple, Optional, Tuple
 import chex
 import jax.numpy as jnp
 
-from mava_ganno.backend.schedules import HOLDS
+from mava_ganno.backend.schedules import REFERENCE_HOLDS
 from mava_ganno.env.counterfactuals import REFERENCE_SCHEDULES, Counterfactual, NoopStep, ReferenceEpisode
 
 
@@ -175,15 +175,16 @@ def make_reward(
     schedule: ``constant_episode``, ``cosine_episode``, ``linear_episode``,
     ``warmup_cosine_episode``, ``onecycle_episode``, ``wsd_episode``), its LR held per env step at
     the schedule's value at the env step's first SGD step (``reward_reference_hold: first``) or at
-    its mean over the env step (``mean``); ``reward_loss_weight`` adds the validation-loss term.
+    its mean over the env step (``mean``), or run per SGD step (``step``, as the benchmark runs
+    schedules); ``reward_loss_weight`` adds the validation-loss term.
     """
     if reward_counterfactual not in REWARD_COUNTERFACTUALS:
         raise ValueError(
             f"reward_counterfactual {reward_counterfactual!r} is not known; use one of "
             f"{', '.join(REWARD_COUNTERFACTUALS)}."
         )
-    if reward_reference_hold not in HOLDS:
-        raise ValueError(f"reward_reference_hold {reward_reference_hold!r} is not known; use one of {', '.join(HOLDS)}.")
+    if reward_reference_hold not in REFERENCE_HOLDS:
+        raise ValueError(f"reward_reference_hold {reward_reference_hold!r} is not known; use one of {', '.join(REFERENCE_HOLDS)}.")
     if reward_reference_hold != "first" and not reward_counterfactual.endswith("_episode"):
         raise ValueError(f"reward_reference_hold={reward_reference_hold!r} applies to a reference episode only; "
                          f"reward_counterfactual is {reward_counterfactual!r} (use e.g. wsd_episode).")

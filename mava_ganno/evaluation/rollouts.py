@@ -77,7 +77,10 @@ def make_episode_runner(env: Any, lr_override: Optional[LROverride] = None, reco
                 lr_t = lr_t / env.lr_ratio(t)
                 state = state.replace(lrs=jnp.where(use, jnp.full((n,), lr_t, jnp.float32), state.lrs))
                 actions = jnp.where(use, noop, actions).astype(jnp.int32)
-            state2, ts2 = env.step(state, actions)
+            if lr_override is None:
+                state2, ts2 = env.step(state, actions)
+            else:  # an overridden LR is held for the env step's SGD steps, whatever the env's decay
+                state2, ts2 = env.step(state, actions, hold_lrs=use)
             out = {
                 **records(ts2.extras),
                 "reward": ts2.reward[0],
