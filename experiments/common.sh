@@ -41,10 +41,13 @@ variant_env() {
     # the per-step bar: the reward's reference episode is WSD (held at its mean over each
     # decision), the validation suite's schedules run at every SGD step as the benchmark's do
     wsd-decay) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=mean env.kwargs.action_table=rich env.kwargs.lr_decay=cosine $STRONG +env.scenario.validation.schedule_resolution=sgd_step" ;;
+    # wsd-decay with the LR moving within each decision: the no-op follows a cosine at every SGD
+    # step (lr_decay=cosine_step) and the reward's WSD reference runs per SGD step too
+    wsd-step) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=step env.kwargs.action_table=rich env.kwargs.lr_decay=cosine_step $STRONG +env.scenario.validation.schedule_resolution=sgd_step" ;;
     *) echo "unknown variant $1 (paper, paper-val, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
          "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
          "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich, strong-cosine-rich-long," \
-         "strong-cosine-decay, strong-cosine-decay-long, wsd-decay)" >&2; return 2 ;;
+         "strong-cosine-decay, strong-cosine-decay-long, wsd-decay, wsd-step)" >&2; return 2 ;;
   esac
 }
 
