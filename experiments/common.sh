@@ -44,10 +44,13 @@ variant_env() {
     # wsd-decay with the LR moving within each decision: the no-op follows a cosine at every SGD
     # step (lr_decay=cosine_step) and the reward's WSD reference runs per SGD step too
     wsd-step) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=step env.kwargs.action_table=rich env.kwargs.lr_decay=cosine_step $STRONG +env.scenario.validation.schedule_resolution=sgd_step" ;;
+    # wsd-step with WSD as the base instead of the cosine: the no-op holds its LR for four fifths
+    # of the episode, then decays linearly to 0 at every SGD step (lr_decay=wsd_step)
+    wsd-base) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=step env.kwargs.action_table=rich env.kwargs.lr_decay=wsd_step $STRONG +env.scenario.validation.schedule_resolution=sgd_step" ;;
     *) echo "unknown variant $1 (paper, paper-val, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
          "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
          "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich, strong-cosine-rich-long," \
-         "strong-cosine-decay, strong-cosine-decay-long, wsd-decay, wsd-step)" >&2; return 2 ;;
+         "strong-cosine-decay, strong-cosine-decay-long, wsd-decay, wsd-step, wsd-base)" >&2; return 2 ;;
   esac
 }
 

@@ -251,9 +251,10 @@ def ganno_adamw(
         weight_decay: decoupled weight decay (AdamW); also an observation.
         initial_lr: every layer's learning rate before the first decision; also an observation.
         lr_max: upper clip of the learning rates; default the policy's.
-        lr_decay: ``"none"``, ``"cosine"`` or ``"cosine_step"``: what every LR does between two
-            decisions before the action applies (``mava_ganno.env.actions.decay_ratio``: a cosine
-            decay to 0 at ``total_steps``, 0 after it), and for ``cosine_step`` at every update
+        lr_decay: ``"none"``, ``"cosine"``, ``"cosine_step"``, ``"wsd"`` or ``"wsd_step"``: what
+            every LR does between two decisions before the action applies
+            (``mava_ganno.env.actions.decay_ratio``: a cosine, or WSD's stable and decay phases,
+            to 0 at ``total_steps``, 0 after it), and for the ``_step`` forms at every update
             call within a decision too (``within_decision_scale``; ``lr_trajectory`` records the
             LR at each decision's first step); default the policy's ``metadata["lr_decay"]``,
             else ``"none"``. A policy trained with one must be run with the same.

@@ -135,11 +135,13 @@ def test_reproduces_env_trajectory_with_a_cosine_lr_decay(policy):
         ganno_adamw(policy, total_steps=20, lr_decay="linear")
 
 
-def test_reproduces_env_trajectory_with_a_per_step_cosine_lr_decay(policy):
-    """lr_decay="cosine_step": within each decision the LRs follow the cosine decay at every SGD
-    step, in the env and in ganno_adamw alike (same observations, actions, LRs and parameters)."""
-    trained_with_decay = policy.replace(metadata_json=json.dumps({"lr_decay": "cosine_step"}))
-    _reproduce_env_trajectory(_eval_env(lr_decay="cosine_step"), trained_with_decay, False)
+@pytest.mark.parametrize("lr_decay", ["cosine_step", "wsd_step"])
+def test_reproduces_env_trajectory_with_a_per_step_lr_decay(policy, lr_decay):
+    """lr_decay="cosine_step" / "wsd_step": within each decision the LRs follow the decay (a
+    cosine; WSD's stable and decay phases, here within the last decision) at every SGD step, in
+    the env and in ganno_adamw alike (same observations, actions, LRs and parameters)."""
+    trained_with_decay = policy.replace(metadata_json=json.dumps({"lr_decay": lr_decay}))
+    _reproduce_env_trajectory(_eval_env(lr_decay=lr_decay), trained_with_decay, False)
 
 
 def test_robust_features_match_the_environment():

@@ -145,3 +145,47 @@ def test_with_a_per_step_cosine_decay_the_no_op_is_optax_cosine_at_every_sgd_ste
     assert not np.allclose(s["val_loss"][0], direct["val_loss"], rtol=1e-4)  # the staircase is another run
     np.testing.assert_allclose(a["lrs"][0], s["lrs"][0], rtol=1e-6)  # both observe the decision's first LR
     np.testing.assert_allclose(a["val_loss"][1], b["val_loss"][1], rtol=1e-6)  # the override: held, as without decay
+
+
+def test_with_a_wsd_decay_the_no_op_holds_its_lr_then_anneals_as_the_benchmarks_wsd():
+    """lr_decay="wsd_step": the always-no-op agent trains exactly as a constant LR for the first
+    four fifths of the episode (the same run, bit for bit), then anneals at every SGD step;
+    "wsd" holds each decision's first value of the same decay. Per SGD step, the decay is the
+    benchmark's WSD schedule after its warm-up."""
+    from conftest import TINY
+
+    from mava_ganno.backend.schedules import make_schedule
+    from mava_ganno.env import make_ganno
+    from mava_ganno.env.actions import decay_ratio, within_decision_scale
+    from mava_ganno.env.generator import InitialConditionsGenerator
+
+    T, tau, lr = 10, 100, 3e-3
+    rows = []
+    for t in range(T):
+        lr = lr * float(decay_ratio("wsd_step", t, T))
+        rows.append(lr * np.asarray(within_decision_scale("wsd_step", t, tau, T)))
+    per_step = np.concatenate(rows)
+    bench = np.asarray(make_schedule("wsd", 3e-3, T * tau)(np.arange(T * tau)))
+    warm = T * tau // 20
+    np.testing.assert_allclose(per_step[warm:], bench[warm:], rtol=1e-5, atol=1e-9)
+    np.testing.assert_allclose(per_step[:800], 3e-3, rtol=1e-6)
+    assert within_decision_scale("wsd", 0, tau, T) is None
+
+    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
+    config = dict(TINY, sl_steps=10 * TINY["tau"])  # 10 decisions: the decay is the last 2
+    step = make_ganno(gen, **config, difference_reward=False, lr_decay="wsd_step")
+    held = make_ganno(gen, **config, difference_reward=False, lr_decay="wsd")
+    plain = make_ganno(gen, **config, difference_reward=False)
+    noop, key = NoopPolicy(step.action_table.entries, step.lr_max), jax.random.PRNGKey(0)
+    lr0, methods = jnp.full(2, 0.05), jnp.arange(2)  # ganno (the no-op), constant
+    a = jax.device_get(make_runner(step)(noop, key, lr0, methods, 0.1))
+    h = jax.device_get(make_runner(held)(noop, key, lr0, methods, 0.1))
+    b = jax.device_get(make_runner(plain)(noop, key, lr0, methods, 0.1))
+    wsd = 0.05 * np.array([1.0] * 8 + [1.0, 0.5])  # each decision's first LR
+    np.testing.assert_allclose(a["lrs"][0], np.repeat(wsd[:, None], step.num_agents, 1), rtol=1e-5)
+    np.testing.assert_allclose(h["lrs"][0], a["lrs"][0], rtol=1e-6)
+    np.testing.assert_array_equal(a["val_loss"][0][:8], b["val_loss"][1][:8])  # stable: the constant run
+    assert not np.allclose(a["val_loss"][0][8:], b["val_loss"][1][8:], rtol=1e-4)  # then it anneals
+    np.testing.assert_array_equal(h["val_loss"][0][:8], a["val_loss"][0][:8])
+    assert not np.allclose(h["val_loss"][0][8:], a["val_loss"][0][8:], rtol=1e-4)  # held: a staircase
+    np.testing.assert_allclose(a["val_loss"][1], b["val_loss"][1], rtol=1e-6)  # the override: held, as without decay

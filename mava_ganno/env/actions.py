@@ -19,8 +19,11 @@ multiplied by the ratio of a cosine decay between this decision and the previous
 LR is, and the actions steer around it: annealing is the default, not something the policy
 must spell out one action at a time. ``"cosine_step"``: the same, and within each decision the LR
 follows the decay at every SGD step (``within_decision_scale``), so the no-op is exactly a
-per-step cosine schedule instead of a staircase. ``"none"`` (default): the LR stays where the
-action puts it.
+per-step cosine schedule instead of a staircase. ``"wsd"`` and ``"wsd_step"``: the same with the
+stable and decay phases of WSD instead of the cosine (``wsd_factor``: the LR is held for the first
+four fifths of the episode, then decays linearly to 0), so the no-op holds its LR and anneals at
+the end, as the benchmark's WSD does after its warm-up. ``"none"`` (default): the LR stays where
+the action puts it.
 
 Out-of-range actions (an index outside ``0..A-1``, e.g. ``A``, ``100`` or ``-1``): ``apply`` on
 a concrete action array (outside ``jit``) raises a ``ValueError`` naming the index; on a
@@ -187,9 +190,14 @@ class ActionTable:
 
 
 # What happens to every LR between two decisions before the action applies: nothing, or a step
-# of a cosine decay to 0 over the episode (``decay_ratio``); ``cosine_step`` also follows that
-# decay within each decision, at every SGD step (``within_decision_scale``).
-LR_DECAYS = ("none", "cosine", "cosine_step")
+# of a decay to 0 over the episode (``decay_ratio``): a cosine, or WSD's stable and decay phases;
+# the ``_step`` forms also follow that decay within each decision, at every SGD step
+# (``within_decision_scale``).
+LR_DECAYS = ("none", "cosine", "cosine_step", "wsd", "wsd_step")
+
+# WSD's decay phase: the last fifth of the run, as the benchmark's ``wsd`` schedule
+# (``mava_ganno.backend.schedules``).
+WSD_DECAY_FRACTION = 0.2
 
 
 def check_lr_decay(lr_decay: Any) -> str:
@@ -205,32 +213,51 @@ def cosine_factor(t: Any, time_limit: Any) -> jnp.ndarray:
     return 0.5 * (1.0 + jnp.cos(jnp.pi * t / time_limit))
 
 
+def wsd_factor(t: Any, time_limit: Any) -> jnp.ndarray:
+    """1 until ``(1 - WSD_DECAY_FRACTION) T``, then linear to 0 at ``T`` (``t`` clipped to
+    ``[0, T]``): the stable and decay phases of the benchmark's WSD schedule of peak 1."""
+    t = jnp.clip(jnp.asarray(t, jnp.float32), 0.0, time_limit)
+    return jnp.clip((time_limit - t) / (WSD_DECAY_FRACTION * time_limit), 0.0, 1.0)
+
+
+_DECAY_FACTORS = {"cosine": cosine_factor, "wsd": wsd_factor}
+
+
+def decay_factor(lr_decay: str, t: Any, time_limit: Any) -> jnp.ndarray:
+    """The decay of ``lr_decay`` at (fractional) decision ``t``: the LR the no-op reaches from 1
+    (``cosine_factor``, ``wsd_factor``; 1 for ``"none"``)."""
+    if check_lr_decay(lr_decay) == "none":
+        return jnp.ones_like(jnp.asarray(t, jnp.float32))
+    return _DECAY_FACTORS[lr_decay.removesuffix("_step")](t, time_limit)
+
+
 def decay_ratio(lr_decay: str, t: Any, time_limit: Any) -> jnp.ndarray:
     """The factor every LR is multiplied by at decision ``t`` before the action applies: 1 for
-    ``"none"`` and at ``t = 0``; for ``"cosine"`` ``cosine_factor(t) / cosine_factor(t - 1)``
-    (0 past the end of the decay), so after ``t`` no-ops from ``lr0`` the LR is
-    ``lr0 * cosine_factor(t)``, the cosine schedule's value (up to float rounding)."""
+    ``"none"`` and at ``t = 0``; otherwise ``decay_factor(t) / decay_factor(t - 1)`` (0 past the
+    end of the decay), so after ``t`` no-ops from ``lr0`` the LR is ``lr0 * decay_factor(t)``,
+    the schedule's value (up to float rounding)."""
     if check_lr_decay(lr_decay) == "none":
         return jnp.float32(1.0)
-    now, before = cosine_factor(t, time_limit), cosine_factor(jnp.asarray(t) - 1, time_limit)  # t = 0: 1 / 1
+    t = jnp.asarray(t, jnp.float32)
+    now, before = decay_factor(lr_decay, t, time_limit), decay_factor(lr_decay, t - 1, time_limit)  # t = 0: 1 / 1
     return jnp.where(before > 0, now / jnp.where(before > 0, before, 1.0), 0.0)
 
 
 def moves_within_decision(lr_decay: str) -> bool:
     """Whether ``lr_decay`` changes the LRs between the SGD steps of one decision."""
-    return check_lr_decay(lr_decay) == "cosine_step"
+    return check_lr_decay(lr_decay).endswith("_step")
 
 
 def within_decision_scale(lr_decay: str, t: Any, tau: int, time_limit: Any) -> Optional[jnp.ndarray]:
     """(tau,) the factors on decision ``t``'s LRs at its ``tau`` SGD steps, or None where the LR is
-    held for the whole decision (``"none"``, ``"cosine"``). For ``"cosine_step"``
-    ``cosine_factor(t + s / tau) / cosine_factor(t)`` at SGD step ``s``: the LR goes on along the
-    cosine decay between decisions, so after ``t`` no-ops from ``lr0`` the LR at SGD step
-    ``t * tau + s`` is ``lr0 * cosine_factor(t + s / tau)``, optax's per-step cosine decay over
-    ``time_limit * tau`` steps, and the next decision's ``decay_ratio`` starts where it ends."""
+    held for the whole decision (``"none"``, ``"cosine"``, ``"wsd"``). For the ``_step`` forms
+    ``decay_factor(t + s / tau) / decay_factor(t)`` at SGD step ``s``: the LR goes on along the
+    decay between decisions, so after ``t`` no-ops from ``lr0`` the LR at SGD step ``t * tau + s``
+    is ``lr0 * decay_factor(t + s / tau)`` (for ``cosine_step`` optax's per-step cosine decay over
+    ``time_limit * tau`` steps), and the next decision's ``decay_ratio`` starts where it ends."""
     if not moves_within_decision(lr_decay):
         return None
     t = jnp.asarray(t, jnp.float32)
-    now = cosine_factor(t, time_limit)
-    within = cosine_factor(t + jnp.arange(tau, dtype=jnp.float32) / tau, time_limit)
+    now = decay_factor(lr_decay, t, time_limit)
+    within = decay_factor(lr_decay, t + jnp.arange(tau, dtype=jnp.float32) / tau, time_limit)
     return jnp.where(now > 0, within / jnp.where(now > 0, now, 1.0), 0.0)

@@ -89,7 +89,8 @@ class Ganno(Environment):
       cosine decay to 0 over the episode, so the no-op follows a cosine schedule from the
       current LR (``mava_ganno.env.actions.decay_ratio``); with ``"cosine_step"`` the LR also
       follows that decay at every SGD step within the env step (observations show its value
-      at the env step's first SGD step).
+      at the env step's first SGD step); ``"wsd"`` and ``"wsd_step"`` do the same with WSD's
+      stable and decay phases (held for four fifths of the episode, then linear to 0).
     - reward: (N,) float32, shared: hold-out accuracy, or with ``difference_reward`` the
       accuracy minus that of a counterfactual copy trained with every LR unchanged (exactly 0
       when all agents pick the no-op); ``divergence_reward`` when the loss becomes NaN/inf.
@@ -124,9 +125,9 @@ class Ganno(Environment):
         action_table: list of action strings (actions.DEFAULT_ACTION_TABLE), or a preset name
             (``paper``, ``rich``: actions.ACTION_TABLES).
         lr_max: upper clip of every learning rate.
-        lr_decay: ``"none"`` (default), ``"cosine"`` or ``"cosine_step"``: what every LR does
-            between two decisions before the action applies, and for ``cosine_step`` within the
-            decision too (``actions.LR_DECAYS``); observations show the LR after the action, the
+        lr_decay: ``"none"`` (default), ``"cosine"``, ``"cosine_step"``, ``"wsd"`` or
+            ``"wsd_step"``: what every LR does between two decisions before the action applies,
+            and for the ``_step`` forms within the decision too (``actions.LR_DECAYS``); observations show the LR after the action, the
             one the layer trains with (at the env step's first SGD step).
         single_agent: one agent sets one global LR from global features (the ablation).
         track_test: also evaluate the test split every step (``extras``), for evaluation.
