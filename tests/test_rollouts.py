@@ -118,26 +118,30 @@ def test_a_schedule_held_per_env_step_at_its_first_step_or_its_mean():
         method_lr(T, "mean", 0)
 
 
+def _noop_and_constant_runs(lr_decays, decisions=None):
+    """(the first env, the key, one run per ``lr_decays``): in a TINY env with each ``lr_decay``,
+    from LR 0.05, the always-no-op agent (row 0) and the constant LR override (row 1), same key."""
+    from conftest import TINY
+
+    from mava_ganno.env import make_ganno
+    from mava_ganno.env.generator import InitialConditionsGenerator
+
+    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
+    config = TINY if decisions is None else dict(TINY, sl_steps=decisions * TINY["tau"])
+    envs = [make_ganno(gen, **config, difference_reward=False, lr_decay=d) for d in lr_decays]
+    noop, key = NoopPolicy(envs[0].action_table.entries, envs[0].lr_max), jax.random.PRNGKey(0)
+    lr0, methods = jnp.full(2, 0.05), jnp.arange(2)  # ganno (the no-op), constant
+    return envs[0], key, [jax.device_get(make_runner(e)(noop, key, lr0, methods, 0.1)) for e in envs]
+
+
 def test_with_a_per_step_cosine_decay_the_no_op_is_optax_cosine_at_every_sgd_step():
     """lr_decay="cosine_step": the always-no-op agent trains exactly as the benchmark's per-step
     cosine schedule (``make_baseline_run``, same key: same init and minibatches), not as the
     staircase of ``lr_decay="cosine"``; an LR override is still held for its env step, so the
     constant schedule runs as in an env without any decay."""
-    from conftest import TINY
-
-    from mava_ganno.env import make_ganno
-    from mava_ganno.env.generator import InitialConditionsGenerator
     from mava_ganno.evaluation.baselines import make_baseline_run
 
-    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
-    step = make_ganno(gen, **TINY, difference_reward=False, lr_decay="cosine_step")
-    stair = make_ganno(gen, **TINY, difference_reward=False, lr_decay="cosine")
-    plain = make_ganno(gen, **TINY, difference_reward=False)
-    noop, key = NoopPolicy(step.action_table.entries, step.lr_max), jax.random.PRNGKey(0)
-    lr0, methods = jnp.full(2, 0.05), jnp.arange(2)  # ganno (the no-op), constant
-    a = jax.device_get(make_runner(step)(noop, key, lr0, methods, 0.1))
-    s = jax.device_get(make_runner(stair)(noop, key, lr0, methods, 0.1))
-    b = jax.device_get(make_runner(plain)(noop, key, lr0, methods, 0.1))
+    step, key, (a, s, b) = _noop_and_constant_runs(("cosine_step", "cosine", "none"))
     run = make_baseline_run(step.trainer, ("cosine",), step.time_limit, 1.0 / step.dataset.num_classes)
     direct = jax.device_get(jax.jit(run)(key, jnp.float32(0.05), 0.1, jnp.int32(0)))
     np.testing.assert_allclose(a["val_loss"][0], direct["val_loss"], rtol=1e-4)
@@ -152,12 +156,8 @@ def test_with_a_wsd_decay_the_no_op_holds_its_lr_then_anneals_as_the_benchmarks_
     four fifths of the episode (the same run, bit for bit), then anneals at every SGD step;
     "wsd" holds each decision's first value of the same decay. Per SGD step, the decay is the
     benchmark's WSD schedule after its warm-up."""
-    from conftest import TINY
-
     from mava_ganno.backend.schedules import make_schedule
-    from mava_ganno.env import make_ganno
     from mava_ganno.env.actions import decay_ratio, within_decision_scale
-    from mava_ganno.env.generator import InitialConditionsGenerator
 
     T, tau, lr = 10, 100, 3e-3
     rows = []
@@ -171,16 +171,8 @@ def test_with_a_wsd_decay_the_no_op_holds_its_lr_then_anneals_as_the_benchmarks_
     np.testing.assert_allclose(per_step[:800], 3e-3, rtol=1e-6)
     assert within_decision_scale("wsd", 0, tau, T) is None
 
-    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
-    config = dict(TINY, sl_steps=10 * TINY["tau"])  # 10 decisions: the decay is the last 2
-    step = make_ganno(gen, **config, difference_reward=False, lr_decay="wsd_step")
-    held = make_ganno(gen, **config, difference_reward=False, lr_decay="wsd")
-    plain = make_ganno(gen, **config, difference_reward=False)
-    noop, key = NoopPolicy(step.action_table.entries, step.lr_max), jax.random.PRNGKey(0)
-    lr0, methods = jnp.full(2, 0.05), jnp.arange(2)  # ganno (the no-op), constant
-    a = jax.device_get(make_runner(step)(noop, key, lr0, methods, 0.1))
-    h = jax.device_get(make_runner(held)(noop, key, lr0, methods, 0.1))
-    b = jax.device_get(make_runner(plain)(noop, key, lr0, methods, 0.1))
+    # 10 decisions: the decay is the last 2
+    step, _, (a, h, b) = _noop_and_constant_runs(("wsd_step", "wsd", "none"), decisions=10)
     wsd = 0.05 * np.array([1.0] * 8 + [1.0, 0.5])  # each decision's first LR
     np.testing.assert_allclose(a["lrs"][0], np.repeat(wsd[:, None], step.num_agents, 1), rtol=1e-5)
     np.testing.assert_allclose(h["lrs"][0], a["lrs"][0], rtol=1e-6)
