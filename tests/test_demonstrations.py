@@ -80,6 +80,34 @@ def test_with_a_cosine_lr_decay_the_follower_counts_the_decay_and_the_clone_keep
         policy.check_env(tiny_eval_env.env)
 
 
+def test_demonstrations_from_given_initial_lrs_start_there_and_follow_the_schedule():
+    """``initial_lrs``: every schedule x peak x seed runs once from each initial LR. The env
+    starts there (the observed LR of the first decision follows from it), the follower moves
+    towards the schedule from the first decision, and the run from the schedule's own first
+    value is the default run, step for step."""
+    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
+    env = make_ganno(gen, **TINY, difference_reward=False, features=("current_lr", "initial_lr"))
+    table = ActionTable.from_strings(env.action_table.entries)
+    quiet = dict(seeds=(0,), weight_decay=0.1, log=lambda s: None)
+    plain = generate_demonstrations([env], ["tiny"], ("cosine",), (1e-3,), **quiet)
+    data = generate_demonstrations([env], ["tiny"], ("cosine",), (1e-3,), initial_lrs=(1e-2, 1e-3), **quiet)
+    N = env.num_agents
+    assert plain["obs"].shape[0] == N and data["obs"].shape[0] == 2 * N
+    np.testing.assert_allclose(data["initial_lr"], np.repeat([1e-2, 1e-3], N))
+    np.testing.assert_allclose(plain["initial_lr"], 1e-3)
+    assert json.loads(str(data["meta_json"]))["initial_lrs"] == [1e-2, 1e-3]
+    from_top, from_peak = data["initial_lr"] == np.float32(1e-2), data["initial_lr"] == np.float32(1e-3)
+    for k in ("obs", "actions", "rewards", "final_val_accuracy"):
+        np.testing.assert_array_equal(data[k][from_peak], plain[k])
+    targets = schedule_targets("cosine", 1e-3, env.sl_steps, env.tau)
+    cand = np.clip(1e-2 * table.multipliers + table.offsets, 0, env.lr_max)
+    first = np.abs(np.log(cand) - np.log(targets[1])).argmin()  # the table's best step from 1e-2 towards the cosine
+    assert (data["actions"][from_top][:, 0] == first).all() and first != table.noop_index
+    observed_lr = data["obs"][from_top][:, 0, 0]  # current_lr before the first action: the start
+    assert not np.allclose(observed_lr, data["obs"][from_peak][:, 0, 0])
+    assert not np.allclose(data["final_val_accuracy"][from_top], plain["final_val_accuracy"])
+
+
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory):
     """Two groups of different episode lengths (4 and 2 decisions) and depths (3 and 2 agents)."""
@@ -131,6 +159,7 @@ def test_the_file_round_trips_without_pickle_and_a_bad_file_is_named(demos, tmp_
     (["--schedules", "cosinus"], "unknown schedule 'cosinus'"),
     (["--peaks", "0"], "peak learning rate 0.0 must be a finite number > 0"),
     (["--peaks", "1e-3,x"], "is not a comma-separated list of floats"),
+    (["--initial-lrs", "1e-3,-1"], "initial learning rate -1.0 must be a finite number >= 0"),
     (["env/scenario=no-such"], "config: "),
 ])
 def test_demos_cli_refuses_bad_input_before_running(argv, message, capsys, tmp_path):

@@ -2,6 +2,7 @@
 
     ganno demos env/scenario=pool-8x8 --out demos/pool.npz
     ganno demos env/scenario=mlp2-digits --schedules warmup_cosine,onecycle --peaks 1e-3,1e-2 --seeds 0,1
+    ganno demos env/scenario=pool-deep --initial-lrs 1e-4,1e-3,1e-2 --out demos/repair.npz
 
 Extra arguments are Hydra overrides of the training config (``mava_ganno.train``): the
 scenario (every task group of a task distribution), its features, action table and reward.
@@ -16,7 +17,7 @@ import sys
 import time
 from typing import Any, List, Optional, Sequence
 
-from mava_ganno.offline.demos import DEFAULT_PEAKS, DEMO_SCHEDULES, check_schedules
+from mava_ganno.offline.demos import DEFAULT_PEAKS, DEMO_SCHEDULES, check_initial_lrs, check_schedules
 from mava_ganno.utils.files import Terminated, exit_interrupted, terminate_as_exception
 
 
@@ -36,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedules", type=_list(str), default=list(DEMO_SCHEDULES), help="comma-separated schedule names")
     p.add_argument("--peaks", type=_list(float), default=list(DEFAULT_PEAKS), help="peak (grid) learning rates")
     p.add_argument("--seeds", type=_list(int), default=[0], help="episode seeds (initialisation, data order, weight decay draw)")
+    p.add_argument("--initial-lrs", type=_list(float), default=None,
+                   help="run every schedule from each of these LRs (default: from the schedule's first value)")
     p.add_argument("--weight-decay", type=float, default=None, help="fixed weight decay (default: the scenario's distribution)")
     p.add_argument("--max-runs-per-call", type=int, default=64)
     return p
@@ -59,6 +62,7 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
 
     try:  # everything is checked before any episode runs
         check_schedules(args.schedules, args.peaks)
+        check_initial_lrs(args.initial_lrs)
         if not args.seeds:
             raise ValueError("no seeds given; e.g. --seeds 0,1.")
         if args.max_runs_per_call < 1:
@@ -76,9 +80,10 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     t0 = time.perf_counter()
     try:
         with terminate_as_exception():
-            episodes = len(args.schedules) * len(args.peaks) * len(args.seeds)
+            episodes = len(args.schedules) * len(args.peaks) * len(args.seeds) * len(args.initial_lrs or [None])
             print(f"[demos] {episodes} episodes in each of {len(names)} group(s) -> {args.out}")
-            data = generate_demonstrations(envs, names, args.schedules, args.peaks, args.seeds, args.weight_decay, args.max_runs_per_call)
+            data = generate_demonstrations(envs, names, args.schedules, args.peaks, args.seeds, args.weight_decay,
+                                           args.max_runs_per_call, initial_lrs=args.initial_lrs)
     except (KeyboardInterrupt, Terminated) as e:
         exit_interrupted(e, f"no demonstrations were written ({args.out} is written when all have run); run the same command again.")
     path = save_demonstrations(args.out, data)

@@ -8,6 +8,11 @@ the table's arithmetic and the env's LR decay, so it needs nothing from the obse
 episode runner (``evaluation.rollouts``) in training mode (the scenario's reward), vmapped in
 equal calls like the evaluation harness.
 
+Each run starts at its schedule's first value, or with ``initial_lrs`` once from each of those
+LRs: the env resets there and the follower moves towards the schedule from the first decision
+on, so the demonstrations also show how to leave an initial LR for the schedule's (a warm-up
+from 0, a repair from an LR far from the peak).
+
 The dataset holds one sequence per layer agent and episode (S sequences, T = the longest
 episode; shorter episodes are padded and masked):
 
@@ -18,7 +23,7 @@ episode; shorter episodes are padded and masked):
     mask (S, T) bool               the step exists (False: padding, or after a divergence)
     final_val_accuracy (S,)        hold-out accuracy at the end of the agent's episode
     episode_return (S,)            the episode's summed reward
-    episode, agent, group, schedule, seed (S,) int32; peak (S,) float32
+    episode, agent, group, schedule, seed (S,) int32; peak, initial_lr (S,) float32
     meta_json ()                   features, action table, lr_max, tau, group and schedule names
 
 saved with ``numpy.savez_compressed`` (load with ``allow_pickle=False``: no pickle).
@@ -89,20 +94,36 @@ def check_schedules(schedules: Sequence[str], peaks: Sequence[float]) -> None:
         raise ValueError("no peak learning rates given; e.g. 1e-4,1e-3,1e-2.")
 
 
+def check_initial_lrs(initial_lrs: Optional[Sequence[float]]) -> None:
+    """A ``ValueError`` naming an initial LR that is not a finite number >= 0, or an empty list
+    (None: every run starts at its schedule's first value)."""
+    if initial_lrs is None:
+        return
+    if not initial_lrs:
+        raise ValueError("no initial learning rates given; e.g. 1e-4,1e-3,1e-2, or leave them out to start at each schedule's first value.")
+    for lr in initial_lrs:
+        if isinstance(lr, bool) or not np.isfinite(float(lr)) or float(lr) < 0:
+            raise ValueError(f"initial learning rate {lr!r} must be a finite number >= 0; e.g. 1e-3.")
+
+
 def schedule_targets(name: str, peak: float, sl_steps: int, tau: int) -> np.ndarray:
     """(T+1,) the schedule's LR at every decision: [lr(0), lr(tau), ..., lr(T*tau)]."""
     counts = jnp.arange(sl_steps // tau + 1) * tau
     return np.asarray(make_schedule(name, peak, int(sl_steps))(counts), np.float32)
 
 
-def _group_demos(env: Any, schedules, peaks, seeds, weight_decay: Optional[float], max_runs: int) -> Dict[str, np.ndarray]:
-    """The demonstrations of one environment: every schedule x peak x seed, as per-run arrays."""
+def _group_demos(env: Any, schedules, peaks, seeds, weight_decay: Optional[float], max_runs: int,
+                 initial_lrs: Optional[Sequence[float]] = None) -> Dict[str, np.ndarray]:
+    """The demonstrations of one environment: every schedule x peak x seed (x initial LR), as
+    per-run arrays."""
     table = ActionTable.from_strings(env.action_table.entries)
-    rows = [(si, p, seed) for si in range(len(schedules)) for p in peaks for seed in seeds]
-    targets = np.stack([schedule_targets(schedules[si], p, env.sl_steps, env.tau) for si, p, _ in rows])
-    keys = np.stack([np.asarray(jax.random.PRNGKey(seed)) for _, _, seed in rows])
+    starts = [None] if initial_lrs is None else list(initial_lrs)
+    rows = [(si, p, seed, lr0) for si in range(len(schedules)) for p in peaks for seed in seeds for lr0 in starts]
+    targets = np.stack([schedule_targets(schedules[si], p, env.sl_steps, env.tau) for si, p, _, _ in rows])
+    lr0s = np.asarray([targets[i, 0] if r[3] is None else r[3] for i, r in enumerate(rows)], np.float32)
+    keys = np.stack([np.asarray(jax.random.PRNGKey(seed)) for _, _, seed, _ in rows])
     if weight_decay is None:  # the scenario's distribution, one draw per seed
-        wds = np.asarray([float(env.generator(jax.random.fold_in(jax.random.PRNGKey(s), 1)).weight_decay) for _, _, s in rows])
+        wds = np.asarray([float(env.generator(jax.random.fold_in(jax.random.PRNGKey(r[2]), 1)).weight_decay) for r in rows])
     else:
         wds = np.full(len(rows), float(weight_decay))
     run = make_episode_runner(env, record_transitions=True)
@@ -114,10 +135,11 @@ def _group_demos(env: Any, schedules, peaks, seeds, weight_decay: Optional[float
         ep = run(follower, key, lr0, wd, False)
         return {**ep, **episode_summary(ep)}
 
-    out = vmapped_runs(one, [keys, targets[:, 0], wds.astype(np.float32), targets], max_runs)
+    out = vmapped_runs(one, [keys, lr0s, wds.astype(np.float32), targets], max_runs)
     out["schedule"] = np.asarray([r[0] for r in rows], np.int32)
     out["peak"] = np.asarray([r[1] for r in rows], np.float32)
     out["seed"] = np.asarray([r[2] for r in rows], np.int32)
+    out["initial_lr"] = lr0s
     return out
 
 
@@ -141,6 +163,7 @@ def _per_agent(out: Dict[str, np.ndarray], group: int, first_episode: int, horiz
         "schedule": per_agent(out["schedule"]),
         "seed": per_agent(out["seed"]),
         "peak": per_agent(out["peak"]),
+        "initial_lr": per_agent(out["initial_lr"]),
     }
 
 
@@ -153,13 +176,17 @@ def generate_demonstrations(
     weight_decay: Optional[float] = None,
     max_runs_per_call: int = 64,
     log=print,
+    initial_lrs: Optional[Sequence[float]] = None,
 ) -> Dict[str, np.ndarray]:
     """Demonstrations of every group's environment (see the module docstring for the arrays).
 
     The environments must share their features and action table (as the groups of one
     training scenario do). ``weight_decay`` None draws it from each environment's generator.
+    ``initial_lrs`` None starts every run at its schedule's first value; a list runs every
+    schedule x peak x seed once from each of those LRs.
     """
     check_schedules(schedules, peaks)
+    check_initial_lrs(initial_lrs)
     first = envs[0]
     for name, env in zip(group_names, envs):
         if env.features != first.features or env.action_table.entries != first.action_table.entries:
@@ -168,7 +195,7 @@ def generate_demonstrations(
     parts: List[Dict[str, np.ndarray]] = []
     episodes = 0
     for g, (name, env) in enumerate(zip(group_names, envs)):
-        out = _group_demos(env, list(schedules), list(peaks), list(seeds), weight_decay, max_runs_per_call)
+        out = _group_demos(env, list(schedules), list(peaks), list(seeds), weight_decay, max_runs_per_call, initial_lrs)
         parts.append(_per_agent(out, g, episodes, horizon))
         episodes += out["obs"].shape[0]
         log(f"[demos] {name}: {out['obs'].shape[0]} episodes x {env.num_agents} agents")
@@ -184,6 +211,7 @@ def generate_demonstrations(
         "networks": [env.network_name for env in envs],
         "datasets": [env.dataset_name for env in envs],
         "schedules": list(schedules),
+        "initial_lrs": None if initial_lrs is None else [float(lr) for lr in initial_lrs],
         "reward": repr(first.reward_fn),
     }))
     return data
