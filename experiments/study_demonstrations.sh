@@ -19,8 +19,9 @@
 # VARIANT=<a study variant of common.sh> (default deep-robust-episode) takes that variant's
 # environment, reward, suite and budget instead (e.g. strong-cosine: demonstrations and RL scored
 # against a cosine reference episode, selection against the best schedule); SCHEDULES=a,b,...
-# replaces the demonstrated schedules (default: `ganno demos`' own list).
-# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
+# replaces the demonstrated schedules (default: `ganno demos`' own list); INITIAL_LRS=a,b,...
+# also runs every demonstration from each of these initial LRs (`ganno demos --initial-lrs`).
+# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] [INITIAL_LRS=l] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
 set -u
 OUT=${1:-results/study12}
 SEEDS=${2:-"0 1 2"}
@@ -30,7 +31,7 @@ export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$OUT/jax_cache}
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=1
 TABLE=${TABLE:-paper}
 VARIANT=${VARIANT:-deep-robust-episode}
-SCHEDULE_ARGS=${SCHEDULES:+--schedules $SCHEDULES}
+SCHEDULE_ARGS="${SCHEDULES:+--schedules $SCHEDULES} ${INITIAL_LRS:+--initial-lrs $INITIAL_LRS}"
 . "$(dirname "$0")/common.sh"
 RECIPE="$(variant_env "$VARIANT") env.kwargs.action_table=$TABLE" || exit 2
 mkdir -p "$OUT"
