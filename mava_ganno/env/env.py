@@ -127,8 +127,9 @@ class Ganno(Environment):
         lr_max: upper clip of every learning rate.
         lr_decay: ``"none"`` (default), ``"cosine"``, ``"cosine_step"``, ``"wsd"`` or
             ``"wsd_step"``: what every LR does between two decisions before the action applies,
-            and for the ``_step`` forms within the decision too (``actions.LR_DECAYS``); observations show the LR after the action, the
-            one the layer trains with (at the env step's first SGD step).
+            and for the ``_step`` forms within the decision too (``actions.LR_DECAYS``);
+            observations show the LR after the action, the one the layer trains with (at the
+            env step's first SGD step).
         single_agent: one agent sets one global LR from global features (the ablation).
         track_test: also evaluate the test split every step (``extras``), for evaluation.
         eval_batch_size: examples per batch when the hold-out splits are evaluated.
