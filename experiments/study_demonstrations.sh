@@ -8,8 +8,8 @@
 #   clone   `ganno clone` of the shared recurrent actor on them, the best 30% of each group's
 #           episodes kept, seed s -> $OUT/clone_s<s>
 #   rl      recurrent IPPO from clone_s<s> (system.init_policy), a KL penalty to it decaying over
-#           the first 10 updates, the critic pre-fitted to the demonstrations' returns, the rest
-#           as the RL-only runs of results/study11 (same budget, suite and seed) ->
+#           the first KL_UPDATES updates (default 10), the critic pre-fitted to the demonstrations'
+#           returns, the rest as the RL-only runs of results/study11 (same budget, suite and seed) ->
 #           $OUT/clone-rl_s<s>/checkpoints/rec_ippo/clone-rl_s<s>/policy_best
 # Evaluation: experiments/evaluate_study.sh finds clone-rl runs like any study run; the cloned
 # policies are evaluated with `ganno evaluate --policy clone_s<s>=$OUT/clone_s<s> ...` (commands
@@ -20,8 +20,10 @@
 # environment, reward, suite and budget instead (e.g. strong-cosine: demonstrations and RL scored
 # against a cosine reference episode, selection against the best schedule); SCHEDULES=a,b,...
 # replaces the demonstrated schedules (default: `ganno demos`' own list); INITIAL_LRS=a,b,...
-# also runs every demonstration from each of these initial LRs (`ganno demos --initial-lrs`).
-# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] [INITIAL_LRS=l] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
+# also runs every demonstration from each of these initial LRs (`ganno demos --initial-lrs`);
+# KL_UPDATES=n (default 10) is the number of RL updates over which the KL penalty to the clone
+# decays to 0 (null: the whole run).
+# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] [INITIAL_LRS=l] [KL_UPDATES=n] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
 set -u
 OUT=${1:-results/study12}
 SEEDS=${2:-"0 1 2"}
@@ -31,6 +33,7 @@ export JAX_COMPILATION_CACHE_DIR=${JAX_COMPILATION_CACHE_DIR:-$OUT/jax_cache}
 export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=1
 TABLE=${TABLE:-paper}
 VARIANT=${VARIANT:-deep-robust-episode}
+KL_UPDATES=${KL_UPDATES:-10}
 SCHEDULE_ARGS="${SCHEDULES:+--schedules $SCHEDULES} ${INITIAL_LRS:+--initial-lrs $INITIAL_LRS}"
 . "$(dirname "$0")/common.sh"
 RECIPE="$(variant_env "$VARIANT") env.kwargs.action_table=$TABLE" || exit 2
@@ -55,7 +58,7 @@ for step in $STEPS; do
       for seed in $SEEDS; do
         # shellcheck disable=SC2086  # lists of overrides
         train_run "clone-rl_s$seed" $(variant_args "$VARIANT") env.kwargs.action_table="$TABLE" \
-          system.init_policy="$OUT/clone_s$seed" system.init_policy_kl_coef=1.0 system.init_policy_kl_updates=10 \
+          system.init_policy="$OUT/clone_s$seed" system.init_policy_kl_coef=1.0 system.init_policy_kl_updates="$KL_UPDATES" \
           system.critic_prefit_demos="$OUT/demos.npz" system.seed="$seed"
       done ;;
     *) echo "unknown step $step (demos, clone, rl)"; exit 2 ;;
