@@ -14,6 +14,14 @@ Prints one JSON object per policy: its path and the suite's scores. With ``--cel
 the paths) it also prints, per policy and mode, one Markdown row per (task, initial LR): the
 policy's and the reference's mean final hold-out accuracy, the reference's schedule and the gap
 in points, so the cell that sets ``validation_worst`` is named.
+
+With ``--split N`` the suite's seeds (e.g. ``env.scenario.validation.seeds=[0,1,2,3,4,5]``) are
+cut into groups of N, and each policy is scored in its first mode only, per group (every
+choice and score on that group's seeds, as the suite scores) and picked on one group, reported
+on another (the mean over every ordered pair of groups): the gap between the two is the
+suite's bias from choosing and measuring on the same runs (the reference's best schedule at
+each LR, the best (schedule, LR) and the policy's best LR for ``tuned``). One Markdown table per
+policy, after its JSON line (which holds every row).
 """
 
 from __future__ import annotations
@@ -21,10 +29,11 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
 from omegaconf import OmegaConf
 
 from mava_ganno.evaluation.policies import load_policy_any
-from mava_ganno.systems.validation import ValidationSuite
+from mava_ganno.systems.validation import ValidationSuite, suite_scores
 from mava_ganno.train import compose_config
 from mava_ganno.utils.config import check_config
 
@@ -37,6 +46,14 @@ def main(argv) -> int:
     paths, overrides = argv[:cut], argv[cut + 1:]
     show_cells = "--cells" in paths
     paths = [p for p in paths if p != "--cells"]
+    split = None
+    if "--split" in paths:
+        i = paths.index("--split")
+        value = paths[i + 1] if i + 1 < len(paths) else ""
+        if not value.isdigit() or int(value) < 1:
+            print(f"--split {value!r}: give the number of seeds per group, e.g. --split 2", file=sys.stderr)
+            return 2
+        split, paths = int(value), paths[:i] + paths[i + 2:]
     config = check_config(compose_config(overrides), 1)
     if config.env.scenario.get("validation") is None:
         print("the composed config has no validation suite (env.scenario.validation)", file=sys.stderr)
@@ -44,7 +61,23 @@ def main(argv) -> int:
     OmegaConf.set_struct(config, False)
     config.env.scenario.validation.every = 1  # on, whatever the training config's interval
     suite = ValidationSuite.from_config(config)
+    if split is not None and (len(suite.seeds) % split or len(suite.seeds) // split < 2):
+        print(f"--split {split}: env.scenario.validation.seeds={suite.seeds} must cut into at least two groups of "
+              f"{split}; e.g. env.scenario.validation.seeds=[0,1,2,3,4,5] with --split 2", file=sys.stderr)
+        return 2
     for path in paths:
+        if split is not None:
+            policy, mode = load_policy_any(path), suite.modes[0]
+            names = list(suite.envs)
+            for env in suite.envs.values():
+                if hasattr(policy, "check_env"):
+                    policy.check_env(env)
+            rows = split_scores({n: suite.policy_runs(n, policy, mode == "greedy") for n in names},
+                                {n: suite.schedule_runs(n, policy) for n in names}, suite.seeds, split,
+                                suite.default_index[0] if suite.default_index else None, suite.select)
+            print(json.dumps({"policy": path, "mode": mode, "rows": rows}, sort_keys=True), flush=True)
+            print(split_table(rows, f"{path} ({mode})"), flush=True)
+            continue
         policy = load_policy_any(path)
         print(json.dumps({"policy": path, **suite(policy)}, sort_keys=True), flush=True)
         if show_cells:
@@ -62,6 +95,32 @@ def cells_table(rows, title: str) -> str:
         gap = f"**{r['gap']:.2f}**" if i == worst else f"{r['gap']:.2f}"
         lines.append(f"| {r['task']} | {r['lr']:g} | {100 * r['policy']:.2f} | {100 * r['reference']:.2f} "
                      f"| {r['reference_schedule']} | {gap} |")
+    return "\n".join(lines)
+
+
+SPLIT_SCORES = ("score", "advantage", "at_default", "tuned", "worst")
+
+
+def split_scores(policy_runs, schedule_runs, seeds, size: int, default_index, select):
+    """Rows of ``validation_*`` scores: one per group of ``size`` consecutive seeds (chosen and
+    measured on it), their mean, and the mean over ordered pairs of groups of the scores picked
+    on the first and measured on the second."""
+    groups = [list(range(i, i + size)) for i in range(0, len(seeds), size)]
+    label = lambda g: ",".join(str(seeds[i]) for i in g)  # noqa: E731
+    rows = [{"seeds": label(g), **suite_scores(policy_runs, schedule_runs, default_index, select, g, g)} for g in groups]
+    same = {k: float(np.mean([r[k] for r in rows])) for k in rows[0] if k != "seeds"}
+    crossed = [suite_scores(policy_runs, schedule_runs, default_index, select, a, b)
+               for a in groups for b in groups if a is not b]
+    held_out = {k: float(np.mean([r[k] for r in crossed])) for k in crossed[0]}
+    return rows + [{"seeds": "mean, picked on the same group", **same},
+                   {"seeds": "mean, picked on another group", **held_out}]
+
+
+def split_table(rows, title: str) -> str:
+    """Markdown table of ``split_scores`` rows (points)."""
+    shown = [k for k in SPLIT_SCORES if f"validation_{k}" in rows[0]]
+    lines = [f"\n{title}\n", "| seeds | " + " | ".join(shown) + " |", "|---|" + "---|" * len(shown)]
+    lines += ["| " + r["seeds"] + " | " + " | ".join(f"{r[f'validation_{k}']:.2f}" for k in shown) + " |" for r in rows]
     return "\n".join(lines)
 
 

@@ -319,6 +319,52 @@ def test_validation_against_the_best_schedule_scores_the_noop_agent_by_its_gap(t
     assert same(noop)["validation_advantage"] == 0.0 and same(noop)["validation_score"] == 0.0
 
 
+def test_suite_scores_pick_on_some_seeds_and_report_on_others():
+    """``suite_scores``: every choice (the reference schedule at each LR, the policy's tuned LR,
+    the best (schedule, LR)) on the ``pick`` seeds, every score on the ``report`` seeds; by
+    default both are all seeds, the suite's own scores. Numbers worked by hand."""
+    from mava_ganno.systems.validation import suite_scores
+
+    policy = {"t": np.array([[0.80, 0.70], [0.60, 0.90]])}  # (seeds, lrs)
+    schedules = {"t": np.array([[[0.75, 0.50], [0.75, 0.50]],   # schedule 0: means 0.75, 0.50
+                                [[0.90, 0.60], [0.50, 0.60]]])}  # schedule 1: means 0.70, 0.60
+    same = suite_scores(policy, schedules, 0, ["at_default", "tuned"])
+    # reference per LR: schedule 0 at LR 0, schedule 1 at LR 1; the policy's means 0.70, 0.80
+    assert same["validation_advantage"] == pytest.approx(7.5) and same["validation_worst"] == pytest.approx(-5.0)
+    assert same["validation_at_default"] == pytest.approx(-5.0) and same["validation/t"] == pytest.approx(7.5)
+    assert same["validation_tuned"] == pytest.approx(5.0)  # policy's LR 1 (0.80) against schedule 0 at LR 0 (0.75)
+    assert same["validation_score"] == pytest.approx(0.0)
+    # picked on seed 0 (schedule 1 at both LRs; policy's LR 0; schedule 1 at LR 0), measured on seed 1
+    held = suite_scores(policy, schedules, 0, ["at_default", "tuned"], pick=[0], report=[1])
+    assert held["validation_advantage"] == pytest.approx(20.0) and held["validation_worst"] == pytest.approx(10.0)
+    assert held["validation_at_default"] == pytest.approx(10.0)
+    assert held["validation_tuned"] == pytest.approx(10.0)  # 0.60 against 0.50
+    assert "validation_at_default" not in suite_scores(policy, schedules, None, ["advantage"])
+
+
+def test_rescore_split_scores_each_group_and_across_groups(experiment_script):
+    """``rescore_validation.py --split``: one row per seed group, their mean, and the mean of
+    the scores picked on one group and measured on another."""
+    script = experiment_script("rescore_validation")
+    from mava_ganno.systems.validation import suite_scores
+
+    rng = np.random.default_rng(0)
+    policy = {"a": rng.uniform(0.5, 0.9, (4, 3)), "b": rng.uniform(0.5, 0.9, (4, 3))}
+    schedules = {n: rng.uniform(0.5, 0.9, (2, 4, 3)) for n in policy}
+    rows = script.split_scores(policy, schedules, [0, 1, 2, 3], 2, 1, ["advantage", "tuned"])
+    assert [r["seeds"] for r in rows] == ["0,1", "2,3", "mean, picked on the same group", "mean, picked on another group"]
+    first = suite_scores({n: r[:2] for n, r in policy.items()}, {n: r[:, :2] for n, r in schedules.items()}, 1,
+                         ["advantage", "tuned"])
+    assert rows[0]["validation_tuned"] == pytest.approx(first["validation_tuned"])
+    assert rows[2]["validation_worst"] == pytest.approx((rows[0]["validation_worst"] + rows[1]["validation_worst"]) / 2)
+    crossed = [suite_scores(policy, schedules, 1, ["advantage", "tuned"], a, b) for a, b in (([0, 1], [2, 3]), ([2, 3], [0, 1]))]
+    assert rows[3]["validation_tuned"] == pytest.approx(np.mean([c["validation_tuned"] for c in crossed]))
+    assert rows[3]["validation_tuned"] != pytest.approx(rows[2]["validation_tuned"])
+    table = script.split_table(rows, "p (greedy)").splitlines()
+    assert table[3] == "| seeds | score | advantage | at_default | tuned | worst |"
+    assert table[-1].startswith("| mean, picked on another group | ") and len(table) == 9
+
+
 def test_validation_schedules_at_every_sgd_step_are_the_benchmark_baselines(tmp_path):
     """``schedule_resolution: sgd_step``: the reference schedules run as the benchmark runs them
     (optax's LR at every SGD step, ``make_baseline_run``) from the policy's initialisation and

@@ -126,8 +126,7 @@ class ValidationSuite:
         self._runners = {name: make_method_runner(env) for name, env in self.envs.items()}
         self.schedule_resolution = schedule_resolution
         self._step_runners: Dict[str, Callable] = {}  # per task, built on first use (sgd_step, decision_mean)
-        self._reference: Dict[str, np.ndarray] = {}  # per task: (seeds, lrs) the reference's runs
-        self._reference_tuned: Dict[str, float] = {}  # per task: the best (schedule, LR) mean
+        self._schedule_runs: Dict[str, np.ndarray] = {}  # per task: (schedules, seeds, lrs) their runs
         self._reference_names: Dict[str, List[str]] = {}  # per task: the reference schedule at each LR
 
     @classmethod
@@ -182,17 +181,25 @@ class ValidationSuite:
     def _reference_runs(self, name: str, policy: Any) -> np.ndarray:
         """(seeds, lrs) the reference's final hold-out accuracy on one task: the constant LR, or
         at each LR the runs of the schedule with the best mean over seeds. Run once per task."""
-        if name not in self._reference:
-            runs = np.stack([self._schedule_final_val(name, policy, m) for m in self.schedules])  # (S, seeds, lrs)
-            best = runs.mean(axis=1).argmax(axis=0)  # per LR; the first of equals
-            self._reference[name] = runs[best, :, np.arange(runs.shape[2])].T
-            self._reference_tuned[name] = float(runs.mean(axis=1).max())
-            self._reference_names[name] = [self.schedules[b] for b in best]
-        return self._reference[name]
+        runs = self.schedule_runs(name, policy)
+        best = runs.mean(axis=1).argmax(axis=0)  # per LR; the first of equals
+        self._reference_names[name] = [self.schedules[b] for b in best]
+        return runs[best, :, np.arange(runs.shape[2])].T
+
+    def schedule_runs(self, name: str, policy: Any) -> np.ndarray:
+        """(schedules, seeds, lrs) every handcrafted schedule's final hold-out accuracy on one
+        task (the reference's candidates). Run once per task."""
+        if name not in self._schedule_runs:
+            self._schedule_runs[name] = np.stack([self._schedule_final_val(name, policy, m) for m in self.schedules])
+        return self._schedule_runs[name]
+
+    def policy_runs(self, name: str, policy: Any, greedy: bool = False) -> np.ndarray:
+        """(seeds, lrs) the policy's final hold-out accuracy on one task."""
+        return self._final_val(name, policy, _POLICY, greedy)
 
     def _task_runs(self, name: str, policy: Any, greedy: bool):
         """(seeds, lrs) the policy's and the reference's final hold-out accuracy on one task."""
-        return self._final_val(name, policy, _POLICY, greedy), self._reference_runs(name, policy)
+        return self.policy_runs(name, policy, greedy), self._reference_runs(name, policy)
 
     def cells(self, policy: Any, greedy: bool = False) -> List[Dict[str, Any]]:
         """One row per (task, initial LR): the policy's and the reference's mean final hold-out
@@ -209,19 +216,10 @@ class ValidationSuite:
         return rows
 
     def _scores(self, policy: Any, greedy: bool) -> Dict[str, float]:
-        cells, tuned, out = [], [], {}
-        for name in self.envs:
-            runs, reference = self._task_runs(name, policy, greedy)
-            diff = 100.0 * (runs - reference)  # (seeds, lrs)
-            out[f"validation/{name}"] = float(diff.mean())
-            cells.append(diff.mean(axis=0))
-            tuned.append(100.0 * (float(runs.mean(axis=0).max()) - self._reference_tuned[name]))
-        scores = {"advantage": float(np.concatenate(cells).mean()), "worst": float(np.concatenate(cells).min()),
-                  "tuned": float(np.mean(tuned))}
-        if self.default_index:
-            scores["at_default"] = float(np.mean([c[self.default_index[0]] for c in cells]))
-        scores["score"] = float(np.mean([scores[k] for k in self.select]))
-        return {**{f"validation_{k}": v for k, v in scores.items()}, **out}
+        names = list(self.envs)
+        return suite_scores({n: self.policy_runs(n, policy, greedy) for n in names},
+                            {n: self.schedule_runs(n, policy) for n in names},
+                            self.default_index[0] if self.default_index else None, self.select)
 
     def __call__(self, policy: Any) -> Dict[str, Any]:
         for env in self.envs.values():
@@ -234,6 +232,42 @@ class ValidationSuite:
             out.update({f"{k}/{m}": v for m, scores in by_mode.items() for k, v in scores.items()})
         out["validation_mode"] = best
         return out
+
+
+def suite_scores(policy_runs: Dict[str, np.ndarray], schedule_runs: Dict[str, np.ndarray], default_index: Optional[int],
+                 select: Sequence[str], pick: Optional[Sequence[int]] = None,
+                 report: Optional[Sequence[int]] = None) -> Dict[str, float]:
+    """The suite's scores from its runs: per task, ``policy_runs[task]`` (seeds, lrs) and
+    ``schedule_runs[task]`` (schedules, seeds, lrs) final hold-out accuracies (fractions).
+
+    Every choice (the reference schedule at each LR, the policy's tuned LR, the best (schedule,
+    LR)) is made on the mean over the seeds ``pick``, every score is measured on the seeds
+    ``report`` (both default: all seeds, as the suite does). Disjoint ``pick`` and ``report``
+    give the scores after a choice made on other seeds: the comparison without the upward bias
+    of picking and reporting on the same runs. Returns ``validation_<score>`` (advantage, worst,
+    tuned, at_default when ``default_index`` is set, and score: the mean of ``select``) and
+    ``validation/<task>`` (the task's mean advantage), in points."""
+    cells, tuned, out = [], [], {}
+    for name, runs in policy_runs.items():
+        schedules = schedule_runs[name]
+        seeds = np.arange(runs.shape[0])
+        p = seeds if pick is None else np.asarray(pick)
+        r = seeds if report is None else np.asarray(report)
+        lrs = np.arange(runs.shape[1])
+        picked = schedules[:, p].mean(axis=1)  # (schedules, lrs)
+        reference = schedules[picked.argmax(axis=0), :, lrs].T  # (seeds, lrs): per LR the first of equals
+        diff = 100.0 * (runs[r] - reference[r])  # (report seeds, lrs)
+        out[f"validation/{name}"] = float(diff.mean())
+        cells.append(diff.mean(axis=0))
+        best_lr = int(runs[p].mean(axis=0).argmax())
+        best_schedule, best_schedule_lr = np.unravel_index(int(picked.argmax()), picked.shape)
+        tuned.append(100.0 * (float(runs[r, best_lr].mean()) - float(schedules[best_schedule, r, best_schedule_lr].mean())))
+    scores = {"advantage": float(np.concatenate(cells).mean()), "worst": float(np.concatenate(cells).min()),
+              "tuned": float(np.mean(tuned))}
+    if default_index is not None:
+        scores["at_default"] = float(np.mean([c[default_index] for c in cells]))
+    scores["score"] = float(np.mean([scores[k] for k in select]))
+    return {**{f"validation_{k}": v for k, v in scores.items()}, **out}
 
 
 HISTORY_FILE = "validation_history.json"
