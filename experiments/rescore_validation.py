@@ -16,7 +16,8 @@ policy's and the reference's mean final hold-out accuracy, the reference's sched
 in points, so the cell that sets ``validation_worst`` is named.
 
 With ``--split N`` the suite's seeds (e.g. ``env.scenario.validation.seeds=[0,1,2,3,4,5]``) are
-cut into groups of N, and each policy is scored in its first mode only, per group (every
+cut into groups of N, and each policy is scored in its first mode only: on all of them as one
+suite, per group (every
 choice and score on that group's seeds, as the suite scores) and picked on one group, reported
 on another (the mean over every ordered pair of groups): the gap between the two is the
 suite's bias from choosing and measuring on the same runs (the reference's best schedule at
@@ -102,8 +103,8 @@ SPLIT_SCORES = ("score", "advantage", "at_default", "tuned", "worst")
 
 
 def split_scores(policy_runs, schedule_runs, seeds, size: int, default_index, select):
-    """Rows of ``validation_*`` scores: one per group of ``size`` consecutive seeds (chosen and
-    measured on it), their mean, and the mean over ordered pairs of groups of the scores picked
+    """Rows of ``validation_*`` scores: all seeds as one suite, one per group of ``size``
+    consecutive seeds (chosen and measured on it), their mean, and the mean over ordered pairs of groups of the scores picked
     on the first and measured on the second."""
     groups = [list(range(i, i + size)) for i in range(0, len(seeds), size)]
     label = lambda g: ",".join(str(seeds[i]) for i in g)  # noqa: E731
@@ -112,8 +113,8 @@ def split_scores(policy_runs, schedule_runs, seeds, size: int, default_index, se
     crossed = [suite_scores(policy_runs, schedule_runs, default_index, select, a, b)
                for a in groups for b in groups if a is not b]
     held_out = {k: float(np.mean([r[k] for r in crossed])) for k in crossed[0]}
-    return rows + [{"seeds": "mean, picked on the same group", **same},
-                   {"seeds": "mean, picked on another group", **held_out}]
+    return [{"seeds": label(range(len(seeds))), **suite_scores(policy_runs, schedule_runs, default_index, select)}] + rows + [
+        {"seeds": "mean, picked on the same group", **same}, {"seeds": "mean, picked on another group", **held_out}]
 
 
 def split_table(rows, title: str) -> str:

@@ -342,9 +342,9 @@ def test_suite_scores_pick_on_some_seeds_and_report_on_others():
     assert "validation_at_default" not in suite_scores(policy, schedules, None, ["advantage"])
 
 
-def test_rescore_split_scores_each_group_and_across_groups(experiment_script):
-    """``rescore_validation.py --split``: one row per seed group, their mean, and the mean of
-    the scores picked on one group and measured on another."""
+def test_rescore_split_scores_each_group_and_across_groups(experiment_script, capsys):
+    """``rescore_validation.py --split``: all seeds as one suite, one row per seed group, their
+    mean, and the mean of the scores picked on one group and measured on another."""
     script = experiment_script("rescore_validation")
     from mava_ganno.systems.validation import suite_scores
 
@@ -352,17 +352,22 @@ def test_rescore_split_scores_each_group_and_across_groups(experiment_script):
     policy = {"a": rng.uniform(0.5, 0.9, (4, 3)), "b": rng.uniform(0.5, 0.9, (4, 3))}
     schedules = {n: rng.uniform(0.5, 0.9, (2, 4, 3)) for n in policy}
     rows = script.split_scores(policy, schedules, [0, 1, 2, 3], 2, 1, ["advantage", "tuned"])
-    assert [r["seeds"] for r in rows] == ["0,1", "2,3", "mean, picked on the same group", "mean, picked on another group"]
+    assert [r["seeds"] for r in rows] == ["0,1,2,3", "0,1", "2,3", "mean, picked on the same group",
+                                          "mean, picked on another group"]
+    everything = suite_scores(policy, schedules, 1, ["advantage", "tuned"])
+    assert rows[0]["validation_score"] == pytest.approx(everything["validation_score"])
     first = suite_scores({n: r[:2] for n, r in policy.items()}, {n: r[:, :2] for n, r in schedules.items()}, 1,
                          ["advantage", "tuned"])
-    assert rows[0]["validation_tuned"] == pytest.approx(first["validation_tuned"])
-    assert rows[2]["validation_worst"] == pytest.approx((rows[0]["validation_worst"] + rows[1]["validation_worst"]) / 2)
+    assert rows[1]["validation_tuned"] == pytest.approx(first["validation_tuned"])
+    assert rows[3]["validation_worst"] == pytest.approx((rows[1]["validation_worst"] + rows[2]["validation_worst"]) / 2)
     crossed = [suite_scores(policy, schedules, 1, ["advantage", "tuned"], a, b) for a, b in (([0, 1], [2, 3]), ([2, 3], [0, 1]))]
-    assert rows[3]["validation_tuned"] == pytest.approx(np.mean([c["validation_tuned"] for c in crossed]))
-    assert rows[3]["validation_tuned"] != pytest.approx(rows[2]["validation_tuned"])
+    assert rows[4]["validation_tuned"] == pytest.approx(np.mean([c["validation_tuned"] for c in crossed]))
+    assert rows[4]["validation_tuned"] != pytest.approx(rows[3]["validation_tuned"])
     table = script.split_table(rows, "p (greedy)").splitlines()
     assert table[3] == "| seeds | score | advantage | at_default | tuned | worst |"
-    assert table[-1].startswith("| mean, picked on another group | ") and len(table) == 9
+    assert table[-1].startswith("| mean, picked on another group | ") and len(table) == 10
+    assert script.main(["--split", "two", "default", "--"]) == 2
+    assert "--split 'two': give the number of seeds per group" in capsys.readouterr().err
 
 
 def test_validation_schedules_at_every_sgd_step_are_the_benchmark_baselines(tmp_path):
