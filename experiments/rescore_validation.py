@@ -16,13 +16,12 @@ policy's and the reference's mean final hold-out accuracy, the reference's sched
 in points, so the cell that sets ``validation_worst`` is named.
 
 With ``--split N`` the suite's seeds (e.g. ``env.scenario.validation.seeds=[0,1,2,3,4,5]``) are
-cut into groups of N, and each policy is scored in its first mode only: on all of them as one
-suite, per group (every
-choice and score on that group's seeds, as the suite scores) and picked on one group, reported
-on another (the mean over every ordered pair of groups): the gap between the two is the
-suite's bias from choosing and measuring on the same runs (the reference's best schedule at
-each LR, the best (schedule, LR) and the policy's best LR for ``tuned``). One Markdown table per
-policy, after its JSON line (which holds every row).
+cut into groups of N, and each policy is scored in its first mode only: on all the seeds as one
+suite, per group (every choice and score on that group's seeds, as the suite scores), and chosen
+on one group, measured on another (the mean over every ordered pair of groups). The gap between
+the last two is what choosing and measuring on the same runs does to the scores (the reference's
+best schedule at each LR; for ``tuned``, the best (schedule, LR) and the policy's best LR). One
+Markdown table per policy, after its JSON line (which holds every row).
 """
 
 from __future__ import annotations
@@ -70,9 +69,7 @@ def main(argv) -> int:
         if split is not None:
             policy, mode = load_policy_any(path), suite.modes[0]
             names = list(suite.envs)
-            for env in suite.envs.values():
-                if hasattr(policy, "check_env"):
-                    policy.check_env(env)
+            suite.check_policy(policy)
             rows = split_scores({n: suite.policy_runs(n, policy, mode == "greedy") for n in names},
                                 {n: suite.schedule_runs(n, policy) for n in names}, suite.seeds, split,
                                 suite.default_index[0] if suite.default_index else None, suite.select)
@@ -104,8 +101,8 @@ SPLIT_SCORES = ("score", "advantage", "at_default", "tuned", "worst")
 
 def split_scores(policy_runs, schedule_runs, seeds, size: int, default_index, select):
     """Rows of ``validation_*`` scores: all seeds as one suite, one per group of ``size``
-    consecutive seeds (chosen and measured on it), their mean, and the mean over ordered pairs of groups of the scores picked
-    on the first and measured on the second."""
+    consecutive seeds (chosen and measured on it), their mean, and the mean over ordered pairs
+    of groups of the scores chosen on the first and measured on the second."""
     groups = [list(range(i, i + size)) for i in range(0, len(seeds), size)]
     label = lambda g: ",".join(str(seeds[i]) for i in g)  # noqa: E731
     rows = [{"seeds": label(g), **suite_scores(policy_runs, schedule_runs, default_index, select, g, g)} for g in groups]

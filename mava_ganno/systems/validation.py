@@ -180,7 +180,7 @@ class ValidationSuite:
 
     def _reference_runs(self, name: str, policy: Any) -> np.ndarray:
         """(seeds, lrs) the reference's final hold-out accuracy on one task: the constant LR, or
-        at each LR the runs of the schedule with the best mean over seeds. Run once per task."""
+        at each LR the runs of the schedule with the best mean over seeds (from ``schedule_runs``)."""
         runs = self.schedule_runs(name, policy)
         best = runs.mean(axis=1).argmax(axis=0)  # per LR; the first of equals
         self._reference_names[name] = [self.schedules[b] for b in best]
@@ -221,10 +221,14 @@ class ValidationSuite:
                             {n: self.schedule_runs(n, policy) for n in names},
                             self.default_index[0] if self.default_index else None, self.select)
 
-    def __call__(self, policy: Any) -> Dict[str, Any]:
+    def check_policy(self, policy: Any) -> None:
+        """Raise a clear error if a task's environment does not match the policy."""
         for env in self.envs.values():
             if hasattr(policy, "check_env"):
                 policy.check_env(env)
+
+    def __call__(self, policy: Any) -> Dict[str, Any]:
+        self.check_policy(policy)
         by_mode = {m: self._scores(policy, m == "greedy") for m in self.modes}
         best = max(self.modes, key=lambda m: by_mode[m]["validation_score"])  # first of equals
         out: Dict[str, Any] = dict(by_mode[best])
@@ -243,8 +247,8 @@ def suite_scores(policy_runs: Dict[str, np.ndarray], schedule_runs: Dict[str, np
     Every choice (the reference schedule at each LR, the policy's tuned LR, the best (schedule,
     LR)) is made on the mean over the seeds ``pick``, every score is measured on the seeds
     ``report`` (both default: all seeds, as the suite does). Disjoint ``pick`` and ``report``
-    give the scores after a choice made on other seeds: the comparison without the upward bias
-    of picking and reporting on the same runs. Returns ``validation_<score>`` (advantage, worst,
+    give the scores after a choice made on other seeds, without what choosing and measuring on
+    the same runs adds to each side. Returns ``validation_<score>`` (advantage, worst,
     tuned, at_default when ``default_index`` is set, and score: the mean of ``select``) and
     ``validation/<task>`` (the task's mean advantage), in points."""
     cells, tuned, out = [], [], {}
