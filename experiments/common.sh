@@ -47,10 +47,14 @@ variant_env() {
     # wsd-step with WSD as the base instead of the cosine: the no-op holds its LR for four fifths
     # of the episode, then decays linearly to 0 at every SGD step (lr_decay=wsd_step)
     wsd-base) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=step env.kwargs.action_table=rich env.kwargs.lr_decay=wsd_step $STRONG +env.scenario.validation.schedule_resolution=sgd_step" ;;
+    # wsd-decay with a third of its episodes from high initial LRs: 40% from [3e-4, 3e-3] (users'
+    # LRs), 30% from [3e-3, 3e-2] (starts the suite's 1e-2 cells have, from which WSD's warm-up
+    # wins), the rest from the scenario's [1e-5, 1e-1]
+    wsd-decay-high) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=mean env.kwargs.action_table=rich env.kwargs.lr_decay=cosine +env.scenario.task_config.lr_focus=[[3.0e-4,3.0e-3],[3.0e-3,3.0e-2]] +env.scenario.task_config.focus_fraction=[0.4,0.3] +env.scenario.validation.reference=best_schedule +env.scenario.validation.select=[advantage,at_default,tuned] +env.scenario.validation.schedule_resolution=sgd_step" ;;
     *) echo "unknown variant $1 (paper, paper-val, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
          "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
          "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich, strong-cosine-rich-long," \
-         "strong-cosine-decay, strong-cosine-decay-long, wsd-decay, wsd-step, wsd-base)" >&2; return 2 ;;
+         "strong-cosine-decay, strong-cosine-decay-long, wsd-decay, wsd-step, wsd-base, wsd-decay-high)" >&2; return 2 ;;
   esac
 }
 

@@ -312,6 +312,11 @@ def test_bad_config_raises_before_compute(kwargs, match, monkeypatch):
         (dict(focus_fraction=0.5), "focus_fraction=0.5 needs lr_focus"),
         (dict(lr_focus=(3e-4, 3e-3), focus_fraction=1.5), "focus_fraction must be in \\[0, 1\\]"),
         (dict(lr_focus=(3e-3, 3e-4), focus_fraction=0.5), "lr_focus range .* has min > max"),
+        (dict(lr_focus=[(3e-4, 3e-3), (3e-3, 3e-2)], focus_fraction=[0.7, 0.4]), "sums to 1.1 > 1"),
+        (dict(lr_focus=[(3e-4, 3e-3), (3e-3, 3e-2)], focus_fraction=0.5), "one \\[min, max\\] pair per share"),
+        (dict(lr_focus=(3e-4, 3e-3), focus_fraction=[0.4, 0.3]), "one \\[min, max\\] pair per share"),
+        (dict(lr_focus=[(3e-4, 3e-3), (3e-3,)], focus_fraction=[0.4, 0.3]), "one \\[min, max\\] pair per share"),
+        (dict(lr_focus=(3e-4, 3e-3), focus_fraction=[]), "gives no share"),
     ],
 )
 def test_bad_initial_conditions(kwargs, match):
@@ -345,6 +350,30 @@ def test_a_focus_range_draws_its_share_of_initial_lrs_and_leaves_the_rest_alone(
     assert focus.min() >= np.log10(3e-4) - 1e-4 and focus.max() <= np.log10(3e-3) + 1e-4
     np.testing.assert_allclose(np.histogram(focus, bins=2, range=(np.log10(3e-4), np.log10(3e-3)))[0] / focus.size, 0.5, atol=0.05)
 
+
+
+def test_several_focus_ranges_each_draw_their_share_and_the_first_draws_as_alone():
+    from omegaconf import OmegaConf
+
+    keys = jax.random.split(jax.random.PRNGKey(0), 6000)
+    plain = jax.vmap(InitialConditionsGenerator(lr=(1e-5, 1e-1)))(keys)
+    one = jax.vmap(InitialConditionsGenerator(lr=(1e-5, 1e-1), lr_focus=(3e-4, 3e-3), focus_fraction=0.4))(keys)
+    # as a Hydra config gives them: nested ListConfigs
+    two_cfg = OmegaConf.create({"lr": [1e-5, 1e-1], "lr_focus": [[3e-4, 3e-3], [3e-3, 3e-2]], "focus_fraction": [0.4, 0.3]})
+    gen = InitialConditionsGenerator(**two_cfg)
+    two = jax.vmap(gen)(keys)
+    assert gen.focus_fraction == pytest.approx(0.7) and "focus_fraction=[0.4, 0.3]" in repr(gen)
+    np.testing.assert_array_equal(two.weight_decay, plain.weight_decay)
+    lr_one, lr_two, lr_plain = (np.asarray(x.initial_lr) for x in (one, two, plain))
+    first = lr_one != lr_plain  # the first range's episodes: the same draws as with it alone
+    np.testing.assert_array_equal(lr_two[first], lr_one[first])
+    second = ~first & (lr_two != lr_plain)
+    rest = ~first & ~second
+    assert abs(first.mean() - 0.4) < 0.03 and abs(second.mean() - 0.3) < 0.03
+    np.testing.assert_array_equal(lr_two[rest], lr_plain[rest])
+    high = np.log10(lr_two[second])
+    assert high.min() >= np.log10(3e-3) - 1e-4 and high.max() <= np.log10(3e-2) + 1e-4
+    np.testing.assert_allclose(np.histogram(high, bins=2, range=(np.log10(3e-3), np.log10(3e-2)))[0] / high.size, 0.5, atol=0.05)
 
 def test_viewer_writes_pngs(tiny_eval_env, tmp_path):
     env = tiny_eval_env.env

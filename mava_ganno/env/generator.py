@@ -46,6 +46,35 @@ def _parse(name: str, value: Range, allow_zero: bool) -> Tuple[float, float]:
     return lo, hi
 
 
+def _fractions(focus_fraction: Any) -> Tuple[float, ...]:
+    """``focus_fraction`` as a tuple of shares, each in [0, 1], summing to at most 1."""
+    many = not isinstance(focus_fraction, (str, bytes)) and isinstance(focus_fraction, Iterable)
+    values = list(focus_fraction) if many else [focus_fraction]
+    if many and not values:
+        raise ValueError("focus_fraction = [] gives no share; give one share per lr_focus range, e.g. [0.4, 0.3].")
+    shares = tuple(_number("focus_fraction", v, focus_fraction) for v in values)
+    if any(not 0.0 <= f <= 1.0 for f in shares):
+        raise ValueError(f"focus_fraction must be in [0, 1] (the share of episodes drawn from lr_focus), got {focus_fraction!r}.")
+    if sum(shares) > 1.0 + 1e-9:
+        raise ValueError(f"focus_fraction {list(shares)} sums to {sum(shares):g} > 1; the shares of the lr_focus ranges "
+                         "must leave a non-negative share to lr.")
+    return shares
+
+
+def _focus_ranges(lr_focus: Any, fractions: Tuple[float, ...]) -> Tuple[Tuple[float, float], ...]:
+    """``lr_focus`` as one ``(min, max)`` per share in ``fractions`` (none needed when every share is 0)."""
+    if not any(fractions):
+        return tuple((0.0, 0.0) for _ in fractions)
+    is_seq = lambda v: not isinstance(v, (str, bytes)) and isinstance(v, Iterable)  # noqa: E731
+    items = list(lr_focus) if is_seq(lr_focus) else []
+    ranges = items if items and all(is_seq(v) for v in items) else [lr_focus]  # one [min, max] pair or a list of them
+    if len(ranges) != len(fractions) or any(not is_seq(r) or len(list(r)) != 2 for r in ranges):
+        example = "[3e-4, 3e-3]" if len(fractions) == 1 else "[[3e-4, 3e-3], [3e-3, 3e-2]]"
+        raise ValueError(f"focus_fraction={list(fractions) if len(fractions) > 1 else fractions[0]} needs lr_focus with one "
+                         f"[min, max] pair per share, such as {example}; got {lr_focus!r}.")
+    return tuple(_parse("lr_focus", r, allow_zero=False) for r in ranges)
+
+
 class InitialConditionsGenerator:
     """Samples initial conditions log-uniformly (paper, appendix A).
 
@@ -55,22 +84,30 @@ class InitialConditionsGenerator:
         weight_decay: the same for the weight decay.
         lr_focus, focus_fraction: a share ``focus_fraction`` of the episodes draws its initial
             LR log-uniformly from the ``[min, max]`` pair ``lr_focus`` instead (for instance the
-            LRs users start with, [3e-4, 3e-3]); the rest from ``lr``. Default: none.
+            LRs users start with, [3e-4, 3e-3]); the rest from ``lr``. Several ranges take a
+            list of pairs and a list of shares, one per range, summing to at most 1 (for
+            instance ``[[3e-4, 3e-3], [3e-3, 3e-2]]`` with ``[0.4, 0.3]``). Default: none.
 
     Training default: lr in [1e-5, 1e-2], weight decay in [1e-5, 1e-1].
     """
 
-    def __init__(self, lr: Range = (1e-5, 1e-2), weight_decay: Range = (1e-5, 1e-1), lr_focus: Range = (),
-                 focus_fraction: float = 0.0):
+    def __init__(self, lr: Range = (1e-5, 1e-2), weight_decay: Range = (1e-5, 1e-1),
+                 lr_focus: Union[Range, Sequence[Range]] = (), focus_fraction: Union[float, Sequence[float]] = 0.0):
         self.lr_range = _parse("lr", lr, allow_zero=True)
         self.wd_range = _parse("weight_decay", weight_decay, allow_zero=True)
-        fraction = _number("focus_fraction", focus_fraction, focus_fraction)
-        if not 0.0 <= fraction <= 1.0:
-            raise ValueError(f"focus_fraction must be in [0, 1] (the share of episodes drawn from lr_focus), got {focus_fraction!r}.")
-        if fraction > 0 and (isinstance(lr_focus, (int, float)) or len(list(lr_focus)) != 2):
-            raise ValueError(f"focus_fraction={fraction} needs lr_focus, a [min, max] pair such as [3e-4, 3e-3]; got {lr_focus!r}.")
-        self.focus_fraction = fraction
-        self.focus_range = _parse("lr_focus", lr_focus, allow_zero=False) if fraction > 0 else None
+        fractions = _fractions(focus_fraction)
+        ranges = _focus_ranges(lr_focus, fractions)
+        self.focus = tuple((r, f) for r, f in zip(ranges, fractions) if f > 0)
+
+    @property
+    def focus_range(self):
+        """The first focus range (``None`` without one); ``focus`` holds every (range, share)."""
+        return self.focus[0][0] if self.focus else None
+
+    @property
+    def focus_fraction(self) -> float:
+        """The share of episodes drawn from any focus range."""
+        return float(sum(f for _, f in self.focus))
 
     @staticmethod
     def _sample(key: chex.PRNGKey, lo: float, hi: float) -> chex.Array:
@@ -82,12 +119,18 @@ class InitialConditionsGenerator:
     def __call__(self, key: chex.PRNGKey) -> InitialConditions:
         k_lr, k_wd = jax.random.split(key)
         lr = self._sample(k_lr, *self.lr_range)
-        if self.focus_range is not None:  # keys of their own: without a focus, draws are unchanged
+        if self.focus:  # keys of their own: without a focus, draws are unchanged
             k_pick, k_focus = jax.random.split(jax.random.fold_in(k_lr, 1))
-            focus = jax.random.uniform(k_pick) < self.focus_fraction
-            lr = jnp.where(focus, self._sample(k_focus, *self.focus_range), lr)
+            u, start = jax.random.uniform(k_pick), 0.0
+            for i, ((lo, hi), share) in enumerate(self.focus):  # range i takes u in [start, start + share)
+                key = k_focus if i == 0 else jax.random.fold_in(k_focus, i)
+                lr = jnp.where((u >= start) & (u < start + share), self._sample(key, lo, hi), lr)
+                start += share
         return InitialConditions(lr, self._sample(k_wd, *self.wd_range))
 
     def __repr__(self) -> str:
-        focus = f", lr_focus={self.focus_range}, focus_fraction={self.focus_fraction}" if self.focus_range else ""
+        if len(self.focus) == 1:
+            focus = f", lr_focus={self.focus[0][0]}, focus_fraction={self.focus[0][1]}"
+        else:
+            focus = f", lr_focus={[r for r, _ in self.focus]}, focus_fraction={[f for _, f in self.focus]}" if self.focus else ""
         return f"InitialConditionsGenerator(lr={self.lr_range}, weight_decay={self.wd_range}{focus})"
