@@ -97,12 +97,7 @@ class InitialConditionsGenerator:
         self.wd_range = _parse("weight_decay", weight_decay, allow_zero=True)
         fractions = _fractions(focus_fraction)
         ranges = _focus_ranges(lr_focus, fractions)
-        self.focus = tuple((r, f) for r, f in zip(ranges, fractions) if f > 0)
-
-    @property
-    def focus_range(self):
-        """The first focus range (``None`` without one); ``focus`` holds every (range, share)."""
-        return self.focus[0][0] if self.focus else None
+        self.focus = tuple((r, f) for r, f in zip(ranges, fractions) if f > 0)  # ((min, max), share) per range
 
     @property
     def focus_fraction(self) -> float:
@@ -129,8 +124,9 @@ class InitialConditionsGenerator:
         return InitialConditions(lr, self._sample(k_wd, *self.wd_range))
 
     def __repr__(self) -> str:
+        focus = ""
         if len(self.focus) == 1:
             focus = f", lr_focus={self.focus[0][0]}, focus_fraction={self.focus[0][1]}"
-        else:
-            focus = f", lr_focus={[r for r, _ in self.focus]}, focus_fraction={[f for _, f in self.focus]}" if self.focus else ""
+        elif self.focus:
+            focus = f", lr_focus={[r for r, _ in self.focus]}, focus_fraction={[f for _, f in self.focus]}"
         return f"InitialConditionsGenerator(lr={self.lr_range}, weight_decay={self.wd_range}{focus})"
