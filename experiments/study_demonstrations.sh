@@ -22,8 +22,10 @@
 # replaces the demonstrated schedules (default: `ganno demos`' own list); INITIAL_LRS=a,b,...
 # also runs every demonstration from each of these initial LRs (`ganno demos --initial-lrs`);
 # KL_UPDATES=n (default 10) is the number of RL updates over which the KL penalty to the clone
-# decays to 0 (null: the whole run).
-# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] [INITIAL_LRS=l] [KL_UPDATES=n] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
+# decays to 0 (null: the whole run); DEMO_SEEDS=a,b,... (default 0) are the demonstrations'
+# episode seeds (`ganno demos --seeds`): each schedule is run once per seed, and `clone --keep-top`
+# ranks every run among its group's runs.
+# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] [INITIAL_LRS=l] [KL_UPDATES=n] [DEMO_SEEDS=s] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
 set -u
 OUT=${1:-results/study12}
 SEEDS=${2:-"0 1 2"}
@@ -34,6 +36,7 @@ export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=1
 TABLE=${TABLE:-paper}
 VARIANT=${VARIANT:-deep-robust-episode}
 KL_UPDATES=${KL_UPDATES:-10}
+DEMO_SEEDS=${DEMO_SEEDS:-0}
 SCHEDULE_ARGS="${SCHEDULES:+--schedules $SCHEDULES} ${INITIAL_LRS:+--initial-lrs $INITIAL_LRS}"
 . "$(dirname "$0")/common.sh"
 RECIPE="$(variant_env "$VARIANT") env.kwargs.action_table=$TABLE" || exit 2
@@ -44,7 +47,7 @@ for step in $STEPS; do
       if [ -f "$OUT/demos.npz" ]; then echo "skip demos (done)"; continue; fi
       start=$(date +%s)
       # shellcheck disable=SC2086  # lists of overrides and arguments
-      $PY -u -m mava_ganno.cli demos $RECIPE $SCHEDULE_ARGS --seeds 0 --out "$OUT/demos.npz" > "$OUT/demos.log" 2>&1
+      $PY -u -m mava_ganno.cli demos $RECIPE $SCHEDULE_ARGS --seeds "$DEMO_SEEDS" --out "$OUT/demos.npz" > "$OUT/demos.log" 2>&1
       echo "$(date +%T) demos rc=$? $(( $(date +%s) - start )) s" ;;
     clone)
       for seed in $SEEDS; do
