@@ -24,8 +24,11 @@
 # KL_UPDATES=n (default 10) is the number of RL updates over which the KL penalty to the clone
 # decays to 0 (null: the whole run); DEMO_SEEDS=a,b,... (default 0) are the demonstrations'
 # episode seeds (`ganno demos --seeds`): each schedule is run once per seed, and `clone --keep-top`
-# ranks every run among its group's runs.
-# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] [INITIAL_LRS=l] [KL_UPDATES=n] [DEMO_SEEDS=s] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
+# ranks every run among its group's runs; KEEP_TOP_BY=start ranks them among the runs of the
+# same group and initial LR instead (`ganno clone --keep-top-by start`); PEAKS_ABOVE_START=1 runs
+# each schedule from each of INITIAL_LRS only at the peaks at or above it (`ganno demos
+# --peaks-above-start`).
+# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] [INITIAL_LRS=l] [PEAKS_ABOVE_START=1] [KL_UPDATES=n] [DEMO_SEEDS=s] [KEEP_TOP_BY=b] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
 set -u
 OUT=${1:-results/study12}
 SEEDS=${2:-"0 1 2"}
@@ -37,7 +40,7 @@ TABLE=${TABLE:-paper}
 VARIANT=${VARIANT:-deep-robust-episode}
 KL_UPDATES=${KL_UPDATES:-10}
 DEMO_SEEDS=${DEMO_SEEDS:-0}
-SCHEDULE_ARGS="${SCHEDULES:+--schedules $SCHEDULES} ${INITIAL_LRS:+--initial-lrs $INITIAL_LRS}"
+SCHEDULE_ARGS="${SCHEDULES:+--schedules $SCHEDULES} ${INITIAL_LRS:+--initial-lrs $INITIAL_LRS} ${PEAKS_ABOVE_START:+--peaks-above-start}"
 . "$(dirname "$0")/common.sh"
 RECIPE="$(variant_env "$VARIANT") env.kwargs.action_table=$TABLE" || exit 2
 mkdir -p "$OUT"
@@ -54,7 +57,7 @@ for step in $STEPS; do
         [ -f "$OUT/clone_s$seed/policy.json" ] && { echo "skip clone_s$seed (done)"; continue; }
         start=$(date +%s)
         $PY -u -m mava_ganno.cli clone --demos "$OUT/demos.npz" --out "$OUT/clone_s$seed" --keep-top 0.3 \
-          --seed "$seed" > "$OUT/clone_s$seed.log" 2>&1
+          ${KEEP_TOP_BY:+--keep-top-by "$KEEP_TOP_BY"} --seed "$seed" > "$OUT/clone_s$seed.log" 2>&1
         echo "$(date +%T) clone_s$seed rc=$? $(( $(date +%s) - start )) s"
       done ;;
     rl)

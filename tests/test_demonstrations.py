@@ -155,11 +155,48 @@ def test_the_file_round_trips_without_pickle_and_a_bad_file_is_named(demos, tmp_
         load_demonstrations(str(bad))
 
 
+def test_peaks_above_the_start_raise_a_low_start_and_never_lower_a_high_one():
+    """``peaks_above_start``: from each initial LR only the peaks at or above it run, so the
+    follower's first action never lowers the start to reach a lower peak; without it, every
+    peak runs from every start."""
+    from mava_ganno.offline.demos import demo_runs
+
+    every = demo_runs(1, (1e-3, 1e-2), (0,), (1e-4, 1e-3, 1e-2))
+    assert [(p, lr0) for _, p, _, lr0 in every] == [(1e-3, 1e-4), (1e-3, 1e-3), (1e-3, 1e-2), (1e-2, 1e-4), (1e-2, 1e-3),
+                                                   (1e-2, 1e-2)]
+    above = demo_runs(2, (1e-3, 1e-2), (0, 1), (1e-4, 1e-3, 1e-2), peaks_above_start=True)
+    assert len(above) == 2 * 2 * (2 + 2 + 1)
+    assert {(p, lr0) for _, p, _, lr0 in above} == {(1e-3, 1e-4), (1e-3, 1e-3), (1e-2, 1e-4), (1e-2, 1e-3), (1e-2, 1e-2)}
+    assert demo_runs(1, (1e-3,), (0,), None, peaks_above_start=True) == [(0, 1e-3, 0, None)]
+    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
+    env = make_ganno(gen, **TINY, difference_reward=False)
+    table = ActionTable.from_strings(env.action_table.entries)
+    data = generate_demonstrations([env], ["tiny"], ("linear",), (1e-3, 1e-2), seeds=(0,), weight_decay=0.1,
+                                   log=lambda s: None, initial_lrs=(1e-2, 1e-4), peaks_above_start=True)
+    N = env.num_agents
+    np.testing.assert_allclose(data["peak"], np.repeat([1e-3, 1e-2, 1e-2], N))
+    np.testing.assert_allclose(data["initial_lr"], np.repeat([1e-4, 1e-2, 1e-4], N))
+    assert json.loads(str(data["meta_json"]))["peaks_above_start"] is True
+    first, start = data["actions"][:, 0], data["initial_lr"]
+    after = table.multipliers[first] * start + table.offsets[first]  # each agent's LR after its first action
+    assert (after[start == np.float32(1e-4)] > 1e-4).all()  # a low start is raised
+    # the high start is the peak of its own linear decay: one step along it, not towards the 1e-3 peak
+    target = schedule_targets("linear", 1e-2, env.sl_steps, env.tau)[1]
+    cand = np.clip(1e-2 * table.multipliers + table.offsets, 0, env.lr_max)
+    assert (first[start == np.float32(1e-2)] == np.abs(np.log(cand) - np.log(target)).argmin()).all()
+    assert (after[start == np.float32(1e-2)] > 5e-3).all()
+    with pytest.raises(ValueError, match=r"initial learning rate\(s\) \[0.03\] are above every peak"):
+        generate_demonstrations([env], ["tiny"], ("linear",), (1e-3, 1e-2), initial_lrs=(1e-3, 3e-2),
+                                peaks_above_start=True, log=lambda s: None)
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--schedules", "cosinus"], "unknown schedule 'cosinus'"),
     (["--peaks", "0"], "peak learning rate 0.0 must be a finite number > 0"),
     (["--peaks", "1e-3,x"], "is not a comma-separated list of floats"),
     (["--initial-lrs", "1e-3,-1"], "initial learning rate -1.0 must be a finite number >= 0"),
+    (["--peaks-above-start"], "give initial learning rates too, e.g. --initial-lrs 1e-4,1e-3,1e-2"),
+    (["--peaks-above-start", "--initial-lrs", "1e-3,3e-2"], "initial learning rate(s) [0.03] are above every peak"),
     (["env/scenario=no-such"], "config: "),
 ])
 def test_demos_cli_refuses_bad_input_before_running(argv, message, capsys, tmp_path):
@@ -216,13 +253,37 @@ def test_keep_top_keeps_the_best_episodes_of_each_group(demos):
         keep_top_episodes(data, 1.5)
 
 
+def test_keep_top_by_start_ranks_each_initial_lr_of_a_group_on_its_own():
+    """Ranked per group, the runs from a start whose runs all end worse are dropped; ranked per
+    (group, initial LR), each start keeps its own best runs."""
+    from mava_ganno.offline.bc import keep_top_episodes
+
+    # one group, 8 runs of one agent: starts 1e-3 (episodes 0-3) and 1e-2 (4-7), whose runs all end below
+    acc = np.array([0.90, 0.93, 0.91, 0.92, 0.80, 0.85, 0.70, 0.75], np.float32)
+    data = {"episode": np.arange(8), "group": np.zeros(8, np.int32), "final_val_accuracy": acc,
+            "initial_lr": np.array([1e-3] * 4 + [1e-2] * 4, np.float32), "mask": np.ones((8, 3), bool)}
+    kept = lambda m: set(np.flatnonzero(m.any(1)).tolist())  # noqa: E731
+    assert kept(keep_top_episodes(data, 0.25)) == {1, 3}
+    assert kept(keep_top_episodes(data, 0.25, by="group")) == {1, 3}
+    assert kept(keep_top_episodes(data, 0.25, by="start")) == {1, 5}
+    # a second group with the same starts is ranked apart from the first
+    two = {k: np.concatenate([v, v]) for k, v in data.items()}
+    two["episode"], two["group"] = np.arange(16), np.repeat([0, 1], 8)
+    two["final_val_accuracy"][8:] -= 0.5
+    assert kept(keep_top_episodes(two, 0.25, by="start")) == {1, 5, 9, 13}
+    with pytest.raises(ValueError, match="keep_top_by must be one of group, start, got 'lr'"):
+        keep_top_episodes(data, 0.25, by="lr")
+
+
 def test_clone_cli_names_a_bad_input_and_writes_a_loadable_policy(demos, tmp_path, capsys):
     from mava_ganno.policy import load_policy
 
     _, path = demos
     for argv, message in [(["--demos", str(tmp_path / "none.npz")], "none.npz: not a readable demonstrations file"),
                           (["--demos", path, "--epochs", "0"], "epochs must be an integer >= 1, got 0"),
-                          (["--demos", path, "--keep-top", "0"], "keep_top must be a fraction in (0, 1]")]:
+                          (["--demos", path, "--keep-top", "0"], "keep_top must be a fraction in (0, 1]"),
+                          (["--demos", path, "--keep-top-by", "start"],
+                           "--keep-top-by start ranks the episodes --keep-top keeps; add --keep-top")]:
         with pytest.raises(SystemExit) as e:
             DEMOS_CLI.clone_main(argv + ["--out", str(tmp_path / "p")])
         assert e.value.code == 2 and message in capsys.readouterr().err
@@ -230,6 +291,14 @@ def test_clone_cli_names_a_bad_input_and_writes_a_loadable_policy(demos, tmp_pat
     DEMOS_CLI.clone_main(["--demos", path, "--out", str(tmp_path / "p"), "--epochs", "1", "--batch-size", "8"])
     policy = load_policy(str(tmp_path / "p"))
     assert policy.metadata["source"] == "behaviour_cloning" and policy.metadata["demonstrations_file"] == path
+    assert policy.metadata["keep_top"] is None and policy.metadata["keep_top_by"] is None
+    DEMOS_CLI.clone_main(["--demos", path, "--out", str(tmp_path / "q"), "--epochs", "1", "--batch-size", "8",
+                          "--keep-top", "0.5", "--keep-top-by", "start"])
+    meta = load_policy(str(tmp_path / "q")).metadata
+    assert meta["keep_top"] == 0.5 and meta["keep_top_by"] == "start"
+    # each (group, initial LR) keeps half its runs: the long group's 3 starts (0, 1e-3, 1e-2) hold
+    # 4, 2 and 2 runs of 3 agents, the short group's 4, 2, 2 of 2 agents
+    assert meta["sequences"] == (2 + 1 + 1) * 3 + (2 + 1 + 1) * 2
 
 
 # ----------------------------------------------------------------------------- critic pre-fit

@@ -9,9 +9,9 @@ chunk's start carried forward without gradient. The observation-normalisation st
 the data's (its valid steps, continuous columns only), so the cloned policy normalises as a
 policy trained by recurrent IPPO would.
 
-Optional outcome filtering: ``keep_top`` keeps, per task group, the episodes whose final
-hold-out accuracy is in the top fraction (e.g. 0.3), so bad schedules (too high peaks) are
-not imitated.
+Optional outcome filtering: ``keep_top`` keeps, per task group (or per task group and initial
+LR, ``keep_top_by="start"``), the episodes whose final hold-out accuracy is in the top fraction
+(e.g. 0.3), so bad schedules (too high peaks) are not imitated.
 """
 
 from __future__ import annotations
@@ -26,15 +26,27 @@ import numpy as np
 from mava_ganno.policy import GannoPolicy, NetworkConfig, init_policy
 from mava_ganno.policy.fitting import check_fit_arguments, chunked_apply, fit_sequences
 
+KEEP_TOP_BY = ("group", "start")
 
-def keep_top_episodes(data: Dict[str, Any], fraction: float) -> np.ndarray:
-    """(S, T) mask: the data's mask restricted to each group's top ``fraction`` of episodes
-    by final hold-out accuracy (at least one episode per group)."""
+
+def keep_top_episodes(data: Dict[str, Any], fraction: float, by: str = "group") -> np.ndarray:
+    """(S, T) mask: the data's mask restricted to the top ``fraction`` of episodes by final
+    hold-out accuracy (at least one per set), ranked within each task group (``by="group"``)
+    or within each (task group, initial LR) pair (``by="start"``: every initial LR of the
+    demonstrations keeps its own best episodes, what to do from there, and not only the runs
+    that reached the group's best peaks)."""
     if not 0.0 < float(fraction) <= 1.0:
         raise ValueError(f"keep_top must be a fraction in (0, 1], got {fraction!r}; e.g. 0.3 keeps the best 30%.")
+    if by not in KEEP_TOP_BY:
+        raise ValueError(f"keep_top_by must be one of {', '.join(KEEP_TOP_BY)}, got {by!r}.")
+    if by == "group":
+        sets = np.asarray(data["group"])
+    else:
+        pairs = np.stack([np.asarray(data["group"], np.float64), np.asarray(data["initial_lr"], np.float64)], 1)
+        sets = np.unique(pairs, axis=0, return_inverse=True)[1].reshape(-1)
     keep = np.zeros(len(data["episode"]), bool)
-    for g in np.unique(data["group"]):
-        rows = data["group"] == g
+    for g in np.unique(sets):
+        rows = sets == g
         episodes, first = np.unique(data["episode"][rows], return_index=True)
         acc = data["final_val_accuracy"][rows][first]
         n = max(1, int(round(fraction * len(episodes))))
@@ -77,6 +89,7 @@ def behaviour_clone(
     learning_rate: float = 1e-3,
     chunk: int = 8,
     keep_top: Optional[float] = None,
+    keep_top_by: str = "group",
     seed: int = 0,
     metadata: Optional[Dict[str, Any]] = None,
     log=print,
@@ -86,7 +99,7 @@ def behaviour_clone(
     demonstrated one)."""
     check_fit_arguments(epochs, batch_size, chunk, learning_rate)
     meta = data["meta"]
-    mask = keep_top_episodes(data, keep_top) if keep_top is not None else data["mask"]
+    mask = keep_top_episodes(data, keep_top, keep_top_by) if keep_top is not None else data["mask"]
     if not mask.any():
         raise ValueError("the demonstrations have no valid step to clone.")
     obs, actions = np.asarray(data["obs"], np.float32), np.asarray(data["actions"], np.int32)
@@ -106,7 +119,8 @@ def behaviour_clone(
         "tau": (meta.get("taus") or [None])[0],
         "lr_decay": meta.get("lr_decay", "none"),
         "epochs": int(epochs), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
-        "chunk": int(chunk), "keep_top": keep_top, "seed": int(seed),
+        "chunk": int(chunk), "keep_top": keep_top,
+        "keep_top_by": keep_top_by if keep_top is not None else None, "seed": int(seed),
         "sequences": int(len(rows)), "final_action_accuracy": history[-1]["accuracy"],
         **dict(metadata or {}),
     }

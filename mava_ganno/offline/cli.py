@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any, List, Optional, Sequence
 
-from mava_ganno.offline.demos import DEFAULT_PEAKS, DEMO_SCHEDULES, check_initial_lrs, check_schedules
+from mava_ganno.offline.demos import DEFAULT_PEAKS, DEMO_SCHEDULES, check_initial_lrs, check_schedules, demo_runs
 from mava_ganno.utils.files import Terminated, exit_interrupted, terminate_as_exception
 
 
@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=_list(int), default=[0], help="episode seeds (initialisation, data order, weight decay draw)")
     p.add_argument("--initial-lrs", type=_list(float), default=None,
                    help="run every schedule from each of these LRs (default: from the schedule's first value)")
+    p.add_argument("--peaks-above-start", action="store_true",
+                   help="from each initial LR, only the peaks at or above it (no run lowers its start to reach a peak)")
     p.add_argument("--weight-decay", type=float, default=None, help="fixed weight decay (default: the scenario's distribution)")
     p.add_argument("--max-runs-per-call", type=int, default=64)
     return p
@@ -62,7 +64,7 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
 
     try:  # everything is checked before any episode runs
         check_schedules(args.schedules, args.peaks)
-        check_initial_lrs(args.initial_lrs)
+        check_initial_lrs(args.initial_lrs, args.peaks, args.peaks_above_start)
         if not args.seeds:
             raise ValueError("no seeds given; e.g. --seeds 0,1.")
         if args.max_runs_per_call < 1:
@@ -80,10 +82,11 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     t0 = time.perf_counter()
     try:
         with terminate_as_exception():
-            episodes = len(args.schedules) * len(args.peaks) * len(args.seeds) * len(args.initial_lrs or [None])
+            episodes = len(demo_runs(len(args.schedules), args.peaks, args.seeds, args.initial_lrs, args.peaks_above_start))
             print(f"[demos] {episodes} episodes in each of {len(names)} group(s) -> {args.out}")
             data = generate_demonstrations(envs, names, args.schedules, args.peaks, args.seeds, args.weight_decay,
-                                           args.max_runs_per_call, initial_lrs=args.initial_lrs)
+                                           args.max_runs_per_call, initial_lrs=args.initial_lrs,
+                                           peaks_above_start=args.peaks_above_start)
     except (KeyboardInterrupt, Terminated) as e:
         exit_interrupted(e, f"no demonstrations were written ({args.out} is written when all have run); run the same command again.")
     path = save_demonstrations(args.out, data)
@@ -108,6 +111,8 @@ def build_clone_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--chunk", type=int, default=8, help="truncated-BPTT chunk (system.recurrent_chunk_size)")
     p.add_argument("--keep-top", type=float, default=None, help="keep each group's best episodes, e.g. 0.3")
+    p.add_argument("--keep-top-by", choices=("group", "start"), default=None,
+                   help="rank --keep-top within each task group (default) or each (task group, initial LR)")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -120,11 +125,14 @@ def clone_main(argv: Optional[Sequence[str]] = None) -> str:
     from mava_ganno.policy.io import ensure_writable_dir
 
     try:
+        if args.keep_top_by is not None and args.keep_top is None:
+            raise ValueError(f"--keep-top-by {args.keep_top_by} ranks the episodes --keep-top keeps; add --keep-top, e.g. 0.3.")
         ensure_writable_dir(os.path.dirname(os.path.abspath(args.out)), "choose another --out.")
         data = load_demonstrations(args.demos)
         with terminate_as_exception():
             policy, history = behaviour_clone(data, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-                                              chunk=args.chunk, keep_top=args.keep_top, seed=args.seed,
+                                              chunk=args.chunk, keep_top=args.keep_top,
+                                              keep_top_by=args.keep_top_by or "group", seed=args.seed,
                                               metadata={"demonstrations_file": os.path.abspath(args.demos)})
     except OSError as e:
         _fail(e.strerror or str(e))

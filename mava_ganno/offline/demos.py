@@ -11,7 +11,9 @@ equal calls like the evaluation harness.
 Each run starts at its schedule's first value, or with ``initial_lrs`` once from each of those
 LRs: the env resets there and the follower moves towards the schedule from the first decision
 on, so the demonstrations also show how to leave an initial LR for the schedule's (a warm-up
-from 0, a repair from an LR far from the peak).
+from 0, a repair from an LR far from the peak). With ``peaks_above_start`` a run starts from an
+initial LR only at the peaks at or above it: the demonstrations raise an LR that is too low
+and keep one that is high as the peak of their decay, never lower it to reach a peak.
 
 The dataset holds one sequence per layer agent and episode (S sequences, T = the longest
 episode; shorter episodes are padded and masked):
@@ -94,16 +96,41 @@ def check_schedules(schedules: Sequence[str], peaks: Sequence[float]) -> None:
         raise ValueError("no peak learning rates given; e.g. 1e-4,1e-3,1e-2.")
 
 
-def check_initial_lrs(initial_lrs: Optional[Sequence[float]]) -> None:
+def check_initial_lrs(initial_lrs: Optional[Sequence[float]], peaks: Sequence[float] = (),
+                      peaks_above_start: bool = False) -> None:
     """A ``ValueError`` naming an initial LR that is not a finite number >= 0, or an empty list
-    (None: every run starts at its schedule's first value)."""
+    (None: every run starts at its schedule's first value); with ``peaks_above_start``, no
+    initial LRs, or one above every peak (no run would start there)."""
     if initial_lrs is None:
+        if peaks_above_start:
+            raise ValueError("peaks above the start keep, for each initial LR, the peaks at or above it: give initial "
+                             "learning rates too, e.g. --initial-lrs 1e-4,1e-3,1e-2.")
         return
     if not initial_lrs:
         raise ValueError("no initial learning rates given; e.g. 1e-4,1e-3,1e-2, or leave them out to start at each schedule's first value.")
     for lr in initial_lrs:
         if isinstance(lr, bool) or not np.isfinite(float(lr)) or float(lr) < 0:
             raise ValueError(f"initial learning rate {lr!r} must be a finite number >= 0; e.g. 1e-3.")
+    if peaks_above_start:
+        high = [float(lr) for lr in initial_lrs if not any(_at_or_above(p, lr) for p in peaks)]
+        if high:
+            raise ValueError(f"initial learning rate(s) {high} are above every peak {[float(p) for p in peaks]}, so with "
+                             f"peaks above the start no run starts there; add a peak >= {max(high)} or drop them.")
+
+
+def _at_or_above(peak: float, lr0: float) -> bool:
+    return float(peak) >= float(lr0) * (1.0 - 1e-6)  # a peak equal to the start, up to parsing
+
+
+def demo_runs(num_schedules: int, peaks: Sequence[float], seeds: Sequence[int],
+              initial_lrs: Optional[Sequence[float]] = None, peaks_above_start: bool = False) -> List[tuple]:
+    """(schedule index, peak, seed, initial LR or None) of every run of one group: every
+    schedule x peak x seed (x initial LR); with ``peaks_above_start`` only the peaks at or above
+    each initial LR, so no run lowers the LR it starts from to reach its schedule's peak (the
+    schedule's own shape may still lower it, e.g. a warm-up's start)."""
+    starts = [None] if initial_lrs is None else list(initial_lrs)
+    return [(si, p, seed, lr0) for si in range(num_schedules) for p in peaks for seed in seeds for lr0 in starts
+            if not (peaks_above_start and lr0 is not None) or _at_or_above(p, lr0)]
 
 
 def schedule_targets(name: str, peak: float, sl_steps: int, tau: int) -> np.ndarray:
@@ -113,12 +140,10 @@ def schedule_targets(name: str, peak: float, sl_steps: int, tau: int) -> np.ndar
 
 
 def _group_demos(env: Any, schedules, peaks, seeds, weight_decay: Optional[float], max_runs: int,
-                 initial_lrs: Optional[Sequence[float]] = None) -> Dict[str, np.ndarray]:
-    """The demonstrations of one environment: every schedule x peak x seed (x initial LR), as
-    per-run arrays."""
+                 initial_lrs: Optional[Sequence[float]] = None, peaks_above_start: bool = False) -> Dict[str, np.ndarray]:
+    """The demonstrations of one environment: the runs of ``demo_runs``, as per-run arrays."""
     table = ActionTable.from_strings(env.action_table.entries)
-    starts = [None] if initial_lrs is None else list(initial_lrs)
-    rows = [(si, p, seed, lr0) for si in range(len(schedules)) for p in peaks for seed in seeds for lr0 in starts]
+    rows = demo_runs(len(schedules), peaks, seeds, initial_lrs, peaks_above_start)
     targets = np.stack([schedule_targets(schedules[si], p, env.sl_steps, env.tau) for si, p, _, _ in rows])
     lr0s = np.asarray([targets[i, 0] if r[3] is None else r[3] for i, r in enumerate(rows)], np.float32)
     keys = np.stack([np.asarray(jax.random.PRNGKey(seed)) for _, _, seed, _ in rows])
@@ -177,16 +202,18 @@ def generate_demonstrations(
     max_runs_per_call: int = 64,
     log=print,
     initial_lrs: Optional[Sequence[float]] = None,
+    peaks_above_start: bool = False,
 ) -> Dict[str, np.ndarray]:
     """Demonstrations of every group's environment (see the module docstring for the arrays).
 
     The environments must share their features and action table (as the groups of one
     training scenario do). ``weight_decay`` None draws it from each environment's generator.
     ``initial_lrs`` None starts every run at its schedule's first value; a list runs every
-    schedule x peak x seed once from each of those LRs.
+    schedule x peak x seed once from each of those LRs, and ``peaks_above_start`` only at the
+    peaks at or above each (``demo_runs``).
     """
     check_schedules(schedules, peaks)
-    check_initial_lrs(initial_lrs)
+    check_initial_lrs(initial_lrs, peaks, peaks_above_start)
     first = envs[0]
     for name, env in zip(group_names, envs):
         if env.features != first.features or env.action_table.entries != first.action_table.entries:
@@ -195,7 +222,8 @@ def generate_demonstrations(
     parts: List[Dict[str, np.ndarray]] = []
     episodes = 0
     for g, (name, env) in enumerate(zip(group_names, envs)):
-        out = _group_demos(env, list(schedules), list(peaks), list(seeds), weight_decay, max_runs_per_call, initial_lrs)
+        out = _group_demos(env, list(schedules), list(peaks), list(seeds), weight_decay, max_runs_per_call, initial_lrs,
+                           peaks_above_start)
         parts.append(_per_agent(out, g, episodes, horizon))
         episodes += out["obs"].shape[0]
         log(f"[demos] {name}: {out['obs'].shape[0]} episodes x {env.num_agents} agents")
@@ -212,6 +240,7 @@ def generate_demonstrations(
         "datasets": [env.dataset_name for env in envs],
         "schedules": list(schedules),
         "initial_lrs": None if initial_lrs is None else [float(lr) for lr in initial_lrs],
+        "peaks_above_start": bool(peaks_above_start),
         "reward": repr(first.reward_fn),
     }))
     return data
