@@ -288,6 +288,10 @@ def test_clone_cli_names_a_bad_input_and_writes_a_loadable_policy(demos, tmp_pat
             DEMOS_CLI.clone_main(argv + ["--out", str(tmp_path / "p")])
         assert e.value.code == 2 and message in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
+    from mava_ganno.offline.bc import behaviour_clone
+
+    with pytest.raises(ValueError, match="keep_top_by='start' ranks the episodes keep_top keeps; pass keep_top too"):
+        behaviour_clone(load_demonstrations(path), keep_top_by="start")  # the Python API refuses it as the CLI does
     DEMOS_CLI.clone_main(["--demos", path, "--out", str(tmp_path / "p"), "--epochs", "1", "--batch-size", "8"])
     policy = load_policy(str(tmp_path / "p"))
     assert policy.metadata["source"] == "behaviour_cloning" and policy.metadata["demonstrations_file"] == path

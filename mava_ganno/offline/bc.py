@@ -89,17 +89,23 @@ def behaviour_clone(
     learning_rate: float = 1e-3,
     chunk: int = 8,
     keep_top: Optional[float] = None,
-    keep_top_by: str = "group",
+    keep_top_by: Optional[str] = None,
     seed: int = 0,
     metadata: Optional[Dict[str, Any]] = None,
     log=print,
 ) -> Tuple[GannoPolicy, List[Dict[str, float]]]:
     """A policy cloned from demonstrations (``load_demonstrations``), and per-epoch history
     (``loss``, ``accuracy``: the share of valid steps whose most likely action is the
-    demonstrated one)."""
+    demonstrated one). ``keep_top`` keeps that fraction of the episodes, ranked within each group
+    (``keep_top_by="group"``, the default) or each (group, initial LR) (``"start"``);
+    ``keep_top_by`` without ``keep_top`` is refused."""
     check_fit_arguments(epochs, batch_size, chunk, learning_rate)
+    if keep_top is None and keep_top_by is not None:
+        raise ValueError(
+            f"keep_top_by={keep_top_by!r} ranks the episodes keep_top keeps; pass keep_top too (e.g. 0.3) or drop keep_top_by."
+        )
     meta = data["meta"]
-    mask = keep_top_episodes(data, keep_top, keep_top_by) if keep_top is not None else data["mask"]
+    mask = keep_top_episodes(data, keep_top, keep_top_by or "group") if keep_top is not None else data["mask"]
     if not mask.any():
         raise ValueError("the demonstrations have no valid step to clone.")
     obs, actions = np.asarray(data["obs"], np.float32), np.asarray(data["actions"], np.int32)
@@ -120,7 +126,7 @@ def behaviour_clone(
         "lr_decay": meta.get("lr_decay", "none"),
         "epochs": int(epochs), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
         "chunk": int(chunk), "keep_top": keep_top,
-        "keep_top_by": keep_top_by if keep_top is not None else None, "seed": int(seed),
+        "keep_top_by": (keep_top_by or "group") if keep_top is not None else None, "seed": int(seed),
         "sequences": int(len(rows)), "final_action_accuracy": history[-1]["accuracy"],
         **dict(metadata or {}),
     }

@@ -132,7 +132,7 @@ def clone_main(argv: Optional[Sequence[str]] = None) -> str:
         with terminate_as_exception():
             policy, history = behaviour_clone(data, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
                                               chunk=args.chunk, keep_top=args.keep_top,
-                                              keep_top_by=args.keep_top_by or "group", seed=args.seed,
+                                              keep_top_by=args.keep_top_by, seed=args.seed,
                                               metadata={"demonstrations_file": os.path.abspath(args.demos)})
     except OSError as e:
         _fail(e.strerror or str(e))
