@@ -284,10 +284,14 @@ def write_main_figures(run_dir: str, cfg: Any, res: Any, eval_env: Any, results:
 def _shipped_note(shipped: Any) -> str:
     """What the ``ganno (shipped default)`` row is, from the shipped policy's metadata."""
     meta = shipped.metadata if shipped is not None else {}
+    if meta.get("source") == "behaviour_cloning":  # a clone: how much it imitated, no RL budget
+        how = f"cloned from {meta.get('sequences', '?')} demonstration sequences, no RL"
+    else:
+        how = f"{meta.get('total_timesteps', '?')} timesteps"
     return (
         "\n`ganno (trained here)` is the policy this job trained; `ganno (shipped default)` is the policy\n"
         "shipped with mava_ganno (`load_policy(\"default\")`), not trained by this job (run "
-        f"{meta.get('run', '?')!r} on {meta.get('scenario', '?')},\n{meta.get('total_timesteps', '?')} timesteps, "
+        f"{meta.get('run', '?')!r} on {meta.get('scenario', '?')},\n{how}, "
         f"features {_feature_set_name(shipped)}; see `mava_ganno/policies/default/MODEL_CARD.md`),\n"
         f"run zero-shot with the same runner, seeds and initial LRs, {policy_mode(shipped)} (the mode its validation suite chose).\n"
     )

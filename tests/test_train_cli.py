@@ -162,9 +162,12 @@ def test_main_job_runs_the_shipped_policy_beside_the_trained_one(tiny_eval_env, 
                                  {"train": 1.0, "eval": 1.0, "total": 2.0}, shipped)
     assert "| ganno (shipped default) |" in text and "`load_policy(\"default\")`" in text
     meta = shipped.metadata  # the note names the shipped run from its metadata, never '?'
+    how = (f"cloned from {meta['sequences']} demonstration sequences, no RL" if meta.get("source") == "behaviour_cloning"
+           else f"{meta['total_timesteps']} timesteps")  # fmt: skip
     assert all(part in text for part in (f"run {meta['run']!r} on {meta['scenario']}",
-                                         f"{meta['total_timesteps']} timesteps, features robust", "MODEL_CARD.md",
+                                         f"{how}, features robust", "MODEL_CARD.md",
                                          "initial LRs, greedy (the mode its validation suite chose)"))
+    assert "?" not in main_job._shipped_note(shipped)
 
 
 @pytest.mark.parametrize(
