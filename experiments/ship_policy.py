@@ -13,8 +13,8 @@ byte-identical; checked). The metadata gains what the model card and the tests r
   ``default`` is named by the ``run`` of the policy in ``--out`` it replaces. A candidate that
   did not pass is refused and nothing is written.
 
-A path under the development machine's checkout (``demonstrations_file``) is made relative to
-the repository. Usage::
+A path under the repository's checkout, or under another checkout named by ``--checkout`` (a
+worktree the study ran in), is made relative to it (``demonstrations_file``). Usage::
 
     python experiments/ship_policy.py docs/results/study-wsd-decay-clone-above/clone_s0 \\
         --scores docs/results/study-wsd-decay-clone-above/rescore_clones.jsonl \\
@@ -60,7 +60,7 @@ def fresh_row(path: str) -> Dict[str, Any]:
 
 
 def shipped_metadata(meta: Dict[str, Any], scores: Dict[str, Any], fresh: Dict[str, Any], bar: Dict[str, Any],
-                     scenario: str, run: str, root: str, scores_file: str) -> Dict[str, Any]:  # fmt: skip
+                     scenario: str, run: str, roots: List[str], scores_file: str) -> Dict[str, Any]:  # fmt: skip
     """``meta`` with the selection record added; refuses a candidate that did not pass rule 3."""
     passed = fresh["validation_score"] > bar["validation_score"] and fresh["validation_worst"] >= bar["validation_worst"]
     if not passed:
@@ -73,8 +73,10 @@ def shipped_metadata(meta: Dict[str, Any], scores: Dict[str, Any], fresh: Dict[s
         raise ValueError(f"rule 1' scored mode {scores['validation_mode']!r} and rule 3 {fresh['mode']!r}; use one mode")
     out = dict(meta)
     demos = out.get("demonstrations_file")
-    if isinstance(demos, str) and os.path.isabs(demos) and demos.startswith(root + os.sep):
-        out["demonstrations_file"] = os.path.relpath(demos, root)
+    for root in roots:  # a path inside a checkout of the repository: relative to it
+        if isinstance(demos, str) and os.path.isabs(demos) and demos.startswith(root.rstrip(os.sep) + os.sep):
+            out["demonstrations_file"] = os.path.relpath(demos, root)
+            break
     out.update({k: scores[k] for k in SCORE_KEYS}, validation_mode=scores["validation_mode"], scenario=scenario, run=run)
     out["selection"] = {"rule_1_scores": scores_file, "rule_3_candidate": fresh, "rule_3_incumbent": bar, "passed": True}
     return out
@@ -89,6 +91,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--scenario", required=True, help="the training pool, e.g. pool-deep")
     p.add_argument("--run", required=True, help="the run or clone it comes from, e.g. study-x/clone_s0")
     p.add_argument("--out", required=True, help="the shipped folder (its MODEL_CARD.md is kept)")
+    p.add_argument("--checkout", action="append", default=[],
+                   help="another checkout (e.g. a git worktree) the candidate was made in; paths under it become relative")
     a = p.parse_args(argv)
     from mava_ganno.policy import CONFIG_FILE, PARAMS_FILE, load_policy, save_policy
 
@@ -99,7 +103,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if bar["policy"] == "default" and os.path.exists(os.path.join(a.out, CONFIG_FILE)):  # name the one it replaces
             bar["policy"] = f"default ({load_policy(a.out).metadata.get('run', 'no run recorded')})"
         meta = shipped_metadata(policy.metadata, scores_row(a.scores, a.policy), fresh_row(a.fresh), bar,
-                                a.scenario, a.run, root, a.scores)  # fmt: skip
+                                a.scenario, a.run, [root, *a.checkout], a.scores)  # fmt: skip
     except (ValueError, KeyError, OSError) as e:
         print(f"ship_policy: {e}", file=sys.stderr)
         return 2

@@ -55,6 +55,8 @@ def test_a_passing_candidate_ships_with_its_selection_and_unchanged_parameters(e
     assert sel["rule_3_incumbent"]["policy"] == "default (old-run)" and sel["rule_3_incumbent"]["validation_worst"] == -1.70
     assert meta["demonstrations_file"] == "/elsewhere/demos.npz"  # outside the repository: left as recorded
     assert "passed" in capsys.readouterr().out
+    assert ship.main([*args, "--out", str(out), "--checkout", "/elsewhere/"]) == 0  # a worktree the study ran in
+    assert load_policy(str(out)).metadata["demonstrations_file"] == "demos.npz"
 
 
 @pytest.mark.parametrize("score, worst, why", [(2.90, -1.49, "score 2.90"), (3.26, -1.80, "worst -1.80")])
