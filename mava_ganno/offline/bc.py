@@ -104,8 +104,9 @@ def behaviour_clone(
         raise ValueError(
             f"keep_top_by={keep_top_by!r} ranks the episodes keep_top keeps; pass keep_top too (e.g. 0.3) or drop keep_top_by."
         )
+    by = (keep_top_by or "group") if keep_top is not None else None  # what ranked the kept episodes
     meta = data["meta"]
-    mask = keep_top_episodes(data, keep_top, keep_top_by or "group") if keep_top is not None else data["mask"]
+    mask = keep_top_episodes(data, keep_top, by) if keep_top is not None else data["mask"]
     if not mask.any():
         raise ValueError("the demonstrations have no valid step to clone.")
     obs, actions = np.asarray(data["obs"], np.float32), np.asarray(data["actions"], np.int32)
@@ -126,7 +127,7 @@ def behaviour_clone(
         "lr_decay": meta.get("lr_decay", "none"),
         "epochs": int(epochs), "batch_size": int(batch_size), "learning_rate": float(learning_rate),
         "chunk": int(chunk), "keep_top": keep_top,
-        "keep_top_by": (keep_top_by or "group") if keep_top is not None else None, "seed": int(seed),
+        "keep_top_by": by, "seed": int(seed),
         "sequences": int(len(rows)), "final_action_accuracy": history[-1]["accuracy"],
         **dict(metadata or {}),
     }
