@@ -40,7 +40,7 @@ TABLE=${TABLE:-paper}
 VARIANT=${VARIANT:-deep-robust-episode}
 KL_UPDATES=${KL_UPDATES:-10}
 DEMO_SEEDS=${DEMO_SEEDS:-0}
-SCHEDULE_ARGS="${SCHEDULES:+--schedules $SCHEDULES} ${INITIAL_LRS:+--initial-lrs $INITIAL_LRS} ${PEAKS_ABOVE_START:+--peaks-above-start}"
+SCHEDULE_ARGS="${SCHEDULES:+--schedules $SCHEDULES} ${INITIAL_LRS:+--initial-lrs $INITIAL_LRS} ${PEAKS_ABOVE_START:+--peaks-above-start} ${MAX_PEAK_RATIO:+--max-peak-ratio $MAX_PEAK_RATIO}"
 . "$(dirname "$0")/common.sh"
 RECIPE="$(variant_env "$VARIANT") env.kwargs.action_table=$TABLE" || exit 2
 mkdir -p "$OUT"

@@ -190,6 +190,33 @@ def test_peaks_above_the_start_raise_a_low_start_and_never_lower_a_high_one():
                                 peaks_above_start=True, log=lambda s: None)
 
 
+def test_a_max_peak_ratio_keeps_only_the_peaks_near_each_start():
+    """``max_peak_ratio`` R: from each initial LR only the peaks in [LR, R x LR] run (the
+    half-decade grid's next peak with R = 3.5, never the decade above); refused without
+    ``peaks_above_start``, below 1, or where an initial LR would have no peak."""
+    from mava_ganno.offline.demos import check_initial_lrs, demo_runs
+
+    peaks, starts = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2), (1e-4, 1e-3, 3e-3, 1e-2)
+    near = demo_runs(1, peaks, (0,), starts, peaks_above_start=True, max_peak_ratio=3.5)
+    assert [(lr0, p) for _, p, _, lr0 in sorted(near, key=lambda r: (r[3], r[1]))] == [
+        (1e-4, 1e-4), (1e-4, 3e-4), (1e-3, 1e-3), (1e-3, 3e-3), (3e-3, 3e-3), (3e-3, 1e-2), (1e-2, 1e-2)]
+    assert len(demo_runs(1, peaks, (0,), starts, peaks_above_start=True)) == 5 + 3 + 2 + 1  # no bound
+    assert demo_runs(1, peaks, (0,), starts, peaks_above_start=True, max_peak_ratio=1.0) == [
+        (0, p, 0, p) for p in (1e-4, 1e-3, 3e-3, 1e-2)]  # the start is its own peak
+    with pytest.raises(ValueError, match="add --peaks-above-start"):
+        check_initial_lrs(starts, peaks, max_peak_ratio=3.5)
+    with pytest.raises(ValueError, match="max peak ratio 0.5 must be a finite number >= 1"):
+        check_initial_lrs(starts, peaks, True, 0.5)
+    with pytest.raises(ValueError, match=r"initial learning rate\(s\) \[0.0002\] have no peak .* within 1.2 times"):
+        check_initial_lrs((2e-4, 1e-3), peaks, True, 1.2)
+    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=0.1)
+    env = make_ganno(gen, **TINY, difference_reward=False)
+    data = generate_demonstrations([env], ["tiny"], ("linear",), (1e-3, 1e-2), seeds=(0,), weight_decay=0.1,
+                                   log=lambda s: None, initial_lrs=(1e-3,), peaks_above_start=True, max_peak_ratio=3.5)
+    np.testing.assert_allclose(data["peak"], np.full(env.num_agents, 1e-3))
+    assert json.loads(str(data["meta_json"]))["max_peak_ratio"] == 3.5
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--schedules", "cosinus"], "unknown schedule 'cosinus'"),
     (["--peaks", "0"], "peak learning rate 0.0 must be a finite number > 0"),
@@ -197,6 +224,8 @@ def test_peaks_above_the_start_raise_a_low_start_and_never_lower_a_high_one():
     (["--initial-lrs", "1e-3,-1"], "initial learning rate -1.0 must be a finite number >= 0"),
     (["--peaks-above-start"], "give initial learning rates too, e.g. --initial-lrs 1e-4,1e-3,1e-2"),
     (["--peaks-above-start", "--initial-lrs", "1e-3,3e-2"], "initial learning rate(s) [0.03] are above every peak"),
+    (["--initial-lrs", "1e-3", "--max-peak-ratio", "3"], "add --peaks-above-start"),
+    (["--peaks-above-start", "--initial-lrs", "1e-3", "--max-peak-ratio", "nan"], "max peak ratio nan must be a finite number >= 1"),
     (["env/scenario=no-such"], "config: "),
 ])
 def test_demos_cli_refuses_bad_input_before_running(argv, message, capsys, tmp_path):

@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run every schedule from each of these LRs (default: from the schedule's first value)")
     p.add_argument("--peaks-above-start", action="store_true",
                    help="from each initial LR, only the peaks at or above it (no run lowers its start to reach a peak)")
+    p.add_argument("--max-peak-ratio", type=float, default=None,
+                   help="with --peaks-above-start, only the peaks up to this many times each initial LR (e.g. 3.5)")
     p.add_argument("--weight-decay", type=float, default=None, help="fixed weight decay (default: the scenario's distribution)")
     p.add_argument("--max-runs-per-call", type=int, default=64)
     return p
@@ -64,7 +66,7 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
 
     try:  # everything is checked before any episode runs
         check_schedules(args.schedules, args.peaks)
-        check_initial_lrs(args.initial_lrs, args.peaks, args.peaks_above_start)
+        check_initial_lrs(args.initial_lrs, args.peaks, args.peaks_above_start, args.max_peak_ratio)
         if not args.seeds:
             raise ValueError("no seeds given; e.g. --seeds 0,1.")
         if args.max_runs_per_call < 1:
@@ -82,11 +84,12 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     t0 = time.perf_counter()
     try:
         with terminate_as_exception():
-            episodes = len(demo_runs(len(args.schedules), args.peaks, args.seeds, args.initial_lrs, args.peaks_above_start))
+            episodes = len(demo_runs(len(args.schedules), args.peaks, args.seeds, args.initial_lrs, args.peaks_above_start,
+                                     args.max_peak_ratio))
             print(f"[demos] {episodes} episodes in each of {len(names)} group(s) -> {args.out}")
             data = generate_demonstrations(envs, names, args.schedules, args.peaks, args.seeds, args.weight_decay,
                                            args.max_runs_per_call, initial_lrs=args.initial_lrs,
-                                           peaks_above_start=args.peaks_above_start)
+                                           peaks_above_start=args.peaks_above_start, max_peak_ratio=args.max_peak_ratio)
     except (KeyboardInterrupt, Terminated) as e:
         exit_interrupted(e, f"no demonstrations were written ({args.out} is written when all have run); run the same command again.")
     path = save_demonstrations(args.out, data)

@@ -13,7 +13,9 @@ LRs: the env resets there and the follower moves towards the schedule from the f
 on, so the demonstrations also show how to leave an initial LR for the schedule's (a warm-up
 from 0, a repair from an LR far from the peak). With ``peaks_above_start`` a run starts from an
 initial LR only at the peaks at or above it: the demonstrations raise an LR that is too low
-and keep one that is high as the peak of their decay, never lower it to reach a peak.
+and keep one that is high as the peak of their decay, never lower it to reach a peak; with
+``max_peak_ratio`` R as well, only at the peaks up to R times it, so the demonstrations stay
+near the LR a user chose (a sweep over initial LRs then sweeps their peaks).
 
 The dataset holds one sequence per layer agent and episode (S sequences, T = the longest
 episode; shorter episodes are padded and masked):
@@ -97,10 +99,19 @@ def check_schedules(schedules: Sequence[str], peaks: Sequence[float]) -> None:
 
 
 def check_initial_lrs(initial_lrs: Optional[Sequence[float]], peaks: Sequence[float] = (),
-                      peaks_above_start: bool = False) -> None:
+                      peaks_above_start: bool = False, max_peak_ratio: Optional[float] = None) -> None:
     """A ``ValueError`` naming an initial LR that is not a finite number >= 0, or an empty list
     (None: every run starts at its schedule's first value); with ``peaks_above_start``, no
-    initial LRs, or one above every peak (no run would start there)."""
+    initial LRs, or one above every peak (no run would start there); a ``max_peak_ratio`` that
+    is not a finite number >= 1, given without ``peaks_above_start``, or one that leaves an
+    initial LR without a peak in [LR, ratio x LR]."""
+    if max_peak_ratio is not None:
+        if isinstance(max_peak_ratio, bool) or not np.isfinite(float(max_peak_ratio)) or float(max_peak_ratio) < 1:
+            raise ValueError(f"max peak ratio {max_peak_ratio!r} must be a finite number >= 1 (a peak is at least the "
+                             "start); e.g. 3.5 keeps the peaks up to 3.5 times each initial LR.")
+        if not peaks_above_start:
+            raise ValueError("a max peak ratio bounds the peaks above the start: add --peaks-above-start "
+                             "(peaks_above_start=True).")
     if initial_lrs is None:
         if peaks_above_start:
             raise ValueError("peaks above the start keep, for each initial LR, the peaks at or above it: give initial "
@@ -116,21 +127,34 @@ def check_initial_lrs(initial_lrs: Optional[Sequence[float]], peaks: Sequence[fl
         if high:
             raise ValueError(f"initial learning rate(s) {high} are above every peak {[float(p) for p in peaks]}, so with "
                              f"peaks above the start no run starts there; add a peak >= {max(high)} or drop them.")
+    if max_peak_ratio is not None:
+        bare = [float(lr) for lr in initial_lrs if not any(_in_span(p, lr, max_peak_ratio) for p in peaks)]
+        if bare:
+            raise ValueError(f"initial learning rate(s) {bare} have no peak of {[float(p) for p in peaks]} within "
+                             f"{float(max_peak_ratio)} times them, so no run starts there; raise the max peak ratio, "
+                             "add peaks or drop those LRs.")
 
 
 def _at_or_above(peak: float, lr0: float) -> bool:
     return float(peak) >= float(lr0) * (1.0 - 1e-6)  # a peak equal to the start, up to parsing
 
 
+def _in_span(peak: float, lr0: float, max_peak_ratio: Optional[float]) -> bool:
+    """``peak`` in [lr0, max_peak_ratio x lr0] (no upper bound for None), up to parsing."""
+    return _at_or_above(peak, lr0) and (max_peak_ratio is None or float(peak) <= float(lr0) * float(max_peak_ratio) * (1.0 + 1e-6))
+
+
 def demo_runs(num_schedules: int, peaks: Sequence[float], seeds: Sequence[int],
-              initial_lrs: Optional[Sequence[float]] = None, peaks_above_start: bool = False) -> List[tuple]:
+              initial_lrs: Optional[Sequence[float]] = None, peaks_above_start: bool = False,
+              max_peak_ratio: Optional[float] = None) -> List[tuple]:
     """(schedule index, peak, seed, initial LR or None) of every run of one group: every
     schedule x peak x seed (x initial LR); with ``peaks_above_start`` only the peaks at or above
     each initial LR, so no run lowers the LR it starts from to reach its schedule's peak (the
-    schedule's own shape may still lower it, e.g. a warm-up's start)."""
+    schedule's own shape may still lower it, e.g. a warm-up's start), and with
+    ``max_peak_ratio`` as well only those up to that many times it."""
     starts = [None] if initial_lrs is None else list(initial_lrs)
     return [(si, p, seed, lr0) for si in range(num_schedules) for p in peaks for seed in seeds for lr0 in starts
-            if not (peaks_above_start and lr0 is not None) or _at_or_above(p, lr0)]
+            if not (peaks_above_start and lr0 is not None) or _in_span(p, lr0, max_peak_ratio)]
 
 
 def schedule_targets(name: str, peak: float, sl_steps: int, tau: int) -> np.ndarray:
@@ -140,10 +164,11 @@ def schedule_targets(name: str, peak: float, sl_steps: int, tau: int) -> np.ndar
 
 
 def _group_demos(env: Any, schedules, peaks, seeds, weight_decay: Optional[float], max_runs: int,
-                 initial_lrs: Optional[Sequence[float]] = None, peaks_above_start: bool = False) -> Dict[str, np.ndarray]:
+                 initial_lrs: Optional[Sequence[float]] = None, peaks_above_start: bool = False,
+                 max_peak_ratio: Optional[float] = None) -> Dict[str, np.ndarray]:
     """The demonstrations of one environment: the runs of ``demo_runs``, as per-run arrays."""
     table = ActionTable.from_strings(env.action_table.entries)
-    rows = demo_runs(len(schedules), peaks, seeds, initial_lrs, peaks_above_start)
+    rows = demo_runs(len(schedules), peaks, seeds, initial_lrs, peaks_above_start, max_peak_ratio)
     targets = np.stack([schedule_targets(schedules[si], p, env.sl_steps, env.tau) for si, p, _, _ in rows])
     lr0s = np.asarray([targets[i, 0] if r[3] is None else r[3] for i, r in enumerate(rows)], np.float32)
     keys = np.stack([np.asarray(jax.random.PRNGKey(seed)) for _, _, seed, _ in rows])
@@ -203,6 +228,7 @@ def generate_demonstrations(
     log=print,
     initial_lrs: Optional[Sequence[float]] = None,
     peaks_above_start: bool = False,
+    max_peak_ratio: Optional[float] = None,
 ) -> Dict[str, np.ndarray]:
     """Demonstrations of every group's environment (see the module docstring for the arrays).
 
@@ -210,10 +236,10 @@ def generate_demonstrations(
     training scenario do). ``weight_decay`` None draws it from each environment's generator.
     ``initial_lrs`` None starts every run at its schedule's first value; a list runs every
     schedule x peak x seed once from each of those LRs, and ``peaks_above_start`` only at the
-    peaks at or above each (``demo_runs``).
+    peaks at or above each, up to ``max_peak_ratio`` times it when given (``demo_runs``).
     """
     check_schedules(schedules, peaks)
-    check_initial_lrs(initial_lrs, peaks, peaks_above_start)
+    check_initial_lrs(initial_lrs, peaks, peaks_above_start, max_peak_ratio)
     first = envs[0]
     for name, env in zip(group_names, envs):
         if env.features != first.features or env.action_table.entries != first.action_table.entries:
@@ -223,7 +249,7 @@ def generate_demonstrations(
     episodes = 0
     for g, (name, env) in enumerate(zip(group_names, envs)):
         out = _group_demos(env, list(schedules), list(peaks), list(seeds), weight_decay, max_runs_per_call, initial_lrs,
-                           peaks_above_start)
+                           peaks_above_start, max_peak_ratio)
         parts.append(_per_agent(out, g, episodes, horizon))
         episodes += out["obs"].shape[0]
         log(f"[demos] {name}: {out['obs'].shape[0]} episodes x {env.num_agents} agents")
@@ -241,6 +267,7 @@ def generate_demonstrations(
         "schedules": list(schedules),
         "initial_lrs": None if initial_lrs is None else [float(lr) for lr in initial_lrs],
         "peaks_above_start": bool(peaks_above_start),
+        "max_peak_ratio": None if max_peak_ratio is None else float(max_peak_ratio),
         "reward": repr(first.reward_fn),
     }))
     return data
