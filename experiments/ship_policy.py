@@ -8,10 +8,16 @@ byte-identical; checked). The metadata gains what the model card and the tests r
 - ``validation_mode`` and the ``validation_*`` scores of the row of ``--scores`` (a
   ``rescore_validation.py`` JSON-lines file, rule 1') whose ``policy`` is the source folder;
 - ``selection``: the rule-1' scores file, the rule-3 rows (all seeds together) of ``--fresh`` (the candidate) and
-  ``--bar`` (the incumbent), both ``rescore_validation.py --split`` outputs, and whether the
-  candidate passed (score above the incumbent's, worst cell not lower); an incumbent scored as
-  ``default`` is named by the ``run`` of the policy in ``--out`` it replaces. A candidate that
-  did not pass is refused and nothing is written.
+  ``--bar`` (the incumbent), both ``rescore_validation.py --split`` outputs, the rule and
+  whether the candidate passed; an incumbent scored as ``default`` is named by the ``run`` of
+  the policy in ``--out`` it replaces. A candidate that did not pass is refused and nothing is
+  written.
+
+The rule (``--score``, ``--margin``): the candidate passes when its score is above the
+incumbent's, by at least ``--margin`` when that is above 0, and its worst cell is not lower.
+``--score suite`` (default) compares ``validation_score``; ``--score bar`` compares the bar
+score ``(validation_at_default + validation_tuned) / 2`` and also needs the candidate's
+``validation_advantage`` >= 0 (its grid mean not below the best schedule's).
 
 A path under the repository's checkout, or under another checkout named by ``--checkout`` (a
 worktree the study ran in), is made relative to it (``demonstrations_file``). Usage::
@@ -32,6 +38,16 @@ import sys
 from typing import Any, Dict, List, Optional
 
 SCORE_KEYS = ("validation_score", "validation_advantage", "validation_at_default", "validation_tuned", "validation_worst")
+SCORES = ("suite", "bar")
+
+
+def rule_score(row: Dict[str, Any], score: str) -> float:
+    """The score rule 3 compares: ``validation_score`` (suite) or the bar score (bar)."""
+    if score == "suite":
+        return float(row["validation_score"])
+    if score == "bar":
+        return (float(row["validation_at_default"]) + float(row["validation_tuned"])) / 2
+    raise ValueError(f"unknown score {score!r}; one of {SCORES}")
 
 
 def _json_rows(path: str) -> List[Dict[str, Any]]:
@@ -60,14 +76,23 @@ def fresh_row(path: str) -> Dict[str, Any]:
 
 
 def shipped_metadata(meta: Dict[str, Any], scores: Dict[str, Any], fresh: Dict[str, Any], bar: Dict[str, Any],
-                     scenario: str, run: str, roots: List[str], scores_file: str) -> Dict[str, Any]:  # fmt: skip
+                     scenario: str, run: str, roots: List[str], scores_file: str, score: str = "suite",
+                     margin: float = 0.0) -> Dict[str, Any]:  # fmt: skip
     """``meta`` with the selection record added; refuses a candidate that did not pass rule 3."""
-    passed = fresh["validation_score"] > bar["validation_score"] and fresh["validation_worst"] >= bar["validation_worst"]
+    if not margin >= 0:
+        raise ValueError(f"margin {margin!r} must be a number >= 0 (the lead rule 3 asks for; 0: any lead)")
+    cand, inc = rule_score(fresh, score), rule_score(bar, score)
+    lead = cand - inc
+    passed = lead > 0 and lead >= margin and fresh["validation_worst"] >= bar["validation_worst"]
+    if score == "bar":
+        passed = passed and fresh["validation_advantage"] >= 0
     if not passed:
+        needed = f"> 0 and >= {margin:g}" if margin > 0 else "> 0"
+        advantage = f", advantage {fresh['validation_advantage']:.2f} (needed >= 0)" if score == "bar" else ""
         raise ValueError(
-            f"the candidate did not pass rule 3 on seeds {fresh['seeds']}: score {fresh['validation_score']:.2f} "
-            f"(incumbent {bar['validation_score']:.2f}), worst {fresh['validation_worst']:.2f} "
-            f"(incumbent {bar['validation_worst']:.2f}); it must not ship"
+            f"the candidate did not pass rule 3 on seeds {fresh['seeds']}: {score} score {cand:.2f} "
+            f"(incumbent {inc:.2f}, lead {lead:+.2f}, needed {needed}), worst {fresh['validation_worst']:.2f} "
+            f"(incumbent {bar['validation_worst']:.2f}){advantage}; it must not ship"
         )
     if fresh["mode"] != scores["validation_mode"]:
         raise ValueError(f"rule 1' scored mode {scores['validation_mode']!r} and rule 3 {fresh['mode']!r}; use one mode")
@@ -78,7 +103,8 @@ def shipped_metadata(meta: Dict[str, Any], scores: Dict[str, Any], fresh: Dict[s
             out["demonstrations_file"] = os.path.relpath(demos, root)
             break
     out.update({k: scores[k] for k in SCORE_KEYS}, validation_mode=scores["validation_mode"], scenario=scenario, run=run)
-    out["selection"] = {"rule_1_scores": scores_file, "rule_3_candidate": fresh, "rule_3_incumbent": bar, "passed": True}
+    out["selection"] = {"rule_1_scores": scores_file, "rule_3_candidate": fresh, "rule_3_incumbent": bar,
+                        "rule_3": {"score": score, "margin": margin, "lead": lead}, "passed": True}
     return out
 
 
@@ -91,6 +117,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--scenario", required=True, help="the training pool, e.g. pool-deep")
     p.add_argument("--run", required=True, help="the run or clone it comes from, e.g. study-x/clone_s0")
     p.add_argument("--out", required=True, help="the shipped folder (its MODEL_CARD.md is kept)")
+    p.add_argument("--score", choices=SCORES, default="suite",
+                   help="rule 3 compares validation_score (suite) or (at_default + tuned) / 2 with advantage >= 0 (bar)")
+    p.add_argument("--margin", type=float, default=0.0, help="the lead rule 3 asks for (default 0: any lead)")
     p.add_argument("--checkout", action="append", default=[],
                    help="another checkout (e.g. a git worktree) the candidate was made in; paths under it become relative")
     a = p.parse_args(argv)
@@ -103,7 +132,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if bar["policy"] == "default" and os.path.exists(os.path.join(a.out, CONFIG_FILE)):  # name the one it replaces
             bar["policy"] = f"default ({load_policy(a.out).metadata.get('run', 'no run recorded')})"
         meta = shipped_metadata(policy.metadata, scores_row(a.scores, a.policy), fresh_row(a.fresh), bar,
-                                a.scenario, a.run, [root, *a.checkout], a.scores)  # fmt: skip
+                                a.scenario, a.run, [root, *a.checkout], a.scores, a.score, a.margin)  # fmt: skip
     except (ValueError, KeyError, OSError) as e:
         print(f"ship_policy: {e}", file=sys.stderr)
         return 2

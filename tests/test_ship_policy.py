@@ -12,9 +12,9 @@ from mava_ganno.env.observations import FEATURE_SETS
 from mava_ganno.policy import CONFIG_FILE, PARAMS_FILE, init_policy, load_policy, save_policy
 
 
-def _split_output(path, policy, score, worst):
-    row = {"seeds": "26,27", "validation_score": score, "validation_advantage": 5.0, "validation_at_default": 1.0,
-           "validation_tuned": -0.5, "validation_worst": worst}  # fmt: skip
+def _split_output(path, policy, score, worst, at_default=1.0, tuned=-0.5, advantage=5.0):
+    row = {"seeds": "26,27", "validation_score": score, "validation_advantage": advantage, "validation_at_default": at_default,
+           "validation_tuned": tuned, "validation_worst": worst}  # fmt: skip
     path.write_text(f"note\n\n{json.dumps({'mode': 'greedy', 'policy': policy, 'rows': [row, dict(row, seeds='26')]})}\n\n| table |\n")
     return str(path)
 
@@ -50,7 +50,8 @@ def test_a_passing_candidate_ships_with_its_selection_and_unchanged_parameters(e
     assert provenance == ("pool-deep", "round/clone_s0", "greedy", "behaviour_cloning")
     assert meta["validation_score"] == 3.0 and meta["validation_worst"] == -1.6  # clone_s0's rule-1' row, not clone_s1's
     sel = meta["selection"]
-    assert sel["passed"] and sel["rule_1_scores"] == scores
+    assert sel["passed"] and sel["rule_1_scores"] == scores and sel["rule_3"]["score"] == "suite"
+    assert sel["rule_3"]["margin"] == 0 and sel["rule_3"]["lead"] == pytest.approx(0.34)
     assert sel["rule_3_candidate"]["validation_score"] == 3.26 and sel["rule_3_candidate"]["seeds"] == "26,27"  # all seeds
     assert sel["rule_3_incumbent"]["policy"] == "default (old-run)" and sel["rule_3_incumbent"]["validation_worst"] == -1.70
     assert meta["demonstrations_file"] == "/elsewhere/demos.npz"  # outside the repository: left as recorded
@@ -59,7 +60,8 @@ def test_a_passing_candidate_ships_with_its_selection_and_unchanged_parameters(e
     assert load_policy(str(out)).metadata["demonstrations_file"] == "demos.npz"
 
 
-@pytest.mark.parametrize("score, worst, why", [(2.90, -1.49, "score 2.90"), (3.26, -1.80, "worst -1.80")])
+@pytest.mark.parametrize("score, worst, why", [(2.90, -1.49, "suite score 2.90 (incumbent 2.92, lead -0.02, needed > 0)"),
+                                               (3.26, -1.80, "worst -1.80")])
 def test_a_candidate_that_failed_the_rule_is_refused_and_nothing_is_written(experiment_script, study, capsys, score, worst,
                                                                             why):  # fmt: skip
     ship = experiment_script("ship_policy")
@@ -79,3 +81,29 @@ def test_a_candidate_that_failed_the_rule_is_refused_and_nothing_is_written(expe
     assert ship.main([str(cand), "--scores", scores, "--fresh", scores, *rest]) == 2
     assert "not a rescore_validation.py --split output" in capsys.readouterr().err
     assert {f: (out / f).read_bytes() for f in before} == before
+
+
+def test_a_margin_and_the_bar_score_decide_when_asked(experiment_script, study, capsys):
+    """``--margin``: a lead below it fails; ``--score bar``: (at_default + tuned) / 2 decides, and
+    a candidate whose grid mean is below the best schedule's (advantage < 0) fails."""
+    ship = experiment_script("ship_policy")
+    cand, scores, out, tmp = study
+    bar = _split_output(tmp / "d.md", "default", 3.45, -1.57, at_default=2.59, tuned=-0.15)
+    rest = ["--bar", bar, "--scenario", "p", "--run", "r", "--out", str(out)]
+
+    def ship_with(extra, **row):
+        fresh = _split_output(tmp / "c.md", str(cand), **{"score": 3.53, "worst": -0.54, "at_default": 2.75, "tuned": -0.21, **row})
+        return ship.main([str(cand), "--scores", scores, "--fresh", fresh, *rest, *extra])
+
+    assert ship_with(["--margin", "0.2"]) == 2  # +0.08 < 0.2
+    assert "lead +0.08, needed > 0 and >= 0.2" in capsys.readouterr().err
+    assert ship_with(["--score", "bar"]) == 0  # bar score 1.27 against 1.22
+    assert load_policy(str(out)).metadata["selection"]["rule_3"] == pytest.approx({"score": "bar", "margin": 0.0, "lead": 0.05})
+    assert ship_with(["--score", "bar", "--margin", "0.2"], at_default=3.0) == 2  # 1.395 against 1.22: +0.18
+    assert ship_with(["--score", "bar", "--margin", "0.2"], at_default=3.2) == 0  # 1.495 against 1.22: +0.28
+    assert ship_with(["--score", "bar"], at_default=3.0, advantage=-0.1) == 2
+    assert "advantage -0.10 (needed >= 0)" in capsys.readouterr().err
+    assert ship_with(["--score", "bar"], score=9.0, at_default=2.0) == 2  # the suite score does not count here
+    assert "bar score 0.90 (incumbent 1.22" in capsys.readouterr().err
+    assert ship_with(["--margin", "-1"]) == 2
+    assert "margin -1.0 must be a number >= 0" in capsys.readouterr().err
