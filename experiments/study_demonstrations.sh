@@ -27,8 +27,9 @@
 # ranks every run among its group's runs; KEEP_TOP_BY=start ranks them among the runs of the
 # same group and initial LR instead (`ganno clone --keep-top-by start`); PEAKS_ABOVE_START=1 runs
 # each schedule from each of INITIAL_LRS only at the peaks at or above it (`ganno demos
-# --peaks-above-start`).
-# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] [INITIAL_LRS=l] [PEAKS_ABOVE_START=1] [KL_UPDATES=n] [DEMO_SEEDS=s] [KEEP_TOP_BY=b] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
+# --peaks-above-start`); MAX_PEAK_RATIO=r with it keeps only the peaks up to r times each initial LR
+# (`ganno demos --max-peak-ratio`).
+# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] [INITIAL_LRS=l] [PEAKS_ABOVE_START=1] [MAX_PEAK_RATIO=r] [KL_UPDATES=n] [DEMO_SEEDS=s] [KEEP_TOP_BY=b] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
 set -u
 OUT=${1:-results/study12}
 SEEDS=${2:-"0 1 2"}
