@@ -13,8 +13,9 @@ byte-identical; checked). The metadata gains what the model card and the tests r
   the policy in ``--out`` it replaces. A candidate that did not pass is refused and nothing is
   written.
 
-The rule (``--score``, ``--margin``): the candidate passes when its score is above the
-incumbent's, by at least ``--margin`` when that is above 0, and its worst cell is not lower.
+The rule (``--score``, ``--margin``, ``--worst-tolerance``): the candidate passes when its score
+is above the incumbent's, by at least ``--margin`` when that is above 0, and its worst cell is not
+lower than the incumbent's by more than ``--worst-tolerance`` (default 0: not lower).
 ``--score suite`` (default) compares ``validation_score``; ``--score bar`` compares the bar
 score ``(validation_at_default + validation_tuned) / 2`` and also needs the candidate's
 ``validation_advantage`` >= 0 (its grid mean not below the best schedule's).
@@ -77,22 +78,26 @@ def fresh_row(path: str) -> Dict[str, Any]:
 
 def shipped_metadata(meta: Dict[str, Any], scores: Dict[str, Any], fresh: Dict[str, Any], bar: Dict[str, Any],
                      scenario: str, run: str, roots: List[str], scores_file: str, score: str = "suite",
-                     margin: float = 0.0) -> Dict[str, Any]:  # fmt: skip
+                     margin: float = 0.0, worst_tolerance: float = 0.0) -> Dict[str, Any]:  # fmt: skip
     """``meta`` with the selection record added; refuses a candidate that did not pass rule 3."""
     if not margin >= 0:
         raise ValueError(f"margin {margin!r} must be a number >= 0 (the lead rule 3 asks for; 0: any lead)")
+    if not worst_tolerance >= 0:
+        raise ValueError(f"worst tolerance {worst_tolerance!r} must be a number >= 0 (how much lower the worst cell may be; 0: not lower)")
     cand, inc = rule_score(fresh, score), rule_score(bar, score)
     lead = cand - inc
-    passed = lead > 0 and lead >= margin and fresh["validation_worst"] >= bar["validation_worst"]
+    worst_floor = bar["validation_worst"] - worst_tolerance
+    passed = lead > 0 and lead >= margin and fresh["validation_worst"] >= worst_floor
     if score == "bar":
         passed = passed and fresh["validation_advantage"] >= 0
     if not passed:
         needed = f"> 0 and >= {margin:g}" if margin > 0 else "> 0"
         advantage = f", advantage {fresh['validation_advantage']:.2f} (needed >= 0)" if score == "bar" else ""
+        floor = f", needed >= {worst_floor:.2f}" if worst_tolerance > 0 else ""
         raise ValueError(
             f"the candidate did not pass rule 3 on seeds {fresh['seeds']}: {score} score {cand:.2f} "
             f"(incumbent {inc:.2f}, lead {lead:+.2f}, needed {needed}), worst {fresh['validation_worst']:.2f} "
-            f"(incumbent {bar['validation_worst']:.2f}){advantage}; it must not ship"
+            f"(incumbent {bar['validation_worst']:.2f}{floor}){advantage}; it must not ship"
         )
     if fresh["mode"] != scores["validation_mode"]:
         raise ValueError(f"rule 1' scored mode {scores['validation_mode']!r} and rule 3 {fresh['mode']!r}; use one mode")
@@ -104,7 +109,8 @@ def shipped_metadata(meta: Dict[str, Any], scores: Dict[str, Any], fresh: Dict[s
             break
     out.update({k: scores[k] for k in SCORE_KEYS}, validation_mode=scores["validation_mode"], scenario=scenario, run=run)
     out["selection"] = {"rule_1_scores": scores_file, "rule_3_candidate": fresh, "rule_3_incumbent": bar,
-                        "rule_3": {"score": score, "margin": margin, "lead": lead}, "passed": True}
+                        "rule_3": {"score": score, "margin": margin, "worst_tolerance": worst_tolerance, "lead": lead},
+                        "passed": True}  # fmt: skip
     return out
 
 
@@ -120,6 +126,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--score", choices=SCORES, default="suite",
                    help="rule 3 compares validation_score (suite) or (at_default + tuned) / 2 with advantage >= 0 (bar)")
     p.add_argument("--margin", type=float, default=0.0, help="the lead rule 3 asks for (default 0: any lead)")
+    p.add_argument("--worst-tolerance", type=float, default=0.0,
+                   help="how much lower than the incumbent's the candidate's worst cell may be (default 0: not lower)")
     p.add_argument("--checkout", action="append", default=[],
                    help="another checkout (e.g. a git worktree) the candidate was made in; paths under it become relative")
     a = p.parse_args(argv)
@@ -132,7 +140,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if bar["policy"] == "default" and os.path.exists(os.path.join(a.out, CONFIG_FILE)):  # name the one it replaces
             bar["policy"] = f"default ({load_policy(a.out).metadata.get('run', 'no run recorded')})"
         meta = shipped_metadata(policy.metadata, scores_row(a.scores, a.policy), fresh_row(a.fresh), bar,
-                                a.scenario, a.run, [root, *a.checkout], a.scores, a.score, a.margin)  # fmt: skip
+                                a.scenario, a.run, [root, *a.checkout], a.scores, a.score, a.margin, a.worst_tolerance)  # fmt: skip
     except (ValueError, KeyError, OSError) as e:
         print(f"ship_policy: {e}", file=sys.stderr)
         return 2

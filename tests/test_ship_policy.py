@@ -98,7 +98,8 @@ def test_a_margin_and_the_bar_score_decide_when_asked(experiment_script, study, 
     assert ship_with(["--margin", "0.2"]) == 2  # +0.08 < 0.2
     assert "lead +0.08, needed > 0 and >= 0.2" in capsys.readouterr().err
     assert ship_with(["--score", "bar"]) == 0  # bar score 1.27 against 1.22
-    assert load_policy(str(out)).metadata["selection"]["rule_3"] == pytest.approx({"score": "bar", "margin": 0.0, "lead": 0.05})
+    rule = {"score": "bar", "margin": 0.0, "worst_tolerance": 0.0, "lead": 0.05}
+    assert load_policy(str(out)).metadata["selection"]["rule_3"] == pytest.approx(rule)
     assert ship_with(["--score", "bar", "--margin", "0.2"], at_default=3.0) == 2  # 1.395 against 1.22: +0.18
     assert ship_with(["--score", "bar", "--margin", "0.2"], at_default=3.2) == 0  # 1.495 against 1.22: +0.28
     assert ship_with(["--score", "bar"], at_default=3.0, advantage=-0.1) == 2
@@ -107,3 +108,26 @@ def test_a_margin_and_the_bar_score_decide_when_asked(experiment_script, study, 
     assert "bar score 0.90 (incumbent 1.22" in capsys.readouterr().err
     assert ship_with(["--margin", "-1"]) == 2
     assert "margin -1.0 must be a number >= 0" in capsys.readouterr().err
+
+
+def test_a_worst_tolerance_lets_a_worst_cell_be_that_much_lower_and_no_more(experiment_script, study, capsys):
+    """``--worst-tolerance``: the worst cell may be below the incumbent's by at most that much
+    (a candidate 0.017 lower is refused without it and ships with 0.1; one 0.14 lower does not)."""
+    ship = experiment_script("ship_policy")
+    cand, scores, out, tmp = study
+    bar = _split_output(tmp / "d.md", "default", 3.76, -0.558)
+    rest = ["--bar", bar, "--scenario", "p", "--run", "r", "--out", str(out), "--margin", "0.2"]
+
+    def ship_with(extra, worst):
+        fresh = _split_output(tmp / "c.md", str(cand), 4.07, worst)
+        return ship.main([str(cand), "--scores", scores, "--fresh", fresh, *rest, *extra])
+
+    assert ship_with([], -0.575) == 2
+    assert "worst -0.57 (incumbent -0.56); it must not ship" in capsys.readouterr().err
+    assert ship_with(["--worst-tolerance", "0.1"], -0.575) == 0
+    assert load_policy(str(out)).metadata["selection"]["rule_3"] == pytest.approx(
+        {"score": "suite", "margin": 0.2, "worst_tolerance": 0.1, "lead": 0.31})
+    assert ship_with(["--worst-tolerance", "0.1"], -0.70) == 2
+    assert "worst -0.70 (incumbent -0.56, needed >= -0.66)" in capsys.readouterr().err
+    assert ship_with(["--worst-tolerance", "-0.1"], -0.575) == 2
+    assert "worst tolerance -0.1 must be a number >= 0" in capsys.readouterr().err
