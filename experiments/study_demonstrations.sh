@@ -28,8 +28,9 @@
 # same group and initial LR instead (`ganno clone --keep-top-by start`); PEAKS_ABOVE_START=1 runs
 # each schedule from each of INITIAL_LRS only at the peaks at or above it (`ganno demos
 # --peaks-above-start`); MAX_PEAK_RATIO=r with it keeps only the peaks up to r times each initial LR
-# (`ganno demos --max-peak-ratio`).
-# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] [INITIAL_LRS=l] [PEAKS_ABOVE_START=1] [MAX_PEAK_RATIO=r] [KL_UPDATES=n] [DEMO_SEEDS=s] [KEEP_TOP_BY=b] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
+# (`ganno demos --max-peak-ratio`); PEAKS=a,b,... replaces the demonstrated peak LRs (`ganno demos
+# --peaks`; default 1e-4 ... 1e-2 in half-decades).
+# Usage: [TABLE=rich] [VARIANT=v] [SCHEDULES=s] [PEAKS=p] [INITIAL_LRS=l] [PEAKS_ABOVE_START=1] [MAX_PEAK_RATIO=r] [KL_UPDATES=n] [DEMO_SEEDS=s] [KEEP_TOP_BY=b] bash experiments/study_demonstrations.sh [OUT] [SEEDS] [STEPS]
 set -u
 OUT=${1:-results/study12}
 SEEDS=${2:-"0 1 2"}
@@ -41,7 +42,7 @@ TABLE=${TABLE:-paper}
 VARIANT=${VARIANT:-deep-robust-episode}
 KL_UPDATES=${KL_UPDATES:-10}
 DEMO_SEEDS=${DEMO_SEEDS:-0}
-SCHEDULE_ARGS="${SCHEDULES:+--schedules $SCHEDULES} ${INITIAL_LRS:+--initial-lrs $INITIAL_LRS} ${PEAKS_ABOVE_START:+--peaks-above-start} ${MAX_PEAK_RATIO:+--max-peak-ratio $MAX_PEAK_RATIO}"
+SCHEDULE_ARGS="${SCHEDULES:+--schedules $SCHEDULES} ${PEAKS:+--peaks $PEAKS} ${INITIAL_LRS:+--initial-lrs $INITIAL_LRS} ${PEAKS_ABOVE_START:+--peaks-above-start} ${MAX_PEAK_RATIO:+--max-peak-ratio $MAX_PEAK_RATIO}"
 . "$(dirname "$0")/common.sh"
 RECIPE="$(variant_env "$VARIANT") env.kwargs.action_table=$TABLE" || exit 2
 mkdir -p "$OUT"
