@@ -17,7 +17,9 @@ LR-free methods (Prodigy, DoG, Mechanic) run once per seed: that run is their gr
 default value. A diverged run counts at chance level (accuracy 1/C, loss log C).
 
 Normalised scores (per task): 0 is AdamW with a constant LR tuned on validation, 1 the best
-tuned handcrafted AdamW schedule of the task (by mean over seeds), for all three views:
+tuned handcrafted AdamW schedule of the task (the schedule with the best tuned *test* mean over
+seeds: a maximum on the numbers it is compared with; ``experiments/tuned_reference.py`` measures
+what that choice adds), for all three views:
 ``(x - constant) / (best - constant)``, with the sign turned for loss tasks. When the best
 schedule is within ``MIN_SCALE`` of the constant LR the denominator is that minimum scale,
 so a task where nothing beats a constant LR does not blow the scores up.
