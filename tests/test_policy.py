@@ -139,3 +139,43 @@ def test_policy_mode_reads_the_validated_mode_and_names_a_bad_one():
     assert policy_mode(None) == "sampled"
     with pytest.raises(ValueError, match="validation_mode='argmax' is not an action mode"):
         policy_mode(SimpleNamespace(metadata={"validation_mode": "argmax"}))
+
+
+def test_shared_layer_actions_take_the_most_likely_joint_action(policy, jit_act, tmp_path):
+    """layer_actions="shared": one action for every layer, the argmax of the summed
+    log-probabilities (worked from the per-layer distributions of the same inputs), sampled
+    from their normalised product; saved, loaded and refused by name when unknown."""
+    n = 5
+    x, mask = _inputs(policy, n, seed=7)
+    args = (policy.init_hidden(n), x, mask, jnp.ones(n, bool), jax.random.PRNGKey(5))
+    h_own, a_own, p_own = jit_act(policy, *args, True)
+    assert len(set(np.asarray(a_own).tolist())) > 1  # the layers disagree, so sharing changes something
+    shared = policy.replace(layer_actions="shared")
+    h, a, p = jit_act(shared, *args, True)
+    joint = np.log(np.asarray(p_own, np.float64)).sum(0)
+    assert np.asarray(a).tolist() == [int(joint.argmax())] * n
+    want = np.exp(joint - joint.max()) / np.exp(joint - joint.max()).sum()
+    np.testing.assert_allclose(np.asarray(p), np.tile(want, (n, 1)), rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(np.asarray(h), np.asarray(h_own))  # the recurrent state is the layers' own
+    # sampled: one draw for all layers, distributed as the joint (frequencies over 2,000 keys)
+    keys = jax.random.split(jax.random.PRNGKey(9), 2000)
+    draws = jax.vmap(lambda k: shared.act(*args[:4], k, False)[1])(keys)
+    assert np.all(np.asarray(draws) == np.asarray(draws)[:, :1])
+    freq = np.bincount(np.asarray(draws)[:, 0], minlength=policy.action_dim) / 2000
+    np.testing.assert_allclose(freq, want, atol=0.04)
+    # a masked action is never the joint choice
+    masked = mask.at[0, int(joint.argmax())].set(False)
+    _, a_m, _ = jit_act(shared, args[0], x, masked, args[3], args[4], True)
+    assert int(a_m[0]) != int(joint.argmax()) and len(set(np.asarray(a_m).tolist())) == 1
+    # saved and loaded; a policy with the default writes no key (older files stay byte-identical)
+    save_policy(str(tmp_path / "own"), policy)
+    assert "layer_actions" not in json.load(open(tmp_path / "own" / "policy.json"))
+    save_policy(str(tmp_path / "shared"), shared)
+    assert load_policy(str(tmp_path / "shared")).layer_actions == "shared"
+    cfg = json.load(open(tmp_path / "shared" / "policy.json"))
+    cfg["layer_actions"] = "joint"
+    json.dump(cfg, open(tmp_path / "shared" / "policy.json", "w"))
+    with pytest.raises(ValueError, match=r"'layer_actions'='joint'.*'own'.*'shared'"):
+        load_policy(str(tmp_path / "shared"))
+    with pytest.raises(ValueError, match="layer_actions='all'"):
+        policy.replace(layer_actions="all")

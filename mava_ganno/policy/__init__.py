@@ -36,6 +36,7 @@ from mava_ganno.policy.networks import (
 )
 from mava_ganno.policy.normalisation import ObsNormStats, continuous_feature_mask, welford
 from mava_ganno.policy.policy import (
+    LAYER_ACTIONS,
     GannoPolicy,
     init_policy,
     init_policy_for_env,
@@ -46,6 +47,7 @@ from mava_ganno.policy.policy import (
 )
 
 __all__ = [
+    "LAYER_ACTIONS",
     "CONFIG_FILE",
     "PARAMS_FILE",
     "POLICY_FORMAT",

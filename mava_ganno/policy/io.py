@@ -35,7 +35,7 @@ from flax import serialization
 
 from mava_ganno.policy.networks import NetworkConfig
 from mava_ganno.policy.normalisation import ObsNormStats
-from mava_ganno.policy.policy import GannoPolicy
+from mava_ganno.policy.policy import GannoPolicy, check_layer_actions
 
 POLICY_FORMAT = "ganno-policy/1"
 CONFIG_FILE = "policy.json"
@@ -138,6 +138,8 @@ def policy_config(policy: GannoPolicy) -> Dict[str, Any]:
         "lr_max": policy.lr_max,
         "metadata": policy.metadata,
     }
+    if policy.layer_actions != "own":  # written only when set, so older policies' files are unchanged
+        cfg["layer_actions"] = policy.layer_actions
     if policy.obs_norm is not None:
         cfg["obs_norm"] = {"min_std": policy.obs_norm.min_std, "clip": policy.obs_norm.clip}
     return cfg
@@ -232,6 +234,10 @@ def _check_fields(cfg_path: str, cfg: Dict[str, Any]) -> None:
         raise PolicyFileError(f"{cfg_path}: {e}") from None
     if isinstance(lr_max, bool) or not isinstance(lr_max, (int, float)) or not 0 < lr_max < math.inf:
         raise PolicyFileError(f"{cfg_path}: 'lr_max' must be a finite number > 0, got {lr_max!r}.")
+    try:
+        check_layer_actions(cfg.get("layer_actions", "own"), "'layer_actions'")
+    except ValueError as e:
+        raise PolicyFileError(f"{cfg_path}: {e}") from None
     norm = cfg.get("obs_norm")
     if norm is not None and not (isinstance(norm, dict) and {"min_std", "clip"} <= set(norm)):
         raise PolicyFileError(f"{cfg_path}: 'obs_norm' must be an object with min_std and clip, got {norm!r}.")
@@ -337,6 +343,7 @@ def load_policy(directory: str) -> GannoPolicy:
     shell = GannoPolicy(
         params=None, obs_norm=None, network=network, feature_names=tuple(cfg["feature_names"]),
         action_table=tuple(cfg["action_table"]), lr_max=float(cfg["lr_max"]),
+        layer_actions=cfg.get("layer_actions", "own"),
     )  # fmt: skip
     if shell.obs_dim != cfg["obs_dim"]:
         raise PolicyFileError(f"{cfg_path}: obs_dim {cfg['obs_dim']} does not match its features ({shell.obs_dim}).")

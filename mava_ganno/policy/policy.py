@@ -20,6 +20,19 @@ from mava_ganno.policy.networks import NetworkConfig, RecurrentActor, ScannedRNN
 from mava_ganno.policy.normalisation import ObsNormStats, continuous_feature_mask
 
 
+LAYER_ACTIONS = ("own", "shared")
+
+
+def check_layer_actions(value: Any, where: str = "layer_actions") -> str:
+    """``value`` if it is one of ``LAYER_ACTIONS``, else a ``ValueError`` naming it and the fix."""
+    if value not in LAYER_ACTIONS:
+        raise ValueError(
+            f"{where}={value!r} is not a layer-action setting; use 'own' (every layer its own action) "
+            "or 'shared' (one action for all layers: the most likely joint action)."
+        )
+    return str(value)
+
+
 class GannoPolicy(struct.PyTreeNode):
     """A trained (or freshly initialised) GANNO policy, runnable on any number of layers.
 
@@ -33,6 +46,12 @@ class GannoPolicy(struct.PyTreeNode):
     action_table: Tuple[str, ...] = struct.field(pytree_node=False)
     lr_max: float = struct.field(pytree_node=False)
     metadata_json: str = struct.field(pytree_node=False, default="{}")
+    # "own": every layer takes its own action; "shared": all layers of a network take one
+    # action, the most likely joint one (LAYER_ACTIONS)
+    layer_actions: str = struct.field(pytree_node=False, default="own")
+
+    def __post_init__(self) -> None:
+        check_layer_actions(self.layer_actions)
 
     # --- properties
     @property
@@ -90,10 +109,19 @@ class GannoPolicy(struct.PyTreeNode):
         on the first step of an episode (zeroes the hidden state first); key; greedy (a
         Python bool or a traced bool): argmax instead of sampling.
 
+        With ``layer_actions="shared"`` every agent gets the same action: the argmax (greedy) or a
+        draw (sampled) of the normalised product of the agents' distributions, i.e. of the sum of
+        their log-probabilities; ``probs`` is that joint distribution, repeated per agent.
+
         Returns: (hidden (N,H), actions (N,) int32, probs (N,A)).
         """
         hidden, logits = self.logits(hidden, agents_view, action_mask, reset)
-        sampled = jax.random.categorical(key, logits, axis=-1)
+        if self.layer_actions == "shared":
+            joint = jnp.sum(jax.nn.log_softmax(logits, axis=-1), axis=-2, keepdims=True)
+            sampled = jnp.broadcast_to(jax.random.categorical(key, joint, axis=-1), logits.shape[:-1])
+            logits = jnp.broadcast_to(joint, logits.shape)
+        else:
+            sampled = jax.random.categorical(key, logits, axis=-1)
         actions = jnp.where(greedy, jnp.argmax(logits, axis=-1), sampled).astype(jnp.int32)
         return hidden, actions, jax.nn.softmax(logits, axis=-1)
 
