@@ -19,7 +19,6 @@ from flax import struct
 from mava_ganno.policy.networks import NetworkConfig, RecurrentActor, ScannedRNN, make_actor
 from mava_ganno.policy.normalisation import ObsNormStats, continuous_feature_mask
 
-
 LAYER_ACTIONS = ("own", "shared")
 
 
