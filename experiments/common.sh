@@ -51,10 +51,13 @@ variant_env() {
     # LRs), 30% from [3e-3, 3e-2] (starts the suite's 1e-2 cells have, from which WSD's warm-up
     # wins), the rest from the scenario's [1e-5, 1e-1]
     wsd-decay-high) echo "env/scenario=pool-deep env.kwargs.features=robust env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=mean env.kwargs.action_table=rich env.kwargs.lr_decay=cosine +env.scenario.task_config.lr_focus=[[3.0e-4,3.0e-3],[3.0e-3,3.0e-2]] +env.scenario.task_config.focus_fraction=[0.4,0.3] +env.scenario.validation.reference=best_schedule +env.scenario.validation.select=[advantage,at_default,tuned] +env.scenario.validation.schedule_resolution=sgd_step" ;;
+    # wsd-decay on the third pool (pool-deep-28): pool-deep with 28x28 teacher groups and a cnn3
+    # group, and a suite with a 28x28 MLP task and a 3-layer CNN task
+    wsd-decay-28) echo "env/scenario=pool-deep-28 env.kwargs.features=robust env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=mean env.kwargs.action_table=rich env.kwargs.lr_decay=cosine $STRONG +env.scenario.validation.schedule_resolution=sgd_step" ;;
     *) echo "unknown variant $1 (paper, paper-val, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
          "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
          "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich, strong-cosine-rich-long," \
-         "strong-cosine-decay, strong-cosine-decay-long, wsd-decay, wsd-step, wsd-base, wsd-decay-high)" >&2; return 2 ;;
+         "strong-cosine-decay, strong-cosine-decay-long, wsd-decay, wsd-step, wsd-base, wsd-decay-high, wsd-decay-28)" >&2; return 2 ;;
   esac
 }
 
