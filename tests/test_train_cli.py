@@ -200,6 +200,7 @@ def test_main_job_rejects_bad_input_before_training(tmp_path, capsys, argv, expe
     [
         ("pool-8x8", {"mlp1", "mlp2", "mlp3", "mlp4", "cnn1", "cnn2"}),
         ("pool-deep", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2"}),
+        ("pool-deep-28", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2", "cnn3"}),
     ],
 )
 def test_pool_scenario_is_a_task_distribution_without_evaluation_data(scenario, networks):
@@ -221,11 +222,19 @@ def test_pool_scenario_is_a_task_distribution_without_evaluation_data(scenario, 
     val_data = {t["env_kwargs"]["dataset"] for t in val.values()}
     check_training_pool(val_data)  # the validation suite is held out from training, not evaluation data
     assert not val_data & {k["dataset"] for k in kw}
-    if scenario == "pool-deep":  # deep and wide groups, and a suite deeper than any of them, in both modes
+    if scenario.startswith("pool-deep"):  # deep and wide groups, and a suite deeper than any of them, in both modes
         depth = lambda k: int(k["network"][3:]) if k["network"].startswith("mlp") else 0  # noqa: E731
         assert any(depth(k) >= 5 and k["hidden"] >= 256 for k in kw)
         assert max(depth({**base, **t["env_kwargs"]}) for t in val.values()) > max(depth(k) for k in kw)
         assert list(cfg.env.scenario.validation.modes) == ["sampled", "greedy"]
+    if scenario == "pool-deep-28":  # pool-deep's groups and suite, plus 784-input MLPs and a 3-layer CNN in both
+        deep = compose_config(["env/scenario=pool-deep"])
+        assert set(task_groups(deep)) < set(groups) and set(deep.env.scenario.validation.tasks) < set(val)
+        assert OmegaConf.to_container(deep.env.scenario.validation) == {
+            **OmegaConf.to_container(cfg.env.scenario.validation), "tasks": OmegaConf.to_container(deep.env.scenario.validation.tasks)}
+        for where in (kw, [{**base, **t["env_kwargs"]} for t in val.values()]):
+            assert any("dim=28x28" in k["dataset"] and k["network"].startswith("mlp") for k in where)
+            assert any(k["network"] == "cnn3" for k in where)
 
 
 def test_main_job_rejects_an_unwritable_out_before_training(tmp_path, capsys):
