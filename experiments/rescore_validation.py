@@ -21,7 +21,9 @@ suite, per group (every choice and score on that group's seeds, as the suite sco
 on one group, measured on another (the mean over every ordered pair of groups). The gap between
 the last two is what choosing and measuring on the same runs does to the scores (the reference's
 best schedule at each LR; for ``tuned``, the best (schedule, LR) and the policy's best LR). One
-Markdown table per policy, after its JSON line (which holds every row).
+Markdown table per policy, after its JSON line (which holds every row), then one row per task
+scored alone as a suite of its own (``at_default``, ``tuned`` and ``worst``, on all seeds and
+picked on another group; the JSON's ``tasks`` holds each task's rows).
 """
 
 from __future__ import annotations
@@ -70,11 +72,15 @@ def main(argv) -> int:
             policy, mode = load_policy_any(path), suite.modes[0]
             names = list(suite.envs)
             suite.check_policy(policy)
-            rows = split_scores({n: suite.policy_runs(n, policy, mode == "greedy") for n in names},
-                                {n: suite.schedule_runs(n, policy) for n in names}, suite.seeds, split,
-                                suite.default_index[0] if suite.default_index else None, suite.select)
-            print(json.dumps({"policy": path, "mode": mode, "rows": rows}, sort_keys=True), flush=True)
+            runs = {n: suite.policy_runs(n, policy, mode == "greedy") for n in names}
+            references = {n: suite.schedule_runs(n, policy) for n in names}
+            default = suite.default_index[0] if suite.default_index else None
+            rows = split_scores(runs, references, suite.seeds, split, default, suite.select)
+            tasks = {n: split_scores({n: runs[n]}, {n: references[n]}, suite.seeds, split, default, suite.select)
+                     for n in names}
+            print(json.dumps({"policy": path, "mode": mode, "rows": rows, "tasks": tasks}, sort_keys=True), flush=True)
             print(split_table(rows, f"{path} ({mode})"), flush=True)
+            print(task_table(tasks, f"{path} ({mode}), each task alone"), flush=True)
             continue
         policy = load_policy_any(path)
         print(json.dumps({"policy": path, **suite(policy)}, sort_keys=True), flush=True)
@@ -119,6 +125,18 @@ def split_table(rows, title: str) -> str:
     shown = [k for k in SPLIT_SCORES if f"validation_{k}" in rows[0]]
     lines = [f"\n{title}\n", "| seeds | " + " | ".join(shown) + " |", "|---|" + "---|" * len(shown)]
     lines += ["| " + r["seeds"] + " | " + " | ".join(f"{r[f'validation_{k}']:.2f}" for k in shown) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def task_table(tasks, title: str) -> str:
+    """Markdown table of each task's ``split_scores`` rows scored alone (points): all seeds, and
+    picked on one group and measured on another."""
+    keys = [k for k in ("at_default", "tuned", "worst") if f"validation_{k}" in next(iter(tasks.values()))[0]]
+    head = [f"{k}, all seeds" for k in keys] + [f"{k}, picked on another group" for k in keys]
+    lines = [f"\n{title}\n", "| task | " + " | ".join(head) + " |", "|---|" + "---|" * len(head)]
+    for name, rows in tasks.items():
+        cells = [rows[0][f"validation_{k}"] for k in keys] + [rows[-1][f"validation_{k}"] for k in keys]
+        lines.append(f"| {name} | " + " | ".join(f"{v:.2f}" for v in cells) + " |")
     return "\n".join(lines)
 
 

@@ -366,6 +366,17 @@ def test_rescore_split_scores_each_group_and_across_groups(experiment_script, ca
     table = script.split_table(rows, "p (greedy)").splitlines()
     assert table[3] == "| seeds | score | advantage | at_default | tuned | worst |"
     assert table[-1].startswith("| mean, picked on another group | ") and len(table) == 10
+    alone = {n: script.split_scores({n: policy[n]}, {n: schedules[n]}, [0, 1, 2, 3], 2, 1, ["advantage", "tuned"])
+             for n in policy}  # each task as a suite of its own, as --split prints them
+    assert alone["a"][0]["validation_tuned"] == pytest.approx(
+        suite_scores({"a": policy["a"]}, {"a": schedules["a"]}, 1, ["advantage", "tuned"])["validation_tuned"])
+    task_lines = script.task_table(alone, "p (greedy), each task alone").splitlines()
+    assert task_lines[3] == ("| task | at_default, all seeds | tuned, all seeds | worst, all seeds | at_default, picked on "
+                             "another group | tuned, picked on another group | worst, picked on another group |")
+    b = alone["b"]
+    assert task_lines[-1] == "| b | " + " | ".join(f"{v:.2f}" for v in [
+        b[0]["validation_at_default"], b[0]["validation_tuned"], b[0]["validation_worst"],
+        b[-1]["validation_at_default"], b[-1]["validation_tuned"], b[-1]["validation_worst"]]) + " |"
     assert script.main(["--split", "two", "default", "--"]) == 2
     assert "--split 'two': give the number of seeds per group" in capsys.readouterr().err
 
