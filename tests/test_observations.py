@@ -14,6 +14,7 @@ from mava_ganno.env.observations import (
     CHANCE_FEATURES,
     FEATURE_SETS,
     FEATURES,
+    INPUT_FEATURES,
     LOSS_TREND_BOUND,
     LOSS_VS_CHANCE_MAX,
     ObsContext,
@@ -166,3 +167,31 @@ def test_robust_view_starts_with_the_full_view(tiny_train_env):
     robust = np.asarray(observe(FEATURE_SETS["robust"], *args, env.dataset.num_classes))
     np.testing.assert_array_equal(robust[:, :37], full)
     assert np.isfinite(robust).all() and robust[0, 37 + CHANCE_FEATURES.index("train_loss_trend")] == 0.0
+
+
+def test_robust_input_adds_the_first_layers_weight_variance_for_every_agent(tiny_train_env):
+    """``robust_input``: ``robust`` plus ``input_weight_var``, the first layer's log10 weight
+    variance broadcast to every agent, so a hidden layer can tell how wide the input is."""
+    robust, wide = FEATURE_SETS["robust"], FEATURE_SETS["robust_input"]
+    assert INPUT_FEATURES == ("input_weight_var",) and wide == robust + INPUT_FEATURES
+    assert resolve_features("robust_input") == wide and feature_dim(wide, 9) == feature_dim(robust, 9) + 1
+    assert FEATURES["input_weight_var"].scope == "global" and continuous_feature_mask(wide, 9)[-1]
+    # hand-built statistics: agent 0's variance, the same in every row, clipped like weight_var
+    # (NaN to the upper bound)
+    z = jnp.zeros(3)
+    for first, expect in ((1e-3, -3.0), (1e-12, -10.0), (np.nan, 4.0)):
+        stats = LayerStats(z, z, jnp.asarray([first, 0.5, 2.0]), z, z, z)
+        ctx = ObsContext(_ctx(1.0, 1.0, 0.5, 0.5).global_stats, stats, jnp.full((3,), 1e-3), jnp.zeros(3, jnp.int32),
+                         jnp.zeros(3, jnp.int32), jnp.asarray([0, 1, 2]), 9, 0.1)  # fmt: skip
+        view = np.asarray(extract(INPUT_FEATURES, ctx))
+        assert view.shape == (3, 1) and np.all(view == pytest.approx(expect, abs=1e-6))
+    # in the environment: the column equals the first agent's own weight_var column, in every row
+    env = tiny_train_env.env
+    state, _ = tiny_train_env.reset(jax.random.PRNGKey(1))
+    args = (env.layout, state.global_stats, state.layer_stats, state.lrs, state.prev_actions, env.action_dim, env.lr_max)
+    view = np.asarray(observe(wide, *args, env.dataset.num_classes))
+    np.testing.assert_array_equal(view[:, : feature_dim(robust, 9)], np.asarray(observe(robust, *args, env.dataset.num_classes)))
+    var_col = feature_dim(wide[: wide.index("weight_var")], 9)
+    assert np.all(view[:, -1] == view[0, var_col]) and len(set(view[:, var_col].tolist())) > 1
+    # digits have 64 inputs: fan-in-scaled initialisation gives a variance of about 1/64
+    assert view[0, -1] == pytest.approx(-np.log10(64), abs=0.2)

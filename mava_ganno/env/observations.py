@@ -25,6 +25,13 @@ Feature sets (``features=`` in the env config) are lists of names or a preset:
   They need the number of classes (``ObsContext.num_classes``: the environment passes its
   dataset's; ``mava_ganno.optimiser.ganno_adamw`` takes ``num_classes=``) and the previous
   decision's train loss (``GlobalStats.prev_train_loss``).
+- ``robust_input``: ``robust`` followed by the ``INPUT_FEATURES`` (not in the paper), global
+  features that say how wide the network's input is, so that every layer, not only the first,
+  can tell a network on 784 inputs from one on 64::
+
+      input_weight_var       log10 variance of the first layer's weights, clipped to [-10, 4]
+                             (the first agent's ``weight_var``; with fan-in-scaled
+                             initialisation about -log10(fan-in) at the start)
 
 The paper's "test" loss and accuracy are computed on the hold-out *validation* split (the
 one the reward uses), so agents never see the split that results are reported on.
@@ -229,12 +236,22 @@ _CHANCE_FEATURES: Tuple[Feature, ...] = (
     ),
 )
 
-FEATURES: Dict[str, Feature] = {f.name: f for f in _FEATURES + _CHANCE_FEATURES}
+_INPUT_FEATURES: Tuple[Feature, ...] = (
+    _g(
+        "input_weight_var",
+        "log10 variance of the first layer's weights, clipped to [-10, 4], the same for every agent",
+        lambda c: _log10(c.layer_stats.weight_var[0], -10.0, 4.0),
+    ),
+)
+
+FEATURES: Dict[str, Feature] = {f.name: f for f in _FEATURES + _CHANCE_FEATURES + _INPUT_FEATURES}
 # The paper's (appendix A) global and layer features.
 GLOBAL_FEATURES = tuple(f.name for f in _FEATURES if f.scope == "global")
 LAYER_FEATURES = tuple(f.name for f in _FEATURES if f.scope == "layer")
 # Global features beyond the paper: chance-relative loss and accuracy, loss trend.
 CHANCE_FEATURES = tuple(f.name for f in _CHANCE_FEATURES)
+# Global features beyond the paper: how wide the network's input is.
+INPUT_FEATURES = tuple(f.name for f in _INPUT_FEATURES)
 # Layer features that remain meaningful when one agent controls one global LR.
 SINGLE_AGENT_FEATURES = ("current_lr", "previous_action")
 
@@ -244,6 +261,7 @@ FEATURE_SETS: Dict[str, Tuple[str, ...]] = {
     "timestep_only": ("training_progress",),
     "single_agent": GLOBAL_FEATURES + SINGLE_AGENT_FEATURES,
     "robust": GLOBAL_FEATURES + LAYER_FEATURES + CHANCE_FEATURES,
+    "robust_input": GLOBAL_FEATURES + LAYER_FEATURES + CHANCE_FEATURES + INPUT_FEATURES,
     # The single-agent ablation of ``robust``: the same global information, one agent.
     "robust_single_agent": GLOBAL_FEATURES + SINGLE_AGENT_FEATURES + CHANCE_FEATURES,
 }
