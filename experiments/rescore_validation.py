@@ -24,11 +24,20 @@ best schedule at each LR; for ``tuned``, the best (schedule, LR) and the policy'
 Markdown table per policy, after its JSON line (which holds every row), then one row per task
 scored alone as a suite of its own (``at_default``, ``tuned`` and ``worst``, on all seeds and
 picked on another group; the JSON's ``tasks`` holds each task's rows).
+
+With ``--reference-cache DIR`` the handcrafted schedules' runs (the reference, the larger part of
+a rescore) are read from ``DIR`` when a call with the same config has saved them, and saved there
+otherwise, one file per config (``<hash>.npz``, no pickle). The key is the composed ``env``
+config without the observation features and the suite's ``modes`` and ``every``: with
+``schedule_resolution: sgd_step`` (required) the schedules run without the policy, so policies
+with other features share their reference. A file whose stored key differs is an error.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import sys
 
 import numpy as np
@@ -56,6 +65,13 @@ def main(argv) -> int:
             print(f"--split {value!r}: give the number of seeds per group, e.g. --split 2", file=sys.stderr)
             return 2
         split, paths = int(value), paths[:i] + paths[i + 2:]
+    cache_dir = None
+    if "--reference-cache" in paths:
+        i = paths.index("--reference-cache")
+        if i + 1 >= len(paths):
+            print("--reference-cache: give a folder, e.g. --reference-cache results/reference_cache", file=sys.stderr)
+            return 2
+        cache_dir, paths = paths[i + 1], paths[:i] + paths[i + 2:]
     config = check_config(compose_config(overrides), 1)
     if config.env.scenario.get("validation") is None:
         print("the composed config has no validation suite (env.scenario.validation)", file=sys.stderr)
@@ -67,6 +83,25 @@ def main(argv) -> int:
         print(f"--split {split}: env.scenario.validation.seeds={suite.seeds} must cut into at least two groups of "
               f"{split}; e.g. env.scenario.validation.seeds=[0,1,2,3,4,5] with --split 2", file=sys.stderr)
         return 2
+    cache = None
+    if cache_dir is not None:
+        if suite.schedule_resolution != "sgd_step":
+            print(f"--reference-cache needs +env.scenario.validation.schedule_resolution=sgd_step (the suite's is "
+                  f"{suite.schedule_resolution!r}, whose schedule runs go through the policy's environment)", file=sys.stderr)
+            return 2
+        cache = ReferenceCache(cache_dir, config)
+        cache.load(suite)
+    try:
+        score_all(suite, paths, split, show_cells, cache)
+    finally:  # what was run is kept, also when a later policy fails
+        if cache is not None:
+            cache.save(suite)
+    return 0
+
+
+def score_all(suite: ValidationSuite, paths, split, show_cells: bool, cache) -> None:
+    """Print every policy's scores (``--split``: its rows and tables), saving the reference's
+    runs to ``cache`` after each."""
     for path in paths:
         if split is not None:
             policy, mode = load_policy_any(path), suite.modes[0]
@@ -81,13 +116,51 @@ def main(argv) -> int:
             print(json.dumps({"policy": path, "mode": mode, "rows": rows, "tasks": tasks}, sort_keys=True), flush=True)
             print(split_table(rows, f"{path} ({mode})"), flush=True)
             print(task_table(tasks, f"{path} ({mode}), each task alone"), flush=True)
-            continue
-        policy = load_policy_any(path)
-        print(json.dumps({"policy": path, **suite(policy)}, sort_keys=True), flush=True)
-        if show_cells:
-            for mode in suite.modes:
-                print(cells_table(suite.cells(policy, greedy=mode == "greedy"), f"{path} ({mode})"), flush=True)
-    return 0
+        else:
+            policy = load_policy_any(path)
+            print(json.dumps({"policy": path, **suite(policy)}, sort_keys=True), flush=True)
+            if show_cells:
+                for mode in suite.modes:
+                    print(cells_table(suite.cells(policy, greedy=mode == "greedy"), f"{path} ({mode})"), flush=True)
+        if cache is not None:
+            cache.save(suite)
+
+
+class ReferenceCache:
+    """The suite's schedule runs on disk, one ``<hash>.npz`` per config key (see the module's
+    docstring): ``load`` gives the saved tasks to the suite, ``save`` writes the ones it ran."""
+
+    def __init__(self, folder: str, config) -> None:
+        env = OmegaConf.to_container(config.env, resolve=True)
+        env.get("kwargs", {}).pop("features", None)
+        for k in ("modes", "every"):
+            env["scenario"]["validation"].pop(k, None)
+        self.key = json.dumps(env, sort_keys=True)
+        self.path = os.path.join(folder, hashlib.sha256(self.key.encode()).hexdigest()[:16] + ".npz")
+        self._saved: set = set()
+
+    def load(self, suite: ValidationSuite) -> None:
+        if not os.path.exists(self.path):
+            return
+        with np.load(self.path, allow_pickle=False) as data:
+            if str(data["key"]) != self.key:
+                raise ValueError(f"{self.path} holds the reference of another config; remove it or use another folder.")
+            for name in suite.envs:
+                if f"runs/{name}" in data:
+                    suite.give_schedule_runs(name, data[f"runs/{name}"])
+                    self._saved.add(name)
+        print(f"reference cache: {sorted(self._saved)} read from {self.path}", file=sys.stderr)
+
+    def save(self, suite: ValidationSuite) -> None:
+        known = suite.known_schedule_runs
+        if set(known) <= self._saved:
+            return
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        tmp = self.path + ".tmp.npz"
+        np.savez(tmp, key=np.asarray(self.key), **{f"runs/{n}": r for n, r in known.items()})
+        os.replace(tmp, self.path)
+        self._saved = set(known)
+        print(f"reference cache: {sorted(known)} saved to {self.path}", file=sys.stderr)
 
 
 def cells_table(rows, title: str) -> str:

@@ -381,6 +381,63 @@ def test_rescore_split_scores_each_group_and_across_groups(experiment_script, ca
     assert "--split 'two': give the number of seeds per group" in capsys.readouterr().err
 
 
+def test_rescore_reference_cache_is_reused_across_features_and_keyed_on_the_suite(experiment_script, tmp_path, capsys):
+    """``rescore_validation.py --reference-cache``: the schedules' runs are saved once and read by
+    a later call with the same suite, also for a policy with other features (sgd_step schedules
+    do not run through the policy); another suite gets a file of its own; the scores are the same
+    either way."""
+    from mava_ganno.policy import init_policy_for_env, save_policy
+    from mava_ganno.systems.validation import ValidationSuite
+
+    script = experiment_script("rescore_validation")
+    suite_args = ["+env.scenario.validation={every:1,lrs:[1.0e-3,3.0e-2],seeds:[0,1],tasks:{t:{}},"
+                  "reference:best_schedule,schedules:[constant,cosine],schedule_resolution:sgd_step,modes:[greedy]}"]
+    overrides = TINY + [f"logger.base_exp_path={tmp_path}", "system.num_updates=2"] + suite_args
+    paths = {}
+    for features in ("full", "robust_input"):
+        cfg = tiny_config(tmp_path, f"env.kwargs.features={features}", *suite_args)
+        env = ValidationSuite.from_config(cfg).envs["t"]
+        paths[features] = save_policy(str(tmp_path / features), init_policy_for_env(env, jax.random.PRNGKey(0)))
+    cache = tmp_path / "cache"
+
+    def rescore(features, *extra):
+        assert script.main(["--reference-cache", str(cache), paths[features], "--", *overrides,
+                            f"env.kwargs.features={features}", *extra]) == 0
+        out, err = capsys.readouterr()
+        return json.loads(out.splitlines()[0]), err
+
+    first, err = rescore("full")
+    assert "saved to" in err and "read from" not in err and len(list(cache.iterdir())) == 1
+    # the same suite, another policy with other features: the reference is read, not run
+    original = ValidationSuite._schedule_final_val
+    ValidationSuite._schedule_final_val = lambda *a: pytest.fail("the cached reference was run again")
+    try:
+        again, err = rescore("full")
+        other, err_other = rescore("robust_input")
+    finally:
+        ValidationSuite._schedule_final_val = original
+    assert "read from" in err and "read from" in err_other and again == first
+    assert other["policy"] == paths["robust_input"] and np.isfinite(other["validation_score"])
+    # another suite (other seeds) is another key: a second file, the first one untouched
+    rescore("full", "env.scenario.validation.seeds=[0,2]")
+    assert len(list(cache.iterdir())) == 2
+    # a file that holds another config's runs under this key is refused, not used
+    key_file = script.ReferenceCache(str(cache), tiny_config(tmp_path, *suite_args)).path
+    with np.load(key_file) as data:
+        runs = {k: data[k] for k in data.files if k != "key"}
+    np.savez(key_file, key=np.asarray("{}"), **runs)
+    with pytest.raises(ValueError, match="holds the reference of another config"):
+        script.main(["--reference-cache", str(cache), paths["full"], "--", *overrides, "env.kwargs.features=full"])
+    # the decision-held schedules run through the policy's environment: no cache for them
+    assert script.main(["--reference-cache", str(cache), paths["full"], "--", *overrides,
+                        "env.scenario.validation.schedule_resolution=decision"]) == 2
+    assert "--reference-cache needs +env.scenario.validation.schedule_resolution=sgd_step" in capsys.readouterr().err
+    # given runs must be the suite's shape
+    suite = ValidationSuite.from_config(tiny_config(tmp_path, *suite_args))
+    with pytest.raises(ValueError, match=r"have shape \(2, 2\); the suite's is \(2, 2, 2\)"):
+        suite.give_schedule_runs("t", np.zeros((2, 2)))
+
+
 def test_validation_schedules_at_every_sgd_step_are_the_benchmark_baselines(tmp_path):
     """``schedule_resolution: sgd_step``: the reference schedules run as the benchmark runs them
     (optax's LR at every SGD step, ``make_baseline_run``) from the policy's initialisation and

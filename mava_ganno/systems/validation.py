@@ -193,6 +193,27 @@ class ValidationSuite:
             self._schedule_runs[name] = np.stack([self._schedule_final_val(name, policy, m) for m in self.schedules])
         return self._schedule_runs[name]
 
+    @property
+    def known_schedule_runs(self) -> Dict[str, np.ndarray]:
+        """The schedule runs done (or given) so far, per task: (schedules, seeds, lrs)."""
+        return dict(self._schedule_runs)
+
+    def give_schedule_runs(self, name: str, runs: np.ndarray) -> None:
+        """Use ``runs`` as task ``name``'s schedule runs instead of running them (saved earlier by
+        the same suite: its schedules, seeds and LRs, at ``schedule_resolution: sgd_step``, where
+        they do not depend on the policy)."""
+        if name not in self.envs:
+            raise ValueError(f"no suite task {name!r}; tasks: {list(self.envs)}.")
+        if self.schedule_resolution != "sgd_step":
+            raise ValueError(f"schedule_resolution={self.schedule_resolution!r} runs the schedules through the policy's "
+                             "environment; only sgd_step runs can be given (+env.scenario.validation.schedule_resolution=sgd_step).")
+        shape = (len(self.schedules), len(self.seeds), len(self.lrs))
+        runs = np.asarray(runs, np.float32)
+        if runs.shape != shape:
+            raise ValueError(f"schedule runs of {name!r} have shape {runs.shape}; the suite's is {shape} "
+                             "(schedules, seeds, lrs).")
+        self._schedule_runs[name] = runs
+
     def policy_runs(self, name: str, policy: Any, greedy: bool = False) -> np.ndarray:
         """(seeds, lrs) the policy's final hold-out accuracy on one task."""
         return self._final_val(name, policy, _POLICY, greedy)
