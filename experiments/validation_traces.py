@@ -9,7 +9,9 @@ Usage (overrides as for ``ganno train``; they must compose the suite the policie
 Left panel: every layer's LR at each decision (log scale), the policies greedy and sampled
 (seed 0), the schedules dashed; right panel: the hold-out accuracy after each decision, the
 final value in the legend. Prints each policy's final accuracy and its per-layer LRs at the last
-decision.
+decision. A policy whose observation features are not the config's runs in the same task built
+with its own features (the schedules and the initialisation do not depend on them), so policies
+trained on other feature sets can be drawn side by side.
 """
 
 from __future__ import annotations
@@ -53,6 +55,16 @@ def main(argv) -> int:
         return 2
     run = make_method_runner(suite.envs[task])
     policies = {p: load_policy_any(p) for p in paths}
+    runners = {}
+    for path, policy in policies.items():
+        features = list(getattr(policy, "feature_names", suite.envs[task].features))
+        if features == list(suite.envs[task].features):
+            runners[path] = run
+            continue
+        own = config.copy()
+        own.env.kwargs.features = features
+        runners[path] = make_method_runner(ValidationSuite.from_config(own).envs[task])
+        print(f"{path}: run with its own features {features}")
     key, lrs = jax.random.PRNGKey(0), jnp.array([lr])
     fig, (ax_lr, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5))
     first = next(iter(policies.values()))  # the schedules ignore it
@@ -66,7 +78,7 @@ def main(argv) -> int:
         name = parts[-2] if len(parts) > 1 and parts[-1] in ("policy", "policy_best") else parts[-1]
         for greedy, style in ((True, "-"), (False, ":")):
             mode = "greedy" if greedy else "sampled"
-            r = run(policy, key, lrs, jnp.array([METHODS.index("ganno")]), suite.weight_decay, greedy=greedy)
+            r = runners[path](policy, key, lrs, jnp.array([METHODS.index("ganno")]), suite.weight_decay, greedy=greedy)
             layer_lrs, final = np.asarray(r["lrs"][0]), float(r["val_accuracy"][0, -1])
             color = f"C{len(SCHEDULES) + j}"
             for k in range(layer_lrs.shape[1]):

@@ -515,6 +515,14 @@ def test_validation_traces_draws_a_policy_beside_the_schedules(tmp_path, experim
         assert len(json.loads(line.split("last LRs ")[1])) == env.num_layers
     assert traces.main(["u", "1e-3", str(tmp_path / "g.png"), str(tmp_path / "p"), *overrides]) == 2
     assert "task 'u' is not in the suite; its tasks: ['t']" in capsys.readouterr().err
+    # a policy with other features runs in the task built with its own, beside one with the config's
+    wide = make_env.make_single(tiny_config(tmp_path, "env.kwargs.features=robust_input"))
+    save_policy(str(tmp_path / "q"), init_policy_for_env(wide, jax.random.PRNGKey(1), network=NetworkConfig((32,), (16,), 16)))
+    assert traces.main(["t", "1e-3", str(tmp_path / "h.png"), str(tmp_path / "p"), str(tmp_path / "q"), *overrides]) == 0
+    out = capsys.readouterr().out
+    own = next(x for x in out.splitlines() if x.startswith(f"{tmp_path / 'q'}: run with its own features"))
+    assert "input_weight_var" in own and f"{tmp_path / 'p'}: run with its own" not in out
+    assert sum("final hold-out" in x for x in out.splitlines()) == 4
 
 
 def test_a_bad_validation_config_names_the_key(tmp_path):
