@@ -250,6 +250,17 @@ def tiny_setup(policy):
     return model, params, tx, run_chunk
 
 
+def test_robust_input_features_match_the_environment():
+    """``robust_input``: the first layer's weight variance, shown to every agent, is the same in
+    the environment and the optimiser, decision by decision, and moves as the first layer trains."""
+    names = FEATURE_SETS["robust_input"]
+    env_obs, _ = _reproduce_env_trajectory(_eval_env("robust_input"), _decisive_policy(names), False, num_classes=10)
+    var_col = sum(FEATURES[n].width(len(DEFAULT_ACTION_TABLE)) for n in names[: names.index("weight_var")])
+    shown = env_obs[:, :, -1]
+    np.testing.assert_array_equal(shown, np.broadcast_to(env_obs[:, :1, var_col], shown.shape))
+    assert len(np.unique(shown[:, 0])) > 1 and len(np.unique(env_obs[0, :, var_col])) > 1
+
+
 def test_jitted_scan_and_eager_loop_agree(tiny_setup):
     model, params, tx, run_chunk = tiny_setup
     xs, ys = _batches(CHUNK)
