@@ -16,6 +16,7 @@ trained on other feature sets can be drawn side by side.
 
 from __future__ import annotations
 
+import copy
 import sys
 
 import jax
@@ -61,7 +62,7 @@ def main(argv) -> int:
         if features == list(suite.envs[task].features):
             runners[path] = run
             continue
-        own = config.copy()
+        own = copy.deepcopy(config)  # the config stays as given for the next policy
         own.env.kwargs.features = features
         runners[path] = make_method_runner(ValidationSuite.from_config(own).envs[task])
         print(f"{path}: run with its own features {features}")
