@@ -68,9 +68,9 @@ def main(argv) -> int:
         print(f"{path}: run with its own features {features}")
     key, lrs = jax.random.PRNGKey(0), jnp.array([lr])
     fig, (ax_lr, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5))
-    first = next(iter(policies.values()))  # the schedules ignore it
+    first = next(iter(policies))  # the schedules ignore the policy, but run in its task
     for i, m in enumerate(SCHEDULES):
-        r = run(first, key, lrs, jnp.array([METHODS.index(m)]), suite.weight_decay, greedy=True)
+        r = runners[first](policies[first], key, lrs, jnp.array([METHODS.index(m)]), suite.weight_decay, greedy=True)
         color = f"C{i}"
         ax_lr.plot(np.asarray(r["lrs"][0])[:, 0], "--", color=color, label=m)
         ax_acc.plot(np.asarray(r["val_accuracy"][0]), "--", color=color, label=f"{m} {100 * float(r['val_accuracy'][0, -1]):.1f}")

@@ -518,7 +518,8 @@ def test_validation_traces_draws_a_policy_beside_the_schedules(tmp_path, experim
     # a policy with other features runs in the task built with its own, beside one with the config's
     wide = make_env.make_single(tiny_config(tmp_path, "env.kwargs.features=robust_input"))
     save_policy(str(tmp_path / "q"), init_policy_for_env(wide, jax.random.PRNGKey(1), network=NetworkConfig((32,), (16,), 16)))
-    assert traces.main(["t", "1e-3", str(tmp_path / "h.png"), str(tmp_path / "p"), str(tmp_path / "q"), *overrides]) == 0
+    # (the one with other features first: the schedules run in its task)
+    assert traces.main(["t", "1e-3", str(tmp_path / "h.png"), str(tmp_path / "q"), str(tmp_path / "p"), *overrides]) == 0
     out = capsys.readouterr().out
     own = next(x for x in out.splitlines() if x.startswith(f"{tmp_path / 'q'}: run with its own features"))
     assert "input_weight_var" in own and f"{tmp_path / 'p'}: run with its own" not in out
