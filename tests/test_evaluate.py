@@ -236,6 +236,11 @@ def test_policies_load_and_are_labelled(tmp_path):
     # Labels come from the feature set (and metadata for the single-agent ablation).
     lr_only = loaded.replace(feature_names=OBS.FEATURE_SETS["lr_only"])
     assert (P.describe_policy(lr_only).label, P.describe_policy(lr_only).group) == ("GANNO-LR-only", "ablation")
+    for name, label in (("robust", "GANNO-robust"), ("robust_input", "GANNO-robust-input")):  # GANNO sets, not ablations
+        other = P.describe_policy(loaded.replace(feature_names=OBS.FEATURE_SETS[name]))
+        assert (other.label, other.group) == (label, "ganno")
+    custom = loaded.replace(feature_names=OBS.FEATURE_SETS["full"][:5])
+    assert (P.describe_policy(custom).label, P.describe_policy(custom).group) == ("GANNO-custom-features", "ablation")
     step_only = loaded.replace(feature_names=OBS.FEATURE_SETS["timestep_only"])
     assert P.describe_policy(step_only).label == "GANNO-timestep-only"
     single = loaded.replace(feature_names=OBS.FEATURE_SETS["single_agent"], metadata_json='{"env": {"single_agent": true}}')

@@ -22,6 +22,7 @@ ABLATION_LABELS = {
     "timestep_only": "GANNO-timestep-only",
     "single_agent": "GANNO-single-agent",
     "robust": "GANNO-robust",
+    "robust_input": "GANNO-robust-input",
 }
 
 
@@ -160,9 +161,12 @@ def source_digest(src: PolicySource) -> str:
 def describe_policy(policy: Any, path: str = "", label: Optional[str] = None) -> PolicySource:
     """Label and group of a loaded policy, from its features and metadata.
 
-    Full features on layer agents -> ``GANNO``; the paper's ablations -> ``GANNO-LR-only``,
-    ``GANNO-timestep-only``, ``GANNO-single-agent`` (single agent is read from the policy's
-    metadata ``single_agent``, else inferred from the ``single_agent`` feature preset).
+    Full features on layer agents -> ``GANNO``, the ``robust`` and ``robust_input`` sets ->
+    ``GANNO-robust``, ``GANNO-robust-input`` (GANNO policies, drawn in every figure); the
+    paper's ablations -> ``GANNO-LR-only``, ``GANNO-timestep-only``, ``GANNO-single-agent``
+    (single agent is read from the policy's metadata ``single_agent``, else inferred from the
+    ``single_agent`` feature preset); any other feature list -> ``GANNO-custom-features``,
+    grouped with the ablations.
     """
     feats = tuple(policy.feature_names)
     single = policy_is_single_agent(policy)
@@ -176,6 +180,8 @@ def describe_policy(policy: Any, path: str = "", label: Optional[str] = None) ->
         preset, group = "full", "ganno"
     elif feats == FEATURE_SETS["robust"]:
         preset, group = "robust", "ganno"
+    elif feats == FEATURE_SETS["robust_input"]:
+        preset, group = "robust_input", "ganno"
     else:
         preset, group = "custom", "ablation"
     if label is None:
