@@ -57,10 +57,14 @@ variant_env() {
     # wsd-decay-28 with the robust_input features: every agent also sees the first layer's weight
     # variance (how wide the input is), not only the first layer
     wsd-decay-28-input) echo "env/scenario=pool-deep-28 env.kwargs.features=robust_input env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=mean env.kwargs.action_table=rich env.kwargs.lr_decay=cosine $STRONG +env.scenario.validation.schedule_resolution=sgd_step" ;;
+    # wsd-decay-28-input on the fourth pool (pool-deep-28-vit): pool-deep-28 with ViT groups
+    # (attention layers) and a ViT suite task
+    wsd-decay-28-vit) echo "env/scenario=pool-deep-28-vit env.kwargs.features=robust_input env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=mean env.kwargs.action_table=rich env.kwargs.lr_decay=cosine $STRONG +env.scenario.validation.schedule_resolution=sgd_step" ;;
     *) echo "unknown variant $1 (paper, paper-val, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
          "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
          "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich, strong-cosine-rich-long," \
-         "strong-cosine-decay, strong-cosine-decay-long, wsd-decay, wsd-step, wsd-base, wsd-decay-high, wsd-decay-28, wsd-decay-28-input)" >&2; return 2 ;;
+         "strong-cosine-decay, strong-cosine-decay-long, wsd-decay, wsd-step, wsd-base, wsd-decay-high, wsd-decay-28, wsd-decay-28-input," \
+         "wsd-decay-28-vit)" >&2; return 2 ;;
   esac
 }
 

@@ -201,6 +201,7 @@ def test_main_job_rejects_bad_input_before_training(tmp_path, capsys, argv, expe
         ("pool-8x8", {"mlp1", "mlp2", "mlp3", "mlp4", "cnn1", "cnn2"}),
         ("pool-deep", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2"}),
         ("pool-deep-28", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2", "cnn3"}),
+        ("pool-deep-28-vit", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2", "cnn3", "vit1", "vit2"}),
     ],
 )
 def test_pool_scenario_is_a_task_distribution_without_evaluation_data(scenario, networks):
@@ -235,6 +236,12 @@ def test_pool_scenario_is_a_task_distribution_without_evaluation_data(scenario, 
         for where in (kw, [{**base, **t["env_kwargs"]} for t in val.values()]):
             assert any("dim=28x28" in k["dataset"] and k["network"].startswith("mlp") for k in where)
             assert any(k["network"] == "cnn3" for k in where)
+    if scenario == "pool-deep-28-vit":  # pool-deep-28's groups and suite, plus ViTs (attention layers) in both
+        d28 = compose_config(["env/scenario=pool-deep-28"])
+        assert set(task_groups(d28)) < set(groups) and set(d28.env.scenario.validation.tasks) < set(val)
+        new_groups = [{**base, **g.get("env_kwargs", {})} for n, g in groups.items() if n not in task_groups(d28)]
+        new_tasks = [{**base, **t["env_kwargs"]} for n, t in val.items() if n not in d28.env.scenario.validation.tasks]
+        assert new_groups and new_tasks and all(k["network"].startswith("vit") for k in new_groups + new_tasks)
 
 
 def test_main_job_rejects_an_unwritable_out_before_training(tmp_path, capsys):
