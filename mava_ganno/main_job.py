@@ -286,8 +286,8 @@ def _shipped_note(shipped: Any) -> str:
     meta = shipped.metadata if shipped is not None else {}
     if meta.get("source") == "behaviour_cloning":  # a clone: how much it imitated, no RL budget
         how = f"cloned from {meta.get('sequences', '?')} demonstration sequences, no RL"
-    else:
-        how = f"{meta.get('total_timesteps', '?')} timesteps"
+    else:  # RL, from scratch or from a clone (``init_policy``)
+        how = f"{meta.get('total_timesteps', '?')} timesteps" + (" of RL from a behaviour-cloned start" if meta.get("init_policy") else "")
     return (
         "\n`ganno (trained here)` is the policy this job trained; `ganno (shipped default)` is the policy\n"
         "shipped with mava_ganno (`load_policy(\"default\")`), not trained by this job (run "

@@ -400,7 +400,7 @@ def test_results_page_numbers_come_from_the_committed_leaderboard():
         assert board["suite"] == suite and len(board["tasks_done"]) == 5
         lines |= set(committed.splitlines())
     # the shipped policy, benchmarked into a folder of its own
-    folder = os.path.join(root, "results", "study-wsd-decay-28-input-eval", "bench")
+    folder = os.path.join(root, "results", "study-wsd-decay-28-input-anchor-eval", "bench")
     committed = open(os.path.join(folder, "leaderboard.md")).read()
     assert leaderboard_markdown(json.load(open(os.path.join(folder, "leaderboard.json")))) == committed
     lines |= set(committed.splitlines())
@@ -418,8 +418,8 @@ def test_the_results_page_quotes_committed_files_only():
     page = open(os.path.join(root, "results.md")).read()
     assert len(page.splitlines()) <= 150
     sources = [os.path.join(root, "results", "bench", "full", "leaderboard.md"),
-               os.path.join(root, "results", "study-wsd-decay-28-input-eval", "bench", "leaderboard.md"),
-               os.path.join(root, "results", "study-wsd-decay-28-input-eval", "named-grid-summary.md"),
+               os.path.join(root, "results", "study-wsd-decay-28-input-anchor-eval", "bench", "leaderboard.md"),
+               os.path.join(root, "results", "study-wsd-decay-28-input-anchor-eval", "named-grid-summary.md"),
                os.path.join(root, "results", "cnn2-digits_to_cnn5-fashion_mnist", "table.md")]  # fmt: skip
     lines = set().union(*(open(p).read().splitlines() for p in sources))
     rows = [line for line in page.splitlines() if line.startswith("| ")]

@@ -162,8 +162,10 @@ def test_main_job_runs_the_shipped_policy_beside_the_trained_one(tiny_eval_env, 
                                  {"train": 1.0, "eval": 1.0, "total": 2.0}, shipped)
     assert "| ganno (shipped default) |" in text and "`load_policy(\"default\")`" in text
     meta = shipped.metadata  # the note names the shipped run from its metadata, never '?'
-    how = (f"cloned from {meta['sequences']} demonstration sequences, no RL" if meta.get("source") == "behaviour_cloning"
-           else f"{meta['total_timesteps']} timesteps")  # fmt: skip
+    if meta.get("source") == "behaviour_cloning":
+        how = f"cloned from {meta['sequences']} demonstration sequences, no RL"
+    else:  # RL, and from a clone when the metadata names one
+        how = f"{meta['total_timesteps']} timesteps" + (" of RL from a behaviour-cloned start" if meta.get("init_policy") else "")
     assert all(part in text for part in (f"run {meta['run']!r} on {meta['scenario']}",
                                          f"{how}, features robust", "MODEL_CARD.md",
                                          "initial LRs, greedy (the mode its validation suite chose)"))
