@@ -92,6 +92,34 @@ def test_label_noise_changes_only_the_requested_fraction_of_training_labels():
     assert set(np.unique(sub.y_train)) == {3, 4, 5, 6}  # wrong labels stay among the classes used
 
 
+def test_size_frames_the_same_digits_as_mnist_lays_out_its_own():
+    plain, framed = load_dataset("digits:perm=2,shift=1,val=0.3"), load_dataset("digits:perm=2,shift=1,val=0.3,size=28")
+    assert framed.input_shape == (28, 28, 1) and framed.x_train.dtype == np.uint8
+    for f in SPLITS[1::2]:  # the same images and labels, only the frame changes
+        np.testing.assert_array_equal(getattr(plain, f), getattr(framed, f), err_msg=f)
+    for f in SPLITS[::2]:
+        x, x8 = getattr(framed, f), getattr(plain, f)
+        border = np.ones((28, 28), bool)
+        border[4:24, 4:24] = False
+        assert not x[:, border].any(), f  # a 4-pixel zero border around a 20x20 box
+        box = x[:, 4:24, 4:24, 0].astype(np.int64)
+        # linear interpolation with aligned corners: the box's corners are the 8x8 corners and
+        # the box's mean is close to the small image's
+        np.testing.assert_array_equal(box[:, [0, 0, -1, -1], [0, -1, 0, -1]], x8[:, [0, 0, -1, -1], [0, -1, 0, -1], 0])
+        np.testing.assert_allclose(box.mean(axis=(1, 2)), x8.mean(axis=(1, 2, 3)), atol=12.0)
+        assert box.max() <= x8.max()  # no overshoot
+    # a pixel halfway between two source pixels along a row is their mean (rounded)
+    x8, x = plain.x_test[..., 0].astype(np.float64), framed.x_test[..., 0].astype(np.float64)
+    # box 20 on 8 pixels: box column j sits at 7 j / 19 of the source, so row 0, column 19
+    # / 7 * k hits source column k exactly for k = 0 and 7 only; check the linear weights at j = 1
+    w = 7.0 / 19.0
+    np.testing.assert_allclose(x[:, 4, 5], np.round((1 - w) * x8[:, 0, 0] + w * x8[:, 0, 1]), atol=0.5)
+    small = load_dataset("digits:size=12")
+    assert small.input_shape == (12, 12, 1)  # a 9-pixel box in rows and columns 1..9
+    assert not small.x_train[:, [0, 10, 11]].any() and not small.x_train[:, :, [0, 10, 11]].any()
+    assert all(small.x_train[:, i].any() and small.x_train[:, :, i].any() for i in (1, 9))
+
+
 def _shifts(x, p):
     """All (2p+1)^2 zero-filled shifts of (N, 8, 8, 1) images: (S, N, 8, 8, 1)."""
     pad = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
@@ -154,6 +182,8 @@ def test_teacher_tasks_are_balanced_and_depend_on_their_seed():
         ("digits:classes=0-10", r"classes='0-10'"),
         ("digits:copies=2", r"copies= .*needs shift"),
         ("digits:shift=0", r"shift='0'"),
+        ("digits:size=8", r"size='8'.*in \[12, 64\]"),
+        ("digits:size=65", r"size='65'"),
         ("digits:val=0", r"val='0'"),
         ("teacher:cnn", r"unknown teacher 'cnn'"),
         ("teacher:", r"unknown teacher ''"),

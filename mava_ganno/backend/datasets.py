@@ -27,9 +27,13 @@ Names:
     clean. Shifted copies keep their image's (possibly wrong) label.
   - ``classes=<a>-<b>`` (0 <= a < b <= 9): only digits a..b; labels keep their values and
     ``num_classes`` stays 10, so networks keep one output shape.
+  - ``size=<S>`` (12..64): each image scaled by linear interpolation to fill a centred box of
+    round(S * 20 / 28) pixels in a zero S x S frame, MNIST's layout (``size=28``: a 20x20
+    digit in a 4-pixel border), so an MLP's first layer has S * S inputs of sparse,
+    MNIST-like images without using MNIST.
   - ``val=<f>``, ``test=<f>``: split fractions (default 0.1, 0.2 as for ``digits``).
 
-  Order: class subset, split (``seed``), label noise, shifts, permutation. With the default
+  Order: class subset, split (``seed``), label noise, shifts, permutation, frame (``size``). With the default
   fractions the split is that of ``digits`` (1,294 / 144 / 359 train/val/test images; so
   ``digits:perm=k`` holds the same images, permuted); ``val=0.3`` gives 1,007 / 431 / 359,
   and ``shift`` multiplies the training images by ``copies`` (4,028 with ``val=0.3``).
@@ -82,6 +86,7 @@ from mava_ganno.backend.transforms import (  # noqa: F401  (pixel_permutation is
     _balanced_argmax,
     _corrupt_labels,
     _fractions,
+    _frame_images,
     _opt_float,
     _opt_int,
     _parse_options,
@@ -354,7 +359,7 @@ def _load_fashion_variant(name: str, spec: str, seed: int, val_fraction: Optiona
 
 DIGITS_EXAMPLE = "digits:perm=3,noise=0.2"
 TEACHER_EXAMPLE = "teacher:mlp,seed=1,n=10000,dim=8x8"
-DIGITS_OPTIONS = ("perm", "shift", "copies", "noise", "classes", "val", "test")
+DIGITS_OPTIONS = ("perm", "shift", "copies", "noise", "classes", "size", "val", "test")
 TEACHER_KINDS = ("mlp", "linear")
 TEACHER_OPTIONS = ("seed", "n", "dim", "hidden", "smooth", "noise", "val", "test")
 
@@ -394,6 +399,7 @@ def _load_digits_variant(
     copies = _opt_int(name, "copies", opts["copies"], 1, 64, ex) if "copies" in opts else 4
     noise = _opt_float(name, "noise", opts["noise"], 0.0, 1.0, ex) if "noise" in opts else 0.0
     perm = _opt_int(name, "perm", opts["perm"], 0, None, ex) if "perm" in opts else None
+    size = _opt_int(name, "size", opts["size"], 12, 64, ex) if "size" in opts else None
 
     x_tr, y_tr, x_va, y_va, x_te, y_te = _split_arrays(x, y, seed, val_fraction, test_fraction)
     if noise > 0.0:
@@ -406,6 +412,8 @@ def _load_digits_variant(
     if perm is not None:
         p = pixel_permutation(perm, 8, 8)
         x_tr, x_va, x_te = (_permute_pixels(a, p) for a in (x_tr, x_va, x_te))
+    if size is not None:
+        x_tr, x_va, x_te = (_frame_images(a, size) for a in (x_tr, x_va, x_te))
     return _make_dataset(name, x_tr, y_tr, x_va, y_va, x_te, y_te, num_classes=10)
 
 

@@ -1,7 +1,7 @@
 """Pure array pieces of the generated datasets (``mava_ganno.backend.datasets``): strict parsing
 of ``name:key=value,...`` options, and the transformations (pixel permutations, shifts, label
-noise, smooth random fields, balanced teacher labels), each drawing from its own
-``np.random.default_rng([seed, tag])`` stream."""
+noise, MNIST-style frames, smooth random fields, balanced teacher labels), each random one
+drawing from its own ``np.random.default_rng([seed, tag])`` stream."""
 
 from __future__ import annotations
 
@@ -112,6 +112,33 @@ def _shift_images(x: np.ndarray, p: int, rng: np.random.Generator) -> np.ndarray
         for dx in range(-p, p + 1):
             m = (d[:, 0] == dy) & (d[:, 1] == dx)
             out[m] = padded[m, p - dy : p - dy + h, p - dx : p - dx + w]
+    return out
+
+
+MNIST_BOX = 20 / 28  # MNIST digits fill a 20x20 box centred in a 28x28 frame
+
+
+def _linear_resize_matrix(src: int, dst: int) -> np.ndarray:
+    """(dst, src) weights of linear interpolation with the corner pixels aligned."""
+    pos = np.linspace(0.0, src - 1.0, dst)
+    lo = np.minimum(np.floor(pos).astype(int), src - 2)
+    frac = pos - lo
+    m = np.zeros((dst, src))
+    m[np.arange(dst), lo] = 1.0 - frac
+    m[np.arange(dst), lo + 1] = frac
+    return m
+
+
+def _frame_images(x: np.ndarray, size: int) -> np.ndarray:
+    """(N, h, w, C) uint8 images scaled linearly to fill a centred box of ``round(size * 20 /
+    28)`` pixels in a zero ``size`` x ``size`` frame, MNIST's layout; uint8 out."""
+    n, h, w, c = x.shape
+    box = int(round(size * MNIST_BOX))
+    ry, rx = _linear_resize_matrix(h, box), _linear_resize_matrix(w, box)
+    inner = np.einsum("ih,nhwc,jw->nijc", ry, x.astype(np.float64), rx)
+    out = np.zeros((n, size, size, c), np.uint8)
+    top = (size - box) // 2
+    out[:, top : top + box, top : top + box] = np.clip(np.round(inner), 0, 255).astype(np.uint8)
     return out
 
 
