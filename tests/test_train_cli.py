@@ -204,6 +204,7 @@ def test_main_job_rejects_bad_input_before_training(tmp_path, capsys, argv, expe
         ("pool-deep", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2"}),
         ("pool-deep-28", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2", "cnn3"}),
         ("pool-deep-28-vit", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2", "cnn3", "vit1", "vit2"}),
+        ("pool-deep-28-frame", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2", "cnn3", "vit1", "vit2"}),
     ],
 )
 def test_pool_scenario_is_a_task_distribution_without_evaluation_data(scenario, networks):
@@ -244,6 +245,14 @@ def test_pool_scenario_is_a_task_distribution_without_evaluation_data(scenario, 
         new_groups = [{**base, **g.get("env_kwargs", {})} for n, g in groups.items() if n not in task_groups(d28)]
         new_tasks = [{**base, **t["env_kwargs"]} for n, t in val.items() if n not in d28.env.scenario.validation.tasks]
         assert new_groups and new_tasks and all(k["network"].startswith("vit") for k in new_groups + new_tasks)
+    if scenario == "pool-deep-28-frame":  # pool-deep-28-vit's groups and suite, plus MLPs on framed 28x28 digits in both
+        vit = compose_config(["env/scenario=pool-deep-28-vit"])
+        assert set(task_groups(vit)) < set(groups) and set(vit.env.scenario.validation.tasks) < set(val)
+        new_groups = [{**base, **g.get("env_kwargs", {})} for n, g in groups.items() if n not in task_groups(vit)]
+        new_tasks = [{**base, **t["env_kwargs"]} for n, t in val.items() if n not in vit.env.scenario.validation.tasks]
+        for k in new_groups + new_tasks:
+            assert k["network"].startswith("mlp") and k["dataset"].startswith("digits:") and "size=28" in k["dataset"]
+        assert len(new_groups) == 3 and len(new_tasks) == 1
 
 
 def test_main_job_rejects_an_unwritable_out_before_training(tmp_path, capsys):
