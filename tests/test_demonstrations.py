@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import jax
 import numpy as np
@@ -153,6 +154,85 @@ def test_the_file_round_trips_without_pickle_and_a_bad_file_is_named(demos, tmp_
     bad.write_bytes(open(path, "rb").read()[:200])
     with pytest.raises(ValueError, match=f"{bad}: not a readable demonstrations file"):
         load_demonstrations(str(bad))
+
+
+def test_parts_keep_each_group_done_and_a_rerun_runs_only_the_rest(tmp_path, monkeypatch):
+    """A generation stopped after its first group loses nothing of it: the same call reads that
+    group's part and runs only the other; a part of another key is refused before any run.
+    (The group runs are stand-ins with the real arrays' shapes: what is tested is the keeping.)"""
+    import mava_ganno.offline.demos as demos_mod
+
+    gen = InitialConditionsGenerator(lr=1e-3, weight_decay=[1e-4, 1e-1])
+    envs = [make_ganno(gen, **TINY), make_ganno(gen, **{**TINY, "network": "mlp1", "sl_steps": 10})]
+    ran = []
+
+    def stand_in(env, schedules, peaks, seeds, *a, **k):
+        ran.append(env.network_name)
+        rng = np.random.default_rng(len(ran))  # another draw on every call: a rerun shows up
+        R, T, N = len(schedules) * len(peaks) * len(seeds), env.time_limit, env.num_agents
+        return {"obs": rng.standard_normal((R, T, N, 5)), "actions": rng.integers(0, 9, (R, T, N)),
+                "reward": rng.standard_normal((R, T)), "last": np.eye(T, dtype=bool)[[T - 1] * R],
+                "alive": np.ones((R, T), bool), "final_val_accuracy": rng.random(R), "episode_return": rng.random(R),
+                "schedule": np.zeros(R, np.int32), "peak": np.full(R, 1e-3, np.float32), "seed": np.zeros(R, np.int32),
+                "initial_lr": np.full(R, 1e-3, np.float32), "not kept": {"nested": np.zeros(R)}}
+
+    monkeypatch.setattr(demos_mod, "_group_demos", stand_in)
+    parts = tmp_path / "d.npz.parts"
+    call = dict(schedules=("constant", "warmup_cosine"), peaks=(1e-3, 1e-2), seeds=(0, 1), log=lambda s: None,
+                parts_dir=str(parts), part_key="k1")
+    full = generate_demonstrations(envs, ["long", "short"], **call)
+    assert sorted(p.name for p in parts.iterdir()) == ["group000.npz", "group001.npz"] and len(ran) == 2
+    (parts / "group001.npz").unlink()  # as if stopped while the second group ran
+    (parts / "group001.tmp.npz").write_bytes(b"cut off")  # and cut off while writing it
+    ran.clear()
+    logs = []
+    again = generate_demonstrations(envs, ["long", "short"], **{**call, "log": logs.append})
+    assert ran == [envs[1].network_name] and "read from" in logs[0] and "read from" not in logs[1]
+    first = full["group"] == 0
+    for k in ("obs", "actions", "rewards", "mask", "episode", "final_val_accuracy", "peak"):
+        np.testing.assert_array_equal(again[k][first], full[k][first], err_msg=k)  # the kept group, as it was
+        assert again[k].shape == full[k].shape
+    assert not np.array_equal(again["obs"][~first], full["obs"][~first])  # the other group ran again
+    assert demos_mod.check_demo_parts(str(parts), ["long", "short"], "k1") == ["long", "short"]
+    ran.clear()
+    with pytest.raises(ValueError, match=r"group000.npz holds demonstrations of another command"):
+        generate_demonstrations(envs, ["long", "short"], **{**call, "part_key": "k2"})
+    with pytest.raises(ValueError, match=r"group001.npz is not a part of these demonstrations"):
+        demos_mod.check_demo_parts(str(parts), ["long"], "k1")
+    (parts / "group000.npz").write_bytes(b"not npz")
+    with pytest.raises(ValueError, match=r"group000.npz: not a readable part"):
+        demos_mod.check_demo_parts(str(parts), ["long", "short"], "k1")
+    assert ran == []
+
+
+def test_demos_cli_keeps_parts_until_the_file_is_written_and_refuses_another_commands(demos, tmp_path, monkeypatch, capsys):
+    import mava_ganno.offline.demos as demos_mod
+
+    data, _ = demos
+    seen = {}
+
+    def fake(envs, names, *a, parts_dir=None, part_key="", **k):
+        seen.update(parts_dir=parts_dir, part_key=part_key, names=names)
+        os.makedirs(parts_dir, exist_ok=True)
+        open(os.path.join(parts_dir, "group000.npz"), "wb").close()
+        return data
+
+    monkeypatch.setattr(demos_mod, "generate_demonstrations", fake)
+    out = tmp_path / "d.npz"
+    argv = ["env/scenario=mlp2-digits", "--schedules", "cosine", "--peaks", "1e-3", "--out", str(out)]
+    DEMOS_CLI.main(argv)
+    assert out.exists() and not (tmp_path / "d.npz.parts").exists()  # removed once the file is written
+    assert seen["parts_dir"] == str(out) + ".parts" and seen["names"] == ["mlp2-digits"]
+    key = json.loads(seen["part_key"])
+    assert key["schedules"] == ["cosine"] and key["peaks"] == [1e-3] and "out" not in key
+    assert key["env"]["scenario"]["task_name"] == "mlp2-digits"
+    # a part of another command is refused before anything runs
+    demos_mod._write_part(str(tmp_path / "e.npz.parts" / "group000.npz"), "another",
+                          {k: np.zeros(1) for k in demos_mod._PART_ARRAYS})
+    seen.clear()
+    with pytest.raises(SystemExit) as e:
+        DEMOS_CLI.main(argv[:-1] + [str(tmp_path / "e.npz")])
+    assert e.value.code == 2 and "holds demonstrations of another command" in capsys.readouterr().err and not seen
 
 
 def test_peaks_above_the_start_raise_a_low_start_and_never_lower_a_high_one():

@@ -337,15 +337,16 @@ def test_training_stopped_before_its_first_checkpoint_says_nothing_was_kept(tmp_
                                "Run the same command again.")  # fmt: skip
 
 
-def test_interrupted_demos_and_cloning_write_nothing_and_say_so(tmp_path):
+def test_interrupted_demos_and_cloning_write_nothing_unfinished_and_say_so(tmp_path):
     tiny = ["env/scenario=mlp2-digits", "env.scenario.env_kwargs.tau=5", "env.scenario.env_kwargs.sl_steps=20000",
             "env.scenario.env_kwargs.hidden=16"]  # fmt: skip
     out = tmp_path / "d.npz"
     argv = [sys.executable, "-m", "mava_ganno.offline.cli", "--out", str(out), "--seeds", "0,1,2,3", *tiny]
     code, _, err = _stop_when(argv, lambda line: bool(line) and line.startswith("[demos]"), signal.SIGTERM, tmp_path)
     assert code == 143 and _last_line(err) == (
-        f"SIGTERM: no demonstrations were written ({out} is written when all have run); run the same command again.")
-    assert os.listdir(tmp_path) == []
+        f"SIGTERM: {out} is written when all groups have run; the groups done so far are kept in {out}.parts: "
+        "run the same command again to go on from them.")
+    assert os.listdir(tmp_path) == []  # stopped in its only group: no part was finished
 
     from mava_ganno.env.env import make_ganno
     from mava_ganno.env.generator import InitialConditionsGenerator

@@ -7,12 +7,19 @@
 Extra arguments are Hydra overrides of the training config (``mava_ganno.train``): the
 scenario (every task group of a task distribution), its features, action table and reward.
 See ``mava_ganno.offline.demos`` for what is recorded.
+
+Each group's runs are kept in ``<out>.parts/`` as soon as they are done: a run stopped part-way
+(a signal, a lost machine) is continued by the same command, which reads the groups done and
+runs the rest; the folder is removed once ``<out>`` is written. A different command or scenario
+refuses the folder before running anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import sys
 import time
 from typing import Any, List, Optional, Sequence
@@ -58,7 +65,9 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     bad = [o for o in overrides if o.startswith("-")]
     if bad:
         build_parser().error(f"unrecognized arguments: {' '.join(bad)}")
-    from mava_ganno.offline.demos import generate_demonstrations, save_demonstrations
+    from omegaconf import OmegaConf
+
+    from mava_ganno.offline.demos import check_demo_parts, generate_demonstrations, save_demonstrations
     from mava_ganno.policy.io import ensure_writable_dir
     from mava_ganno.train import compose_checked
     from mava_ganno.utils import make_env
@@ -75,6 +84,12 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
         cfg = compose_checked(overrides)
         envs = make_env.make_groups(cfg)
         names = list(task_groups(cfg)) or [str(cfg.env.scenario.task_name)]
+        parts_dir = args.out + ".parts"  # what the runs depend on: the env config and the arguments
+        part_key = json.dumps({"env": OmegaConf.to_container(cfg.env, resolve=True), "groups": names,
+                               **{k: v for k, v in vars(args).items() if k not in ("out", "max_runs_per_call")}}, sort_keys=True)
+        done = check_demo_parts(parts_dir, names, part_key)
+        if done:
+            print(f"[demos] {len(done)} of {len(names)} group(s) already done in {parts_dir}: {', '.join(done)}")
     except ConfigError as e:
         _fail(f"config: {e}")
     except OSError as e:
@@ -89,10 +104,13 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
             print(f"[demos] {episodes} episodes in each of {len(names)} group(s) -> {args.out}")
             data = generate_demonstrations(envs, names, args.schedules, args.peaks, args.seeds, args.weight_decay,
                                            args.max_runs_per_call, initial_lrs=args.initial_lrs,
-                                           peaks_above_start=args.peaks_above_start, max_peak_ratio=args.max_peak_ratio)
+                                           peaks_above_start=args.peaks_above_start, max_peak_ratio=args.max_peak_ratio,
+                                           parts_dir=parts_dir, part_key=part_key)
     except (KeyboardInterrupt, Terminated) as e:
-        exit_interrupted(e, f"no demonstrations were written ({args.out} is written when all have run); run the same command again.")
+        exit_interrupted(e, f"{args.out} is written when all groups have run; the groups done so far are kept in "
+                            f"{parts_dir}: run the same command again to go on from them.")
     path = save_demonstrations(args.out, data)
+    shutil.rmtree(parts_dir, ignore_errors=True)
     print(f"[demos] {data['obs'].shape[0]} agent sequences of {data['obs'].shape[1]} steps in "
           f"{time.perf_counter() - t0:.1f} s -> {path}")
     return path

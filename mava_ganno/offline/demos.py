@@ -31,11 +31,17 @@ episode; shorter episodes are padded and masked):
     meta_json ()                   features, action table, lr_max, tau, group and schedule names
 
 saved with ``numpy.savez_compressed`` (load with ``allow_pickle=False``: no pickle).
+
+With ``parts_dir``, each group's runs are also saved there as soon as they are done
+(``group<g>.npz``, with the caller's ``part_key``), and a later call with the same key reads
+them instead of running them again: a long generation stopped part-way loses at most the group
+it was running. A part written under another key is refused before anything runs.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Dict, List, Optional, Sequence
 
 import chex
@@ -217,6 +223,59 @@ def _per_agent(out: Dict[str, np.ndarray], group: int, first_episode: int, horiz
     }
 
 
+def _part_keys(group_names: Sequence[str], part_key: str) -> List[str]:
+    return [json.dumps({"key": part_key, "group": name, "index": g}, sort_keys=True) for g, name in enumerate(group_names)]
+
+
+def check_demo_parts(parts_dir: str, group_names: Sequence[str], part_key: str) -> List[str]:
+    """The names of the groups whose runs ``parts_dir`` already holds under ``part_key``
+    (``generate_demonstrations`` reads them); ValueError for a part of another key."""
+    return [group_names[g] for g in sorted(_read_parts(parts_dir, _part_keys(group_names, part_key)))]
+
+
+def _part_path(parts_dir: str, g: int) -> str:
+    return os.path.join(parts_dir, f"group{g:03d}.npz")
+
+
+_PART_ARRAYS = ("obs", "actions", "reward", "last", "alive", "final_val_accuracy", "episode_return", "schedule", "peak",
+                "seed", "initial_lr")  # what _per_agent reads of a group's runs
+
+
+def _write_part(path: str, key: str, out: Dict[str, np.ndarray]) -> None:
+    """One group's per-run arrays and its key, written whole or not at all."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path[: -len(".npz")] + ".tmp.npz"
+    np.savez(tmp, part_key=np.asarray(key), **{f"runs/{k}": np.asarray(out[k]) for k in _PART_ARRAYS})
+    os.replace(tmp, path)
+
+
+def _read_parts(parts_dir: str, keys: Sequence[str]) -> Dict[int, Dict[str, np.ndarray]]:
+    """The groups already in ``parts_dir``, by index; a part of another key, or one that does
+    not read, raises ValueError naming it (before anything runs)."""
+    done: Dict[int, Dict[str, np.ndarray]] = {}
+    if not os.path.isdir(parts_dir):
+        return done
+    names = {os.path.basename(_part_path(parts_dir, g)): g for g in range(len(keys))}
+    for name in sorted(os.listdir(parts_dir)):
+        path = os.path.join(parts_dir, name)
+        if name.endswith(".tmp.npz"):  # a part cut off while being written: run its group again
+            continue
+        if name not in names:
+            raise ValueError(f"{path} is not a part of these demonstrations (groups 0-{len(keys) - 1}); "
+                             f"remove {parts_dir} or write the demonstrations elsewhere.")
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                key = str(f["part_key"])
+                out = {k[len("runs/"):]: f[k] for k in f.files if k.startswith("runs/")}
+        except Exception as e:  # noqa: BLE001  (any unreadable file is named the same way)
+            raise ValueError(f"{path}: not a readable part of demonstrations ({e}); remove it to run its group again.") from e
+        if key != keys[names[name]]:
+            raise ValueError(f"{path} holds demonstrations of another command or scenario; remove {parts_dir} "
+                             "or run the command that wrote it.")
+        done[names[name]] = out
+    return done
+
+
 def generate_demonstrations(
     envs: Sequence[Any],
     group_names: Sequence[str],
@@ -229,6 +288,8 @@ def generate_demonstrations(
     initial_lrs: Optional[Sequence[float]] = None,
     peaks_above_start: bool = False,
     max_peak_ratio: Optional[float] = None,
+    parts_dir: Optional[str] = None,
+    part_key: str = "",
 ) -> Dict[str, np.ndarray]:
     """Demonstrations of every group's environment (see the module docstring for the arrays).
 
@@ -237,6 +298,9 @@ def generate_demonstrations(
     ``initial_lrs`` None starts every run at its schedule's first value; a list runs every
     schedule x peak x seed once from each of those LRs, and ``peaks_above_start`` only at the
     peaks at or above each, up to ``max_peak_ratio`` times it when given (``demo_runs``).
+    ``parts_dir``: each group's runs saved there when done and read back by a later call with
+    the same ``part_key`` (a string naming everything the runs depend on; see the module
+    docstring); a part of another key raises ValueError before any run.
     """
     check_schedules(schedules, peaks)
     check_initial_lrs(initial_lrs, peaks, peaks_above_start, max_peak_ratio)
@@ -245,14 +309,21 @@ def generate_demonstrations(
         if env.features != first.features or env.action_table.entries != first.action_table.entries:
             raise ValueError(f"group {name!r} has other features or another action table than {group_names[0]!r}.")
     horizon = max(env.time_limit for env in envs)
+    keys = _part_keys(group_names, part_key)
+    done = _read_parts(parts_dir, keys) if parts_dir is not None else {}
     parts: List[Dict[str, np.ndarray]] = []
     episodes = 0
     for g, (name, env) in enumerate(zip(group_names, envs)):
-        out = _group_demos(env, list(schedules), list(peaks), list(seeds), weight_decay, max_runs_per_call, initial_lrs,
-                           peaks_above_start, max_peak_ratio)
+        out = done.get(g)
+        if out is None:
+            out = _group_demos(env, list(schedules), list(peaks), list(seeds), weight_decay, max_runs_per_call, initial_lrs,
+                               peaks_above_start, max_peak_ratio)
+            if parts_dir is not None:
+                _write_part(_part_path(parts_dir, g), keys[g], out)
         parts.append(_per_agent(out, g, episodes, horizon))
         episodes += out["obs"].shape[0]
-        log(f"[demos] {name}: {out['obs'].shape[0]} episodes x {env.num_agents} agents")
+        read = f" (read from {_part_path(parts_dir, g)})" if g in done else ""
+        log(f"[demos] {name}: {out['obs'].shape[0]} episodes x {env.num_agents} agents{read}")
     data = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     data["meta_json"] = np.asarray(json.dumps({
         "format": FORMAT,
