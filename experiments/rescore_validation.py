@@ -30,7 +30,9 @@ a rescore) are read from ``DIR`` when a call with the same config has saved them
 otherwise, one file per config (``<hash>.npz``, no pickle). The key is the composed ``env``
 config without the observation features and the suite's ``modes`` and ``every``: with
 ``schedule_resolution: sgd_step`` (required) the schedules run without the policy, so policies
-with other features share their reference. A file whose stored key differs is an error.
+with other features share their reference. A file whose stored key differs is an error. The
+reference runs before the first policy and is saved after each task, so a call killed part-way
+keeps the tasks it finished for the next call.
 """
 
 from __future__ import annotations
@@ -100,9 +102,14 @@ def main(argv) -> int:
 
 
 def score_all(suite: ValidationSuite, paths, split, show_cells: bool, cache) -> None:
-    """Print every policy's scores (``--split``: its rows and tables), saving the reference's
-    runs to ``cache`` after each."""
+    """Print every policy's scores (``--split``: its rows and tables). With a ``cache``, the
+    reference's runs are done first and saved task by task, so a process killed later keeps them."""
     for path in paths:
+        if cache is not None:  # the reference first, each task's saved as soon as it has run
+            policy = load_policy_any(path)
+            for name in suite.envs:
+                suite.schedule_runs(name, policy)
+                cache.save(suite)
         if split is not None:
             policy, mode = load_policy_any(path), suite.modes[0]
             names = list(suite.envs)

@@ -432,6 +432,25 @@ def test_rescore_reference_cache_is_reused_across_features_and_keyed_on_the_suit
     assert script.main(["--reference-cache", str(cache), paths["full"], "--", *overrides,
                         "env.scenario.validation.schedule_resolution=decision"]) == 2
     assert "--reference-cache needs +env.scenario.validation.schedule_resolution=sgd_step" in capsys.readouterr().err
+    # a new suite's reference runs first and is saved after each task, before any policy runs
+    saves, ran = [], []
+    original_save, original_policy = script.ReferenceCache.save, ValidationSuite.policy_runs
+
+    def save(self, suite):
+        saves.append((sorted(suite.known_schedule_runs), len(ran)))
+        return original_save(self, suite)
+
+    def policy_runs(self, *a, **k):
+        ran.append(1)
+        return original_policy(self, *a, **k)
+
+    script.ReferenceCache.save, ValidationSuite.policy_runs = save, policy_runs
+    try:
+        two = ["+env.scenario.validation.tasks.u={}", "env.scenario.validation.seeds=[1,2]"]
+        rescore("full", *two)
+    finally:
+        script.ReferenceCache.save, ValidationSuite.policy_runs = original_save, original_policy
+    assert saves[:2] == [(["t"], 0), (["t", "u"], 0)] and ran
     # given runs must be the suite's shape
     suite = ValidationSuite.from_config(tiny_config(tmp_path, *suite_args))
     with pytest.raises(ValueError, match=r"have shape \(2, 2\); the suite's is \(2, 2, 2\)"):
