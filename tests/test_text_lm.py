@@ -256,3 +256,61 @@ def test_split_fractions_in_the_name(corpus_dir):
         load_dataset(f"fortunes:seq={SEQ},test=0.1", data_dir=corpus_dir, test_fraction=0.1)
     with pytest.raises(FileNotFoundError, match="apt-get install fortunes"):  # MissingDataError
         load_dataset(f"fortunes:seq={SEQ},val=0.1", data_dir=corpus_dir + "-absent")
+
+
+# ------------------------------------------------------------------ babble: synthetic text for the pool
+def test_babble_is_english_like_text_drawn_from_its_seed_only():
+    from mava_ganno.backend.text import babble_corpus
+
+    text = babble_corpus(1, 500, 50_000)
+    assert len(text) == 50_000 and babble_corpus(1, 500, 50_000) == text and babble_corpus(2, 500, 50_000) != text
+    assert set(text) <= set(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,\n")
+    words = text.replace(b".", b" ").replace(b",", b" ").split()
+    lexicon = {w.lower() for w in words}
+    assert len(lexicon) <= 500 and 3.5 < np.mean([len(w) for w in words]) < 6.0
+    # sentences: a capital after every '. ' and never inside one; letters at English frequencies
+    assert all(s[:1].isupper() for s in text.replace(b".\n", b". ").split(b". ")[1:-1])
+    assert all(w[1:].islower() for w in words if len(w) > 1)
+    letters = np.frombuffer(text.lower(), np.uint8)
+    counts = np.bincount(letters, minlength=256)
+    assert counts[ord("e")] > counts[ord("t")] > counts[ord("k")] > counts[ord("z")]
+    # each word prefers its own successors: the next word is far more predictable than a unigram draw
+    pairs = list(zip(words[:-1], words[1:]))
+    from collections import Counter
+
+    top = Counter(w.lower() for w in words).most_common(1)[0][0]
+    after = Counter(b.lower() for a, b in pairs if a.lower() == top)
+    assert after.most_common(8)[-1][1] > 3 * after.most_common(20)[-1][1]
+
+
+def test_babble_dataset_splits_and_windows_like_fortunes():
+    from mava_ganno.backend.task_pool import check_training_pool, is_evaluation_dataset
+    from mava_ganno.backend.text import babble_corpus
+
+    ds = load_dataset("babble:seed=3,words=300,n=20000,seq=32,val=0.1,test=0.1")
+    corpus = babble_corpus(3, 300, 20_000)
+    blocks = split_corpus(corpus, 0.1, 0.1)
+    assert ds.kind == "tokens" and ds.num_classes == 256 and ds.input_shape == (32,)
+    assert [len(ds.x_train), len(ds.x_val), len(ds.x_test)] == [(len(b) - 1) // 32 for b in blocks]
+    np.testing.assert_array_equal(ds.x_train.ravel(), np.frombuffer(blocks[0], np.uint8)[: len(ds.x_train) * 32])
+    np.testing.assert_array_equal(ds.y_val[:, :-1], ds.x_val[:, 1:])
+    assert load_dataset("babble").x_train.shape == (int(0.8 * 1_000_000 - 1) // 64, 64)  # the defaults
+    assert not is_evaluation_dataset("babble:seed=1") and check_training_pool(["babble:seed=1", "digits"])
+    with pytest.raises(ValueError, match="set it in one place"):
+        load_dataset("babble:val=0.1", val_fraction=0.1)
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        ("babble:", r"e\.g\. 'babble:seed=1,words=2000'"),
+        ("babble:words=5", r"words='5'.*\[10, 100000\]"),
+        ("babble:n=10", r"n='10'"),
+        ("babble:seed=-1", r"seed='-1'"),
+        ("babble:size=3", r"unknown option 'size'"),
+        ("babble:n=1000,seq=4096", r"shorter than one window.*n= of babble"),
+    ],
+)
+def test_bad_babble_names_are_clear_errors(name, match):
+    with pytest.raises(ValueError, match=match):
+        load_dataset(name)

@@ -53,6 +53,9 @@ Names:
   English quotations of Debian's ``fortunes`` package (``/usr/share/games/fortunes``, or
   ``data_dir``), for the ``lm<n>`` networks: (N, T) byte windows, contiguous train/val/test
   blocks of the corpus (see ``mava_ganno.backend.text``).
+- ``babble`` (optionally ``babble:seed=<s>,words=<W>,n=<bytes>,seq=<T>,val=<f>,test=<f>``):
+  synthetic English-like text made locally (``mava_ganno.backend.text``), split and windowed
+  like ``fortunes``: byte-level LM tasks for the training pool.
 
 Names are parsed strictly: an unknown option, a malformed or out-of-range value, or a
 repeated option raises ValueError naming it, with a valid example. Everything is generated
@@ -501,6 +504,14 @@ def load_dataset(
             name, x_tr, y_tr, x_va, y_va, x_te, y_te, VOCAB_SIZE,
             np.zeros(1, np.float32), np.ones(1, np.float32), kind="tokens",
         )  # fmt: skip
+    if name == "babble" or name.startswith("babble:"):  # synthetic text for the pool, as fortunes
+        from mava_ganno.backend.text import VOCAB_SIZE, load_babble
+
+        x_tr, y_tr, x_va, y_va, x_te, y_te = load_babble(name, val_fraction, test_fraction)
+        return Dataset(
+            name, x_tr, y_tr, x_va, y_va, x_te, y_te, VOCAB_SIZE,
+            np.zeros(1, np.float32), np.ones(1, np.float32), kind="tokens",
+        )  # fmt: skip
     if name == "fashion_mnist" or name.startswith("fashion_mnist:"):
         if test_fraction is not None:
             raise ValueError(f"dataset {name!r} has its own test split (10,000 images); do not set test_fraction.")
@@ -531,5 +542,5 @@ def load_dataset(
         f"unknown dataset {name!r}; choose one of {list(EMBEDDED_DATASETS)}, 'fashion_mnist', 'tfds:<name>' "
         f"(e.g. 'tfds:fashion_mnist'), 'synthetic:<H>x<W>x<C>', 'digits:<options>' (e.g. "
         f"{DIGITS_EXAMPLE!r}), 'teacher:<kind>,<options>' (e.g. {TEACHER_EXAMPLE!r}) or "
-        "'fortunes[:seq=<T>]' (text, for 'lm<n>' networks)."
+        "'fortunes[:seq=<T>]' or 'babble[:seed=<s>,...]' (text, for 'lm<n>' networks)."
     )

@@ -1,4 +1,5 @@
-"""Text data for character-level (byte-level) language models: the ``fortunes`` dataset.
+"""Text data for character-level (byte-level) language models: the ``fortunes`` corpus (an
+evaluation dataset) and ``babble``, synthetic text for the training pool.
 
 The corpus is the English quotations of Debian's ``fortunes`` package (``apt-get install
 fortunes``): every regular file of ``/usr/share/games/fortunes`` (or ``data_dir``) in sorted
@@ -14,6 +15,16 @@ is cut into non-overlapping windows of T bytes, in corpus order: window i's inpu
 ``[i T, (i + 1) T)`` of the block, its targets bytes ``[i T + 1, (i + 1) T + 1)`` (the next
 byte at every position). x arrays are (N, T) uint8 byte tokens, y arrays (N, T) int32, and
 ``num_classes`` is 256. Nothing is random: the splits do not depend on ``seed``.
+
+``babble`` or ``babble:<key>=<value>[,...]`` (e.g. ``babble:seed=1,words=2000``) is English-like text made
+here, never read: a lexicon of ``words=<W>`` pseudo-words (default 2,000; lengths 1 + Poisson(3.5),
+letters drawn with English letter frequencies), a word sequence in which each word is followed,
+with probability 0.6, by one of its own eight successors and otherwise by a Zipf-distributed
+(exponent 1.1) draw from the whole lexicon, joined by spaces, with commas, capitalised
+sentences ending in '. ' and line breaks; ``n=<bytes>`` bytes (default 1,000,000) drawn from
+``seed=<s>`` (default 0) only. ``seq=``, ``val=`` and ``test=`` and the splits and windows are
+those of ``fortunes``. It gives the pool byte-level LM tasks (256-way next-byte heads over
+text-like statistics) without the fortunes corpus.
 """
 
 from __future__ import annotations
@@ -26,6 +37,12 @@ import numpy as np
 from mava_ganno.backend.missing import MissingDataError
 
 FORTUNES_DIR = "/usr/share/games/fortunes"
+BABBLE_EXAMPLE = "babble:seed=1,words=2000"
+BABBLE_OPTIONS = ("seed", "words", "n", "seq", "val", "test")
+_LETTERS = np.frombuffer(b"etaoinshrdlcumwfgypbvkjxqz", np.uint8)
+_LETTER_FREQUENCIES = np.array([12.7, 9.1, 8.2, 7.5, 7.0, 6.7, 6.3, 6.1, 6.0, 4.3, 4.0, 2.8, 2.8, 2.4, 2.4, 2.2, 2.0,
+                                2.0, 1.9, 1.5, 1.0, 0.8, 0.15, 0.15, 0.1, 0.07])
+_TAG_BABBLE = 201
 FORTUNES_EXAMPLE = "fortunes:seq=64"
 FORTUNES_OPTIONS = ("seq", "val", "test")
 DEFAULT_SEQ_LEN = 64
@@ -125,12 +142,12 @@ def load_fortunes(
     (``backend.datasets.load_dataset`` makes them a ``Dataset`` of kind ``"tokens"``). Fractions
     default to 0.1 each."""
     seq_len, val_opt, test_opt = parse_fortunes_name(name)
-    for opt, arg, key in ((val_opt, val_fraction, "val"), (test_opt, test_fraction, "test")):
-        if opt is not None and arg is not None:
-            raise ValueError(f"dataset {name!r} sets {key}= and {key}_fraction is given too; set it in one place.")
-    val_fraction = float(next(v for v in (val_opt, val_fraction, DEFAULT_FRACTIONS[0]) if v is not None))
-    test_fraction = float(next(v for v in (test_opt, test_fraction, DEFAULT_FRACTIONS[1]) if v is not None))
-    corpus = load_corpus(data_dir)
+    val_fraction, test_fraction = _fractions(name, (val_opt, test_opt), (val_fraction, test_fraction))
+    return _windowed_splits(name, load_corpus(data_dir), seq_len, val_fraction, test_fraction)
+
+
+def _windowed_splits(name: str, corpus: bytes, seq_len: int, val_fraction: float, test_fraction: float):
+    """The corpus's contiguous train/validation/test blocks, each cut into windows."""
     blocks = split_corpus(corpus, val_fraction, test_fraction)
     splits = [make_windows(b, seq_len) for b in blocks]
     for split, (x, _), block in zip(("train", "validation", "test"), splits, blocks):
@@ -138,7 +155,69 @@ def load_fortunes(
             raise ValueError(
                 f"dataset {name!r}: the {split} split ({len(block)} of the corpus's {len(corpus)} "
                 f"bytes) is shorter than one window of seq={seq_len} + 1 bytes; use a smaller "
-                "seq= or a larger corpus (data_dir)."
+                "seq= or a larger corpus (data_dir, or n= of babble)."
             )
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = splits
     return x_tr, y_tr, x_va, y_va, x_te, y_te
+
+
+def babble_corpus(seed: int = 0, words: int = 2000, n_bytes: int = 1_000_000) -> bytes:
+    """``n_bytes`` of synthetic English-like text drawn from ``seed`` (see the module docstring)."""
+    rng = np.random.default_rng([int(seed), _TAG_BABBLE])
+    letter_p = _LETTER_FREQUENCIES / _LETTER_FREQUENCIES.sum()
+    lexicon = [rng.choice(_LETTERS, size=1 + int(k), p=letter_p).tobytes() for k in rng.poisson(3.5, size=words)]
+    zipf = 1.0 / np.arange(1, words + 1) ** 1.1
+    successors = rng.integers(0, words, size=(words, 8))
+    n_words = n_bytes // 4 + 16  # words average 4.5 letters plus a separator: always enough
+    own = rng.random(n_words) < 0.6
+    pick = rng.integers(0, 8, size=n_words)
+    free = rng.choice(words, size=n_words, p=zipf / zipf.sum())
+    end, comma, newline = rng.random(n_words) < 1 / 12, rng.random(n_words) < 0.05, rng.random(n_words) < 0.2
+    out, size, word, capital = [], 0, int(free[0]), True
+    for i in range(n_words):
+        word = int(successors[word, pick[i]]) if own[i] else int(free[i])
+        text = lexicon[word].capitalize() if capital else lexicon[word]
+        capital = bool(end[i])
+        text += (b".\n" if newline[i] else b". ") if capital else (b", " if comma[i] else b" ")
+        out.append(text)
+        size += len(text)
+        if size >= n_bytes:
+            break
+    return b"".join(out)[:n_bytes]
+
+
+def parse_babble_name(name: str) -> Tuple[Tuple[int, int, int], int, Optional[float], Optional[float]]:
+    """((seed, words, n bytes), sequence length T, val fraction or None, test fraction or None)
+    of ``babble:<options>`` (strict parsing)."""
+    from mava_ganno.backend.transforms import _opt_float, _opt_int, _parse_options
+
+    ex = BABBLE_EXAMPLE
+    spec = name[len("babble:") :] if name.startswith("babble:") else ""
+    if name == "babble":
+        spec = "seed=0"
+    if not spec:
+        raise ValueError(f"dataset {name!r}: give options after 'babble:', e.g. {ex!r}.")
+    opts = _parse_options(name, "babble", spec.split(","), BABBLE_OPTIONS, ex)
+    seed = _opt_int(name, "seed", opts["seed"], 0, None, ex) if "seed" in opts else 0
+    words = _opt_int(name, "words", opts["words"], 10, 100_000, ex) if "words" in opts else 2000
+    n = _opt_int(name, "n", opts["n"], 1000, 100_000_000, ex) if "n" in opts else 1_000_000
+    seq = _opt_int(name, "seq", opts["seq"], 2, MAX_SEQ_LEN, ex) if "seq" in opts else DEFAULT_SEQ_LEN
+    fracs = [_opt_float(name, k, opts[k], 0.0, 0.5, ex, lo_open=True) if k in opts else None for k in ("val", "test")]
+    return (seed, words, n), seq, fracs[0], fracs[1]
+
+
+def load_babble(name: str, val_fraction: Optional[float] = None, test_fraction: Optional[float] = None):
+    """The ``babble[:<options>]`` splits, as ``load_fortunes`` gives its own."""
+    (seed, words, n), seq_len, val_opt, test_opt = parse_babble_name(name)
+    val_fraction, test_fraction = _fractions(name, (val_opt, test_opt), (val_fraction, test_fraction))
+    return _windowed_splits(name, babble_corpus(seed, words, n), seq_len, val_fraction, test_fraction)
+
+
+def _fractions(name: str, in_name, given) -> Tuple[float, float]:
+    """Each split fraction from the name, else the argument, else the default; both is an error."""
+    out = []
+    for opt, arg, key, default in zip(in_name, given, ("val", "test"), DEFAULT_FRACTIONS):
+        if opt is not None and arg is not None:
+            raise ValueError(f"dataset {name!r} sets {key}= and {key}_fraction is given too; set it in one place.")
+        out.append(float(next(v for v in (opt, arg, default) if v is not None)))
+    return out[0], out[1]
