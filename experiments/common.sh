@@ -63,11 +63,14 @@ variant_env() {
     # wsd-decay-28-vit on the fifth pool (pool-deep-28-frame): pool-deep-28-vit with MLP groups
     # and a suite task on MNIST-like framed 28x28 digits
     wsd-decay-28-frame) echo "env/scenario=pool-deep-28-frame env.kwargs.features=robust_input env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=mean env.kwargs.action_table=rich env.kwargs.lr_decay=cosine $STRONG +env.scenario.validation.schedule_resolution=sgd_step" ;;
+    # wsd-decay-28-frame on the sixth pool (pool-deep-28-frame-lm): pool-deep-28-frame with
+    # byte-level LM groups and an LM suite task on synthetic babble text
+    wsd-decay-28-frame-lm) echo "env/scenario=pool-deep-28-frame-lm env.kwargs.features=robust_input env.kwargs.reward_counterfactual=wsd_episode env.kwargs.reward_reference_hold=mean env.kwargs.action_table=rich env.kwargs.lr_decay=cosine $STRONG +env.scenario.validation.schedule_resolution=sgd_step" ;;
     *) echo "unknown variant $1 (paper, paper-val, pool-paper, pool-robust, pool-robust-episode, deep-robust, deep-robust-episode," \
          "deep-full-episode, deep-robust-episode-loss, deep-lr_only-episode, deep-timestep_only-episode," \
          "deep-single_agent-episode, strong-constant, strong-cosine, strong-cosine-rich, strong-cosine-rich-long," \
          "strong-cosine-decay, strong-cosine-decay-long, wsd-decay, wsd-step, wsd-base, wsd-decay-high, wsd-decay-28, wsd-decay-28-input," \
-         "wsd-decay-28-vit, wsd-decay-28-frame)" >&2; return 2 ;;
+         "wsd-decay-28-vit, wsd-decay-28-frame, wsd-decay-28-frame-lm)" >&2; return 2 ;;
   esac
 }
 

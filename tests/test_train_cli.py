@@ -205,6 +205,7 @@ def test_main_job_rejects_bad_input_before_training(tmp_path, capsys, argv, expe
         ("pool-deep-28", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2", "cnn3"}),
         ("pool-deep-28-vit", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2", "cnn3", "vit1", "vit2"}),
         ("pool-deep-28-frame", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2", "cnn3", "vit1", "vit2"}),
+        ("pool-deep-28-frame-lm", {"mlp1", "mlp2", "mlp3", "mlp5", "mlp6", "cnn1", "cnn2", "cnn3", "vit1", "vit2", "lm2"}),
     ],
 )
 def test_pool_scenario_is_a_task_distribution_without_evaluation_data(scenario, networks):
@@ -253,6 +254,15 @@ def test_pool_scenario_is_a_task_distribution_without_evaluation_data(scenario, 
         for k in new_groups + new_tasks:
             assert k["network"].startswith("mlp") and k["dataset"].startswith("digits:") and "size=28" in k["dataset"]
         assert len(new_groups) == 3 and len(new_tasks) == 1
+    if scenario == "pool-deep-28-frame-lm":  # pool-deep-28-frame's groups and suite, plus byte-level LMs on babble text in both
+        frame = compose_config(["env/scenario=pool-deep-28-frame"])
+        assert set(task_groups(frame)) < set(groups) and set(frame.env.scenario.validation.tasks) < set(val)
+        new = [{**base, **g.get("env_kwargs", {})} for n, g in groups.items() if n not in task_groups(frame)]
+        new += [{**base, **t["env_kwargs"]} for n, t in val.items() if n not in frame.env.scenario.validation.tasks]
+        assert len(new) == 3 and all(k["network"] == "lm2" and k["dataset"].startswith("babble:") for k in new)
+        from mava_ganno.backend.datasets import load_dataset
+
+        assert all(load_dataset(k["dataset"]).kind == "tokens" for k in new)
 
 
 def test_main_job_rejects_an_unwritable_out_before_training(tmp_path, capsys):
