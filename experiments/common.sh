@@ -86,16 +86,24 @@ variant_args() {
 }
 
 # train_run UID OVERRIDES...: `mava_ganno.train` into $OUT/UID (log $OUT/UID.log), skipped when
-# $OUT/UID/done exists; `done` holds the wall time in seconds after a successful run.
+# $OUT/UID/done exists; `done` holds the wall time in seconds after a successful run. A run cut
+# off after a checkpoint (a killed process, a lost machine) goes on from it (`--resume`, the same
+# overrides; its log appended to) and `done` then holds the seconds of the resumed part only.
 train_run() {
-  local uid=$1 start rc
+  local uid=$1 start rc resume=()
   shift
   if [ -f "$OUT/$uid/done" ]; then echo "skip $uid (done)"; return 0; fi
-  echo "$(date +%T) start $uid"
+  if compgen -G "$OUT/$uid/checkpoints/rec_ippo/$uid/ckpt_*/meta.json" > /dev/null; then
+    resume=(--resume "logger.checkpointing.load_args.checkpoint_uid=$uid")
+    echo "$(date +%T) resume $uid"
+  else
+    echo "$(date +%T) start $uid"
+    : > "$OUT/$uid.log"
+  fi
   start=$(date +%s)
-  $PY -u -m mava_ganno.train "$@" arch.num_evaluation=10 arch.num_eval_episodes=0 \
+  $PY -u -m mava_ganno.train "${resume[@]}" "$@" arch.num_evaluation=10 arch.num_eval_episodes=0 \
     logger.progress_bar=False logger.base_exp_path="$OUT/$uid" \
-    logger.checkpointing.save_args.checkpoint_uid="$uid" > "$OUT/$uid.log" 2>&1
+    logger.checkpointing.save_args.checkpoint_uid="$uid" >> "$OUT/$uid.log" 2>&1
   rc=$?
   echo "$(date +%T) end $uid rc=$rc $(( $(date +%s) - start )) s"
   [ $rc -eq 0 ] && echo "$(( $(date +%s) - start ))" > "$OUT/$uid/done"
