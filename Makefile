@@ -16,7 +16,7 @@ run: $(VENV)/.installed
 	$(PY) -m mava_ganno.main_job
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q -n 2 --durations=25 tests  # the 25 slowest listed: the suite aims at ~10 min
+	$(PY) -m pytest -q -n 2 --dist loadscope --durations=25 tests  # a module per worker (its fixtures built once); the 25 slowest listed: the suite aims at ~10 min
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check mava_ganno tests benchmarks experiments hydra_plugins
