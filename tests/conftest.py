@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
+# Tests compile far more than they run (small networks, a few SGD steps each): XLA's slower
+# optimisation passes cost more than they save, so they are off for the run and its CLI
+# subprocesses (the same programs, less fused; speed is measured in benchmarks/, never here).
+# JAX_DISABLE_MOST_OPTIMIZATIONS=0 in the environment keeps them.
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
 
 import shutil
 import tempfile
