@@ -29,15 +29,11 @@ def _recipes():
             for v in labels.split("|")}
 
 
-def _variants():
-    return list(_recipes())
-
-
 def test_an_unknown_variant_is_refused_naming_every_known_one():
     r = _bash("variant_args no-such-variant")
     assert r.returncode == 2 and r.stdout == ""
     named = re.search(r"unknown variant no-such-variant \((.*)\)", r.stderr.replace("\n", " ")).group(1)
-    assert sorted(v.strip() for v in named.split(",")) == sorted(_variants())
+    assert sorted(v.strip() for v in named.split(",")) == sorted(_recipes())
 
 
 def test_every_variant_composes_into_a_config_the_trainer_accepts(monkeypatch):
