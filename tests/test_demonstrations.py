@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 
 import jax
 import numpy as np
@@ -182,6 +183,8 @@ def test_parts_keep_each_group_done_and_a_rerun_runs_only_the_rest(tmp_path, mon
                 parts_dir=str(parts), part_key="k1")
     full = generate_demonstrations(envs, ["long", "short"], **call)
     assert sorted(p.name for p in parts.iterdir()) == ["group000.npz", "group001.npz"] and len(ran) == 2
+    with zipfile.ZipFile(parts / "group000.npz") as z:  # kept compressed, as the demonstrations file is
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
     (parts / "group001.npz").unlink()  # as if stopped while the second group ran
     (parts / "group001.tmp.npz").write_bytes(b"cut off")  # and cut off while writing it
     ran.clear()

@@ -242,10 +242,11 @@ _PART_ARRAYS = ("obs", "actions", "reward", "last", "alive", "final_val_accuracy
 
 
 def _write_part(path: str, key: str, out: Dict[str, np.ndarray]) -> None:
-    """One group's per-run arrays and its key, written whole or not at all."""
+    """One group's per-run arrays and its key, written whole or not at all (compressed, as the
+    demonstrations file is: a part is small enough to keep or copy while the rest runs)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path[: -len(".npz")] + ".tmp.npz"
-    np.savez(tmp, part_key=np.asarray(key), **{f"runs/{k}": np.asarray(out[k]) for k in _PART_ARRAYS})
+    np.savez_compressed(tmp, part_key=np.asarray(key), **{f"runs/{k}": np.asarray(out[k]) for k in _PART_ARRAYS})
     os.replace(tmp, path)
 
 
