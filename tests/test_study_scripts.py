@@ -130,3 +130,73 @@ def test_variant_budgets(variant):
     steps = {"paper": "12800", "strong-cosine-rich-long": "25600", "wsd-decay": "12800"}[variant]
     assert f"system.total_timesteps={steps}" in args
     assert ("arch.num_envs=2" in args) == (variant != "paper")
+
+
+def test_keep_records_keeps_each_finished_step_and_restores_them_on_a_new_machine(tmp_path):
+    """``keep_records.py`` copies what a study chain finished out of its run folder (parts
+    compressed, finished policy folders, ``done`` files, score rows and logs, the reference cache),
+    leaves what is unfinished, copies a log again once the chain wrote more, never overwrites a
+    record edited after a restore, and ``--restore`` puts everything back into an empty run."""
+    import sys
+    import zipfile
+
+    import numpy as np
+
+    sys.path.insert(0, os.path.join(ROOT, "experiments"))
+    try:
+        import keep_records
+    finally:
+        sys.path.pop(0)
+    run, records, cache = tmp_path / "run", tmp_path / "records", tmp_path / "cache"
+    (run / "demos.npz.parts").mkdir(parents=True)
+    obs = np.arange(600, dtype=np.float32).reshape(5, 4, 30) % 7
+    np.savez(run / "demos.npz.parts" / "group000.npz", part_key=np.asarray("k"), **{"runs/obs": obs})
+    (run / "demos.npz.parts" / "group001.tmp.npz").write_bytes(b"being written")
+    for name, finished in (("clone_s0", True), ("clone_s1", False)):
+        (run / name).mkdir()
+        (run / name / "params.msgpack").write_bytes(b"\x01\x02")
+        if finished:
+            (run / name / "policy.json").write_text("{}")
+    best = run / "clone-rl_s0" / "checkpoints" / "rec_ippo" / "clone-rl_s0" / "policy_best"
+    best.mkdir(parents=True)
+    (best / "policy.json").write_text("{}")
+    (best.parent / "ckpt_000010").mkdir()
+    (best.parent / "ckpt_000010" / "meta.json").write_text("{}")
+    (run / "clone-rl_s0" / "done").write_text("2400\n")
+    (run / "chain.log").write_text("start\n")
+    (run / "rescore_clones.part").write_text('{"policy": "clone_s0"}\n')
+    (run / "chain.sh").write_text("echo chain\n")
+    cache.mkdir()
+    (cache / "abc.npz").write_bytes(b"reference")
+    (cache / "abc.npz.tmp.npz").write_bytes(b"being written")
+
+    kept = keep_records.keep(str(run), str(records), str(cache))
+    assert sorted(kept) == sorted([
+        "demos.npz.parts/group000.npz", "clone_s0/params.msgpack", "clone_s0/policy.json",
+        "clone-rl_s0/checkpoints/rec_ippo/clone-rl_s0/policy_best/policy.json", "clone-rl_s0/done",
+        "chain.log", "rescore_clones.part", "reference_cache/abc.npz"])
+    with zipfile.ZipFile(records / "demos.npz.parts" / "group000.npz") as z:
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
+    with np.load(records / "demos.npz.parts" / "group000.npz", allow_pickle=False) as f:
+        np.testing.assert_array_equal(f["runs/obs"], obs)
+        assert str(f["part_key"]) == "k"
+    assert keep_records.keep(str(run), str(records), str(cache)) == []  # nothing new: nothing copied
+    (run / "chain.log").write_text("start\nclones done\n")
+    os.utime(run / "chain.log", (2e9, 2e9))  # the chain wrote more since
+    assert keep_records.keep(str(run), str(records), str(cache)) == ["chain.log"]
+    assert (records / "chain.log").read_text() == "start\nclones done\n"
+    (records / "README.txt").write_text("records\n")
+
+    run2, cache2 = tmp_path / "run2", tmp_path / "cache2"
+    restored = keep_records.restore(str(run2), str(records), str(cache2))
+    assert "README.txt" in restored and str(cache2 / "abc.npz") in restored
+    for rel in kept:
+        if not rel.startswith("reference_cache"):
+            assert (run2 / rel).read_bytes() == (records / rel).read_bytes(), rel
+    assert (cache2 / "abc.npz").read_bytes() == b"reference"
+    (records / "README.txt").write_text("records, edited after the restore\n")
+    os.utime(records / "README.txt", (3e9, 3e9))
+    assert keep_records.keep(str(run2), str(records), str(cache2)) == []  # the older run copy stays out
+    assert (records / "README.txt").read_text() == "records, edited after the restore\n"
+    assert keep_records.restore(str(run2), str(records), str(cache2)) == []  # never over a run's file
+    assert keep_records.main([str(tmp_path / "missing"), str(records)]) == 2
