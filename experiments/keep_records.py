@@ -30,7 +30,7 @@ import filecmp
 import os
 import shutil
 import sys
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 import numpy as np
 
@@ -78,7 +78,7 @@ def _finished_files(run: str) -> Iterator[str]:
             yield os.path.join(rel, "done")
 
 
-def keep(run: str, records: str, cache: str = None) -> List[str]:
+def keep(run: str, records: str, cache: Optional[str] = None) -> List[str]:
     kept = []
     parts = os.path.join(run, PARTS)
     if os.path.isdir(parts):
@@ -101,7 +101,7 @@ def keep(run: str, records: str, cache: str = None) -> List[str]:
     return kept
 
 
-def restore(run: str, records: str, cache: str = None) -> List[str]:
+def restore(run: str, records: str, cache: Optional[str] = None) -> List[str]:
     put = []
     for root, dirs, files in os.walk(records):
         dirs.sort()
